@@ -1,0 +1,200 @@
+"""The only SDK boundary: credentials, endpoints, lazy clients, raw reads, LRO waits and error mapping."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.errors import AzureCallError, TargetError
+
+USER_AGENT = "fundrbolt-provisioner/0.1.0"
+# Our writes carry a correlation id with this prefix, so Activity Log attribution never blames us.
+CORRELATION_PREFIX = "fb0c0de0-"
+PUBLIC_ARM = "https://management.azure.com"
+
+# attribute -> (module, class). Imported on first use: `provisioner --help` must not load any SDK.
+CLIENTS: dict[str, tuple[str, str]] = {
+    "resource": ("azure.mgmt.resource.resources", "ResourceManagementClient"),
+    "locks": ("azure.mgmt.resource.locks", "ManagementLockClient"),
+    "web": ("azure.mgmt.web", "WebSiteManagementClient"),
+    "keyvault": ("azure.mgmt.keyvault", "KeyVaultManagementClient"),
+    "storage": ("azure.mgmt.storage", "StorageManagementClient"),
+    "loganalytics": ("azure.mgmt.loganalytics", "LogAnalyticsManagementClient"),
+    "monitor": ("azure.mgmt.monitor", "MonitorManagementClient"),
+    "postgres": ("azure.mgmt.postgresqlflexibleservers", "PostgreSQLManagementClient"),
+    "redis": ("azure.mgmt.redis", "RedisManagementClient"),
+    "dns": ("azure.mgmt.dns", "DnsManagementClient"),
+    "communication": ("azure.mgmt.communication", "CommunicationServiceManagementClient"),
+    "appinsights": ("azure.mgmt.applicationinsights", "ApplicationInsightsManagementClient"),
+    "consumption": ("azure.mgmt.consumption", "ConsumptionManagementClient"),
+    "authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
+}
+
+# ARM error codes that mean "try again shortly", which azure-core's RetryPolicy does not retry (409s).
+TRANSIENT_CODES = {
+    "AnotherOperationInProgress",
+    "ServerIsBusy",
+    "OperationInProgress",
+    "RetryableError",
+    "ReferencedResourceNotProvisioned",
+    "Conflict",
+}
+
+
+class StaticTokenCredential:
+    """The local cloud wants a bearer token of any value; this one names who is calling."""
+
+    def __init__(self, token: str = "fundrbolt-provisioner"):
+        self.token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self.token, 4102444800)
+
+
+@dataclass
+class Target:
+    """Where requests go: Azure (default), any ARM-compatible endpoint, or the embedded local cloud."""
+
+    subscription_id: str
+    arm_endpoint: str = PUBLIC_ARM
+    local: bool = False
+    credential: Any = None
+    polling_interval: float = 5.0
+    correlation_id: str = field(default_factory=lambda: CORRELATION_PREFIX + str(uuid.uuid4())[9:])
+
+    @property
+    def plain_http(self) -> bool:
+        return self.arm_endpoint.startswith("http://")
+
+
+def _allow_http_policy() -> Any:
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class AllowHttp(SansIOHTTPPolicy):
+        # The bearer policy refuses plain http; loopback endpoints are http, so say so per request
+        # (the constructor flag is ignored: azure-sdk-facts §3).
+        def on_request(self, request: Any) -> None:
+            request.context["enforce_https"] = False
+
+    return AllowHttp()
+
+
+def _correlation_policy(correlation_id: str) -> Any:
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    class Correlation(SansIOHTTPPolicy):
+        def on_request(self, request: Any) -> None:
+            request.http_request.headers["x-ms-correlation-request-id"] = correlation_id
+
+    return Correlation()
+
+
+class Clients:
+    """Lazily built, cached SDK clients for one target; safe to share between worker threads."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        self._lock = threading.Lock()
+        self._cache: dict[str, Any] = {}
+        self._credential = target.credential
+
+    def credential(self) -> Any:
+        if self._credential is None:
+            if self.target.local:
+                self._credential = StaticTokenCredential()
+            else:
+                try:
+                    from azure.identity import DefaultAzureCredential
+                except ImportError as exc:  # pragma: no cover - dependency is declared
+                    raise TargetError(f"azure-identity is not installed: {exc}") from exc
+                self._credential = DefaultAzureCredential()
+        return self._credential
+
+    def kwargs(self) -> dict[str, Any]:
+        base = self.target.arm_endpoint.rstrip("/")
+        policies = [_correlation_policy(self.target.correlation_id)]
+        if self.target.plain_http:
+            policies.insert(0, _allow_http_policy())
+        scope = PUBLIC_ARM if self.target.local else base
+        return {
+            "base_url": base,
+            "credential_scopes": [scope + "/.default"],
+            "per_call_policies": policies,
+            "polling_interval": self.target.polling_interval,
+            "user_agent": USER_AGENT,
+        }
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_") or attr not in CLIENTS:
+            raise AttributeError(attr)
+        with self._lock:
+            if attr not in self._cache:
+                module, cls = CLIENTS[attr]
+                client_cls = getattr(importlib.import_module(module), cls)
+                self._cache[attr] = client_cls(self.credential(), self.target.subscription_id, **self.kwargs())
+            return self._cache[attr]
+
+    def secrets(self, vault_url: str) -> Any:
+        """A Key Vault data-plane client for one vault."""
+        key = f"secrets:{vault_url}"
+        with self._lock:
+            if key not in self._cache:
+                from azure.keyvault.secrets import SecretClient
+
+                kw = self.kwargs()
+                self._cache[key] = SecretClient(
+                    vault_url,
+                    self.credential(),
+                    verify_challenge_resource=not self.target.local,
+                    per_call_policies=kw["per_call_policies"],
+                    user_agent=USER_AGENT,
+                )
+            return self._cache[key]
+
+
+def raw(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+    """Call a GET-like SDK operation and return the raw JSON body, or None when it does not exist."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return call(operation, *args, cls=lambda response, obj, headers: response.http_response.json(), **kwargs)
+    except AzureCallError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    except ResourceNotFoundError:
+        return None
+
+
+def wait(poller: Any) -> Any:
+    """Wait for a long-running operation; a Failed/Canceled LRO raises like any other call."""
+    return call(poller.result)
+
+
+def call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one SDK call, mapping azure-core errors onto our error tree (message never includes bodies)."""
+    from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestError
+
+    try:
+        return operation(*args, **kwargs)
+    except HttpResponseError as exc:
+        code = getattr(getattr(exc, "error", None), "code", None)
+        status = exc.status_code
+        message = getattr(getattr(exc, "error", None), "message", None) or exc.reason or str(exc).splitlines()[0]
+        retryable = code in TRANSIENT_CODES or status in (429, 502, 503, 504)
+        raise AzureCallError(f"{status} {code or ''}: {message}".strip(), code=code, status=status, retryable=retryable) from None
+    except ServiceRequestError as exc:
+        raise AzureCallError(f"cannot reach {exc}", retryable=True) from None
+    except AzureError as exc:
+        raise AzureCallError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+def by_id(clients: Clients, resource_id: str, api_version: str) -> dict[str, Any] | None:
+    """Generic GET of any ARM id (extension resources, types whose SDK lags)."""
+    return raw(clients.resource.resources.get_by_id, resource_id, api_version=api_version)

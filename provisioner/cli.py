@@ -1,0 +1,193 @@
+"""Command line: validate, plan, provision, drift, localcloud serve. Exit codes only; logic lives elsewhere.
+
+Exit codes: 0 success / no changes / in sync; 1 error (including invalid configuration);
+2 changes pending (plan) or drift present (drift).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provisioner.errors import ConfigError, ProvisionerError
+
+OUTPUTS = click.Choice(["text", "json", "markdown"])
+
+
+def _registry() -> Any:
+    import steps
+
+    return steps.ALL_STEPS
+
+
+def _fail(exc: ProvisionerError) -> None:
+    if isinstance(exc, ConfigError):
+        click.echo(f"Invalid configuration ({len(exc.problems)} problem(s)):", err=True)
+        for p in exc.problems:
+            click.echo(f"  {p.severity}: {p}", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _emit(text: str, out: str | None) -> None:
+    if out:
+        Path(out).write_text(text)
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def env_options(fn: Any) -> Any:
+    fn = click.option("--envs-dir", type=click.Path(path_type=Path), default=Path("envs"), show_default=True,
+                      help="Folder with common.toml and <env>.toml.")(fn)
+    return click.option("--env", "env_name", required=True, help="dev, staging or production.")(fn)
+
+
+def target_options(fn: Any) -> Any:
+    fn = click.option("--cloud", type=click.Choice(["azure", "local"]), default=None,
+                      help="'local' starts the embedded local cloud (state under .provisioner/).")(fn)
+    fn = click.option("--arm-endpoint", default=None, help="Any ARM-compatible endpoint (a running local cloud, Azure Stack Hub).")(fn)
+    fn = click.option("--subscription", default=None, envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id.")(fn)
+    fn = click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".provisioner"), show_default=True,
+                      help="Where the embedded local cloud keeps its state.")(fn)
+    fn = click.option("--latency", type=click.Choice(["fast", "realistic"]), default="fast",
+                      help="Embedded local cloud latency profile.")(fn)
+    return click.option("--workers", type=click.IntRange(1, 64), default=10, show_default=True, help="Concurrent reads/writes.")(fn)
+
+
+def _session_and_target(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None,
+                        subscription: str | None, state_dir: Path, latency: str) -> tuple[Any, Any]:
+    from provisioner.runner import TargetSpec, check_target, load_session
+
+    overrides = {"subscription_id": subscription} if subscription and cloud != "local" else {}
+    session = load_session(env_name, _registry(), envs_dir, overrides)
+    for w in session.warnings:
+        click.echo(f"warning: {w}", err=True)
+    spec = TargetSpec(cloud if cloud != "azure" else None, arm_endpoint, subscription, state_dir, latency)
+    check_target(spec)
+    return session, spec
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=__doc__.split("\n", 2)[2])
+@click.version_option("0.1.0", prog_name="provisioner")
+def main() -> None:
+    """Converge the Fundrbolt Azure environments through the Azure management SDKs."""
+
+
+@main.command()
+@env_options
+def validate(env_name: str, envs_dir: Path) -> None:
+    """Check the environment files offline (no request is sent). Exit 0 valid, 1 invalid."""
+    from provisioner.runner import load_session
+
+    try:
+        session = load_session(env_name, _registry(), envs_dir)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    for w in session.warnings:
+        click.echo(f"warning: {w}")
+    click.echo(f"{env_name}: valid ({len(session.steps)} resources, {len(session.warnings)} warning(s))")
+
+
+@main.command()
+@env_options
+@target_options
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+@click.option("--show-ignored", is_flag=True, help="List every field the differ ignored, with its rule.")
+def plan(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+         state_dir: Path, latency: str, workers: int, output: str, out: str | None, show_ignored: bool) -> None:
+    """Dry run: what provision would change. Exit 0 no changes, 2 changes pending, 1 error."""
+    from provisioner import commands
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        text, code = commands.plan(session, spec, output, workers, show_ignored)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    _emit(text, out)
+    sys.exit(code)
+
+
+@main.command()
+@env_options
+@target_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
+@click.option("--dry-run", is_flag=True, help="Only show the plan (same as `plan`).")
+@click.option("--allow-replace", is_flag=True, help="Allow delete + re-create of resources that hold no data.")
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+def provision(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+              state_dir: Path, latency: str, workers: int, yes: bool, dry_run: bool, allow_replace: bool, output: str) -> None:
+    """Converge the environment. Exit 0 converged, 1 any failure."""
+    from provisioner import commands
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        if dry_run:
+            text, code = commands.plan(session, spec, output, workers, False)
+            click.echo(text, nl=False)
+            sys.exit(0 if code in (0, 2) else code)
+        code = commands.provision(session, spec, output, workers, yes, allow_replace, confirm=_confirm)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
+
+
+def _confirm(prompt: str) -> bool:
+    if not sys.stdin.isatty():
+        click.echo(f"{prompt} [refused: no terminal to confirm on; pass --yes]", err=True)
+        return False
+    return click.confirm(prompt, default=False, err=True)
+
+
+@main.command()
+@env_options
+@target_options
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+@click.option("--show-ignored", is_flag=True, help="List every field the differ ignored, with its rule.")
+def drift(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+          state_dir: Path, latency: str, workers: int, output: str, out: str | None, show_ignored: bool) -> None:
+    """What changed out of band, and managed resources that are missing. Exit 0 in sync, 2 drift, 1 error."""
+    from provisioner import commands
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        text, code = commands.drift(session, spec, output, workers, show_ignored)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    _emit(text, out)
+    sys.exit(code)
+
+
+@main.group()
+def localcloud() -> None:
+    """The embedded ARM-compatible local cloud."""
+
+
+@localcloud.command()
+@click.option("--port", type=int, default=0, help="0 picks a free port.")
+@click.option("--state", "state_file", type=click.Path(path_type=Path), default=None, help="JSON state file (ARM id -> body).")
+@click.option("--request-log", type=click.Path(path_type=Path), default=None, help="JSON-lines request log.")
+@click.option("--latency", type=click.Choice(["fast", "realistic"]), default="fast", show_default=True)
+@click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiplies realistic durations.")
+@click.option("--faults", "faults_file", type=click.Path(path_type=Path), default=None, help="JSON list of fault rules.")
+def serve(port: int, state_file: Path | None, request_log: Path | None, latency: str, time_scale: float,
+          faults_file: Path | None) -> None:
+    """Run the local cloud in the foreground and print its URL."""
+    from provisioner.localcloud import serve as run
+
+    run(port=port, state_file=state_file, request_log=request_log, latency=latency, time_scale=time_scale,
+        faults_file=faults_file)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,94 @@
+"""What each command does with a session: plan, provision, drift; returns report text and an exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+
+from provisioner import render
+from provisioner.model import Plan, Status
+from provisioner.progress import Progress
+from provisioner.reconciler import Policy
+from provisioner.runner import Session, TargetSpec, apply, connect, make_plan
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan") -> str:
+    if output == "json":
+        return render.plan_json(the_plan, show_ignored=show_ignored) + "\n"
+    if output == "markdown":
+        return render.plan_markdown(the_plan, title)
+    return render.plan_text(the_plan, show_ignored)
+
+
+def plan(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
+    with connect(session, spec) as conn:
+        the_plan, _ = make_plan(session, conn, workers=workers)
+    if the_plan.errors:
+        return _report(the_plan, output, show_ignored), EXIT_ERROR
+    return _report(the_plan, output, show_ignored), EXIT_CHANGES if the_plan.has_changes else EXIT_OK
+
+
+def drift(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
+    with connect(session, spec) as conn:
+        the_plan, _ = make_plan(session, conn, workers=workers)
+        the_plan = _attribute(the_plan, conn)
+    drifted = the_plan.drift
+    if output == "json":
+        text = render.plan_json(the_plan, only=drifted, show_ignored=show_ignored) + "\n"
+    elif output == "markdown":
+        text = render.plan_markdown(the_plan, "Drift", only=drifted)
+    else:
+        text = render.drift_text(the_plan, show_ignored)
+    if the_plan.errors:
+        return text, EXIT_ERROR
+    return text, EXIT_CHANGES if drifted else EXIT_OK
+
+
+def _attribute(the_plan: Plan, conn: object) -> Plan:
+    """Hook for Activity Log attribution of drifted resources (see provisioner/attribution.py when present)."""
+    try:
+        from provisioner import attribution
+    except ImportError:
+        return the_plan
+    return attribution.attribute(the_plan, conn)
+
+
+def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes: bool, allow_replace: bool,
+              confirm: Callable[[str], bool]) -> int:
+    policy = Policy(allow_replace=allow_replace)
+    started = time.monotonic()
+    err = sys.stderr
+    with connect(session, spec) as conn:
+        print(f"Target: {conn.description}", file=err)
+        the_plan, known = make_plan(session, conn, policy, workers)
+        if output == "text":
+            print(render.plan_text(the_plan), end="")
+        if the_plan.errors:
+            return EXIT_ERROR
+        refused = [c for c in the_plan.pending if c.refused]
+        if refused:
+            for c in refused:
+                print(f"refused: {c.step}: {c.action.value}: {c.refused}", file=err)
+            return EXIT_ERROR
+        if not the_plan.has_changes:
+            if output == "json":
+                print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
+            print(f"Nothing to do ({time.monotonic() - started:.1f}s).", file=err)
+            return EXIT_OK
+        if session.env.is_production and not yes and not confirm(
+            f"Apply {len(the_plan.pending)} change(s) to PRODUCTION?"
+        ):
+            print("Aborted: nothing was changed.", file=err)
+            return EXIT_ERROR
+        with Progress(len(the_plan.changes), err) as progress:
+            outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress)
+    if output == "json":
+        print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes)}, indent=2))
+    else:
+        print(render.outcomes_text(outcomes, time.monotonic() - started), end="")
+    failed = [o for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
+    return EXIT_ERROR if failed else EXIT_OK

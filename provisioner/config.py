@@ -1,0 +1,205 @@
+"""Loads envs/common.toml + envs/<env>.toml into a frozen EnvironmentSpec; every error names file and key."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from provisioner.errors import ConfigError, ConfigProblem
+
+LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+LOCAL_TENANT = "00000000-0000-0000-0000-000000000000"
+ENVIRONMENTS = ("dev", "staging", "production")
+T = TypeVar("T", bound=BaseModel)
+
+
+class SectionUnavailable(LookupError):
+    """A check asked for a section that failed validation; its problems are already reported."""
+
+
+class Section(BaseModel):
+    """Base for every step module's config section: frozen, unknown keys are errors (typos)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Core(Section):
+    environment: str
+    project: str = Field(pattern=r"^[a-z][a-z0-9]{1,15}$")
+    location: str
+    subscription_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{36}$")
+    tenant_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{36}$")
+    naming: dict[str, str]
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """Everything one environment declares, with provenance so later checks can name file and key."""
+
+    core: Core
+    sections: Mapping[str, BaseModel | None]  # None: the section failed validation (partial loads only)
+    origin: Mapping[str, str]  # dotted key -> file that set it
+    files: tuple[str, ...]
+    overrides: Mapping[str, str] = field(default_factory=dict)  # subscription/tenant given on the CLI
+
+    @property
+    def name(self) -> str:
+        return self.core.environment
+
+    @property
+    def is_production(self) -> bool:
+        return self.core.environment == "production"
+
+    @property
+    def location(self) -> str:
+        return self.core.location
+
+    @property
+    def subscription_id(self) -> str:
+        return self.overrides.get("subscription_id") or self.core.subscription_id or LOCAL_SUBSCRIPTION
+
+    @property
+    def tenant_id(self) -> str:
+        return self.overrides.get("tenant_id") or self.core.tenant_id or LOCAL_TENANT
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {**self.core.tags, "Environment": self.core.environment}
+
+    def resource_name(self, key: str) -> str:
+        """The Azure name of a resource: the naming rule in common.toml, or the name written in the env file."""
+        rule = self.core.naming.get(key)
+        if rule is None:
+            raise ConfigError([ConfigProblem(self.files[0], f"naming.{key}", "no naming rule for this resource")])
+        try:
+            return rule.format(project=self.core.project, env=self.core.environment)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError([ConfigProblem(self.where(f"naming.{key}"), f"naming.{key}", f"bad template: {exc}")]) from exc
+
+    def section(self, key: str, model: type[T]) -> T:
+        value = self.sections.get(key)
+        if not isinstance(value, model):
+            raise SectionUnavailable(key)
+        return value
+
+    def where(self, key: str) -> str:
+        """The file a dotted key came from (the closest parent key that one file set)."""
+        probe = key
+        while probe:
+            if probe in self.origin:
+                return self.origin[probe]
+            probe = probe.rpartition(".")[0]
+        return self.files[-1]
+
+
+def _merge(base: dict, over: dict, origin: dict, file: str, prefix: str = "") -> dict:
+    """Deep-merge `over` into `base`; tables merge key by key, everything else is replaced."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            origin.setdefault(path, file)
+            out[key] = _merge(out[key], value, origin, file, f"{path}.")
+        else:
+            out[key] = copy.deepcopy(value)
+            _record(value, path, origin, file)
+    return out
+
+
+def _record(value: Any, path: str, origin: dict, file: str) -> None:
+    origin[path] = file
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _record(v, f"{path}.{k}", origin, file)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(str(path), "-", "file not found")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([ConfigProblem(str(path), "-", f"not valid TOML: {exc}")]) from None
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def load_partial(
+    env: str,
+    sections: Mapping[str, type[BaseModel]],
+    envs_dir: Path = Path("envs"),
+    overrides: Mapping[str, str] | None = None,
+    partial: bool = True,
+) -> tuple[EnvironmentSpec, list[ConfigProblem]]:
+    """Read and merge; sections that fail validation are None so later checks can still run."""
+    common_path, env_path = envs_dir / "common.toml", envs_dir / f"{env}.toml"
+    if env not in ENVIRONMENTS and not env_path.exists():
+        raise ConfigError([ConfigProblem(str(env_path), "-", f"unknown environment {env!r} (expected one of {', '.join(ENVIRONMENTS)})")])
+    origin: dict[str, str] = {}
+    raw: dict = {}
+    files = []
+    for path in (common_path, env_path):
+        data = _read_toml(path)
+        raw = _merge(raw, data, origin, str(path))
+        files.append(str(path))
+    problems: list[ConfigProblem] = []
+    if raw.get("environment") != env:
+        problems.append(ConfigProblem(str(env_path), "environment", f"must be {env!r} (the file's name), got {raw.get('environment')!r}"))
+
+    core_fields = set(Core.model_fields)
+    for key in raw:
+        if key not in core_fields and key not in sections:
+            problems.append(ConfigProblem(_where(origin, key + ".x", files), key, "unknown key (a typo?)"))
+    spec_core: Core | None = None
+    parsed: dict[str, BaseModel | None] = {}
+    for name, target in (("", Core), *sections.items()):
+        data = {k: v for k, v in raw.items() if k in core_fields} if not name else raw.get(name, {})
+        try:
+            value = target.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                key = ".".join(filter(None, (name, _loc(err["loc"]))))
+                problems.append(ConfigProblem(origin.get(key) or _where(origin, key, files), key, err["msg"]))
+            value = None
+        if not name:
+            spec_core = value  # type: ignore[assignment]
+        else:
+            parsed[name] = value
+    if spec_core is None:
+        raise ConfigError(problems)
+    spec = EnvironmentSpec(core=spec_core, sections=parsed, origin=origin, files=tuple(files),
+                           overrides=dict(overrides or {}))
+    if problems and not partial:
+        raise ConfigError(problems)
+    return spec, problems
+
+
+def load(env: str, sections: Mapping[str, type[BaseModel]], envs_dir: Path = Path("envs"),
+         overrides: Mapping[str, str] | None = None) -> EnvironmentSpec:
+    """Read, merge and validate; raises ConfigError listing every problem at once."""
+    return load_partial(env, sections, envs_dir, overrides, partial=False)[0]
+
+
+def _where(origin: Mapping[str, str], key: str, files: list[str]) -> str:
+    probe = key
+    while probe:
+        probe = probe.rpartition(".")[0]
+        if probe in origin:
+            return origin[probe]
+    return files[-1]

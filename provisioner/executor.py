@@ -1,0 +1,174 @@
+"""APPLY: concurrent walk of the plan's graph with retries, lanes, skipped dependents and verification."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+from provisioner.diff import diff
+from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
+from provisioner.graph import Graph
+from provisioner.model import Action, Change, Outcome, Plan, Status
+from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown
+from provisioner.step import Step
+
+Event = Callable[[str, Change, Outcome | None], None]  # ("start" | "done", change, outcome)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Deadlines for the step-level retry layer (azure-core already retries 429/5xx per request)."""
+
+    retry_deadline: float = 600.0
+    backoff_min: float = 1.0
+    backoff_max: float = 30.0
+    visible_deadline: float = 120.0  # a 404 right after our own create is eventual consistency
+    settle_deadline: float = 3600.0  # wait for a non-terminal provisioningState before writing
+    poll: float = 5.0
+
+    @classmethod
+    def local(cls) -> Timing:
+        return cls(retry_deadline=30, backoff_min=0.05, backoff_max=0.5, visible_deadline=10, settle_deadline=600, poll=0.05)
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, AzureCallError) and exc.retryable
+
+
+class Executor:
+    def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
+                 workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None):
+        self.steps = {s.name: s for s in steps}
+        self.graph = graph
+        self.clients = clients
+        self.policy = policy
+        self.production = production
+        self.workers = workers
+        self.timing = timing
+        self.on_event = on_event
+        self._lanes: dict[str, threading.Lock] = {}
+        self._lanes_guard = threading.Lock()
+        self.known: dict[str, dict | None] = {}
+
+    def _retry(self, fn: Callable[[], Any]) -> Any:
+        for attempt in Retrying(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_delay(self.timing.retry_deadline),
+            wait=wait_exponential(min=self.timing.backoff_min, max=self.timing.backoff_max),
+            reraise=True,
+        ):
+            with attempt:
+                return fn()
+        return None  # pragma: no cover - tenacity either returns or raises
+
+    def _lane(self, key: str | None) -> threading.Lock | None:
+        if key is None:
+            return None
+        with self._lanes_guard:
+            return self._lanes.setdefault(key, threading.Lock())
+
+    def _settled(self, step: Step) -> dict | None:
+        """Never write to a resource that is mid-operation: wait until its provisioningState is terminal."""
+        deadline = time.monotonic() + self.timing.settle_deadline
+        while True:
+            body = self._retry(lambda: step.read(self.clients))
+            state = str(((body or {}).get("properties") or {}).get("provisioningState") or "succeeded").lower()
+            if body is None or state in TERMINAL or time.monotonic() > deadline:
+                return body
+            time.sleep(self.timing.poll)
+
+    def _verify(self, step: Step, desired: dict) -> dict:
+        deadline = time.monotonic() + self.timing.visible_deadline
+        while True:
+            body = self._retry(lambda: step.read(self.clients))
+            if body is not None or time.monotonic() > deadline:
+                break
+            time.sleep(self.timing.poll)
+        if body is None:
+            raise NotConverged(f"{step.name}: still absent after apply")
+        result = diff(desired, body, step.rules)
+        if result.changes:
+            paths = ", ".join(c.path for c in result.changes[:5])
+            raise NotConverged(f"{step.name}: did not converge ({paths})")
+        return body
+
+    def _apply_one(self, change: Change) -> Outcome:
+        step = self.steps[change.step]
+        started = time.monotonic()
+        # Desired state is recomputed now: dependencies may have been created since the plan was made.
+        desired = step.desired(self.known)
+        if has_unknown(desired):
+            raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")
+        if change.action is Action.NOOP and desired == step.desired(self._planned_known):
+            return Outcome(change, Status.UNCHANGED)
+        lane = self._lane(step.lane)
+        if lane:
+            lane.acquire()
+        try:
+            observed = self._settled(step)
+            current = decide(step, desired, observed, self.policy, self.production)
+            if current.refused:
+                raise ProvisionerError(f"{step.name}: refused {current.action.value}: {current.refused}")
+            if current.action is Action.NOOP:
+                self.known[step.name] = observed
+                return Outcome(change, Status.UNCHANGED, seconds=time.monotonic() - started)
+            if current.action is Action.CREATE:
+                self._retry(lambda: step.create(self.clients, desired))
+            elif current.action is Action.UPDATE:
+                assert observed is not None
+                self._retry(lambda: step.update(self.clients, desired, observed, current.properties))
+            elif current.action is Action.REPLACE:
+                self._retry(lambda: step.delete(self.clients))
+                self._retry(lambda: step.create(self.clients, desired))
+            self.known[step.name] = self._verify(step, desired)
+        finally:
+            if lane:
+                lane.release()
+        return Outcome(change, Status.APPLIED, seconds=time.monotonic() - started)
+
+    def _run(self, change: Change) -> Outcome:
+        if self.on_event:
+            self.on_event("start", change, None)
+        try:
+            outcome = self._apply_one(change)
+        except ProvisionerError as exc:
+            outcome = Outcome(change, Status.FAILED, str(exc))
+        except Exception as exc:  # a bug in a step must not take the other branches down
+            outcome = Outcome(change, Status.FAILED, f"{type(exc).__name__}: {exc}")
+        if self.on_event:
+            self.on_event("done", change, outcome)
+        return outcome
+
+    def run(self, plan: Plan, known: Mapping[str, dict | None]) -> list[Outcome]:
+        """Apply the plan: each step starts once its dependencies are done; failures skip dependents."""
+        self.known = dict(known)
+        self._planned_known = dict(known)
+        changes = {c.step: c for c in plan.changes}
+        pending = [name for name in self.graph.order if name in changes]
+        done: dict[str, Outcome] = {}
+        running: dict[Future[Outcome], str] = {}
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            while pending or running:
+                for name in list(pending):
+                    needs = [d for d in self.graph.deps.get(name, ()) if d in changes]
+                    if any(d in done and done[d].status in (Status.FAILED, Status.SKIPPED) for d in needs):
+                        failed = next(d for d in needs if d in done and done[d].status in (Status.FAILED, Status.SKIPPED))
+                        done[name] = Outcome(changes[name], Status.SKIPPED, f"skipped: {failed} did not succeed")
+                        pending.remove(name)
+                        if self.on_event:
+                            self.on_event("done", changes[name], done[name])
+                    elif all(d in done for d in needs):
+                        pending.remove(name)
+                        running[pool.submit(self._run, changes[name])] = name
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done[running.pop(future)] = future.result()
+        return [done[name] for name in self.graph.order if name in done]

@@ -1,0 +1,160 @@
+"""Core value types shared by every layer: resource references, changes, plans and outcomes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class _Unknown:
+    """Marker for a desired value that is only known once a dependency exists ("known after apply")."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "(known after apply)"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+SENSITIVE = "(sensitive)"
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """Where a resource lives. `scope` overrides the group-based id for extension/subscription resources."""
+
+    subscription_id: str
+    resource_group: str | None
+    type: str
+    name: str
+    parent: str | None = None  # "sites/myapp" style path between the provider and the child type
+    scope: str | None = None  # full ARM id for resources that are not under resourceGroups/providers
+
+    @property
+    def id(self) -> str:
+        if self.scope is not None:
+            return self.scope
+        if self.type.lower() == "microsoft.resources/resourcegroups":
+            return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.name}"
+        namespace, _, rest = self.type.partition("/")
+        child = rest.split("/")[-1]
+        middle = f"{self.parent}/" if self.parent else ""
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/{namespace}/{middle}{child}/{self.name}"
+        )
+
+
+class Action(enum.Enum):
+    NOOP = "noop"
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+    @property
+    def symbol(self) -> str:
+        return {"noop": " ", "create": "+", "update": "~", "replace": "-/+", "delete": "-"}[self.value]
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    path: str  # ARM wire names, dotted: properties.siteConfig.minTlsVersion
+    before: Any
+    after: Any
+    sensitive: bool = False
+    requires_replace: bool = False
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A property the differ deliberately did not compare, and the rule that said so."""
+
+    path: str
+    rule: str  # e.g. "server-populated", "write-only", "azure-managed tag"
+
+
+@dataclass(frozen=True)
+class Change:
+    step: str
+    ref: ResourceRef
+    action: Action
+    properties: tuple[PropertyChange, ...] = ()
+    reason: str = ""
+    ignored: tuple[Ignored, ...] = ()
+    refused: str | None = None  # why a destructive action will not be applied without an explicit flag
+    attribution: Attribution | None = None
+
+    @property
+    def type(self) -> str:
+        return self.ref.type
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who last wrote a drifted resource out of band, from the Activity Log."""
+
+    caller: str
+    timestamp: str
+    operation: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    env: str
+    changes: tuple[Change, ...]
+    errors: tuple[tuple[str, str], ...] = ()  # (step, message) for steps that could not be read
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {a.value: self.count(a) for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE, Action.NOOP)}
+
+    @property
+    def pending(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action is not Action.NOOP)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.pending)
+
+    @property
+    def drift(self) -> tuple[Change, ...]:
+        """Out-of-band changes to existing resources plus managed resources that went missing."""
+        return tuple(c for c in self.changes if c.action in (Action.UPDATE, Action.REPLACE, Action.CREATE))
+
+
+class Status(enum.Enum):
+    APPLIED = "applied"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    change: Change
+    status: Status
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status in (Status.FAILED, Status.SKIPPED)]

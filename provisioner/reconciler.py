@@ -1,0 +1,118 @@
+"""READ + DECIDE: observe every step concurrently, diff against desired state, choose an Action -> Plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from provisioner.diff import DiffResult, diff
+from provisioner.errors import ProvisionerError
+from provisioner.graph import Graph
+from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Ignored, Plan, PropertyChange
+from provisioner.step import Step
+
+TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the user allowed for destructive actions."""
+
+    allow_replace: bool = False  # replace non-data resources whose immutable properties changed
+    allow_data_loss: bool = False  # replace/delete resources that hold data; never honoured in production
+
+
+def observe(steps: Sequence[Step], clients: Any, workers: int = 10) -> dict[str, dict | None | Exception]:
+    """Read every step's live state at once (reads are independent: a missing parent reads as absent)."""
+
+    def one(step: Step) -> dict | None | Exception:
+        try:
+            return step.read(clients)
+        except ProvisionerError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(steps)))) as pool:
+        results = list(pool.map(one, steps))
+    return {step.name: result for step, result in zip(steps, results, strict=True)}
+
+
+def _create_properties(path: str, value: Any, step: Step) -> list[PropertyChange]:
+    """A create lists every declared leaf, so the plan shows what will be set."""
+    if isinstance(value, dict):
+        out: list[PropertyChange] = []
+        for key, sub in value.items():
+            if sub is not None:
+                out.extend(_create_properties(f"{path}.{key}" if path else key, sub, step))
+        return out
+    sensitive = any(fnmatchcase(path, p) for p in step.rules.sensitive + step.rules.write_only)
+    after = SENSITIVE if sensitive and value is not UNKNOWN else value
+    return [PropertyChange(path, None, after, sensitive=sensitive)]
+
+
+def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, production: bool) -> Change:
+    """Pure: the action that takes `observed` to `desired`, following ARCHITECTURE.md's table."""
+    if observed is None:
+        return Change(step.name, step.ref, Action.CREATE, tuple(_create_properties("", desired, step)), "does not exist")
+    result: DiffResult = diff(desired, observed, step.rules)
+    ignored: tuple[Ignored, ...] = tuple(result.ignored)
+    state = str((observed.get("properties") or {}).get("provisioningState") or "").lower()
+    if not result.changes:
+        if state == "failed":
+            return Change(step.name, step.ref, Action.UPDATE, (), "last provisioning failed: re-apply", ignored)
+        return Change(step.name, step.ref, Action.NOOP, (), "in sync", ignored)
+    changes = tuple(result.changes)
+    if any(c.requires_replace for c in changes):
+        refused = None
+        if step.holds_data and (production or not policy.allow_data_loss):
+            refused = "replacing it would delete its data" + (" (never allowed in production)" if production else "; pass --allow-data-loss")
+        elif not step.holds_data and not policy.allow_replace:
+            refused = "an immutable property changed; pass --allow-replace to delete and re-create it"
+        paths = ", ".join(c.path for c in changes if c.requires_replace)
+        return Change(step.name, step.ref, Action.REPLACE, changes, f"immutable: {paths}", ignored, refused)
+    return Change(step.name, step.ref, Action.UPDATE, changes, "differs", ignored)
+
+
+def plan(
+    env_name: str,
+    steps: Sequence[Step],
+    graph: Graph,
+    clients: Any,
+    policy: Policy = Policy(),
+    production: bool = False,
+    workers: int = 10,
+    on_read: Callable[[str], None] | None = None,
+) -> tuple[Plan, dict[str, dict | None]]:
+    """Observe everything, then decide each step in dependency order; returns the plan and what was read."""
+    by_name = {s.name: s for s in steps}
+    observed_raw = observe(steps, clients, workers)
+    errors: list[tuple[str, str]] = []
+    observed: dict[str, dict | None] = {}
+    for name, value in observed_raw.items():
+        if isinstance(value, Exception):
+            errors.append((name, str(value)))
+            observed[name] = None
+        else:
+            observed[name] = value
+        if on_read:
+            on_read(name)
+    changes: list[Change] = []
+    for name in graph.order:
+        if any(n == name for n, _ in errors):
+            continue
+        step = by_name[name]
+        desired = step.desired(observed)
+        changes.append(decide(step, desired, observed[name], policy, production))
+    return Plan(env_name, tuple(changes), tuple(errors)), observed
+
+
+def has_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(has_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_unknown(v) for v in value)
+    return False

@@ -1,0 +1,194 @@
+"""Plan and run results as text for people, JSON for machines and Markdown for pull requests."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Outcome, Plan, PropertyChange, Status
+
+SCHEMA_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    if value is UNKNOWN:
+        return "(known after apply)"
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _show(value: Any) -> str:
+    if value is UNKNOWN:
+        return "(known after apply)"
+    if value == SENSITIVE:
+        return SENSITIVE
+    if value is None:
+        return "(none)"
+    return json.dumps(_plain(value), sort_keys=True)
+
+
+def _ignored_summary(change: Change) -> str:
+    counts = Counter(i.rule for i in change.ignored)
+    return ", ".join(f"{n} {rule} field{'s' if n != 1 else ''}" for rule, n in sorted(counts.items()))
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return f"{int(seconds)}s ago"
+
+
+def _attribution(change: Change, now: float | None = None) -> str | None:
+    a = change.attribution
+    if a is None:
+        return None
+    from datetime import datetime, timezone
+
+    when = a.timestamp
+    try:
+        ts = datetime.fromisoformat(a.timestamp.replace("Z", "+00:00"))
+        current = datetime.now(timezone.utc).timestamp() if now is None else now
+        when = f"{a.timestamp} ({_ago(max(0.0, current - ts.timestamp()))})"
+    except ValueError:
+        pass
+    return f"last changed by {a.caller} at {when}" + (f" via {a.operation}" if a.operation else "")
+
+
+def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "step": change.step,
+        "id": change.ref.id,
+        "type": change.ref.type,
+        "action": change.action.value,
+        "reason": change.reason,
+        "properties": [
+            {"path": p.path, "before": _plain(p.before), "after": _plain(p.after),
+             **({"sensitive": True} if p.sensitive else {}), **({"requires_replace": True} if p.requires_replace else {})}
+            for p in change.properties
+        ],
+        "ignored": dict(Counter(i.rule for i in change.ignored)),
+    }
+    if change.refused:
+        out["refused"] = change.refused
+    if change.attribution:
+        a = change.attribution
+        out["attribution"] = {"caller": a.caller, "timestamp": a.timestamp, "operation": a.operation}
+    if show_ignored:
+        out["ignored_paths"] = [{"path": i.path, "rule": i.rule} for i in change.ignored]
+    return out
+
+
+def plan_json(plan: Plan, only: tuple[Change, ...] | None = None, show_ignored: bool = False) -> str:
+    changes = plan.changes if only is None else only
+    doc = {
+        "schema": SCHEMA_VERSION,
+        "env": plan.env,
+        "summary": plan.summary,
+        "changes": [_change_dict(c, show_ignored) for c in changes],
+        "errors": [{"step": s, "message": m} for s, m in plan.errors],
+    }
+    return json.dumps(doc, indent=2, sort_keys=False)
+
+
+def _summary_line(plan: Plan) -> str:
+    s = plan.summary
+    return (f"{s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
+            f"{s['delete']} to delete, {s['noop']} unchanged")
+
+
+def _prop_line(p: PropertyChange, action: Action) -> str:
+    if action is Action.CREATE:
+        return f"      {p.path} = {_show(p.after)}"
+    mark = "  # forces replacement" if p.requires_replace else ""
+    return f"      {p.path}: {_show(p.before)} -> {_show(p.after)}{mark}"
+
+
+def _change_text(change: Change, show_ignored: bool) -> list[str]:
+    lines = [f"  {change.action.symbol:>3} {change.step}  ({change.ref.type} {change.ref.name})"]
+    if change.reason and change.action is not Action.CREATE:
+        lines.append(f"      reason: {change.reason}")
+    lines += [_prop_line(p, change.action) for p in change.properties]
+    if change.refused:
+        lines.append(f"      REFUSED: {change.refused}")
+    who = _attribution(change)
+    if who:
+        lines.append(f"      {who}")
+    if change.ignored:
+        lines.append(f"      ignored: {_ignored_summary(change)}")
+        if show_ignored:
+            lines += [f"        . {i.path} ({i.rule})" for i in change.ignored]
+    return lines
+
+
+def plan_text(plan: Plan, show_ignored: bool = False) -> str:
+    lines = [f"Plan for {plan.env}: {_summary_line(plan)}", ""]
+    for change in plan.pending:
+        lines += _change_text(change, show_ignored)
+    if not plan.pending:
+        lines.append("  No changes. The environment matches its definition.")
+    for step, message in plan.errors:
+        lines.append(f"  ! {step}: could not be read: {message}")
+    return "\n".join(lines) + "\n"
+
+
+def drift_text(plan: Plan, show_ignored: bool = False) -> str:
+    drift = plan.drift
+    ignored = sum(len(c.ignored) for c in plan.changes)
+    head = f"Drift in {plan.env}: {len(drift)} resource(s) differ from their definition"
+    lines = [head, f"  (ignored {ignored} server-populated or Azure-managed fields across {len(plan.changes)} resources)", ""]
+    for change in drift:
+        lines += _change_text(change, show_ignored)
+    if not drift:
+        lines.append("  In sync.")
+    for step, message in plan.errors:
+        lines.append(f"  ! {step}: could not be read: {message}")
+    return "\n".join(lines) + "\n"
+
+
+def _md_value(value: Any) -> str:
+    return "`" + _show(value).replace("|", "\\|").replace("`", "'") + "`"
+
+
+def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | None = None) -> str:
+    changes = plan.pending if only is None else only
+    lines = [f"### {title} for `{plan.env}`", "", f"**{_summary_line(plan)}**", ""]
+    if not changes:
+        lines.append("No changes. The environment matches its definition.")
+    for change in changes:
+        lines += ["", f"#### `{change.action.symbol}` {change.action.value} `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
+        if change.refused:
+            lines.append(f"> **Refused:** {change.refused}\n")
+        who = _attribution(change)
+        if who:
+            lines.append(f"_{who}_\n")
+        if change.properties:
+            lines += ["| property | before | after |", "|---|---|---|"]
+            lines += [f"| `{p.path}` | {_md_value(p.before)} | {_md_value(p.after)} |" for p in change.properties]
+        if change.ignored:
+            lines.append(f"\n<sub>ignored: {_ignored_summary(change)}</sub>")
+    for step, message in plan.errors:
+        lines.append(f"\n> **{step}** could not be read: {message}")
+    return "\n".join(lines) + "\n"
+
+
+def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
+    counts = Counter(o.status for o in outcomes)
+    lines = []
+    for o in outcomes:
+        if o.status in (Status.FAILED, Status.SKIPPED):
+            lines.append(f"  x {o.change.step}: {o.error}")
+    lines.append(
+        f"Applied {counts[Status.APPLIED]}, unchanged {counts[Status.UNCHANGED]}, "
+        f"failed {counts[Status.FAILED]}, skipped {counts[Status.SKIPPED]} in {seconds:.1f}s"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def outcomes_json(outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    return [{"step": o.change.step, "id": o.change.ref.id, "action": o.change.action.value,
+             "status": o.status.value, "error": o.error, "seconds": round(o.seconds, 3)} for o in outcomes]

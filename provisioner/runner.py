@@ -1,0 +1,131 @@
+"""Wires one command run together: load + validate, pick the target, plan, apply; no rendering, no click."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from provisioner import config as config_mod
+from provisioner.config import EnvironmentSpec, SectionUnavailable
+from provisioner.errors import ConfigError, ConfigProblem, TargetError
+from provisioner.executor import Event, Executor, Timing
+from provisioner.graph import Graph, GraphError, build
+from provisioner.model import Outcome, Plan
+from provisioner.reconciler import Policy, plan
+from provisioner.step import Step, check_section
+
+STATE_DIR = Path(".provisioner")
+
+
+@dataclass
+class Session:
+    """A validated environment: its spec, its step instances and their dependency graph."""
+
+    env: EnvironmentSpec
+    steps: list[Step]
+    graph: Graph
+    warnings: list[ConfigProblem] = field(default_factory=list)
+
+
+def load_session(env_name: str, registry: Sequence[ModuleType], envs_dir: Path = Path("envs"),
+                 overrides: dict[str, str] | None = None) -> Session:
+    """Parse and check everything offline; raises ConfigError with every problem at once."""
+    sections = {m.SECTION: m.Config for m in registry if getattr(m, "SECTION", None)}
+    spec, problems = config_mod.load_partial(env_name, sections, envs_dir, overrides)
+    steps: list[Step] = []
+    for module in registry:
+        try:
+            problems += check_section(module, spec)
+            steps += module.instances(spec)
+        except ConfigError as exc:
+            problems += exc.problems
+        except SectionUnavailable:
+            continue  # its schema problems are already in the list
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ConfigError(problems)
+    try:
+        graph = build([(s.name, s.depends_on) for s in steps])
+    except GraphError as exc:
+        raise ConfigError([ConfigProblem("steps/", "depends_on", str(exc))]) from None
+    return Session(spec, steps, graph, [p for p in problems if p.severity != "error"])
+
+
+@dataclass
+class TargetSpec:
+    cloud: str | None = None  # "local" for the embedded local cloud
+    arm_endpoint: str | None = None
+    subscription: str | None = None
+    state_dir: Path = STATE_DIR
+    latency: str = "fast"
+
+
+@dataclass
+class Connection:
+    clients: Any
+    timing: Timing
+    local_cloud: Any = None
+    description: str = ""
+
+
+@contextmanager
+def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
+    """Open clients for the chosen target; the embedded local cloud lives as long as the block."""
+    from provisioner.azure import Clients, Target
+
+    if spec.cloud == "local":
+        from provisioner.localcloud import LocalCloud
+
+        spec.state_dir.mkdir(parents=True, exist_ok=True)
+        cloud = LocalCloud(state_file=spec.state_dir / "localcloud-state.json",
+                           request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
+        url = cloud.start()
+        try:
+            target = Target(session.env.subscription_id, url, local=True, polling_interval=0.05)
+            yield Connection(Clients(target), Timing.local(), cloud, f"local cloud at {url} (state in {spec.state_dir})")
+        finally:
+            cloud.stop()
+        return
+    if spec.arm_endpoint:
+        local = spec.arm_endpoint.startswith("http://")
+        target = Target(session.env.subscription_id, spec.arm_endpoint, local=local,
+                        polling_interval=0.05 if local else 5.0)
+        yield Connection(Clients(target), Timing.local() if local else Timing(), None, f"ARM endpoint {spec.arm_endpoint}")
+        return
+    if session.env.subscription_id == config_mod.LOCAL_SUBSCRIPTION:
+        raise TargetError("no subscription: set subscription_id in the env file, pass --subscription or set "
+                          "AZURE_SUBSCRIPTION_ID (or use --cloud local)")
+    yield Connection(Clients(Target(session.env.subscription_id)), Timing(), None, "Azure")
+
+
+def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), workers: int = 10,
+              on_read: Callable[[str], None] | None = None) -> tuple[Plan, dict[str, dict | None]]:
+    return plan(session.env.name, session.steps, session.graph, conn.clients, policy,
+                session.env.is_production, workers, on_read)
+
+
+def apply(session: Session, conn: Connection, the_plan: Plan, known: dict[str, dict | None],
+          policy: Policy = Policy(), workers: int = 10, on_event: Event | None = None) -> tuple[list[Outcome], float]:
+    started = time.monotonic()
+    executor = Executor(session.steps, session.graph, conn.clients, policy, session.env.is_production,
+                        workers, conn.timing, on_event)
+    outcomes = executor.run(the_plan, known)
+    return outcomes, time.monotonic() - started
+
+
+def resolve_subscription(cli_value: str | None, env_value: str | None) -> str | None:
+    import os
+
+    return cli_value or os.environ.get("AZURE_SUBSCRIPTION_ID") or env_value
+
+
+def check_target(spec: TargetSpec) -> None:
+    if spec.cloud not in (None, "local", "azure"):
+        raise TargetError(f"unknown --cloud {spec.cloud!r}: use 'local' or 'azure'")
+    if spec.cloud == "local" and spec.arm_endpoint:
+        raise TargetError("--cloud local and --arm-endpoint are exclusive")

@@ -1,0 +1,87 @@
+"""The Step contract every steps/* module implements: one Azure resource, its desired state and I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+
+from provisioner.config import EnvironmentSpec
+from provisioner.diff import Rules
+from provisioner.errors import ConfigProblem
+from provisioner.model import PropertyChange, ResourceRef
+
+# What the reconciler knows about other steps when computing a desired state: step name -> observed body
+# (None when that resource does not exist yet, so values derived from it are UNKNOWN in a plan).
+Known = Mapping[str, dict | None]
+
+
+class Step:
+    """One resource instance. Subclasses set the class attributes and implement read/create (update/delete)."""
+
+    type: ClassVar[str]  # ARM resource type, e.g. Microsoft.Web/sites
+    rules: ClassVar[Rules] = Rules()
+    holds_data: ClassVar[bool] = False  # deleting or replacing loses user data: refused by default
+    dependencies: ClassVar[tuple[str, ...]] = ()  # step names this one needs to exist first
+
+    def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
+        self.env = env
+        self.name = name  # unique step name within an environment, e.g. "web_app" or "metric_alert:cpu"
+        self.resource_name = resource_name
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return self.dependencies
+
+    @property
+    def lane(self) -> str | None:
+        """Writes with the same lane key never run at the same time (e.g. children of one PG server)."""
+        return None
+
+    @property
+    def ref(self) -> ResourceRef:
+        raise NotImplementedError
+
+    @property
+    def resource_group(self) -> str:
+        return self.env.resource_name("resource_group")
+
+    def tags(self) -> dict[str, str]:
+        return self.env.tags
+
+    def desired(self, known: Known) -> dict[str, Any]:
+        """The wire-format body we want (ARM names). Pure: no I/O."""
+        raise NotImplementedError
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        """The live body as GET returns it (wire format), or None if absent."""
+        raise NotImplementedError
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: tuple[PropertyChange, ...]) -> None:
+        """Default: a full PUT of the desired body, which is create-or-update in ARM."""
+        self.create(clients, desired)
+
+    def delete(self, clients: Any) -> None:
+        raise NotImplementedError
+
+
+class StepModule(Protocol):
+    """What steps/<type>.py exposes to the registry."""
+
+    SECTION: str
+    Config: type[BaseModel]
+
+    def instances(self, env: EnvironmentSpec) -> list[Step]: ...
+
+
+def check_section(module: Any, env: EnvironmentSpec) -> list[ConfigProblem]:
+    """Run a step module's optional `validate(env)` hook (capability and naming rules)."""
+    hook = getattr(module, "validate", None)
+    return list(hook(env)) if hook else []
