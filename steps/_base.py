@@ -1,0 +1,68 @@
+"""Shared building blocks for steps: ARM-located resources, name rules and common normalizers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from provisioner.config import EnvironmentSpec
+from provisioner.diff import Rules, location, lower
+from provisioner.errors import ConfigProblem
+from provisioner.model import ResourceRef
+from provisioner.step import Step
+
+# Every tracked resource: location is fixed at create (a change means re-create), and ARM normalizes
+# `East US` to `eastus` (arm-examples: webtests 'South Central US' -> 'southcentralus').
+COMMON = Rules(normalizers=(("location", location),), replace_on=("location",))
+# Azure manages these tags itself (arm-examples: webtests and metric alerts gain `hidden-link:` tags).
+AZURE_TAGS = (("hidden-link:*", "azure-managed tag"),)
+
+
+class ArmStep(Step):
+    """A resource addressed as /subscriptions/../resourceGroups/../providers/<type>/<name>."""
+
+    parent: ClassVar[str | None] = None  # e.g. "sites/{web_app}" filled from naming keys
+
+    def parent_path(self) -> str | None:
+        return None
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.env.subscription_id, self.resource_group, self.type, self.resource_name, self.parent_path())
+
+    def base(self, **properties: Any) -> dict[str, Any]:
+        """The envelope every tracked resource shares: location, tags, properties."""
+        body: dict[str, Any] = {"location": self.env.location, "tags": self.tags()}
+        if properties:
+            body["properties"] = properties
+        return body
+
+
+def rules(*parts: Rules) -> Rules:
+    out = COMMON
+    for part in parts:
+        out = out.merged(part)
+    return out
+
+
+def name_problems(env: EnvironmentSpec, key: str, pattern: str, rule: str,
+                  extra: Callable[[str], str | None] | None = None) -> list[ConfigProblem]:
+    """Check a resource name made by `naming.<key>` against Azure's rule for its type."""
+    try:
+        value = env.resource_name(key)
+    except Exception as exc:  # a bad template is reported by the config layer with its key
+        return [ConfigProblem(env.where(f"naming.{key}"), f"naming.{key}", str(exc))]
+    problems = []
+    if not re.fullmatch(pattern, value):
+        problems.append(ConfigProblem(env.where(f"naming.{key}"), f"naming.{key}", f"{value!r} is not a valid name: {rule}"))
+    elif extra and (msg := extra(value)):
+        problems.append(ConfigProblem(env.where(f"naming.{key}"), f"naming.{key}", f"{value!r} is not a valid name: {msg}"))
+    return problems
+
+
+def no_double_hyphen(value: str) -> str | None:
+    return "must not contain '--'" if "--" in value else None
+
+
+__all__ = ["AZURE_TAGS", "COMMON", "ArmStep", "lower", "name_problems", "no_double_hyphen", "rules"]

@@ -1,0 +1,69 @@
+"""Step: the Linux App Service plan hosting the API (Microsoft.Web/serverfarms)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from provisioner.azure import call, raw, wait
+from provisioner.config import EnvironmentSpec, Section
+from provisioner.diff import Rules, lower
+from provisioner.errors import ConfigProblem
+from steps._base import ArmStep, name_problems, rules
+
+SECTION = "app_service_plan"
+TIERS = {"B": "Basic", "S": "Standard", "P": "PremiumV3"}
+
+
+class Config(Section):
+    sku: Literal["B1", "B2", "B3", "S1", "S2", "S3", "P1v3", "P2v3", "P3v3"]
+    capacity: int = Field(default=1, ge=1, le=30)
+
+    @property
+    def tier(self) -> str:
+        return TIERS[self.sku[0]]
+
+    @property
+    def allows_slots_and_autoscale(self) -> bool:
+        # Basic has neither deployment slots nor autoscale (azure-sdk-facts §1 App Service plan).
+        return self.tier != "Basic"
+
+
+class AppServicePlan(ArmStep):
+    type = "Microsoft.Web/serverfarms"
+    dependencies = ("resource_group",)
+    # arm-examples GetAppServicePlan: the server fills sku.family/size, status, numberOfWorkers, geoRegion,
+    # maximumNumberOfWorkers, isSpot, targetWorker*; we declare none of them. Kind comes back as 'linux'.
+    rules = rules(Rules(
+        normalizers=(("sku.name", lower), ("sku.tier", lower), ("kind", lower)),
+        # reserved=true is what makes a plan Linux; it cannot be flipped on an existing plan.
+        replace_on=("properties.reserved", "kind"),
+    ))
+
+    @property
+    def config(self) -> Config:
+        return self.env.section(SECTION, Config)
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        c = self.config
+        body = self.base(reserved=True)
+        body.update(kind="linux", sku={"name": c.sku, "tier": c.tier, "capacity": c.capacity})
+        return body
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.web.app_service_plans.get, self.resource_group, self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        wait(call(clients.web.app_service_plans.begin_create_or_update, self.resource_group, self.resource_name, desired))
+
+    def delete(self, clients: Any) -> None:
+        call(clients.web.app_service_plans.delete, self.resource_group, self.resource_name)
+
+
+def instances(env: EnvironmentSpec) -> list[AppServicePlan]:
+    return [AppServicePlan(env, "app_service_plan", env.resource_name("app_service_plan"))]
+
+
+def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
+    return name_problems(env, "app_service_plan", r"[A-Za-z0-9-]{1,40}", "1-40 letters, digits and '-'")

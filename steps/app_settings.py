@@ -1,0 +1,55 @@
+"""Step: the web app's application settings, owned as a whole set (Microsoft.Web/sites/config appsettings)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from provisioner.azure import call, raw
+from provisioner.config import EnvironmentSpec
+from provisioner.diff import Rules
+from steps._base import ArmStep
+from steps.web_app import Config as WebAppConfig
+
+SECTION = None  # configured by [web_app.app_settings]
+SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|CONNECTION)", re.IGNORECASE)
+
+
+class AppSettings(ArmStep):
+    type = "Microsoft.Web/sites/config"
+    dependencies = ("web_app",)
+
+    def parent_path(self) -> str:
+        return f"sites/{self.env.resource_name('web_app')}"
+
+    @property
+    def lane(self) -> str | None:
+        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
+
+    @property
+    def settings(self) -> dict[str, str]:
+        return dict(self.env.section("web_app", WebAppConfig).app_settings)
+
+    @property
+    def rules(self) -> Rules:  # type: ignore[override]
+        # The PUT replaces the whole set (azure-sdk-facts §1 App settings), so we own it whole: a setting
+        # added by hand is drift. Values whose names look secret are shown as (sensitive).
+        secret = tuple(f"properties.{k}" for k in self.settings if SECRET_NAME.search(k))
+        return Rules(exact=("properties",), sensitive=secret)
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        return {"properties": self.settings}
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        # POST .../appsettings/list: GET /sites never returns app settings.
+        return raw(clients.web.web_apps.list_application_settings, self.resource_group, self.env.resource_name("web_app"))
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        call(clients.web.web_apps.update_application_settings, self.resource_group, self.env.resource_name("web_app"), desired)
+
+    def delete(self, clients: Any) -> None:
+        call(clients.web.web_apps.update_application_settings, self.resource_group, self.env.resource_name("web_app"), {"properties": {}})
+
+
+def instances(env: EnvironmentSpec) -> list[AppSettings]:
+    return [AppSettings(env, "app_settings", "appsettings")]

@@ -1,0 +1,59 @@
+"""Step: the Log Analytics workspace every diagnostic setting sends to (Microsoft.OperationalInsights/workspaces)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from provisioner.azure import call, raw, wait
+from provisioner.config import EnvironmentSpec, Section
+from provisioner.diff import Rules, lower
+from provisioner.errors import ConfigProblem
+from steps._base import ArmStep, name_problems, rules
+
+SECTION = "log_analytics"
+
+
+class Config(Section):
+    sku: str = "PerGB2018"
+    retention_days: int = Field(ge=30, le=730)  # Azure's range for PerGB2018 (730; 4383 with archive)
+    daily_quota_gb: float | None = None  # None: no cap
+
+
+class Workspace(ArmStep):
+    type = "Microsoft.OperationalInsights/workspaces"
+    dependencies = ("resource_group",)
+    holds_data = True  # the logs themselves
+    # arm-examples WorkspacesGet: sku.name comes back lower-case ('pergb2018'); customerId, createdDate,
+    # modifiedDate, workspaceCapping.quotaNextResetTime/dataIngestionStatus are server-populated (left-scoped).
+    rules = rules(Rules(normalizers=(("properties.sku.name", lower),)))
+
+    @property
+    def config(self) -> Config:
+        return self.env.section(SECTION, Config)
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        c = self.config
+        props: dict[str, Any] = {"sku": {"name": c.sku}, "retentionInDays": c.retention_days}
+        # -1 is Azure's "no cap" value: declaring it lets drift catch a cap someone added by hand.
+        props["workspaceCapping"] = {"dailyQuotaGb": c.daily_quota_gb if c.daily_quota_gb is not None else -1}
+        return self.base(**props)
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.loganalytics.workspaces.get, self.resource_group, self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        wait(call(clients.loganalytics.workspaces.begin_create_or_update, self.resource_group, self.resource_name, desired))
+
+    def delete(self, clients: Any) -> None:
+        wait(call(clients.loganalytics.workspaces.begin_delete, self.resource_group, self.resource_name))
+
+
+def instances(env: EnvironmentSpec) -> list[Workspace]:
+    return [Workspace(env, "log_analytics", env.resource_name("log_analytics"))]
+
+
+def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
+    return name_problems(env, "log_analytics", r"[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]",
+                         "4-63 letters, digits and '-', starting and ending with a letter or digit")

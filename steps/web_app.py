@@ -1,0 +1,82 @@
+"""Step: the API's Linux container web app with its system-assigned identity (Microsoft.Web/sites)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from provisioner.azure import call, raw, wait
+from provisioner.config import EnvironmentSpec, Section
+from provisioner.diff import Rules, lower
+from provisioner.errors import ConfigProblem
+from steps._base import ArmStep, name_problems, rules
+
+SECTION = "web_app"
+
+
+class Config(Section):
+    container_image: str
+    always_on: bool = True
+    health_check_path: str = "/health"
+    min_tls_version: Literal["1.2", "1.3"] = "1.2"
+    ftps_state: Literal["Disabled", "FtpsOnly"] = "Disabled"
+    http20_enabled: bool = True
+    app_settings: dict[str, str] = {}
+
+
+class WebApp(ArmStep):
+    type = "Microsoft.Web/sites"
+    dependencies = ("app_service_plan",)
+    rules = rules(Rules(
+        # GET /sites returns siteConfig mostly null (azure-sdk-facts §1: write-only as a whole); the
+        # web_app_config step owns it through GET .../config/web.
+        write_only=("properties.siteConfig",),
+        normalizers=(("kind", lower), ("identity.type", lower)),
+    ))
+
+    @property
+    def config(self) -> Config:
+        return self.env.section(SECTION, Config)
+
+    @property
+    def lane(self) -> str | None:
+        # App Service allows one write at a time per plan.
+        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
+
+    def plan_id(self) -> str:
+        return (f"/subscriptions/{self.env.subscription_id}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.Web/serverfarms/{self.env.resource_name('app_service_plan')}")
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        c = self.config
+        body = self.base(
+            serverFarmId=self.plan_id(),
+            httpsOnly=True,
+            reserved=True,
+            # Sent on create so the container starts with the right image; compared via config/web.
+            siteConfig={"linuxFxVersion": f"DOCKER|{c.container_image}", "alwaysOn": c.always_on},
+        )
+        body.update(kind="app,linux,container", identity={"type": "SystemAssigned"})
+        return body
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.web.web_apps.get, self.resource_group, self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        wait(call(clients.web.web_apps.begin_create_or_update, self.resource_group, self.resource_name, desired))
+
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        patch = {k: v for k, v in desired.items() if k in ("tags", "identity", "properties")}
+        patch["properties"] = {k: v for k, v in desired["properties"].items() if k != "siteConfig"}
+        call(clients.web.web_apps.update, self.resource_group, self.resource_name, patch)
+
+    def delete(self, clients: Any) -> None:
+        call(clients.web.web_apps.delete, self.resource_group, self.resource_name)
+
+
+def instances(env: EnvironmentSpec) -> list[WebApp]:
+    return [WebApp(env, "web_app", env.resource_name("web_app"))]
+
+
+def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
+    return name_problems(env, "web_app", r"[A-Za-z0-9][A-Za-z0-9-]{0,58}[A-Za-z0-9]",
+                         "2-60 letters, digits and '-', not starting or ending with '-'")

@@ -1,0 +1,55 @@
+"""Step: the web app's site configuration, GET/PATCH .../config/web (Microsoft.Web/sites/config)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.azure import call, raw
+from provisioner.config import EnvironmentSpec
+from provisioner.diff import Rules, lower
+from steps._base import ArmStep, rules
+from steps.web_app import Config as WebAppConfig
+
+SECTION = None  # configured by [web_app]
+
+
+class SiteConfig(ArmStep):
+    type = "Microsoft.Web/sites/config"
+    dependencies = ("web_app",)
+    # arm-examples GetSiteConfig: every siteConfig field comes back populated with server defaults
+    # (defaultDocuments, phpVersion, logsDirectorySizeLimit, ipSecurityRestrictions 'Allow all', ...);
+    # left-scoping skips them. linuxFxVersion's 'DOCKER|' prefix casing varies between portal and API.
+    rules = rules(Rules(normalizers=(("properties.ftpsState", lower), ("properties.linuxFxVersion", lower))))
+
+    def parent_path(self) -> str:
+        return f"sites/{self.env.resource_name('web_app')}"
+
+    @property
+    def lane(self) -> str | None:
+        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        c = self.env.section("web_app", WebAppConfig)
+        return {"properties": {
+            "linuxFxVersion": f"DOCKER|{c.container_image}",
+            "alwaysOn": c.always_on,
+            "healthCheckPath": c.health_check_path,
+            "minTlsVersion": c.min_tls_version,
+            "scmMinTlsVersion": c.min_tls_version,
+            "ftpsState": c.ftps_state,
+            "http20Enabled": c.http20_enabled,
+        }}
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.web.web_apps.get_configuration, self.resource_group, self.env.resource_name("web_app"))
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        # PATCH, not PUT: a PUT of config/web resets every setting we do not declare to its default.
+        call(clients.web.web_apps.update_configuration, self.resource_group, self.env.resource_name("web_app"), desired)
+
+    def delete(self, clients: Any) -> None:
+        """config/web goes with its site; nothing to delete on its own."""
+
+
+def instances(env: EnvironmentSpec) -> list[SiteConfig]:
+    return [SiteConfig(env, "web_app_config", "web")]
