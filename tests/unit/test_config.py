@@ -1,0 +1,85 @@
+"""Config loading: layered files, provenance in errors, every problem at once, naming rules."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import steps
+from provisioner.errors import ConfigError
+from provisioner.runner import load_session
+from tests.support import ENVS
+
+
+@pytest.fixture
+def envs(tmp_path) -> Path:
+    target = tmp_path / "envs"
+    shutil.copytree(ENVS, target)
+    return target
+
+
+def problems(envs: Path, env: str = "dev") -> list:
+    with pytest.raises(ConfigError) as info:
+        load_session(env, steps.ALL_STEPS, envs)
+    return info.value.problems
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "production"])
+def test_shipped_environments_are_valid(env):
+    session = load_session(env, steps.ALL_STEPS, ENVS)
+    assert session.env.name == env
+    assert session.env.resource_name("resource_group") == f"fundrbolt-{env}-rg"  # the seed's name
+    assert set(session.env.tags) == {"Environment", "Project", "Owner", "CostCenter", "ManagedBy"}
+
+
+def test_env_file_overrides_common(envs):
+    s = load_session("production", steps.ALL_STEPS, ENVS)
+    assert s.env.sections["app_service_plan"].sku == "S1"
+    assert s.env.sections["key_vault"].purge_protection is True
+    d = load_session("dev", steps.ALL_STEPS, ENVS)
+    assert d.env.sections["key_vault"].purge_protection is False
+
+
+def test_bad_storage_name_names_file_and_key(envs):
+    (envs / "dev.toml").write_text((envs / "dev.toml").read_text() + '\n[naming]\nstorage_account = "Bad_Name"\n')
+    [p] = problems(envs)
+    assert p.file.endswith("dev.toml") and p.key == "naming.storage_account" and "lower-case" in p.message
+
+
+def test_name_from_common_rule_blames_common(envs):
+    text = (envs / "common.toml").read_text().replace('storage_account = "{project}{env}st"', 'storage_account = "{project}-{env}-st"')
+    (envs / "common.toml").write_text(text)
+    [p] = problems(envs)
+    assert p.file.endswith("common.toml") and p.key == "naming.storage_account"
+
+
+def test_all_problems_reported_at_once(envs):
+    (envs / "dev.toml").write_text((envs / "dev.toml").read_text() + (
+        '\n[naming]\nkey_vault = "kv--x"\nstorage_account = "x"\n[log_analytics]\nretention_days = 5\ntypo = 1\n'))
+    found = {(p.key, Path(p.file).name) for p in problems(envs)}
+    assert found == {("naming.key_vault", "dev.toml"), ("naming.storage_account", "dev.toml"),
+                     ("log_analytics.retention_days", "dev.toml"), ("log_analytics.typo", "dev.toml")}
+
+
+def test_unknown_top_level_key(envs):
+    (envs / "staging.toml").write_text("colour = 'red'\n" + (envs / "staging.toml").read_text())
+    [p] = problems(envs, "staging")
+    assert p.key == "colour" and p.file.endswith("staging.toml")
+
+
+def test_environment_must_match_file_name(envs):
+    (envs / "dev.toml").write_text((envs / "dev.toml").read_text().replace('environment = "dev"', 'environment = "prod"'))
+    assert any(p.key == "environment" for p in problems(envs))
+
+
+def test_invalid_toml_names_file(envs):
+    (envs / "dev.toml").write_text("this is = = not toml")
+    [p] = problems(envs)
+    assert p.file.endswith("dev.toml") and "TOML" in p.message
+
+
+def test_production_requires_purge_protection(envs):
+    text = (envs / "production.toml").read_text().replace("purge_protection = true", "purge_protection = false")
+    (envs / "production.toml").write_text(text)
+    [p] = problems(envs, "production")
+    assert p.key == "key_vault.purge_protection"
