@@ -168,7 +168,8 @@ def load_partial(
             problems.append(ConfigProblem(_where(origin, key + ".x", files), key, "unknown key (a typo?)"))
     spec_core: Core | None = None
     parsed: dict[str, BaseModel | None] = {}
-    for name, target in (("", Core), *sections.items()):
+    targets: list[tuple[str, type[BaseModel]]] = [("", Core), *sections.items()]
+    for name, target in targets:
         data = {k: v for k, v in raw.items() if k in core_fields} if not name else raw.get(name, {})
         try:
             value = target.model_validate(data)

@@ -47,7 +47,7 @@ def test_arm_ids_and_durations_compare_case_insensitively_by_default():
 
 
 def test_plain_strings_stay_case_sensitive():
-    assert not diff({"properties": {"x": "Abc"}}, {"properties": {"x": "abc"}}).changes == []
+    assert diff({"properties": {"x": "Abc"}}, {"properties": {"x": "abc"}}).changes != []
 
 
 def test_enum_normalizer_and_as_str():

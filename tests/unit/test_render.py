@@ -1,0 +1,53 @@
+"""Renderers: the documented JSON schema, text and Markdown, and secrets never shown."""
+
+import json
+
+from provisioner.diff import Rules, diff
+from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Ignored, Plan, PropertyChange, ResourceRef
+from provisioner.render import drift_text, plan_json, plan_markdown, plan_text
+
+REF = ResourceRef("sub", "rg", "Microsoft.Web/sites", "app")
+
+
+def sample() -> Plan:
+    secret = diff({"properties": {"password": "hunter2-secret"}}, {"properties": {"password": "old-secret"}},
+                  Rules(sensitive=("properties.password",))).changes
+    return Plan("dev", (
+        Change("web_app", REF, Action.UPDATE,
+               (PropertyChange("properties.siteConfig.minTlsVersion", "1.0", "1.2"), *secret),
+               "differs", (Ignored("properties.state", "server-populated"),)),
+        Change("plan", ResourceRef("sub", "rg", "Microsoft.Web/serverfarms", "p"), Action.CREATE,
+               (PropertyChange("properties.ips", None, UNKNOWN),)),
+        Change("kv", ResourceRef("sub", "rg", "Microsoft.KeyVault/vaults", "kv"), Action.NOOP),
+    ))
+
+
+def test_json_schema():
+    doc = json.loads(plan_json(sample()))
+    assert doc["env"] == "dev"
+    assert doc["summary"] == {"create": 1, "update": 1, "replace": 0, "delete": 0, "noop": 1}
+    change = doc["changes"][0]
+    assert set(change) >= {"step", "id", "type", "action", "properties"}
+    assert change["id"] == "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Web/sites/app"
+    assert change["properties"][0] == {"path": "properties.siteConfig.minTlsVersion", "before": "1.0", "after": "1.2"}
+    assert doc["changes"][1]["properties"][0]["after"] == "(known after apply)"
+
+
+def test_secrets_never_rendered():
+    p = sample()
+    for text in (plan_json(p), plan_text(p), plan_markdown(p), drift_text(p, show_ignored=True)):
+        assert "hunter2" not in text and "old-secret" not in text
+        assert SENSITIVE in text
+
+
+def test_text_and_markdown():
+    text = plan_text(sample())
+    assert "~ web_app" in text and '"1.0" -> "1.2"' in text and "1 to create, 1 to update" in text
+    assert "ignored: 1 server-populated field" in text
+    md = plan_markdown(sample())
+    assert "| `properties.siteConfig.minTlsVersion` | `\"1.0\"` | `\"1.2\"` |" in md
+
+
+def test_show_ignored_lists_paths():
+    assert "properties.state (server-populated)" in drift_text(sample(), show_ignored=True)
+    assert "properties.state (server-populated)" not in drift_text(sample())
