@@ -41,7 +41,7 @@ def observe(steps: Sequence[Step], clients: Any, workers: int = 10) -> dict[str,
 
 def _create_properties(path: str, value: Any, step: Step) -> list[PropertyChange]:
     """A create lists every declared leaf, so the plan shows what will be set."""
-    if isinstance(value, dict):
+    if isinstance(value, dict) and path != "tags":  # tags read best as one line
         out: list[PropertyChange] = []
         for key, sub in value.items():
             if sub is not None:

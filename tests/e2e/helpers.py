@@ -1,0 +1,60 @@
+"""End-to-end helpers: run the real CLI in a subprocess and talk to the local cloud's REST API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support import ENVS, ROOT, SUB
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 240) -> Run:
+    """`python -m provisioner ...` as a user would run it (a real process, the real SDK over HTTP)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("AZURE_SUBSCRIPTION_ID", None)
+    proc = subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd or ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def rest(url: str, method: str, path: str, body: dict | None = None, caller: str = "alice@fundrbolt.app",
+         api_version: str = "2024-11-01") -> tuple[int, Any]:
+    """A raw ARM call, as a person in the portal would make it."""
+    sep = "&" if "?" in path else "?"
+    req = urllib.request.Request(f"{url}{path}{sep}api-version={api_version}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {caller}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, json.loads(raw) if raw else None
+
+
+def rg_path(env: str = "dev") -> str:
+    return f"/subscriptions/{SUB}/resourceGroups/fundrbolt-{env}-rg"
+
+
+def writes(requests: list[dict]) -> list[dict]:
+    return [r for r in requests if r.get("write")]
+
+
+__all__ = ["ENVS", "Run", "cli", "rest", "rg_path", "writes"]

@@ -1,0 +1,45 @@
+"""The trio for every step: plan says create, apply, re-plan says nothing to do (real SDK, local cloud)."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioner.executor import Timing
+from provisioner.graph import build
+from provisioner.model import Action, Status
+from provisioner.reconciler import Policy
+from provisioner.runner import Connection, Session, apply, make_plan
+from tests.support import closure, session
+
+ENVS = ("dev", "staging", "production")
+
+
+def _cases() -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for env in ENVS:
+        for s in session(env).steps:
+            seen.setdefault(s.name, env)
+    return [(env, name) for name, env in seen.items()]
+
+
+def _sub_session(full: Session, name: str) -> Session:
+    names = closure(full, name)
+    steps = [s for s in full.steps if s.name in names]
+    return Session(full.env, steps, build([(s.name, s.depends_on) for s in steps]))
+
+
+@pytest.mark.parametrize(("env", "name"), _cases(), ids=lambda v: v)
+def test_trio(env, name, clients):
+    sub = _sub_session(session(env), name)
+    conn = Connection(clients, Timing.local())
+    plan, known = make_plan(sub, conn, Policy())
+    change = next(c for c in plan.changes if c.step == name)
+    assert change.action is Action.CREATE, change
+
+    outcomes, _ = apply(sub, conn, plan, known)
+    failed = [(o.change.step, o.error) for o in outcomes if o.status is not Status.APPLIED]
+    assert not failed
+
+    again, _ = make_plan(sub, conn, Policy())
+    noisy = [(c.step, c.action.value, [(p.path, p.before, p.after) for p in c.properties]) for c in again.pending]
+    assert noisy == [], noisy
