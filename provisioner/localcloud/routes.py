@@ -1,0 +1,136 @@
+"""Non-resource ARM routes: operation status, Activity Log, subscription, generic lists, name checks."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+from .errors import ArmError, bad_request
+from .profile import TENANT_ID
+
+if TYPE_CHECKING:
+    from .engine import Engine, Reply, Request
+
+_OP = re.compile(r"/(operationstatuses|operationresults|asyncoperations)/([^/]+)$", re.IGNORECASE)
+_EVENTS = re.compile(r"^/subscriptions/([^/]+)/providers/microsoft\.insights/eventtypes/management/values$", re.I)
+_SUB = re.compile(r"^/subscriptions/([^/]+)$", re.IGNORECASE)
+_RESOURCES = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/resources$", re.IGNORECASE)
+_NS_ACTION = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)/([^/]+)$", re.IGNORECASE)
+_PROVIDER = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)$", re.IGNORECASE)
+
+
+def route(engine: Engine, req: Request) -> Reply | None:
+    from .engine import Reply
+
+    path, method = req.path, req.method
+    m = _OP.search(path)
+    if m and method == "GET":
+        return _operation(engine, m.group(1).lower(), m.group(2), req.api_version)
+    m = _EVENTS.match(path)
+    if m:
+        if method != "GET":
+            raise ArmError(405, "MethodNotAllowed", "The Activity Log is read-only.")
+        return Reply(200, {"value": engine.activity.query(m.group(1), req.query.get("$filter", ""))})
+    m = _SUB.match(path)
+    if m and method == "GET":
+        sub = m.group(1)
+        return Reply(200, {"id": f"/subscriptions/{sub}", "subscriptionId": sub, "tenantId": TENANT_ID,
+                           "displayName": "Local cloud", "state": "Enabled",
+                           "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
+                                                    "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}})
+    m = _RESOURCES.match(path)
+    if m and method == "GET":
+        return Reply(200, {"value": _generic_list(engine, path.rsplit("/", 1)[0], m.group(2))})
+    m = _PROVIDER.match(path)
+    if m and method == "GET":
+        ns = m.group(2)
+        return Reply(200, {"id": f"/subscriptions/{m.group(1)}/providers/{ns}", "namespace": ns,
+                           "registrationState": "Registered", "resourceTypes": []})
+    m = _NS_ACTION.match(path)
+    if m and method == "POST":
+        return _namespace_action(engine, req, m.group(2), m.group(3))
+    return None
+
+
+def _operation(engine: Engine, kind: str, op_id: str, api_version: str) -> Reply:
+    from .engine import Reply
+
+    op = engine.ops.get(op_id)
+    if op is None:
+        raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' was not found.")
+    headers = {}
+    remaining = op.remaining()
+    if not op.done and remaining >= 1.0:
+        headers["Retry-After"] = str(min(60, math.ceil(remaining)))
+    if kind == "operationresults":
+        # Location polling (resource group delete): 202 until done, then 200 / the error.
+        if not op.done:
+            headers["Location"] = f"{engine.base_url}{op.result_path}?api-version={api_version}"
+            return Reply(202, None, headers)
+        if op.final_status != "Succeeded":
+            err = op.status_body()["error"]
+            raise ArmError(400 if op.final_status == "Canceled" else 500, err["code"], err["message"])
+        return Reply(200, None, headers)
+    return Reply(200, op.status_body(), headers)
+
+
+def _generic_list(engine: Engine, scope: str, group: str | None) -> list[dict[str, Any]]:
+    """GET .../resources: every tracked top-level resource in the group or subscription."""
+    from .ids import cached_parse, is_under
+
+    out = []
+    for rid, body in engine.store.items():
+        try:
+            p = cached_parse(rid)
+        except ArmError:
+            continue
+        if p.is_group or len(p.types) != 1 or not p.resource_group or not is_under(rid, scope):
+            continue
+        if p.parent_id.lower() != f"/subscriptions/{p.subscription}/resourcegroups/{p.resource_group}".lower():
+            continue  # extension resources live under another resource
+        keys = ("id", "name", "type", "location", "kind", "sku", "tags", "identity")
+        out.append({str(k): body[k] for k in keys if k in body})
+    return out
+
+
+def _namespace_action(engine: Engine, req: Request, namespace: str, action: str) -> Reply:
+    from .engine import Reply
+
+    if action.lower() == "register":
+        return Reply(200, {"namespace": namespace, "registrationState": "Registered"}, write=True)
+    if action.lower() != "checknameavailability":
+        raise ArmError(400, "UnsupportedActionByLocalCloud",
+                       f"The local cloud does not implement POST '{action}' on provider '{namespace}'.")
+    try:
+        request = json.loads(req.body or b"{}")
+    except ValueError as exc:
+        raise bad_request(f"The request content was invalid and could not be deserialized: '{exc}'.") from exc
+    name = str(request.get("name", ""))
+    rtype = str(request.get("type") or "")
+    taken = _name_taken(engine, namespace, rtype, name)
+    if namespace.lower() == "microsoft.cache":
+        # Redis answers 200 (available) or 409 with an error body; the SDK raises on the latter.
+        if taken:
+            raise ArmError(409, "NameNotAvailable", f"The name '{name}' is already in use.")
+        return Reply(200, None)
+    body: dict[str, Any] = {"nameAvailable": not taken}
+    if taken:
+        body.update(reason="AlreadyExists", message=f"The name '{name}' is already in use.")
+    return Reply(200, body)
+
+
+def _name_taken(engine: Engine, namespace: str, rtype: str, name: str) -> bool:
+    from .ids import type_of
+
+    want = rtype.lower() if "/" in rtype else ""
+    for rid, _body in engine.store.items():
+        t = type_of(rid).lower()
+        if not t.startswith(namespace.lower() + "/"):
+            continue
+        if want and t != want and not (t.endswith("/deletedvaults") and want.endswith("/vaults")):
+            continue
+        if rid.rsplit("/", 1)[-1].lower() == name.lower():
+            return True
+    return False

@@ -1,0 +1,101 @@
+"""Microsoft.Authorization: management locks and role assignments (extension resources at any scope)."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import ArmError
+from ..ids import split_extension
+from ..profile import TENANT_ID, EngineApi, TypeProfile, WriteCtx
+
+
+def _lock_populate(ctx: WriteCtx) -> None:
+    level = str(ctx.props.get("level") or "")
+    if level.lower() not in ("cannotdelete", "readonly"):
+        raise ArmError(400, "LockLevelInvalid", f"The lock level '{level}' is invalid: use CanNotDelete or ReadOnly.")
+    ctx.props["level"] = "CanNotDelete" if level.lower() == "cannotdelete" else "ReadOnly"
+
+
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_ROLE_DEFINITION = re.compile(r"^(/subscriptions/[^/]+)?/providers/Microsoft\.Authorization/roleDefinitions/"
+                              r"[0-9a-f-]{36}$", re.IGNORECASE)
+_PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal", "ForeignGroup", "Device")
+
+
+# Types whose bodies may carry a managed identity (identity.principalId or user-assigned entries).
+_IDENTITY_TYPES = ("Microsoft.Web/sites", "Microsoft.Web/sites/slots", "Microsoft.Web/staticSites",
+                   "Microsoft.Communication/communicationServices", "Microsoft.Insights/actionGroups",
+                   "Microsoft.DBforPostgreSQL/flexibleServers", "Microsoft.Cache/redis",
+                   "Microsoft.Storage/storageAccounts", "Microsoft.ManagedIdentity/userAssignedIdentities")
+
+
+def _managed_principals(engine: EngineApi) -> set[str]:
+    """principalIds of the managed identities in the cloud (the only principals the local cloud knows)."""
+    out: set[str] = set()
+    for type_name in _IDENTITY_TYPES:
+        for body in engine.find(type_name):
+            out.add(str((body.get("properties") or {}).get("principalId") or "").lower())  # user-assigned MI
+            ident = body.get("identity")
+            if isinstance(ident, dict):
+                out.add(str(ident.get("principalId") or "").lower())
+                for entry in (ident.get("userAssignedIdentities") or {}).values():
+                    if isinstance(entry, dict):
+                        out.add(str(entry.get("principalId") or "").lower())
+    return out - {"", "none"}
+
+
+def _assignment_populate(ctx: WriteCtx) -> None:
+    props = ctx.props
+    if not _GUID.match(ctx.path.name):
+        raise ArmError(400, "InvalidRoleAssignmentId", f"The role assignment ID '{ctx.path.name}' is not valid. "
+                       "The role assignment ID must be a GUID.")
+    if not props.get("roleDefinitionId") or not props.get("principalId"):
+        raise ArmError(400, "InvalidRoleAssignmentRequest", "roleDefinitionId and principalId are required.")
+    if not _ROLE_DEFINITION.match(str(props["roleDefinitionId"])):
+        raise ArmError(400, "InvalidRoleDefinitionId", f"The role definition ID '{props['roleDefinitionId']}' is "
+                       "not valid.")
+    scope = split_extension(ctx.id)[0] or "/"
+    if ctx.existing is not None:
+        # Assignments are immutable, and a repeated identical PUT is not idempotent either
+        # (Azure/azure-cli#8568: "The role assignment already exists.").
+        old = ctx.existing.get("properties") or {}
+        same = all(str(old.get(k)).lower() == str(props.get(k)).lower() for k in ("principalId", "roleDefinitionId"))
+        if same:
+            raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
+        raise ArmError(409, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and "
+                       "scope are not allowed to be updated.")
+    for other in ctx.engine.find("Microsoft.Authorization/roleAssignments"):
+        op = other.get("properties") or {}
+        if (other["id"].lower() != ctx.id.lower()
+                and str(op.get("principalId")).lower() == str(props["principalId"]).lower()
+                and str(op.get("roleDefinitionId")).lower() == str(props["roleDefinitionId"]).lower()
+                and str(op.get("scope")).lower() == scope.lower()):
+            raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
+    kind = props.get("principalType")
+    if kind is not None and kind not in _PRINCIPAL_TYPES:
+        raise ArmError(400, "InvalidPrincipalType", f"The principal type '{kind}' is not valid: use one of "
+                       f"{', '.join(_PRINCIPAL_TYPES)}.")
+    if kind is None:
+        # Without principalType ARM looks the principal up, which fails for a just-created identity (Entra
+        # replication); with it, the lookup is skipped. The local cloud knows managed identities only.
+        if str(props["principalId"]).lower() not in _managed_principals(ctx.engine):
+            raise ArmError(400, "PrincipalNotFound", f"Principal {props['principalId']} does not exist in the "
+                           f"directory {TENANT_ID}. Check that you have the correct principal ID. If you are "
+                           "creating this principal and then immediately assigning a role, this error might be "
+                           "related to a replication delay. In this case, set the role assignment principalType "
+                           "property to a value, such as ServicePrincipal, User, or Group.")
+        props["principalType"] = "ServicePrincipal"
+    props.update(scope=scope, condition=props.get("condition"),
+                 conditionVersion=props.get("conditionVersion"), createdOn=props.get("createdOn") or ctx.now,
+                 updatedOn=ctx.now, createdBy=props.get("createdBy") or ctx.caller, updatedBy=ctx.caller,
+                 delegatedManagedIdentityResourceId=None, description=props.get("description"))
+    ctx.extra["tenant"] = TENANT_ID
+
+
+PROFILES = [
+    TypeProfile(type="Microsoft.Authorization/locks", created=201, updated=200, provisioning_state=False,
+                has_location=False, latency=1.0, extension=True, populate=_lock_populate),
+    TypeProfile(type="Microsoft.Authorization/roleAssignments", created=201, updated=200, provisioning_state=False,
+                has_location=False, latency=2.0, extension=True, methods=frozenset({"GET", "PUT", "DELETE", "HEAD"}),
+                populate=_assignment_populate),
+]

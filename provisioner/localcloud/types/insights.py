@@ -1,0 +1,148 @@
+"""Microsoft.Insights: App Insights components and billing, web tests, metric alerts, action groups, autoscale."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import ArmError
+from ..ids import ArmPath
+from ..profile import EngineApi, TypeProfile, WriteCtx, defaults, det_guid
+
+
+def _component_populate(ctx: WriteCtx) -> None:
+    props, loc = ctx.props, str(ctx.body.get("location") or "")
+    old = (ctx.existing or {}).get("properties") or {}
+    key = old.get("InstrumentationKey") or det_guid(ctx.id, ctx.now, "ikey")
+    app_id = old.get("AppId") or det_guid(ctx.id, ctx.now, "appid")
+    defaults(props, {"Application_Type": "web", "Flow_Type": "Bluefield", "Request_Source": "rest",
+                     "RetentionInDays": 90, "IngestionMode": "LogAnalytics", "DisableIpMasking": False,
+                     "publicNetworkAccessForIngestion": "Enabled", "publicNetworkAccessForQuery": "Enabled",
+                     "SamplingPercentage": None})
+    if isinstance(props.get("WorkspaceResourceId"), str):
+        props["WorkspaceResourceId"] = props["WorkspaceResourceId"].lower()
+    props.update(
+        ApplicationId=ctx.path.name, AppId=app_id, Name=ctx.path.name, InstrumentationKey=key,
+        ConnectionString=f"InstrumentationKey={key};IngestionEndpoint=https://{loc}-0.in.applicationinsights.azure.com/;"
+                         f"LiveEndpoint=https://{loc}.livediagnostics.monitor.azure.com/;ApplicationId={app_id}",
+        CreationDate=old.get("CreationDate", ctx.now), TenantId=ctx.path.subscription, HockeyAppId=None,
+        HockeyAppToken=None, LaMigrationDate=None,
+    )
+
+
+def _billing_default(engine: EngineApi, path: ArmPath) -> dict[str, Any]:
+    return {"CurrentBillingFeatures": ["Basic"], "DataVolumeCap": {
+        "Cap": 100.0, "ResetTime": 0, "WarningThreshold": 90, "StopSendNotificationWhenHitThreshold": False,
+        "StopSendNotificationWhenHitCap": False, "MaxHistoryCap": 1000.0}}
+
+
+def _billing_populate(ctx: WriteCtx) -> None:
+    cap = ctx.body.setdefault("DataVolumeCap", {})
+    defaults(cap, {"ResetTime": 0, "WarningThreshold": 90, "MaxHistoryCap": 1000.0,
+                   "StopSendNotificationWhenHitThreshold": False, "StopSendNotificationWhenHitCap": False})
+
+
+_DURATION = re.compile(r"^p(t?)[0-9a-z.]+$", re.IGNORECASE)
+
+
+def _alert_populate(ctx: WriteCtx) -> None:
+    props = ctx.props
+    for key in ("evaluationFrequency", "windowSize"):
+        if isinstance(props.get(key), str) and _DURATION.match(props[key]):
+            props[key] = props[key].upper()  # ARM returns ISO-8601 durations upper-cased (Pt1m -> PT1M)
+    defaults(props, {"autoMitigate": True, "targetResourceType": None, "targetResourceRegion": None})
+    props.update(lastUpdatedTime=ctx.now, isMigrated=False)
+
+
+_RECEIVERS = ("emailReceivers", "smsReceivers", "webhookReceivers", "eventHubReceivers", "itsmReceivers",
+              "azureAppPushReceivers", "automationRunbookReceivers", "voiceReceivers", "logicAppReceivers",
+              "azureFunctionReceivers", "armRoleReceivers")
+
+
+def _action_group_populate(ctx: WriteCtx) -> None:
+    props = ctx.props
+    for key in _RECEIVERS:
+        if props.get(key) is None:
+            props[key] = []  # every receiver array is present, empty when unset
+    for receiver in props["emailReceivers"] + props["smsReceivers"]:
+        if isinstance(receiver, dict):
+            receiver["status"] = "Enabled"
+    for receiver in props["emailReceivers"]:
+        if isinstance(receiver, dict):
+            receiver.setdefault("useCommonAlertSchema", False)
+
+
+_NO_AUTOSCALE_TIERS = ("Free", "Shared", "Basic")  # App Service plans that cannot scale out on a rule
+
+
+def _autoscale_check(ctx: WriteCtx, target: dict[str, Any] | None) -> None:
+    """What Azure refuses before storing: a missing or non-scalable target, bad capacity triples."""
+    uri = str(ctx.props.get("targetResourceUri") or "")
+    if target is None:
+        raise ArmError(400, "BadRequest", f"The target resource id '{uri}' was not found.")
+    sku: dict[str, Any] = target["sku"] if isinstance(target.get("sku"), dict) else {}
+    if "/serverfarms/" in uri.lower() and sku.get("tier") in _NO_AUTOSCALE_TIERS:
+        raise ArmError(400, "BadRequest", f"Autoscale is not supported for App Service plans in the "
+                       f"'{sku.get('tier')}' tier; use Standard or above.")
+    workers = (target.get("properties") or {}).get("maximumNumberOfWorkers")
+    profiles = ctx.props.get("profiles")
+    if not isinstance(profiles, list) or not 1 <= len(profiles) <= 20:
+        raise ArmError(400, "BadRequest", "An autoscale setting needs between 1 and 20 profiles.")
+    for profile in profiles:
+        cap = (profile or {}).get("capacity") or {}
+        try:
+            low, default, high = (int(str(cap[k])) for k in ("minimum", "default", "maximum"))
+        except (KeyError, ValueError):
+            raise ArmError(400, "BadRequest", "capacity minimum, default and maximum are required integers "
+                           "(sent as strings).") from None
+        if not 0 <= low <= default <= high:
+            raise ArmError(400, "BadRequest", f"The capacity default {default} must lie between minimum {low} "
+                           f"and maximum {high}.")
+        if isinstance(workers, int) and high > workers:
+            raise ArmError(400, "BadRequest", f"The maximum capacity {high} is more than the target's limit "
+                           f"of {workers} instances.")
+        if len((profile or {}).get("rules") or []) > 10:
+            raise ArmError(400, "BadRequest", "A profile has at most 10 rules.")
+
+
+def _autoscale_populate(ctx: WriteCtx) -> None:
+    props = ctx.props
+    target = ctx.engine.get(str(props.get("targetResourceUri") or ""))
+    _autoscale_check(ctx, target)
+    # arm-examples createOrUpdateAutoscaleSetting: the id comes back with the provider lower-cased, the
+    # server sets properties.name and adds predictiveAutoscalePolicy.scaleLookAheadTime = null.
+    ctx.body["id"] = ctx.id.replace("/providers/Microsoft.Insights/autoscaleSettings/",
+                                    "/providers/microsoft.insights/autoscalesettings/")
+    props["name"] = ctx.path.name
+    assert target is not None
+    props.setdefault("targetResourceLocation", target.get("location"))
+    defaults(props, {"enabled": False, "notifications": [],
+                     "predictiveAutoscalePolicy": {"scaleMode": "Disabled"}})
+    props["predictiveAutoscalePolicy"].setdefault("scaleLookAheadTime", None)
+    for profile in props["profiles"]:
+        for rule in profile.get("rules") or []:
+            trigger, action = rule.get("metricTrigger") or {}, rule.get("scaleAction") or {}
+            defaults(trigger, {"metricNamespace": "", "dividePerInstance": False})
+            if isinstance(trigger.get("threshold"), int):
+                trigger["threshold"] = float(trigger["threshold"])  # a double on the wire (10.0 in the example)
+            for part, key in ((trigger, "timeGrain"), (trigger, "timeWindow"), (action, "cooldown")):
+                if isinstance(part.get(key), str):
+                    part[key] = part[key].upper()  # ISO-8601 durations come back upper-cased
+
+
+PROFILES = [
+    TypeProfile(type="Microsoft.Insights/components", created=200, updated=200, latency=5.0,
+                populate=_component_populate),
+    TypeProfile(type="Microsoft.Insights/components/currentbillingfeatures", created=200, updated=200,
+                singleton=True, raw_body=True, latency=1.0, default_body=_billing_default,
+                populate=_billing_populate, methods=frozenset({"GET", "PUT"})),
+    TypeProfile(type="Microsoft.Insights/webtests", created=200, updated=200, latency=3.0),
+    TypeProfile(type="Microsoft.Insights/metricAlerts", created=200, updated=200, latency=3.0,
+                provisioning_state=False, populate=_alert_populate),
+    TypeProfile(type="Microsoft.Insights/actionGroups", created=201, updated=200, latency=3.0,
+                provisioning_state=False, keep_location=True, populate=_action_group_populate),
+    TypeProfile(type="Microsoft.Insights/autoscaleSettings", created=201, updated=200, latency=3.0,
+                provisioning_state=False, populate=_autoscale_populate),
+    TypeProfile(type="Microsoft.Insights/diagnosticSettings", created=200, updated=200, latency=2.0,
+                provisioning_state=False, has_location=False, extension=True),
+]

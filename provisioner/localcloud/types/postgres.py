@@ -1,0 +1,86 @@
+"""Microsoft.DBforPostgreSQL flexible servers and their databases, firewall rules, configurations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ids import ArmPath
+from ..profile import EngineApi, TypeProfile, WriteCtx, defaults
+
+_IOPS = {32: 120, 64: 240, 128: 500, 256: 1100, 512: 2300, 1024: 5000, 2048: 7500}
+
+
+def _lane(resource_id: str) -> str | None:
+    """Children of one server are written one at a time (409 ServerIsBusy otherwise)."""
+    low = resource_id.lower()
+    k = low.find("/flexibleservers/")
+    if k < 0:
+        return None
+    end = low.find("/", k + len("/flexibleservers/"))
+    return resource_id if end < 0 else resource_id[:end]
+
+
+def _ha(body: dict[str, Any]) -> str:
+    return str(((body.get("properties") or {}).get("highAvailability") or {}).get("mode") or "Disabled")
+
+
+def _server_populate(ctx: WriteCtx) -> None:
+    props = ctx.props
+    old = (ctx.existing or {}).get("properties") or {}
+    storage = dict(props.get("storage") or {})
+    size = int(storage.get("storageSizeGB") or 32)
+    defaults(storage, {"storageSizeGB": size, "autoGrow": "Disabled", "iops": _IOPS.get(size, 120),
+                       "tier": f"P{max(4, size.bit_length() - 1) if size != 32 else 4}", "type": ""})
+    backup = dict(props.get("backup") or {})
+    defaults(backup, {"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"})
+    backup["earliestRestoreDate"] = old.get("backup", {}).get("earliestRestoreDate", ctx.now)
+    ha = dict(props.get("highAvailability") or {})
+    ha.setdefault("mode", "Disabled")
+    ha["state"] = "Healthy" if ha["mode"] != "Disabled" else "NotEnabled"
+    if ha["mode"] == "ZoneRedundant":
+        ha.setdefault("standbyAvailabilityZone", "2")
+    defaults(props, {"version": "16", "availabilityZone": "1", "replicationRole": "Primary", "replicaCapacity": 5,
+                     "network": {"publicNetworkAccess": "Enabled"},
+                     "maintenanceWindow": {"customWindow": "Disabled", "dayOfWeek": 0, "startHour": 0, "startMinute": 0},
+                     "authConfig": {"activeDirectoryAuth": "Disabled", "passwordAuth": "Enabled"},
+                     "dataEncryption": {"type": "SystemManaged"}})
+    props.update(storage=storage, backup=backup, highAvailability=ha, state=old.get("state", "Ready"),
+                 fullyQualifiedDomainName=f"{ctx.path.name}.postgres.database.azure.com",
+                 minorVersion={"16": "4", "15": "8", "14": "13", "13": "16"}.get(str(props["version"]), "0"))
+    if not props.get("administratorLogin") and old.get("administratorLogin"):
+        props["administratorLogin"] = old["administratorLogin"]
+
+
+def _db_populate(ctx: WriteCtx) -> None:
+    defaults(ctx.props, {"charset": "UTF8", "collation": "en_US.utf8"})
+
+
+def _config_default(engine: EngineApi, path: ArmPath) -> dict[str, Any] | None:
+    return {"id": path.path, "name": path.name, "type": path.full_type, "properties": {
+        "value": "", "description": "", "defaultValue": "", "dataType": "String", "allowedValues": "",
+        "source": "system-default", "isDynamicConfig": True, "isReadOnly": False, "isConfigPendingRestart": False}}
+
+
+def _config_populate(ctx: WriteCtx) -> None:
+    value = ctx.props.get("value")
+    ctx.props["source"] = "user-override" if value not in (None, "") else "system-default"
+
+
+def _child(type_name: str, **kw: Any) -> TypeProfile:
+    return TypeProfile(type=type_name, lro=True, created=202, updated=202, patch_status=202, patch_lro=True,
+                       delete_lro=True, latency=20.0, provisioning_state=False, has_location=False, busy_lane=_lane,
+                       **kw)
+
+
+PROFILES = [
+    TypeProfile(type="Microsoft.DBforPostgreSQL/flexibleServers", lro=True, created=202, updated=202,
+                patch_status=202, patch_lro=True, delete_lro=True, latency=600.0,
+                latency_fn=lambda body: 900.0 if _ha(body) == "ZoneRedundant" else 600.0,
+                provisioning_state=False, busy_lane=_lane, populate=_server_populate,
+                write_only=("properties.administratorLoginPassword", "properties.createMode",
+                            "properties.pointInTimeUTC", "properties.sourceServerResourceId")),
+    _child("Microsoft.DBforPostgreSQL/flexibleServers/databases", populate=_db_populate),
+    _child("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"),
+    _child("Microsoft.DBforPostgreSQL/flexibleServers/configurations", default_body=_config_default,
+           populate=_config_populate),
+]

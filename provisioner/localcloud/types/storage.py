@@ -1,0 +1,98 @@
+"""Microsoft.Storage: accounts (LRO create), blob service + containers, lifecycle management policy."""
+
+from __future__ import annotations
+
+from ..profile import Action, ActionCtx, ActionReply, TypeProfile, WriteCtx, defaults, det_hex
+
+
+def _endpoints(name: str) -> dict[str, str]:
+    return {svc: f"https://{name}.{svc}.core.windows.net/" for svc in ("dfs", "web", "blob", "queue", "table", "file")}
+
+
+def _account_populate(ctx: WriteCtx) -> None:
+    body, props, name = ctx.body, ctx.props, ctx.path.name
+    body["kind"] = body.get("kind") or "StorageV2"
+    sku = dict(body.get("sku") or {"name": "Standard_LRS"})
+    sku["tier"] = "Premium" if str(sku.get("name", "")).startswith("Premium") else "Standard"
+    body["sku"] = sku
+    old = (ctx.existing or {}).get("properties") or {}
+    created = old.get("creationTime", ctx.now)
+    enc_time = ((old.get("encryption") or {}).get("services") or {}).get("blob", {}).get("lastEnabledTime", ctx.now)
+    defaults(props, {
+        "dnsEndpointType": "Standard", "defaultToOAuthAuthentication": False, "publicNetworkAccess": "Enabled",
+        "allowCrossTenantReplication": False, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
+        "allowSharedKeyAccess": True, "supportsHttpsTrafficOnly": True, "isHnsEnabled": False,
+        "networkAcls": {"ipv6Rules": [], "bypass": "AzureServices", "virtualNetworkRules": [], "ipRules": [],
+                        "defaultAction": "Allow"},
+        "encryption": {"requireInfrastructureEncryption": False,
+                       "services": {"file": {"keyType": "Account", "enabled": True, "lastEnabledTime": enc_time},
+                                    "blob": {"keyType": "Account", "enabled": True, "lastEnabledTime": enc_time}},
+                       "keySource": "Microsoft.Storage"},
+    })
+    if body["kind"] in ("StorageV2", "BlobStorage"):
+        defaults(props, {"accessTier": "Hot"})
+    location = body.get("location")
+    geo = any(x in str(sku.get("name", "")) for x in ("GRS", "GZRS"))
+    props.update(
+        keyCreationTime=old.get("keyCreationTime") or {"key1": created, "key2": created},
+        privateEndpointConnections=[], creationTime=created, primaryEndpoints=_endpoints(name),
+        primaryLocation=location, statusOfPrimary="available",
+    )
+    if geo:
+        props.update(secondaryLocation=_pair(str(location)), statusOfSecondary="available")
+        if "RA" in str(sku.get("name")):
+            props["secondaryEndpoints"] = _endpoints(f"{name}-secondary")
+    ctx.extra["blob_service"] = ctx.created
+
+
+def _pair(location: str) -> str:
+    pairs = {"eastus": "westus", "eastus2": "centralus", "westus": "eastus", "westeurope": "northeurope",
+             "northeurope": "westeurope", "centralus": "eastus2", "westus2": "westcentralus"}
+    return pairs.get(location, "westus")
+
+
+def _account_after_write(ctx: WriteCtx) -> None:
+    # The blob service 'default' exists as soon as the account does (containers hang below it).
+    if ctx.extra.get("blob_service"):
+        sid = f"{ctx.id}/blobServices/default"
+        ctx.engine.put_raw(sid, {
+            "id": sid, "name": "default", "type": "Microsoft.Storage/storageAccounts/blobServices",
+            "sku": ctx.body["sku"],
+            "properties": {"cors": {"corsRules": []},
+                           "deleteRetentionPolicy": {"allowPermanentDelete": False, "enabled": False}},
+        })
+
+
+def _keys(ctx: ActionCtx) -> ActionReply:
+    assert ctx.resource is not None
+    created = ctx.resource["properties"].get("creationTime")
+    return ActionReply(200, {"keys": [
+        {"creationTime": created, "keyName": k, "value": det_hex(ctx.id, k)[:86] + "==", "permissions": "FULL"}
+        for k in ("key1", "key2")]})
+
+
+def _container_populate(ctx: WriteCtx) -> None:
+    defaults(ctx.props, {"deleted": False, "remainingRetentionDays": 0, "defaultEncryptionScope": "$account-encryption-key",
+                         "denyEncryptionScopeOverride": False, "publicAccess": "None", "hasImmutabilityPolicy": False,
+                         "hasLegalHold": False, "immutableStorageWithVersioning": None})
+    ctx.props.update(leaseStatus="Unlocked", leaseState="Available", lastModifiedTime=ctx.now[:19] + "+00:00")
+    ctx.body["etag"] = f'"0x8D{det_hex(ctx.id, ctx.now)[:13].upper()}"'
+
+
+def _policy_populate(ctx: WriteCtx) -> None:
+    ctx.props["lastModifiedTime"] = ctx.now
+
+
+PROFILES = [
+    TypeProfile(type="Microsoft.Storage/storageAccounts", lro=True, created=202, updated=202, patch_status=200,
+                latency=30.0, populate=_account_populate, after_write=_account_after_write,
+                write_only=("properties.defaultToOAuthAuthentication",),
+                actions={"listKeys": Action(_keys, write=False), "regenerateKey": Action(_keys, write=True)}),
+    TypeProfile(type="Microsoft.Storage/storageAccounts/blobServices", created=200, updated=200,
+                provisioning_state=False, has_location=False, latency=1.0),
+    TypeProfile(type="Microsoft.Storage/storageAccounts/blobServices/containers", created=201, updated=200,
+                provisioning_state=False, has_location=False, latency=1.0, populate=_container_populate),
+    TypeProfile(type="Microsoft.Storage/storageAccounts/managementPolicies", created=200, updated=200,
+                provisioning_state=False, has_location=False, latency=2.0, populate=_policy_populate,
+                name_fn=lambda p: "DefaultManagementPolicy"),
+]

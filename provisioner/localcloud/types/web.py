@@ -1,0 +1,348 @@
+"""Microsoft.Web: App Service plans, sites, slots and their config, credentials policies, host names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ArmError
+from ..ids import ArmPath, region_display
+from ..profile import (
+    Action,
+    ActionCtx,
+    ActionReply,
+    EngineApi,
+    TypeProfile,
+    WriteCtx,
+    defaults,
+    det_hex,
+    fake_ips,
+    fill_identity,
+)
+from .web_config import SEPARATE, default_config, merged_config, site_view
+from .web_domains import check_site_binding
+from .web_static import PROFILES as STATIC_PROFILES
+
+_TIERS = {"F": "Free", "D": "Shared", "B": "Basic", "S": "Standard", "P": "Premium", "I": "Isolated",
+          "Y": "Dynamic", "EP": "ElasticPremium", "WS": "WorkflowStandard"}
+_MAX_WORKERS = {"Free": 1, "Shared": 1, "Basic": 3, "Standard": 10, "Premium": 20, "PremiumV2": 30,
+                "PremiumV3": 30, "Isolated": 100, "Dynamic": 200}
+
+
+def _sku(sku: dict[str, Any]) -> dict[str, Any]:
+    """Fill tier/size/family/capacity from the SKU name (B1 -> Basic/B1/B/1, P1v3 -> PremiumV3/Pv3)."""
+    name = str(sku.get("name") or "F1")
+    letters = "".join(ch for ch in name if ch.isalpha() and ch.isupper()) or name[:1]
+    suffix = name[len(name.rstrip("v0123456789")):] if "v" in name.lower() else ""
+    version = "".join(ch for ch in suffix if ch.isdigit()) if "v" in suffix.lower() else ""
+    tier = _TIERS.get(letters, _TIERS.get(letters[:1], "Standard")) + (f"V{version}" if version else "")
+    family = letters + (f"v{version}" if version else "")
+    out = dict(sku)
+    defaults(out, {"name": name, "tier": tier, "size": name, "family": family, "capacity": 1})
+    return out
+
+
+def _plan_populate(ctx: WriteCtx) -> None:
+    body, props = ctx.body, ctx.props
+    body["sku"] = _sku(body.get("sku") or {})
+    reserved = bool(props.get("reserved"))
+    body["kind"] = body.get("kind") or ("linux" if reserved else "app")
+    location = str(body.get("location") or "")
+    rg = ctx.path.resource_group or ""
+    defaults(props, {
+        "perSiteScaling": False, "elasticScaleEnabled": False, "maximumElasticWorkerCount": 1,
+        "isSpot": False, "reserved": reserved, "isXenon": False, "hyperV": False,
+        "targetWorkerCount": 0, "targetWorkerSizeId": 0, "zoneRedundant": False,
+    })
+    props.update(
+        serverFarmId=0, name=ctx.path.name, status="Ready", workerSize="Default", workerSizeId=0,
+        currentWorkerSize="Default", currentWorkerSizeId=0, currentNumberOfWorkers=body["sku"]["capacity"],
+        numberOfWorkers=body["sku"]["capacity"], webSpace=f"{rg}-{region_display(location).replace(' ', '')}webspace"
+        + ("-Linux" if reserved else ""), subscription=ctx.path.subscription, computeMode="Dedicated",
+        maximumNumberOfWorkers=_MAX_WORKERS.get(body["sku"]["tier"], 10), planName="VirtualDedicatedPlan",
+        geoRegion=region_display(location), resourceGroup=rg,
+        numberOfSites=len(_sites_on(ctx.engine, ctx.id)),
+    )
+
+
+def _sites_on(engine: EngineApi, plan_id: str) -> list[dict[str, Any]]:
+    return [s for s in engine.find("Microsoft.Web/sites")
+            if str((s.get("properties") or {}).get("serverFarmId", "")).lower() == plan_id.lower()]
+
+
+def _refresh_plan(engine: EngineApi, plan_id: str | None) -> None:
+    plan = engine.get(plan_id) if plan_id else None
+    if plan is not None and plan_id:
+        plan.setdefault("properties", {})["numberOfSites"] = len(_sites_on(engine, plan_id))
+        engine.put_raw(plan_id, plan)
+
+
+def _plan_before_delete(engine: EngineApi, body: dict[str, Any]) -> None:
+    if _sites_on(engine, body["id"]):
+        raise ArmError(409, "Conflict", f"Server farm '{body['name']}' cannot be deleted because it has web "
+                       "app(s) assigned to it.")
+
+
+# ----------------------------------------------------------------------------- sites and slots
+
+
+def _site_populate(ctx: WriteCtx) -> None:
+    path, body, props = ctx.path, ctx.body, ctx.props
+    site_name = path.names[0]
+    slot = path.names[1] if len(path.names) > 1 else None
+    host = f"{site_name}-{slot}" if slot else site_name
+    parent = ctx.engine.get(ctx.id.rsplit("/slots/", 1)[0]) if slot else None
+    if slot and not props.get("serverFarmId") and parent:
+        props["serverFarmId"] = parent["properties"].get("serverFarmId")
+    plan = ctx.engine.get(str(props.get("serverFarmId") or "")) if props.get("serverFarmId") else None
+    body["kind"] = body.get("kind") or ("app,linux" if plan and plan["properties"].get("reserved") else "app")
+    sent_config = props.pop("siteConfig", None)
+    old = (ctx.existing or {}).get("properties") or {}
+    ips = fake_ips(ctx.id, 6)
+    defaults(props, {
+        "enabled": True, "reserved": bool(plan and plan["properties"].get("reserved")), "isXenon": False,
+        "hyperV": False, "vnetRouteAllEnabled": False, "vnetImagePullEnabled": False,
+        "vnetContentShareEnabled": False, "vnetBackupRestoreEnabled": False, "scmSiteAlsoStopped": False,
+        "clientAffinityEnabled": True, "clientAffinityProxyEnabled": False, "clientCertEnabled": False,
+        "clientCertMode": "Required", "hostNamesDisabled": False, "containerSize": 0,
+        "dailyMemoryTimeQuota": 0, "httpsOnly": False, "redundancyMode": "None", "publicNetworkAccess": None,
+        "storageAccountRequired": False, "keyVaultReferenceIdentity": "SystemAssigned",
+        "endToEndEncryptionEnabled": False, "autoGeneratedDomainNameLabelScope": None,
+    })
+    hosts = [f"{host}.azurewebsites.net"] + [h for h in old.get("hostNames", []) if not h.endswith(".azurewebsites.net")]
+    props.update(
+        state=old.get("state", "Running"),
+        hostNames=hosts,
+        repositorySiteName=site_name,
+        usageState="Normal",
+        availabilityState="Normal",
+        enabledHostNames=hosts + [f"{host}.scm.azurewebsites.net"],
+        hostNameSslStates=[{"name": h, "sslState": "Disabled", "hostType": "Standard"} for h in hosts]
+        + [{"name": f"{host}.scm.azurewebsites.net", "sslState": "Disabled", "hostType": "Repository"}],
+        lastModifiedTimeUtc=ctx.now[:23],
+        outboundIpAddresses=",".join(ips[:2]),
+        possibleOutboundIpAddresses=",".join(ips),
+        customDomainVerificationId=old.get("customDomainVerificationId") or det_hex(ctx.id, ctx.now)[:64].upper(),
+        resourceGroup=path.resource_group,
+        defaultHostName=f"{host}.azurewebsites.net",
+        sku=(plan or {}).get("sku", {}).get("tier", "Standard"),
+        inProgressOperationId=None,
+        slotSwapStatus=old.get("slotSwapStatus"),
+    )
+    created_at = ((ctx.existing or {}).get("systemData") or {}).get("createdAt", ctx.now)
+    fill_identity(body, ctx.id, created_at)
+    # siteConfig is write-only on the site: the values land in config/web (merged onto what is there),
+    # app settings in config/appsettings; GET /sites shows the null-filled view.
+    config_id = f"{ctx.id}/config/web"
+    current = (ctx.engine.get(config_id) or {}).get("properties") or default_config(str(body["kind"]))
+    config = merged_config(current, sent_config) if isinstance(sent_config, dict) else current
+    props["siteConfig"] = site_view(config)
+    ctx.extra["config"] = config
+    if isinstance(sent_config, dict) and sent_config.get("appSettings") is not None:
+        ctx.extra["appsettings"] = {s["name"]: s.get("value", "") for s in sent_config["appSettings"]}
+
+
+def _child(ctx_id: str, body_type: str, name: str, location: Any, properties: dict[str, Any],
+           kind: str | None = None) -> dict[str, Any]:
+    body = {"id": f"{ctx_id}/{name}", "name": name.rsplit("/", 1)[-1], "type": body_type, "kind": kind,
+            "location": location, "properties": properties}
+    return body
+
+
+def _site_after_write(ctx: WriteCtx) -> None:
+    engine, sid, loc = ctx.engine, ctx.id, ctx.body.get("location")
+    config_type = ("Microsoft.Web/sites/slots" if "/slots/" in sid.lower() else "Microsoft.Web/sites") + "/config"
+    policy_type = config_type.replace("/config", "/basicPublishingCredentialsPolicies")
+    engine.put_raw(f"{sid}/config/web", _child(sid, config_type, "config/web", loc, ctx.extra["config"]))
+    settings = ctx.extra.get("appsettings")
+    if settings is not None or engine.get(f"{sid}/config/appsettings") is None:
+        current = settings if settings is not None else {}
+        engine.put_raw(f"{sid}/config/appsettings", _child(sid, config_type, "config/appsettings", loc, current))
+    if ctx.created:
+        if "/slots/" not in sid.lower():
+            engine.put_raw(f"{sid}/config/slotConfigNames", _child(sid, config_type, "config/slotConfigNames", loc, {
+                "connectionStringNames": None, "appSettingNames": None, "azureStorageConfigNames": None}))
+        for which in ("ftp", "scm"):
+            engine.put_raw(f"{sid}/basicPublishingCredentialsPolicies/{which}",
+                           _child(sid, policy_type, f"basicPublishingCredentialsPolicies/{which}", loc,
+                                  {"allow": True}))
+    old_plan = ((ctx.existing or {}).get("properties") or {}).get("serverFarmId")
+    _refresh_plan(engine, ctx.props.get("serverFarmId"))
+    if old_plan and str(old_plan).lower() != str(ctx.props.get("serverFarmId", "")).lower():
+        _refresh_plan(engine, old_plan)
+
+
+def _site_removed(engine: EngineApi, body: dict[str, Any], now: str) -> None:
+    _refresh_plan(engine, (body.get("properties") or {}).get("serverFarmId"))
+
+
+def _slot_name(path: ArmPath) -> str:
+    return f"{path.names[0]}/{path.names[1]}"
+
+
+# Deployment slots per site by plan tier, besides production (Basic and below have none).
+_SLOTS = {"Free": 0, "Shared": 0, "Basic": 0, "Standard": 5, "Premium": 20, "PremiumV2": 20, "PremiumV3": 20,
+          "Isolated": 20}
+
+
+def _slot_quota(ctx: WriteCtx) -> None:
+    """A new slot must fit the plan tier's slot count (none on Basic)."""
+    if not ctx.created:
+        return
+    site_id = ctx.id.rsplit("/slots/", 1)[0]
+    site = ctx.engine.get(site_id) or {}
+    plan = ctx.engine.get(str((site.get("properties") or {}).get("serverFarmId") or "")) or {}
+    tier = str((plan.get("sku") or {}).get("tier") or "Standard")
+    if len(ctx.engine.find("Microsoft.Web/sites/slots", site_id)) >= _SLOTS.get(tier, 5):
+        raise ArmError(409, "Conflict", f"Cannot complete the operation because the site will exceed the number "
+                       f"of slots allowed for the '{tier}' SKU.")
+
+
+def _swap(ctx: ActionCtx) -> ActionReply:
+    """slotsswap: exchange config/web and the non-sticky app settings of two slots."""
+    request = ctx.request if isinstance(ctx.request, dict) else {}
+    target = str(request.get("targetSlot") or "")
+    site_id = ctx.id.rsplit("/slots/", 1)[0]
+    source = ctx.id if "/slots/" in ctx.id.lower() else site_id
+    other = site_id if target.lower() == "production" else f"{site_id}/slots/{target}"
+    if source.lower() == other.lower():
+        other = f"{site_id}/slots/{target}"
+    if ctx.engine.get(other) is None:
+        raise ArmError(404, "ResourceNotFound", f"Slot '{target}' not found.")
+    sticky = set(((ctx.engine.get(f"{site_id}/config/slotConfigNames") or {}).get("properties") or {})
+                 .get("appSettingNames") or [])
+    a_cfg, b_cfg = ctx.engine.get(f"{source}/config/web"), ctx.engine.get(f"{other}/config/web")
+    if a_cfg and b_cfg:
+        a_cfg["properties"], b_cfg["properties"] = b_cfg["properties"], a_cfg["properties"]
+        ctx.engine.put_raw(f"{source}/config/web", a_cfg)
+        ctx.engine.put_raw(f"{other}/config/web", b_cfg)
+    a_set, b_set = ctx.engine.get(f"{source}/config/appsettings"), ctx.engine.get(f"{other}/config/appsettings")
+    if a_set and b_set:
+        a_props, b_props = a_set["properties"], b_set["properties"]
+        a_new = {k: v for k, v in a_props.items() if k in sticky} | {k: v for k, v in b_props.items() if k not in sticky}
+        b_new = {k: v for k, v in b_props.items() if k in sticky} | {k: v for k, v in a_props.items() if k not in sticky}
+        a_set["properties"], b_set["properties"] = a_new, b_new
+        ctx.engine.put_raw(f"{source}/config/appsettings", a_set)
+        ctx.engine.put_raw(f"{other}/config/appsettings", b_set)
+    for sid in (source, other):
+        site = ctx.engine.get(sid)
+        if site is not None and isinstance((cfg := ctx.engine.get(f"{sid}/config/web")), dict):
+            site["properties"]["siteConfig"] = site_view(cfg["properties"])
+            ctx.engine.put_raw(sid, site)
+    return ActionReply(202, None, lro_seconds=120.0)
+
+
+def _state_action(state: str) -> Action:
+    def handler(ctx: ActionCtx) -> ActionReply:
+        assert ctx.resource is not None
+        ctx.resource["properties"]["state"] = state
+        ctx.engine.put_raw(ctx.id, ctx.resource)
+        return ActionReply(200, None)
+
+    return Action(handler, write=True)
+
+
+def _restart(ctx: ActionCtx) -> ActionReply:
+    return ActionReply(200, None)
+
+
+_SITE_ACTIONS = {"slotsswap": Action(_swap, write=True), "start": _state_action("Running"),
+                 "stop": _state_action("Stopped"), "restart": Action(_restart, write=True)}
+
+# ----------------------------------------------------------------------------- config resources
+
+
+def _config_populate(ctx: WriteCtx) -> None:
+    name = ctx.path.name.lower()
+    site_id = ctx.id.rsplit("/config/", 1)[0]
+    site = ctx.engine.get(site_id) or {}
+    ctx.body["location"] = site.get("location", ctx.body.get("location"))
+    if name == "web":
+        props = {k: v for k, v in ctx.props.items() if k not in SEPARATE}
+        ctx.body["properties"] = merged_config(default_config(str(site.get("kind", "app"))), props)
+        ctx.body.setdefault("kind", None)
+    elif name == "appsettings":
+        # App setting values are strings on the wire; ARM coerces what it is given.
+        ctx.body["properties"] = {k: "" if v is None else str(v) for k, v in ctx.props.items()}
+    elif name == "slotconfignames":
+        defaults(ctx.props, {"connectionStringNames": None, "appSettingNames": None, "azureStorageConfigNames": None})
+
+
+def _config_after_write(ctx: WriteCtx) -> None:
+    if ctx.path.name.lower() != "web":
+        return
+    site_id = ctx.id.rsplit("/config/", 1)[0]
+    site = ctx.engine.get(site_id)
+    if site is not None:
+        site["properties"]["siteConfig"] = site_view(ctx.body["properties"])
+        ctx.engine.put_raw(site_id, site)
+
+
+def _config_list(ctx: ActionCtx) -> ActionReply:
+    """POST config/{appsettings|connectionstrings|...}/list: the stored set (secrets included)."""
+    if ctx.resource is not None:
+        return ActionReply(200, ctx.resource)
+    site = ctx.engine.get(ctx.id.rsplit("/config/", 1)[0])
+    if site is None:
+        raise ArmError(404, "ResourceNotFound", f"The resource '{ctx.id}' was not found.")
+    return ActionReply(200, {"id": ctx.id, "name": ctx.path.name, "type": ctx.path.full_type, "kind": None,
+                             "location": site.get("location"), "properties": {}})
+
+
+def _binding_populate(ctx: WriteCtx) -> None:
+    site_name = ctx.path.names[0]
+    defaults(ctx.props, {"siteName": site_name, "azureResourceName": site_name, "azureResourceType": "Website",
+                         "customHostNameDnsRecordType": "CName", "hostNameType": "Verified", "sslState": "Disabled",
+                         "domainId": None, "thumbprint": None, "virtualIP": None})
+
+
+def _binding_hosts(engine: EngineApi, binding_id: str, host: str, add: bool) -> None:
+    site_id = binding_id.rsplit("/hostNameBindings/", 1)[0]
+    site = engine.get(site_id)
+    if site is None or host.endswith(".azurewebsites.net"):
+        return
+    props = site["properties"]
+    for key in ("hostNames", "enabledHostNames"):
+        hosts = [h for h in props.get(key, []) if h.lower() != host.lower()]
+        props[key] = hosts + [host] if add else hosts
+    engine.put_raw(site_id, site)
+
+
+def _site_profile(type_name: str, **kw: Any) -> TypeProfile:
+    return TypeProfile(type=type_name, lro=True, created=202, updated=202, patch_status=200, delete_missing=204,
+                       latency=30.0, populate=_site_populate, after_write=_site_after_write,
+                       on_removed=_site_removed, actions=dict(_SITE_ACTIONS), **kw)
+
+
+def _config_profile(type_name: str) -> TypeProfile:
+    return TypeProfile(type=type_name, created=200, updated=200, provisioning_state=False, latency=2.0,
+                       populate=_config_populate, after_write=_config_after_write, body_type=type_name,
+                       name_fn=lambda p: p.name, actions={"list": Action(_config_list, False, needs_resource=False)})
+
+
+def _policy_profile(type_name: str) -> TypeProfile:
+    return TypeProfile(type=type_name, created=200, updated=200, provisioning_state=False, latency=1.0)
+
+
+def _binding_profile(type_name: str) -> TypeProfile:
+    return TypeProfile(
+        type=type_name, created=200, updated=200, provisioning_state=False, latency=5.0,
+        name_fn=lambda p: "/".join(p.names), populate=_binding_populate, before_write=check_site_binding,
+        after_write=lambda ctx: _binding_hosts(ctx.engine, ctx.id, ctx.path.name, True),
+        on_removed=lambda engine, body, now: _binding_hosts(engine, body["id"], body["id"].rsplit("/", 1)[-1], False),
+    )
+
+
+PROFILES = [
+    TypeProfile(type="Microsoft.Web/serverfarms", lro=True, created=202, updated=202, patch_status=200,
+                latency=30.0, populate=_plan_populate, before_delete=_plan_before_delete),
+    _site_profile("Microsoft.Web/sites"),
+    _site_profile("Microsoft.Web/sites/slots", name_fn=_slot_name, before_write=_slot_quota),
+    _config_profile("Microsoft.Web/sites/config"),
+    _config_profile("Microsoft.Web/sites/slots/config"),
+    _policy_profile("Microsoft.Web/sites/basicPublishingCredentialsPolicies"),
+    _policy_profile("Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies"),
+    _binding_profile("Microsoft.Web/sites/hostNameBindings"),
+    _binding_profile("Microsoft.Web/sites/slots/hostNameBindings"),
+    *STATIC_PROFILES,
+]
+

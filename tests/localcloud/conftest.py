@@ -1,0 +1,77 @@
+"""Fixtures: a fresh LocalCloud per test and real azure-mgmt clients pointed at it over plain http."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from azure.core.credentials import AccessToken
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+from provisioner.localcloud import LocalCloud
+
+SUB = "00000000-0000-0000-0000-000000000000"
+RG = "rg-test"
+
+
+class AllowHttp(SansIOHTTPPolicy):
+    """Lets the bearer policy send its token over http (the flag is read per request)."""
+
+    def on_request(self, request: Any) -> None:
+        request.context.options["enforce_https"] = False
+
+
+class StaticCred:
+    def get_token(self, *scopes: str, **kw: Any) -> AccessToken:
+        return AccessToken("fundrbolt-provisioner", 4102444800)
+
+
+@pytest.fixture
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud() as c:
+        yield c
+
+
+@pytest.fixture
+def make(cloud: LocalCloud) -> Callable[..., Any]:
+    """make(ClientClass, **kwargs): a real SDK client talking to the local cloud."""
+
+    def factory(client_cls: Any, **kw: Any) -> Any:
+        kw.setdefault("polling_interval", 0.05)
+        return client_cls(StaticCred(), SUB, base_url=cloud.url, per_call_policies=[AllowHttp()], **kw)
+
+    return factory
+
+
+@pytest.fixture
+def rg(make: Callable[..., Any]) -> str:
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    make(ResourceManagementClient).resource_groups.create_or_update(RG, {"location": "eastus"})
+    return RG
+
+
+def rid(*parts: str) -> str:
+    return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/" + "/".join(parts)
+
+
+def raw(cloud: LocalCloud, method: str, path: str, body: Any = None, token: str | None = "alice@fundrbolt.app",
+        headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+    """A plain urllib request (what a person in the portal, or curl, would do)."""
+    data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+    req = urllib.request.Request(cloud.url + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req) as resp:
+            text = resp.read()
+            return resp.status, json.loads(text) if text else None, dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        text = err.read()
+        return err.code, json.loads(text) if text else None, dict(err.headers)
