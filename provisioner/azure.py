@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -66,6 +67,9 @@ class Target:
     local: bool = False
     credential: Any = None
     polling_interval: float = 5.0
+    # The local cloud serves the Key Vault data plane over https with its own certificate (the data-plane
+    # SDK refuses plain http); trust it only for that target.
+    ca_file: str | None = None
     correlation_id: str = field(default_factory=lambda: CORRELATION_PREFIX + str(uuid.uuid4())[9:])
 
     @property
@@ -148,12 +152,19 @@ class Clients:
                 from azure.keyvault.secrets import SecretClient
 
                 kw = self.kwargs()
+                ca = self.target.ca_file
+                if ca is None and self.target.local:
+                    from provisioner.localcloud import tls  # the local cloud's fixed loopback certificate
+
+                    ca = str(tls.ca_file())
+                extra = {"connection_verify": ca} if ca else {}
                 self._cache[key] = SecretClient(
                     vault_url,
                     self.credential(),
                     verify_challenge_resource=not self.target.local,
                     per_call_policies=kw["per_call_policies"],
                     user_agent=USER_AGENT,
+                    **extra,
                 )
             return self._cache[key]
 
@@ -163,13 +174,21 @@ def raw(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, A
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        return call(operation, *args, cls=lambda response, obj, headers: response.http_response.json(), **kwargs)
+        return call(operation, *args, cls=lambda response, obj, headers: _json(response.http_response), **kwargs)
     except AzureCallError as exc:
         if exc.status == 404:
             return None
         raise
     except ResourceNotFoundError:
         return None
+
+
+def _json(http_response: Any) -> Any:
+    # Multi-API clients (authorization 4.0) hand back the legacy transport response: text(), no json().
+    if hasattr(http_response, "json"):
+        return http_response.json()
+    text = http_response.text()
+    return json.loads(text) if text else None
 
 
 def wait(poller: Any) -> Any:

@@ -132,9 +132,7 @@ class _Differ:
 
     def walk_dict(self, path: str, desired: dict, observed: Any) -> None:
         if not isinstance(observed, dict):
-            if observed is None and path and not self.exists:
-                observed = {}
-            elif observed is None:
+            if observed is None:
                 observed = {}
             else:
                 self.emit(path, observed, desired)

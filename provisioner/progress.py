@@ -28,7 +28,8 @@ class Progress:
     def __enter__(self) -> Progress:
         if self.live:
             from rich.console import Console
-            from rich.progress import BarColumn, Progress as RichProgress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
 
             self._rich = RichProgress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                       TimeElapsedColumn(), console=Console(file=self.stream), transient=False)

@@ -86,15 +86,22 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
                            request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
         url = cloud.start()
         try:
-            target = Target(session.env.subscription_id, url, local=True, polling_interval=0.05)
+            target = Target(session.env.subscription_id, url, local=True, polling_interval=0.05,
+                            ca_file=str(cloud.ca_file))
             yield Connection(Clients(target), Timing.local(), cloud, f"local cloud at {url} (state in {spec.state_dir})")
         finally:
             cloud.stop()
         return
     if spec.arm_endpoint:
         local = spec.arm_endpoint.startswith("http://")
+        ca_file = None
+        if local:
+            # A plain-http endpoint is a local cloud; its Key Vault data plane uses the shipped certificate.
+            from provisioner.localcloud import tls
+
+            ca_file = str(tls.ca_file())
         target = Target(session.env.subscription_id, spec.arm_endpoint, local=local,
-                        polling_interval=0.05 if local else 5.0)
+                        polling_interval=0.05 if local else 5.0, ca_file=ca_file)
         yield Connection(Clients(target), Timing.local() if local else Timing(), None, f"ARM endpoint {spec.arm_endpoint}")
         return
     if session.env.subscription_id == config_mod.LOCAL_SUBSCRIPTION:

@@ -35,7 +35,8 @@ def provision(env: str, time_scale: float, workers: int) -> dict:
     session = load_session(env, steps.ALL_STEPS, Path("envs"))
     with tempfile.TemporaryDirectory() as tmp, LocalCloud(state_file=Path(tmp) / "s.json", latency="realistic",
                                                           time_scale=time_scale) as cloud:
-        clients = Clients(Target(session.env.subscription_id, cloud.url, local=True, polling_interval=0.02))
+        clients = Clients(Target(session.env.subscription_id, cloud.url, local=True, polling_interval=0.02,
+                                 ca_file=str(cloud.ca_file)))
         conn = Connection(clients, Timing.local())
         started = time.perf_counter()
         the_plan, known = make_plan(session, conn, Policy(), workers)

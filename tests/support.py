@@ -20,7 +20,8 @@ SUB = "00000000-0000-0000-0000-000000000000"
 
 def _operation_groups(client_cls: type) -> dict[str, str]:
     """Operation-group attributes of a generated client, read from its `:vartype name: path` docstring."""
-    return dict(re.findall(r":vartype (\w+): ([\w.]+)", client_cls.__doc__ or ""))
+    # The type may wrap onto the next line (`:vartype firewall_rules:\n     azure.mgmt....`): allow any whitespace.
+    return dict(re.findall(r":vartype (\w+):\s+([\w.]+)", client_cls.__doc__ or ""))
 
 
 def autospec_clients() -> SimpleNamespace:
