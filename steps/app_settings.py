@@ -8,10 +8,12 @@ from typing import Any
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
+from provisioner.errors import ConfigProblem
+from steps import _app_secrets
 from steps._base import ArmStep
 from steps.web_app import Config as WebAppConfig
 
-SECTION = None  # configured by [web_app.app_settings]
+SECTION = None  # configured by [web_app.app_settings] and [web_app.key_vault_references]
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|CONNECTION)", re.IGNORECASE)
 
 
@@ -27,18 +29,26 @@ class AppSettings(ArmStep):
         return f"serverfarm:{self.env.resource_name('app_service_plan')}"
 
     @property
+    def depends_on(self) -> tuple[str, ...]:
+        return (*self.dependencies, *_app_secrets.dependencies(self.env))
+
+    @property
     def settings(self) -> dict[str, str]:
         return dict(self.env.section("web_app", WebAppConfig).app_settings)
 
     @property
     def rules(self) -> Rules:  # type: ignore[override]
         # The PUT replaces the whole set (azure-sdk-facts §1 App settings), so we own it whole: a setting
-        # added by hand is drift. Values whose names look secret are shown as (sensitive).
-        secret = tuple(f"properties.{k}" for k in self.settings if SECRET_NAME.search(k))
+        # added by hand is drift. Values whose names look secret are shown as (sensitive), and so is the
+        # App Insights connection string (it carries the instrumentation key).
+        names = (*self.settings, *_app_secrets.names(self.env))
+        secret = tuple(f"properties.{k}" for k in names if SECRET_NAME.search(k))
         return Rules(exact=("properties",), sensitive=secret)
 
     def desired(self, known: Any) -> dict[str, Any]:
-        return {"properties": self.settings}
+        # Key Vault references (versionless SecretUri) and the App Insights connection string join the
+        # plain settings; they are UNKNOWN until the vault / component exists.
+        return {"properties": {**self.settings, **_app_secrets.settings(self.env, known)}}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         # POST .../appsettings/list: GET /sites never returns app settings.
@@ -53,3 +63,7 @@ class AppSettings(ArmStep):
 
 def instances(env: EnvironmentSpec) -> list[AppSettings]:
     return [AppSettings(env, "app_settings", "appsettings")]
+
+
+def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
+    return _app_secrets.validate(env)

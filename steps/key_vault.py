@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, Literal
 
 from pydantic import Field
@@ -10,6 +11,7 @@ from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
+from provisioner.model import UNKNOWN
 from steps._base import ArmStep, name_problems, no_double_hyphen, rules
 
 SECTION = "key_vault"
@@ -20,14 +22,40 @@ class Config(Section):
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
     purge_protection: bool = False
     rbac_authorization: bool = True
+    # Addresses (IPv4 or CIDR) allowed through the vault firewall besides the web app's outbound IPs.
+    allowed_ips: list[str] = []
+
+
+def cidr(value: Any) -> Any:
+    """Key Vault stores a bare IPv4 as '1.2.3.4/32' (hashicorp/terraform-provider-azurerm#2164: a bare IP
+    re-applied on every run until written in CIDR form): compare both forms as the same rule."""
+    if isinstance(value, str) and value and "/" not in value:
+        return f"{value}/32"
+    return value
+
+
+def ip_rules(known: Any, allowed: list[str]) -> Any:
+    """The web app's possible outbound addresses (UNKNOWN until it exists) plus the configured ones."""
+    site = (known or {}).get("web_app")
+    if not site:
+        return UNKNOWN
+    outbound = str((site.get("properties") or {}).get("possibleOutboundIpAddresses") or "")
+    values = {cidr(ip.strip()) for ip in outbound.split(",") if ip.strip()} | {cidr(ip) for ip in allowed}
+    return [{"value": v} for v in sorted(values)]
 
 
 class KeyVault(ArmStep):
     type = "Microsoft.KeyVault/vaults"
-    dependencies = ("resource_group",)
+    # web_app: the firewall lets in the app's outbound IPs (App Service is not a "trusted service" that
+    # bypass=AzureServices covers). web_app must never depend on key_vault (cycle).
+    dependencies = ("resource_group", "web_app")
     holds_data = True  # secrets; a deleted vault's name stays reserved for the retention period
     rules = rules(Rules(
-        normalizers=(("properties.sku.name", lower), ("properties.sku.family", lower), ("properties.tenantId", lower)),
+        normalizers=(("properties.sku.name", lower), ("properties.sku.family", lower), ("properties.tenantId", lower),
+                     ("properties.networkAcls.defaultAction", lower), ("properties.networkAcls.bypass", lower),
+                     ("properties.networkAcls.ipRules*.value", cidr)),
+        # An IP rule list is a set: the service does not keep the order it was written in.
+        sets=("properties.networkAcls.ipRules",),
         # Retention is fixed once the vault exists (azure-sdk-facts §1 Key Vault).
         replace_on=("properties.softDeleteRetentionInDays",),
     ))
@@ -45,6 +73,9 @@ class KeyVault(ArmStep):
             "enableRbacAuthorization": c.rbac_authorization,
             "enableSoftDelete": True,
             "softDeleteRetentionInDays": c.soft_delete_retention_days,
+            # architecture "Key Vault network ACLs": deny by default, Azure services and our addresses in.
+            "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices",
+                            "ipRules": ip_rules(known, c.allowed_ips)},
         }
         if c.purge_protection:
             # Purge protection is irreversible and Azure rejects an explicit false: declare it only when on.
@@ -75,4 +106,14 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     if env.is_production and not env.section(SECTION, Config).purge_protection:
         problems.append(ConfigProblem(env.where("key_vault.purge_protection"), "key_vault.purge_protection",
                                       "production vaults must have purge protection (architecture: 'Soft delete, purge protection')"))
+    for i, value in enumerate(env.section(SECTION, Config).allowed_ips):
+        key = f"key_vault.allowed_ips[{i}]"
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            problems.append(ConfigProblem(env.where("key_vault.allowed_ips"), key, f"{value!r} is not an IPv4 address or CIDR range"))
+            continue
+        if net.version != 4 or not net.is_global:
+            # Key Vault rejects IPv6 and private ranges (Azure/azure-powershell#11471: "belongs to forbidden range").
+            problems.append(ConfigProblem(env.where("key_vault.allowed_ips"), key, f"{value!r} must be a public IPv4 address or range"))
     return problems

@@ -21,6 +21,8 @@ class Config(Section):
     ftps_state: Literal["Disabled", "FtpsOnly"] = "Disabled"
     http20_enabled: bool = True
     app_settings: dict[str, str] = {}
+    # setting name -> Key Vault secret name (steps/key_vault_secret.py); written as versionless references
+    key_vault_references: dict[str, str] = {}
 
 
 class WebApp(ArmStep):
@@ -31,6 +33,10 @@ class WebApp(ArmStep):
         # web_app_config step owns it through GET .../config/web.
         write_only=("properties.siteConfig",),
         normalizers=(("kind", lower), ("identity.type", lower)),
+        # The OS of a site (kind app,linux,container) is fixed at create: App Service cannot turn a Linux app
+        # into a Windows one in place, and the PATCH does not carry kind. A kind changed out of band is a
+        # replace, not an update that would never converge (found by tests/e2e/test_mutations.py).
+        replace_on=("kind",),
     ))
 
     @property

@@ -1,0 +1,62 @@
+"""Step: an alert per availability test, firing when the test fails (Microsoft.Insights/metricAlerts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from provisioner.config import EnvironmentSpec, Section
+from provisioner.errors import ConfigProblem
+from steps._monitoring import group_id, resource_id
+from steps.metric_alert import AlertStep, Window
+from steps.web_test import SECTION as WEB_TESTS
+from steps.web_test import TESTS
+from steps.web_test import Config as WebTestConfig
+
+SECTION = "availability_alerts"
+
+
+class Config(Section):
+    severity: int = Field(default=1, ge=0, le=4)  # architecture: availability alerts are Severity 1
+    # "2 consecutive failures" (architecture). Azure counts failed *locations* within a window, not
+    # consecutive runs: 2 of the test's locations failing in the same round (window = one test interval),
+    # each failure already confirmed by the test's own retries (web_tests.retry_enabled).
+    failed_location_count: int = Field(default=2, ge=1)
+    window: Window = "PT5M"
+
+
+class AvailabilityAlert(AlertStep):
+    def __init__(self, env: EnvironmentSpec, key: str):
+        super().__init__(env, f"availability_alert:{key}", f"{env.resource_name('metric_alert')}-availability-{key}")
+        self.key = key
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return (f"web_test:{self.key}", "app_insights", "action_group")
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        c = self.env.section(SECTION, Config)
+        test = f"{group_id(self.env)}/providers/Microsoft.Insights/webtests/{self.env.resource_name('web_test')}-{self.key}"
+        component = resource_id(self.env, "app_insights")
+        criteria = {"odata.type": "Microsoft.Azure.Monitor.WebtestLocationAvailabilityCriteria",
+                    "webTestId": test, "componentId": component, "failedLocationCount": c.failed_location_count}
+        description = (f"{self.key.capitalize()} availability: the test failed from {c.failed_location_count} "
+                       f"locations in {c.window} (architecture: 2 consecutive failures)")
+        # Both the test and its component are scopes of an availability alert (arm-examples
+        # createOrUpdateWebTestMetricAlert).
+        return self.envelope(c.severity, True, c.window, description, [test, component], criteria)
+
+
+def instances(env: EnvironmentSpec) -> list[AvailabilityAlert]:
+    return [AvailabilityAlert(env, key) for key in TESTS]
+
+
+def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
+    c = env.section(SECTION, Config)
+    locations = env.section(WEB_TESTS, WebTestConfig).locations
+    key = "availability_alerts.failed_location_count"
+    if c.failed_location_count > len(locations):
+        return [ConfigProblem(env.where(key), key, f"{c.failed_location_count} failed locations can never happen: "
+                              f"the tests run from {len(locations)} (web_tests.locations)")]
+    return []

@@ -1,0 +1,93 @@
+"""Steps: custom host names on the web app (sites/hostNameBindings) and the static web app (staticSites/customDomains)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.azure import call, raw, wait
+from provisioner.config import EnvironmentSpec
+from provisioner.diff import Rules, lower
+from steps import dns_zone
+from steps._base import ArmStep, rules
+
+SECTION = None  # configured by [dns] (steps/dns_zone.py)
+
+
+def host(env: EnvironmentSpec, label: str) -> str:
+    return f"{label}.{env.resource_name('dns_zone')}"
+
+
+class ApiHostName(ArmStep):
+    """api.<zone> on the API web app. App Service checks the CNAME and the asuid TXT record when binding."""
+
+    type = "Microsoft.Web/sites/hostNameBindings"
+    dependencies = ("web_app", "dns_record:api", "dns_record:asuid.api")
+    # siteName/azureResourceName/domainId/thumbprint/virtualIP/sslState are filled in by App Service.
+    # Enum casing is not stable across API versions ('CName', 'cname'): compare case-insensitively.
+    rules = rules(Rules(normalizers=(("properties.customHostNameDnsRecordType", lower),
+                                     ("properties.hostNameType", lower))))
+
+    @property
+    def site(self) -> str:
+        return self.env.resource_name("web_app")
+
+    @property
+    def lane(self) -> str | None:
+        # A binding is a write to the site: App Service allows one write at a time per plan (see web_app).
+        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
+
+    def parent_path(self) -> str | None:
+        return f"sites/{self.site}"
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        # TLS (sslState SniEnabled + a managed certificate's thumbprint) is a follow-up: plain binding for now.
+        return {"properties": {"siteName": self.site, "customHostNameDnsRecordType": "CName", "hostNameType": "Verified"}}
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.web.web_apps.get_host_name_binding, self.resource_group, self.site, self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        call(clients.web.web_apps.create_or_update_host_name_binding, self.resource_group, self.site,
+             self.resource_name, desired)
+
+    def delete(self, clients: Any) -> None:
+        call(clients.web.web_apps.delete_host_name_binding, self.resource_group, self.site, self.resource_name)
+
+
+class AdminDomain(ArmStep):
+    """admin.<zone> on the static web app, validated through the admin CNAME (Static Web Apps issue its TLS)."""
+
+    type = "Microsoft.Web/staticSites/customDomains"
+    dependencies = ("static_web_app", "dns_record:admin")
+    # validationMethod is accepted on PUT but never returned (StaticSiteCustomDomainRequestPropertiesARMResource
+    # vs ...OverviewARMResource in azure-mgmt-web): sent on create only. domainName, createdOn, status,
+    # validationToken and errorMessage are server-populated.
+    rules = rules(Rules(write_only=("properties.validationMethod",)))
+
+    @property
+    def site(self) -> str:
+        return self.env.resource_name("static_web_app")
+
+    def parent_path(self) -> str | None:
+        return f"staticSites/{self.site}"
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        return {"properties": {"validationMethod": "cname-delegation"}}
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.web.static_sites.get_static_site_custom_domain, self.resource_group, self.site,
+                   self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        wait(call(clients.web.static_sites.begin_create_or_update_static_site_custom_domain, self.resource_group,
+                  self.site, self.resource_name, desired))
+
+    def delete(self, clients: Any) -> None:
+        wait(call(clients.web.static_sites.begin_delete_static_site_custom_domain, self.resource_group, self.site,
+                  self.resource_name))
+
+
+def instances(env: EnvironmentSpec) -> list[ArmStep]:
+    dns = env.section(dns_zone.SECTION, dns_zone.Config)
+    return [ApiHostName(env, "custom_domain:api", host(env, dns.api_host)),
+            AdminDomain(env, "custom_domain:admin", host(env, dns.admin_host))]

@@ -1,0 +1,117 @@
+"""Step: the web app's `staging` deployment slot for blue-green swaps (Microsoft.Web/sites/slots)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from provisioner.azure import call, raw, wait
+from provisioner.config import EnvironmentSpec, Section
+from provisioner.diff import Rules, lower
+from provisioner.errors import ConfigProblem
+from steps import _app_secrets
+from steps._base import ArmStep, rules
+from steps.app_service_plan import SECTION as PLAN_SECTION
+from steps.app_service_plan import Config as PlanConfig
+from steps.web_app import SECTION as WEB_SECTION
+from steps.web_app import Config as WebAppConfig
+from steps.web_app import WebApp
+
+SECTION = "deployment_slot"
+
+
+class Config(Section):
+    # architecture "Blue-Green Deployment: App Service deployment slots"; slots need Standard or above.
+    enabled: bool = True
+    name: str = Field(default="staging", pattern=r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$")
+    # App settings that stay with their slot on swap (slotConfigNames.appSettingNames).
+    sticky_settings: list[str] = ["ENVIRONMENT", "LOG_LEVEL"]
+    # The slot's settings are [web_app.app_settings] with these on top (a slot inherits nothing).
+    app_settings: dict[str, str] = {}
+
+
+def slot_config(env: EnvironmentSpec) -> Config:
+    return env.section(SECTION, Config)
+
+
+def slots_enabled(env: EnvironmentSpec) -> bool:
+    """A slot exists only where it is asked for and the plan's tier has slots (Standard and above)."""
+    return slot_config(env).enabled and env.section(PLAN_SECTION, PlanConfig).allows_slots_and_autoscale
+
+
+def slot_settings(env: EnvironmentSpec) -> dict[str, str]:
+    """The slot runs the same app with the same settings, except the slot's own overrides."""
+    return {**env.section(WEB_SECTION, WebAppConfig).app_settings, **slot_config(env).app_settings}
+
+
+class DeploymentSlot(ArmStep):
+    type = "Microsoft.Web/sites/slots"
+    dependencies = ("web_app",)
+    # Same shape as the site (arm-examples GetWebAppSlot: same read-only set as sites, siteConfig
+    # materialized with defaults): siteConfig is write-only here, slot_config owns it via config/web.
+    rules = rules(Rules(
+        write_only=("properties.siteConfig",),
+        normalizers=(("kind", lower), ("identity.type", lower)),
+        # As for the site (steps/web_app.py): kind (the OS) is fixed at create, a change is a replace.
+        replace_on=("kind",),
+    ))
+
+    def parent_path(self) -> str:
+        return f"sites/{self.env.resource_name('web_app')}"
+
+    @property
+    def lane(self) -> str | None:
+        # A slot lives on the app's plan: App Service allows one write at a time per plan.
+        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
+
+    @property
+    def site(self) -> str:
+        return self.env.resource_name("web_app")
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        # The same Linux container setup as the app itself (kind, httpsOnly, plan, identity, tags).
+        return WebApp(self.env, "web_app", self.site).desired(known)
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.web.web_apps.get_slot, self.resource_group, self.site, self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        wait(call(clients.web.web_apps.begin_create_or_update_slot, self.resource_group, self.site,
+                  self.resource_name, desired))
+
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        # PATCH without siteConfig: a PUT would reset the slot's config/web to what siteConfig says.
+        patch = {k: v for k, v in desired.items() if k in ("tags", "identity", "properties")}
+        patch["properties"] = {k: v for k, v in desired["properties"].items() if k != "siteConfig"}
+        call(clients.web.web_apps.update_slot, self.resource_group, self.site, self.resource_name, patch)
+
+    def delete(self, clients: Any) -> None:
+        call(clients.web.web_apps.delete_slot, self.resource_group, self.site, self.resource_name)
+
+
+def instances(env: EnvironmentSpec) -> list[DeploymentSlot]:
+    if not slots_enabled(env):
+        return []  # e.g. dev's Basic B1: no slots
+    return [DeploymentSlot(env, "deployment_slot", slot_config(env).name)]
+
+
+def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
+    c = slot_config(env)
+    plan = env.section(PLAN_SECTION, PlanConfig)
+    problems = []
+    if c.enabled and not plan.allows_slots_and_autoscale:
+        problems.append(ConfigProblem(
+            env.where("deployment_slot.enabled"), "deployment_slot.enabled",
+            f"deployment slots need a Standard or higher plan; app_service_plan.sku is {plan.sku} ({plan.tier})"))
+    site = env.resource_name("web_app")
+    if len(f"{site}-{c.name}") > 63:
+        # The slot's host is <app>-<slot>.azurewebsites.net (azure-sdk-facts §8): one DNS label, 63 chars max.
+        problems.append(ConfigProblem(env.where("deployment_slot.name"), "deployment_slot.name",
+                                      f"'{site}-{c.name}' is too long for the slot's host name (63 characters max)"))
+    unknown = [n for n in c.sticky_settings if n not in slot_settings(env) and n not in _app_secrets.names(env)]
+    if c.enabled and unknown:
+        problems.append(ConfigProblem(
+            env.where("deployment_slot.sticky_settings"), "deployment_slot.sticky_settings",
+            f"sticky setting(s) {', '.join(unknown)} are not app settings of the web app or the slot"))
+    return problems

@@ -1,0 +1,185 @@
+"""Step: the PostgreSQL Flexible Server, its admin password kept only in Key Vault (Microsoft.DBforPostgreSQL/flexibleServers)."""
+
+from __future__ import annotations
+
+import copy
+import re
+import secrets
+import string
+from typing import Any, Literal
+
+from pydantic import Field
+
+from provisioner.azure import call, raw, wait
+from provisioner.config import EnvironmentSpec, Section
+from provisioner.diff import Rules, lower
+from provisioner.errors import ConfigProblem, ProvisionerError
+from provisioner.model import UNKNOWN
+from steps._base import ArmStep, name_problems, rules
+
+SECTION = "postgres"
+
+# The admin password lives only in Key Vault under this name; the secrets step builds the connection string
+# from it, the server's fullyQualifiedDomainName and `postgres.administrator_login`.
+PASSWORD_SECRET = "postgres-admin-password"
+# desired() never holds the password: it holds this reference, resolved inside create() (the way a Bicep
+# `getSecret()` reference works). It is a plain, non-secret string, shown as (sensitive) anyway.
+PASSWORD_REF = "@keyvault:"
+VERSIONS = ("13", "14", "15", "16", "17")  # majors Flexible Server offers for new servers (API 2026-10-01)
+SKU_FAMILY = {"Burstable": "Standard_B", "GeneralPurpose": "Standard_D", "MemoryOptimized": "Standard_E"}
+# learn.microsoft.com "quickstart-create-server": these logins are refused; `pg_` is reserved by PostgreSQL.
+RESERVED_LOGINS = {"azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public"}
+
+
+class Config(Section):
+    sku_name: str = "Standard_B1ms"
+    sku_tier: Literal["Burstable", "GeneralPurpose", "MemoryOptimized"] = "Burstable"
+    version: str = "14"
+    storage_size_gb: int = Field(default=32, ge=32, le=32768)
+    backup_retention_days: int = 7
+    geo_redundant_backup: bool = False
+    high_availability: Literal["Disabled", "ZoneRedundant", "SameZone"] = "Disabled"
+    administrator_login: str = "fundrboltadmin"
+    database_charset: str = "UTF8"
+    database_collation: str = "en_US.utf8"
+    # Server parameters pinned by the postgres_configuration step (name -> value).
+    parameters: dict[str, str] = Field(default_factory=dict)
+
+
+def lane_of(env: EnvironmentSpec) -> str:
+    """Azure answers 409 ServerIsBusy to concurrent writes on one server and its children (ARCHITECTURE.md)."""
+    return f"postgres:{env.resource_name('postgres_server')}"
+
+
+class PostgresServer(ArmStep):
+    type = "Microsoft.DBforPostgreSQL/flexibleServers"
+    dependencies = ("resource_group", "key_vault")
+    holds_data = True
+    rules = rules(Rules(
+        # Never returned by GET (arm-examples ServerCreate: administratorLoginPassword is write-only).
+        write_only=("properties.administratorLoginPassword",),
+        # SkuTier and HA mode are case-insensitive enums (SDK CaseInsensitiveEnumMeta).
+        normalizers=(("sku.tier", lower), ("sku.name", lower), ("properties.highAvailability.mode", lower),
+                     ("properties.backup.geoRedundantBackup", lower), ("properties.network.publicNetworkAccess", lower),
+                     ("properties.authConfig.passwordAuth", lower)),
+        # SDK model visibility: administratorLogin is ["read", "create"], geoRedundantBackup ["read", "create"]
+        # (azure-sdk-facts §1: "Geo-redundant backup only at create").
+        replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup"),
+    ))
+
+    @property
+    def config(self) -> Config:
+        return self.env.section(SECTION, Config)
+
+    @property
+    def lane(self) -> str | None:
+        return lane_of(self.env)
+
+    def password_ref(self, known: Any) -> Any:
+        vault = (known.get("key_vault") or {}).get("properties", {}).get("vaultUri") if known else None
+        return f"{PASSWORD_REF}{vault}#{PASSWORD_SECRET}" if vault else UNKNOWN
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        c = self.config
+        body = self.base(
+            administratorLogin=c.administrator_login,
+            administratorLoginPassword=self.password_ref(known),
+            version=c.version,
+            storage={"storageSizeGB": c.storage_size_gb},
+            # The document does not ask for geo-redundant backup, and it can only be chosen at create.
+            backup={"backupRetentionDays": c.backup_retention_days,
+                    "geoRedundantBackup": "Enabled" if c.geo_redundant_backup else "Disabled"},
+            highAvailability={"mode": c.high_availability},
+            # Public endpoint closed by the firewall (architecture: "PostgreSQL firewall (Azure services only)").
+            network={"publicNetworkAccess": "Enabled"},
+            authConfig={"passwordAuth": "Enabled"},
+        )
+        body["sku"] = {"name": c.sku_name, "tier": c.sku_tier}
+        return body
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.postgres.servers.get, self.resource_group, self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        body = copy.deepcopy(desired)  # the caller's dict must never hold the password
+        body["properties"]["administratorLoginPassword"] = admin_password(clients, desired["properties"]["administratorLoginPassword"])
+        body["properties"]["createMode"] = "Create"
+        wait(call(clients.postgres.servers.begin_create_or_update, self.resource_group, self.resource_name, body))
+
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        # PATCH: the password is not re-sent (it would rotate it behind Key Vault's back); create-only fields stay out.
+        props = {k: v for k, v in desired["properties"].items()
+                 if k not in ("administratorLoginPassword", "administratorLogin")}
+        props["backup"] = {"backupRetentionDays": props["backup"]["backupRetentionDays"]}
+        patch = {"sku": desired["sku"], "tags": desired["tags"], "properties": props}
+        wait(call(clients.postgres.servers.begin_update, self.resource_group, self.resource_name, patch))
+
+    def delete(self, clients: Any) -> None:
+        wait(call(clients.postgres.servers.begin_delete, self.resource_group, self.resource_name))
+
+
+def new_password(length: int = 32) -> str:
+    """Azure wants 3 of 4 classes (upper, lower, digit, symbol); we give all 4, with URL-safe symbols only."""
+    symbols = "-_.~"
+    alphabet = string.ascii_letters + string.digits + symbols
+    while True:
+        value = "".join(secrets.choice(alphabet) for _ in range(length))
+        if (any(ch.islower() for ch in value) and any(ch.isupper() for ch in value)
+                and any(ch.isdigit() for ch in value) and any(ch in symbols for ch in value)):
+            return value
+
+
+def admin_password(clients: Any, ref: str) -> str:
+    """The password from Key Vault; generated and stored there first if this is the very first create."""
+    if not isinstance(ref, str) or not ref.startswith(PASSWORD_REF):
+        raise ProvisionerError("postgres_server: the Key Vault holding the admin password is not known yet")
+    vault_url, _, name = ref[len(PASSWORD_REF):].partition("#")
+    vault = clients.secrets(vault_url)
+
+    def stored() -> str | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return str(vault.get_secret(name).value)
+        except ResourceNotFoundError:
+            return None
+
+    existing = call(stored)
+    if existing is not None:
+        return existing
+    value = new_password()
+    # Stored before the server exists: a failed create is retried with the same password, never a second one.
+    call(vault.set_secret, name, value, content_type="text/plain", tags={"ManagedBy": "fundrbolt-provisioner"})
+    return value
+
+
+def instances(env: EnvironmentSpec) -> list[PostgresServer]:
+    return [PostgresServer(env, "postgres_server", env.resource_name("postgres_server"))]
+
+
+def _problem(env: EnvironmentSpec, key: str, message: str) -> ConfigProblem:
+    return ConfigProblem(env.where(f"{SECTION}.{key}"), f"{SECTION}.{key}", message)
+
+
+def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
+    problems = name_problems(env, "postgres_server", r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
+                             "3-63 lower-case letters, digits and '-', not starting or ending with '-', globally unique")
+    c = env.section(SECTION, Config)
+    prefix = SKU_FAMILY[c.sku_tier]
+    if not c.sku_name.startswith(prefix):
+        problems.append(_problem(env, "sku_name", f"{c.sku_name!r} is not a {c.sku_tier} SKU: {c.sku_tier} sizes are "
+                                 f"{prefix}* (Burstable -> Standard_B*, GeneralPurpose -> Standard_D*, MemoryOptimized -> Standard_E*)"))
+    if c.high_availability != "Disabled" and c.sku_tier == "Burstable":
+        problems.append(_problem(env, "high_availability", f"{c.high_availability} high availability needs the "
+                                 "GeneralPurpose or MemoryOptimized tier; Burstable servers have no HA"))
+    if not 7 <= c.backup_retention_days <= 35:
+        problems.append(_problem(env, "backup_retention_days", f"{c.backup_retention_days} is out of range: Flexible "
+                                 "Server keeps backups for 7 to 35 days"))
+    if c.version not in VERSIONS:
+        problems.append(_problem(env, "version", f"{c.version!r} is not a supported PostgreSQL major version "
+                                 f"(one of {', '.join(VERSIONS)})"))
+    login = c.administrator_login
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", login) or login.lower() in RESERVED_LOGINS or login.lower().startswith("pg_"):
+        problems.append(_problem(env, "administrator_login", f"{login!r} is not allowed: 1-63 letters, digits and '_', "
+                                 f"starting with a letter, not 'pg_*' and not one of {', '.join(sorted(RESERVED_LOGINS))}"))
+    return problems

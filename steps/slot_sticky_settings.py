@@ -1,0 +1,60 @@
+"""Step: app setting names that stay with their slot on swap (Microsoft.Web/sites/config slotConfigNames)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.azure import call, raw
+from provisioner.config import EnvironmentSpec
+from provisioner.diff import Rules
+from steps._base import ArmStep
+from steps.deployment_slot import slot_config, slots_enabled
+
+SECTION = None  # configured by [deployment_slot] sticky_settings
+
+
+class SlotStickySettings(ArmStep):
+    type = "Microsoft.Web/sites/config"
+    # The names live on the site (not the slot) but only mean something once a slot exists to swap with.
+    dependencies = ("web_app", "deployment_slot")
+    # The names are a set (their order means nothing to a swap); compare as one so a re-ordering by the
+    # portal or az CLI is not drift. connectionStringNames/azureStorageConfigNames are not declared.
+    rules = Rules(sets=("properties.appSettingNames",))
+
+    def parent_path(self) -> str:
+        return f"sites/{self.env.resource_name('web_app')}"
+
+    @property
+    def lane(self) -> str | None:
+        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
+
+    @property
+    def site(self) -> str:
+        return self.env.resource_name("web_app")
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        return {"properties": {"appSettingNames": sorted(slot_config(self.env).sticky_settings)}}
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.web.web_apps.list_slot_configuration_names, self.resource_group, self.site)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        # PUT .../config/slotConfigNames: the names not sent are no longer sticky.
+        call(clients.web.web_apps.update_slot_configuration_names, self.resource_group, self.site, desired)
+
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        # The PUT replaces all three lists: keep the sticky connection-string/storage names we do not own.
+        kept = {k: v for k, v in (observed.get("properties") or {}).items()
+                if k in ("connectionStringNames", "azureStorageConfigNames") and v is not None}
+        self.create(clients, {"properties": {**kept, **desired["properties"]}})
+
+    def delete(self, clients: Any) -> None:
+        """slotConfigNames goes with its site: 'deleting' it means nothing is sticky any more."""
+        call(clients.web.web_apps.update_slot_configuration_names, self.resource_group, self.site,
+             {"properties": {"appSettingNames": []}})
+
+
+def instances(env: EnvironmentSpec) -> list[SlotStickySettings]:
+    if not slots_enabled(env):
+        return []
+    return [SlotStickySettings(env, "slot_sticky_settings", "slotConfigNames")]

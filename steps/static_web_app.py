@@ -1,0 +1,79 @@
+"""Step: the React admin front end on Azure Static Web Apps (Microsoft.Web/staticSites)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from provisioner.azure import call, raw, wait
+from provisioner.config import EnvironmentSpec, Section
+from provisioner.diff import Rules, location, lower
+from provisioner.errors import ConfigProblem
+from steps._base import ArmStep, name_problems, rules
+
+SECTION = "static_web_app"
+# Static Web Apps' own resource exists in a few regions only (its content is served from the global CDN).
+REGIONS = ("eastus2", "centralus", "westus2", "westeurope", "eastasia")
+
+
+class Config(Section):
+    sku: Literal["Free", "Standard"] = "Standard"  # architecture: "Azure Static Web Apps (Standard tier)"
+    location: str = "eastus2"
+    staging_environment_policy: Literal["Enabled", "Disabled"] = "Enabled"  # pull-request preview environments
+    allow_config_file_updates: bool = True
+
+
+class StaticWebApp(ArmStep):
+    type = "Microsoft.Web/staticSites"
+    dependencies = ("resource_group",)
+    # arm-examples GetStaticSite: the server fills defaultHostname, customDomains, contentDistributionEndpoint,
+    # keyVaultReferenceIdentity, linkedBackends, privateEndpointConnections, userProvidedFunctionApps; we
+    # declare none of them. 'West US 2' comes back as written there; ARM compares regions without spaces/case.
+    rules = rules(Rules(normalizers=(
+        ("sku.name", lower), ("sku.tier", lower), ("properties.stagingEnvironmentPolicy", lower),
+    )))
+
+    @property
+    def config(self) -> Config:
+        return self.env.section(SECTION, Config)
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        c = self.config
+        # No repository: the admin app is deployed with the site's deployment token (list_static_site_secrets)
+        # from CI, so no GitHub token is ever handed to Azure (repositoryToken is write-only anyway).
+        body = self.base(stagingEnvironmentPolicy=c.staging_environment_policy,
+                         allowConfigFileUpdates=c.allow_config_file_updates)
+        body.update(location=c.location, sku={"name": c.sku, "tier": c.sku})
+        return body
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.web.static_sites.get_static_site, self.resource_group, self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        wait(call(clients.web.static_sites.begin_create_or_update_static_site, self.resource_group,
+                  self.resource_name, desired))
+
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        if all(c.path.startswith("properties.") for c in changes):
+            # PATCH (StaticSitePatchResource) carries properties only.
+            call(clients.web.static_sites.update_static_site, self.resource_group, self.resource_name,
+                 {"properties": desired["properties"]})
+        else:
+            # tags and sku are not in the PATCH model: a PUT of the whole (repository-less) envelope.
+            self.create(clients, desired)
+
+    def delete(self, clients: Any) -> None:
+        wait(call(clients.web.static_sites.begin_delete_static_site, self.resource_group, self.resource_name))
+
+
+def instances(env: EnvironmentSpec) -> list[StaticWebApp]:
+    return [StaticWebApp(env, "static_web_app", env.resource_name("static_web_app"))]
+
+
+def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
+    problems = name_problems(env, "static_web_app", r"[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?",
+                             "1-40 letters, digits and '-', not starting or ending with '-'")
+    where = location(env.section(SECTION, Config).location)
+    if where not in REGIONS:
+        problems.append(ConfigProblem(env.where("static_web_app.location"), "static_web_app.location",
+                                      f"Static Web Apps are not available in {where!r}: use one of {', '.join(REGIONS)}"))
+    return problems

@@ -1,0 +1,334 @@
+"""Data-service steps (PostgreSQL, Redis, locks) call the real SDK operations with the right arguments."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from unittest.mock import create_autospec
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from azure.keyvault.secrets import SecretClient
+
+from provisioner.diff import diff
+from provisioner.model import SENSITIVE, UNKNOWN, Action
+from provisioner.reconciler import Policy, decide
+from steps import postgres_server as pg
+from steps import redis_firewall
+from tests.support import autospec_clients, session, step
+
+RG = "fundrbolt-dev-rg"
+PG = "fundrbolt-dev-pg"
+VAULT = "https://fundrbolt-dev-kv.vault.azure.net/"
+KNOWN = {"key_vault": {"properties": {"vaultUri": VAULT}}}
+
+
+@pytest.fixture
+def c():
+    return autospec_clients()
+
+
+@pytest.fixture
+def vault(c):
+    v = create_autospec(SecretClient, instance=True)
+    c.secrets = lambda url: v if url == VAULT else pytest.fail(f"wrong vault {url}")
+    return v
+
+
+@pytest.fixture
+def dev():
+    return session("dev")
+
+
+# --- PostgreSQL server -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("env", "sku", "tier", "ha", "days"), [
+    ("dev", "Standard_B1ms", "Burstable", "Disabled", 7),
+    ("staging", "Standard_D2s_v3", "GeneralPurpose", "Disabled", 7),
+    ("production", "Standard_D2s_v3", "GeneralPurpose", "ZoneRedundant", 30),
+])
+def test_postgres_sizes_per_environment(env, sku, tier, ha, days):
+    d = step(session(env), "postgres_server").desired(KNOWN)
+    p = d["properties"]
+    assert d["sku"] == {"name": sku, "tier": tier}
+    assert p["highAvailability"] == {"mode": ha}
+    assert p["backup"] == {"backupRetentionDays": days, "geoRedundantBackup": "Disabled"}
+    assert (p["version"], p["storage"], p["administratorLogin"]) == ("14", {"storageSizeGB": 32}, "fundrboltadmin")
+
+
+def test_desired_holds_a_vault_reference_never_a_password(dev):
+    s = step(dev, "postgres_server")
+    assert s.desired({})["properties"]["administratorLoginPassword"] is UNKNOWN  # vault not created yet
+    ref = s.desired(KNOWN)["properties"]["administratorLoginPassword"]
+    assert ref == f"{pg.PASSWORD_REF}{VAULT}#postgres-admin-password"
+
+
+def test_password_is_write_only_and_sensitive_in_a_plan(dev):
+    s = step(dev, "postgres_server")
+    desired = s.desired(KNOWN)
+    change = decide(s, desired, None, Policy(), False)
+    [pw] = [p for p in change.properties if p.path == "properties.administratorLoginPassword"]
+    assert pw.after == SENSITIVE and pw.sensitive
+    # GET never returns the password (arm-examples ServerGet): not drift once the server exists.
+    observed = {**desired, "properties": {k: v for k, v in desired["properties"].items() if k != "administratorLoginPassword"}}
+    assert diff(desired, observed, s.rules).empty
+
+
+def test_read_server(c, dev):
+    step(dev, "postgres_server").read(c)
+    assert c.postgres.servers.get.call_args.args == (RG, PG)
+
+
+def test_create_reads_the_password_back_from_key_vault(c, vault, dev):
+    s = step(dev, "postgres_server")
+    desired = s.desired(KNOWN)
+    vault.get_secret.return_value = SimpleNamespace(value="Stored-Pass-1")
+    s.create(c, desired)
+    vault.get_secret.assert_called_once_with("postgres-admin-password")
+    vault.set_secret.assert_not_called()
+    rg, name, body = c.postgres.servers.begin_create_or_update.call_args.args
+    assert (rg, name) == (RG, PG)
+    assert body["properties"]["administratorLoginPassword"] == "Stored-Pass-1"
+    assert body["properties"]["createMode"] == "Create"
+    assert desired["properties"]["administratorLoginPassword"].startswith(pg.PASSWORD_REF)  # caller's dict untouched
+
+
+def test_create_generates_and_stores_the_password_once(c, vault, dev):
+    s = step(dev, "postgres_server")
+    vault.get_secret.side_effect = ResourceNotFoundError("SecretNotFound")
+    s.create(c, s.desired(KNOWN))
+    name, value = vault.set_secret.call_args.args
+    assert name == "postgres-admin-password" and len(value) == 32
+    assert c.postgres.servers.begin_create_or_update.call_args.args[2]["properties"]["administratorLoginPassword"] == value
+
+
+def test_generated_passwords_meet_azure_complexity():
+    for _ in range(50):
+        v = pg.new_password()
+        assert any(ch.isupper() for ch in v) and any(ch.islower() for ch in v) and any(ch.isdigit() for ch in v)
+        assert set(v) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~")
+
+
+def test_create_refuses_without_a_vault(c, dev):
+    s = step(dev, "postgres_server")
+    with pytest.raises(Exception, match="Key Vault"):
+        s.create(c, s.desired({}))
+    c.postgres.servers.begin_create_or_update.assert_not_called()
+
+
+def test_update_patches_without_password_or_create_only_fields(c, dev):
+    s = step(dev, "postgres_server")
+    desired = s.desired(KNOWN)
+    s.update(c, desired, desired, ())
+    rg, name, patch = c.postgres.servers.begin_update.call_args.args
+    assert (rg, name) == (RG, PG)
+    assert "administratorLoginPassword" not in patch["properties"] and "administratorLogin" not in patch["properties"]
+    assert patch["properties"]["backup"] == {"backupRetentionDays": 7}  # geoRedundantBackup is create-only
+    assert patch["sku"] == desired["sku"]
+
+
+def test_geo_redundancy_change_is_a_refused_replace(dev):
+    s = step(dev, "postgres_server")
+    desired = s.desired(KNOWN)
+    observed = {**desired, "properties": {**desired["properties"], "backup": {"backupRetentionDays": 7, "geoRedundantBackup": "Enabled"}}}
+    change = decide(s, desired, observed, Policy(allow_data_loss=True), True)
+    assert change.action is Action.REPLACE and change.refused
+
+
+def test_server_enums_compare_case_insensitively(dev):
+    s = step(dev, "postgres_server")
+    desired = s.desired(KNOWN)
+    observed = {**desired, "sku": {"name": "standard_b1ms", "tier": "burstable"},
+                "properties": {**desired["properties"], "highAvailability": {"mode": "disabled", "state": "NotEnabled"}}}
+    assert diff(desired, observed, s.rules).empty
+
+
+def test_server_and_children_share_one_lane(dev):
+    lanes = {step(dev, n).lane for n in ("postgres_server", "postgres_firewall", "postgres_database")}
+    assert lanes == {f"postgres:{PG}"}
+
+
+# --- PostgreSQL firewall + database --------------------------------------------------------------------
+
+def test_firewall_admits_azure_services(c, dev):
+    s = step(dev, "postgres_firewall")
+    desired = s.desired({})
+    assert desired == {"properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}}
+    s.create(c, desired)
+    c.postgres.firewall_rules.begin_create_or_update.assert_called_once_with(
+        RG, PG, "AllowAllAzureServicesAndResourcesWithinAzureIps", desired)
+    s.read(c)
+    assert c.postgres.firewall_rules.get.call_args.args == (RG, PG, "AllowAllAzureServicesAndResourcesWithinAzureIps")
+
+
+def test_database_create(c, dev):
+    s = step(dev, "postgres_database")
+    desired = s.desired({})
+    assert desired == {"properties": {"charset": "UTF8", "collation": "en_US.utf8"}}
+    s.create(c, desired)
+    c.postgres.databases.begin_create.assert_called_once_with(RG, PG, "fundrbolt", desired)
+    assert s.ref.id.endswith("/flexibleServers/fundrbolt-dev-pg/databases/fundrbolt")
+
+
+def test_database_charset_case_is_not_drift(dev):
+    # arm-examples DatabaseGet returns 'utf8'.
+    s = step(dev, "postgres_database")
+    assert diff(s.desired({}), {"properties": {"charset": "utf8", "collation": "en_US.utf8"}}, s.rules).empty
+
+
+def test_database_collation_change_is_never_applied(dev):
+    s = step(dev, "postgres_database")
+    change = decide(s, s.desired({}), {"properties": {"charset": "UTF8", "collation": "C"}}, Policy(allow_data_loss=True), False)
+    assert change.action is Action.REPLACE and change.refused is None  # dev with --allow-data-loss only
+    assert decide(s, s.desired({}), {"properties": {"charset": "UTF8", "collation": "C"}}, Policy(), False).refused
+
+
+# --- Redis ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("env", "sku"), [
+    ("dev", {"name": "Basic", "family": "C", "capacity": 0}),
+    ("staging", {"name": "Standard", "family": "C", "capacity": 1}),
+    ("production", {"name": "Standard", "family": "C", "capacity": 1}),
+])
+def test_redis_sizes_and_declared_msrest_defaults(env, sku):
+    p = step(session(env), "redis").desired({})["properties"]
+    assert p["sku"] == sku
+    assert (p["minimumTlsVersion"], p["enableNonSslPort"], p["publicNetworkAccess"], p["disableAccessKeyAuthentication"]) == \
+        ("1.2", False, "Enabled", False)
+    assert "redisConfiguration" not in p  # no AOF on Standard (production.toml explains)
+
+
+def test_redis_create_update_read(c, dev):
+    s = step(dev, "redis")
+    desired = s.desired({})
+    s.create(c, desired)
+    c.redis.redis.begin_create.assert_called_once_with(RG, "fundrbolt-dev-redis", desired)
+    s.update(c, desired, desired, ())
+    rg, name, patch = c.redis.redis.begin_update.call_args.args
+    assert "location" not in patch and patch["properties"]["enableNonSslPort"] is False
+    assert patch["properties"]["publicNetworkAccess"] == "Enabled"
+    s.read(c)
+    assert c.redis.redis.get.call_args.args == (RG, "fundrbolt-dev-redis")
+
+
+def test_redis_server_additions_are_not_drift(dev):
+    # arm-examples RedisCacheCreate: '6' -> '6.0.14'-style versions, redisConfiguration gains server keys.
+    s = step(dev, "redis")
+    desired = s.desired({})
+    observed = {**desired, "properties": {**desired["properties"], "redisVersion": "6.0.14", "sslPort": 6380,
+                                          "hostName": "fundrbolt-dev-redis.redis.cache.windows.net",
+                                          "redisConfiguration": {"maxclients": "256", "maxmemory-reserved": "30"},
+                                          "sku": {"name": "basic", "family": "C", "capacity": 0}}}
+    assert diff(desired, observed, s.rules).empty
+    drifted = {**observed, "properties": {**observed["properties"], "redisVersion": "4.0.14"}}
+    assert [c.path for c in diff(desired, drifted, s.rules).changes] == ["properties.redisVersion"]
+
+
+def test_redis_config_values_compare_as_strings(dev):
+    s = step(dev, "redis")
+    assert diff({"properties": {"redisConfiguration": {"aof-backup-enabled": "true"}}},
+                {"properties": {"redisConfiguration": {"aof-backup-enabled": True}}}, s.rules).empty
+
+
+def test_redis_non_ssl_port_drift_is_seen(dev):
+    s = step(dev, "redis")
+    desired = s.desired({})
+    observed = {**desired, "properties": {**desired["properties"], "enableNonSslPort": True}}
+    assert [c.path for c in diff(desired, observed, s.rules).changes] == ["properties.enableNonSslPort"]
+
+
+# --- Redis firewall ------------------------------------------------------------------------------------
+
+WEB = {"web_app": {"properties": {"possibleOutboundIpAddresses": "20.1.2.3,20.1.2.4, 20.1.2.3"}}}
+
+
+def test_redis_firewall_set_comes_from_the_web_app(dev):
+    s = step(dev, "redis_firewall")
+    assert s.desired({})["rules"] is UNKNOWN
+    assert s.desired(WEB) == {"rules": [
+        {"name": "webapp_20_1_2_3", "properties": {"startIP": "20.1.2.3", "endIP": "20.1.2.3"}},
+        {"name": "webapp_20_1_2_4", "properties": {"startIP": "20.1.2.4", "endIP": "20.1.2.4"}},
+    ]}
+    assert set(s.depends_on) == {"redis", "web_app"}
+
+
+def test_redis_firewall_adds_missing_and_deletes_extra(c, dev):
+    s = step(dev, "redis_firewall")
+    observed = {"rules": [
+        {"name": "fundrbolt-dev-redis/webapp_20_1_2_3", "properties": {"startIP": "20.1.2.3", "endIP": "20.1.2.3"}},
+        {"name": "fundrbolt-dev-redis/handmade", "properties": {"startIP": "0.0.0.0", "endIP": "255.255.255.255"}},
+    ]}
+    s.update(c, s.desired(WEB), observed, ())
+    c.redis.firewall_rules.create_or_update.assert_called_once_with(
+        RG, "fundrbolt-dev-redis", "webapp_20_1_2_4", {"properties": {"startIP": "20.1.2.4", "endIP": "20.1.2.4"}})
+    c.redis.firewall_rules.delete.assert_called_once_with(RG, "fundrbolt-dev-redis", "handmade")
+
+
+def test_redis_firewall_compares_as_a_set_with_cache_prefixed_names(dev):
+    # Redis child names come back as "<cache>/<rule>" and in the API's own order.
+    s = step(dev, "redis_firewall")
+    desired = s.desired(WEB)
+    observed = {"rules": [{"name": f"fundrbolt-dev-redis/{r['name']}", "id": "/x", **{"properties": r["properties"]}}
+                          for r in reversed(desired["rules"])]}
+    assert diff(desired, observed, s.rules).empty
+    extra = {"rules": observed["rules"] + [{"name": "x/other", "properties": {"startIP": "1.1.1.1", "endIP": "1.1.1.1"}}]}
+    assert not diff(desired, extra, s.rules).empty
+
+
+def test_redis_firewall_reads_the_list(c, dev):
+    s = step(dev, "redis_firewall")
+    c.redis.firewall_rules.list.return_value = iter([])
+    assert s.read(c) is None  # no rules == nothing managed yet
+    assert c.redis.firewall_rules.list.call_args.args == (RG, "fundrbolt-dev-redis")
+    c.redis.firewall_rules.list.return_value = iter([{"name": "webapp_1_1_1_1", "properties": {}}])
+    assert s.read(c) == {"rules": [{"name": "webapp_1_1_1_1", "properties": {}}]}
+    assert redis_firewall.rule_name("10.0.0.1") == "webapp_10_0_0_1"
+
+
+# --- Locks ---------------------------------------------------------------------------------------------
+
+def test_locks_only_in_production():
+    assert not [s for s in session("dev").steps if s.name.startswith("lock:")]
+    assert not [s for s in session("staging").steps if s.name.startswith("lock:")]
+    names = {s.name for s in session("production").steps if s.name.startswith("lock:")}
+    assert names == {"lock:postgres_server", "lock:redis", "lock:key_vault", "lock:storage_account"}
+
+
+def test_lock_uses_resource_level_operations(c):
+    s = step(session("production"), "lock:redis")
+    desired = s.desired({})
+    assert desired["properties"]["level"] == "CanNotDelete"
+    assert s.depends_on == ("redis",)
+    args = ("fundrbolt-production-rg", "Microsoft.Cache", "", "redis", "fundrbolt-production-redis", "do-not-delete")
+    s.create(c, desired)
+    c.locks.management_locks.create_or_update_at_resource_level.assert_called_once_with(*args, desired)
+    s.read(c)
+    assert c.locks.management_locks.get_at_resource_level.call_args.args == args
+    s.delete(c)
+    c.locks.management_locks.delete_at_resource_level.assert_called_once_with(*args)
+    assert s.ref.id.endswith("/Microsoft.Cache/redis/fundrbolt-production-redis/providers/Microsoft.Authorization/locks/do-not-delete")
+
+
+def test_lock_level_case_is_not_drift():
+    s = step(session("production"), "lock:key_vault")
+    assert diff(s.desired({}), {"properties": {"level": "cannotdelete", "notes": s.desired({})["properties"]["notes"]}}, s.rules).empty
+
+
+# --- PostgreSQL server parameters ---------------------------------------------------------------------
+
+def test_tls_parameters_are_patched(c, dev):
+    names = sorted(s.name for s in dev.steps if s.name.startswith("postgres_configuration:"))
+    assert names == ["postgres_configuration:require_secure_transport", "postgres_configuration:ssl_min_protocol_version"]
+    s = step(dev, "postgres_configuration:ssl_min_protocol_version")
+    desired = s.desired({})
+    assert desired == {"properties": {"value": "TLSv1.2"}}
+    s.create(c, desired)
+    c.postgres.configurations.begin_update.assert_called_once_with(
+        RG, PG, "ssl_min_protocol_version", {"properties": {"value": "TLSv1.2", "source": "user-override"}})
+    s.read(c)
+    assert c.postgres.configurations.get.call_args.args == (RG, PG, "ssl_min_protocol_version")
+    assert s.lane == f"postgres:{PG}"
+
+
+def test_parameter_value_case_is_not_drift(dev):
+    s = step(dev, "postgres_configuration:require_secure_transport")
+    assert diff(s.desired({}), {"properties": {"value": "ON", "source": "user-override", "defaultValue": "on"}}, s.rules).empty

@@ -1,0 +1,143 @@
+"""Validation of monitoring, alerting and budgets: each rule rejects a bad input naming file and key."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import steps
+from provisioner.errors import ConfigError
+from provisioner.runner import load_session
+from tests.support import ENVS
+
+
+@pytest.fixture
+def envs(tmp_path) -> Path:
+    target = tmp_path / "envs"
+    shutil.copytree(ENVS, target)
+    return target
+
+
+def edit(envs: Path, file: str, old: str, new: str) -> None:
+    text = (envs / file).read_text()
+    assert text.count(old) == 1, f"{old!r} not found once in {file}"
+    (envs / file).write_text(text.replace(old, new))
+
+
+def only(envs: Path, env: str, key: str, file: str):
+    with pytest.raises(ConfigError) as info:
+        load_session(env, steps.ALL_STEPS, envs)
+    found = [p for p in info.value.problems if p.key == key and p.severity == "error"]
+    assert len(found) == 1, info.value.problems
+    assert Path(found[0].file).name == file, found[0]
+    return found[0]
+
+
+# ----------------------------------------------------------------------------- Application Insights
+
+
+def test_sampling_must_be_a_rate_azure_keeps(envs):
+    edit(envs, "production.toml", "sampling_percentage = 10 ", "sampling_percentage = 15 ")
+    p = only(envs, "production", "app_insights.sampling_percentage", "production.toml")
+    assert "15" in p.message and "12.5" in p.message
+
+
+def test_sampling_above_100_is_rejected(envs):
+    edit(envs, "dev.toml", "sampling_percentage = 100 ", "sampling_percentage = 150 ")
+    assert "150" in only(envs, "dev", "app_insights.sampling_percentage", "dev.toml").message
+
+
+def test_retention_must_be_in_the_allowed_set(envs):
+    edit(envs, "dev.toml", 'daily_cap_gb = "none"', 'daily_cap_gb = "none"\nretention_days = 45')
+    p = only(envs, "dev", "app_insights.retention_days", "dev.toml")
+    assert "45" in p.message and "730" in p.message
+
+
+def test_daily_cap_must_not_be_negative(envs):
+    edit(envs, "staging.toml", "daily_cap_gb = 1 ", "daily_cap_gb = -1 ")
+    assert ">= 0" in only(envs, "staging", "app_insights.daily_cap_gb", "staging.toml").message
+
+
+def test_daily_cap_is_a_number_or_none(envs):
+    edit(envs, "dev.toml", 'daily_cap_gb = "none"', 'daily_cap_gb = "unlimited"')
+    only(envs, "dev", "app_insights.daily_cap_gb", "dev.toml")
+
+
+# ----------------------------------------------------------------------------- action group
+
+
+def test_action_group_short_name_at_most_12(envs):
+    edit(envs, "production.toml", 'short_name = "fb-prod"', 'short_name = "fundrbolt-prod"')
+    assert "12" in only(envs, "production", "action_group.short_name", "production.toml").message
+
+
+def test_action_group_emails_must_be_valid(envs):
+    edit(envs, "staging.toml", '"devops@fundrbolt.app"]', '"devops(at)fundrbolt.app"]')
+    p = only(envs, "staging", "action_group.emails", "staging.toml")
+    assert "devops(at)fundrbolt.app" in p.message
+
+
+# ----------------------------------------------------------------------------- alerts
+
+
+def test_alert_severity_between_0_and_4(envs):
+    edit(envs, "common.toml", 'severity = 2                 # "CPU usage', 'severity = 7                 # "CPU usage')
+    only(envs, "dev", "metric_alerts.cpu.severity", "common.toml")
+
+
+def test_alert_threshold_must_be_positive(envs):
+    edit(envs, "common.toml", "threshold = 80\nwindow = \"PT10M\"", "threshold = 0\nwindow = \"PT10M\"")
+    only(envs, "dev", "metric_alerts.memory.threshold", "common.toml")
+
+
+def test_percentage_threshold_at_most_100(envs):
+    edit(envs, "common.toml", "threshold = 70\n", "threshold = 170\n")
+    assert "percentage" in only(envs, "dev", "metric_alerts.cpu.threshold", "common.toml").message
+
+
+def test_availability_alert_severity_between_0_and_4(envs):
+    edit(envs, "dev.toml", "[budget]\n", "[availability_alerts]\nseverity = 5\n\n[budget]\n")
+    only(envs, "dev", "availability_alerts.severity", "dev.toml")
+
+
+def test_failed_locations_cannot_exceed_test_locations(envs):
+    edit(envs, "common.toml", "failed_location_count = 2", "failed_location_count = 4")
+    p = only(envs, "dev", "availability_alerts.failed_location_count", "common.toml")
+    assert "3" in p.message
+
+
+def test_web_test_locations_must_be_known_ids(envs):
+    edit(envs, "common.toml", '"emea-gb-db3-azr"]', '"North Europe"]')
+    assert "North Europe" in only(envs, "dev", "web_tests.locations", "common.toml").message
+
+
+def test_db_connections_needs_a_known_postgres_sku(envs):
+    edit(envs, "dev.toml", 'sku_name = "Standard_B1ms"', 'sku_name = "Standard_B3ms"')
+    with pytest.raises(ConfigError) as info:
+        load_session("dev", steps.ALL_STEPS, envs)
+    [p] = [p for p in info.value.problems if "max_connections" in p.message]
+    assert p.key == "postgres.sku_name" and p.file.endswith("dev.toml")
+
+
+def test_diagnostic_targets_listed_once(envs):
+    edit(envs, "common.toml", '"storage_account", "storage_blob"]', '"storage_account", "storage_account"]')
+    only(envs, "dev", "diagnostics.targets", "common.toml")
+
+
+# ----------------------------------------------------------------------------- budget
+
+
+def test_budget_amount_must_be_positive(envs):
+    edit(envs, "dev.toml", "amount = 100 ", "amount = 0 ")
+    only(envs, "dev", "budget.amount", "dev.toml")
+
+
+def test_budget_notification_threshold_0_to_1000(envs):
+    edit(envs, "common.toml", "threshold = 90 ", "threshold = 1500 ")
+    p = only(envs, "staging", "budget.notifications[1].threshold", "common.toml")
+    assert "0-1000" in p.message
+
+
+def test_budget_starts_on_the_first_of_a_month(envs):
+    edit(envs, "common.toml", "start_date = 2026-11-01", "start_date = 2026-11-15")
+    assert "first day" in only(envs, "dev", "budget.start_date", "common.toml").message
