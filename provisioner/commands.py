@@ -38,9 +38,9 @@ def drift(session: Session, spec: TargetSpec, output: str, workers: int, show_ig
         the_plan = _attribute(the_plan, conn)
     drifted = the_plan.drift
     if output == "json":
-        text = render.plan_json(the_plan, only=drifted, show_ignored=show_ignored) + "\n"
+        text = render.drift_json(the_plan, show_ignored=show_ignored) + "\n"
     elif output == "markdown":
-        text = render.plan_markdown(the_plan, "Drift", only=drifted)
+        text = render.drift_markdown(the_plan, show_ignored=show_ignored)
     else:
         text = render.drift_text(the_plan, show_ignored)
     if the_plan.errors:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC
 from typing import Any
 
 from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Outcome, Plan, PropertyChange, Status
@@ -47,16 +48,30 @@ def _attribution(change: Change, now: float | None = None) -> str | None:
     a = change.attribution
     if a is None:
         return None
-    from datetime import datetime, timezone
+    if not a.timestamp:  # a sentinel from provisioner.attribution: nothing found, or the lookup failed
+        return a.caller.strip("()") + (f": {a.operation}" if a.operation else "")
+    from datetime import datetime
 
     when = a.timestamp
     try:
         ts = datetime.fromisoformat(a.timestamp.replace("Z", "+00:00"))
-        current = datetime.now(timezone.utc).timestamp() if now is None else now
+        current = datetime.now(UTC).timestamp() if now is None else now
         when = f"{a.timestamp} ({_ago(max(0.0, current - ts.timestamp()))})"
     except ValueError:
         pass
     return f"last changed by {a.caller} at {when}" + (f" via {a.operation}" if a.operation else "")
+
+
+def _attribution_dict(change: Change) -> dict[str, Any] | None:
+    """The same facts as the text line: found (caller, timestamp, operation), not_found or unavailable."""
+    a = change.attribution
+    if a is None:
+        return None
+    if a.timestamp:
+        return {"status": "found", "caller": a.caller, "timestamp": a.timestamp, "operation": a.operation}
+    status = "unavailable" if "unavailable" in a.caller else "not_found"
+    return {"status": status, "caller": None, "timestamp": None, "operation": None,
+            **({"detail": a.operation} if a.operation else {})}
 
 
 def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
@@ -76,8 +91,7 @@ def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
     if change.refused:
         out["refused"] = change.refused
     if change.attribution:
-        a = change.attribution
-        out["attribution"] = {"caller": a.caller, "timestamp": a.timestamp, "operation": a.operation}
+        out["attribution"] = _attribution_dict(change)
     if show_ignored:
         out["ignored_paths"] = [{"path": i.path, "rule": i.rule} for i in change.ignored]
     return out
@@ -136,17 +150,98 @@ def plan_text(plan: Plan, show_ignored: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ignored_counts(changes: tuple[Change, ...]) -> Counter[str]:
+    return Counter(i.rule for c in changes for i in c.ignored)
+
+
+def _counts_text(counts: Counter[str]) -> str:
+    return ", ".join(f"{n} {rule}" for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _drift_head(plan: Plan) -> tuple[str, str]:
+    drift, counts = plan.drift, _ignored_counts(plan.changes)
+    head = f"{len(drift)} of {len(plan.changes)} resource(s) differ from their definition"
+    noise = (f"ignored {sum(counts.values())} field(s) by rule, not compared: {_counts_text(counts)}"
+             if counts else "ignored nothing")
+    return head, noise
+
+
+def _drift_reason(change: Change) -> str:
+    if change.action is Action.CREATE:
+        return "missing: deleted out of band (or never provisioned); provision re-creates it"
+    return change.reason
+
+
 def drift_text(plan: Plan, show_ignored: bool = False) -> str:
-    drift = plan.drift
-    ignored = sum(len(c.ignored) for c in plan.changes)
-    head = f"Drift in {plan.env}: {len(drift)} resource(s) differ from their definition"
-    lines = [head, f"  (ignored {ignored} server-populated or Azure-managed fields across {len(plan.changes)} resources)", ""]
-    for change in drift:
-        lines += _change_text(change, show_ignored)
-    if not drift:
+    """Grouped by resource: before -> after per property, who changed it, and what was filtered by rule."""
+    head, noise = _drift_head(plan)
+    hint = "" if show_ignored or not plan.changes else " (--show-ignored lists them)"
+    lines = [f"Drift in {plan.env}: {head}", f"  {noise}{hint}", ""]
+    for change in plan.drift:
+        lines.append(f"  {change.action.symbol:>3} {change.step}  ({change.ref.type} {change.ref.name})")
+        lines.append(f"      id: {change.ref.id}")
+        if change.action is Action.CREATE:
+            lines.append(f"      {_drift_reason(change)}")
+        else:
+            lines += [_prop_line(p, change.action) for p in change.properties]
+        if change.refused:
+            lines.append(f"      REFUSED: {change.refused}")
+        who = _attribution(change)
+        if who:
+            lines.append(f"      {who}")
+        if change.ignored:
+            lines.append(f"      ignored: {_ignored_summary(change)}")
+    if show_ignored:
+        for change in plan.changes:
+            if change.ignored:
+                lines.append(f"  ignored in {change.step}:")
+                lines += [f"      . {i.path} ({i.rule})" for i in change.ignored]
+    if not plan.drift:
         lines.append("  In sync.")
     for step, message in plan.errors:
         lines.append(f"  ! {step}: could not be read: {message}")
+    return "\n".join(lines) + "\n"
+
+
+def drift_json(plan: Plan, show_ignored: bool = False) -> str:
+    """plan_json restricted to drifted resources, plus totals of what was ignored across all of them."""
+    doc = json.loads(plan_json(plan, only=plan.drift, show_ignored=show_ignored))
+    counts = _ignored_counts(plan.changes)
+    doc["drift"] = {"resources": len(plan.changes), "drifted": len(plan.drift),
+                    "in_sync": len(plan.changes) - len(plan.drift), "ignored": dict(sorted(counts.items()))}
+    for change in doc["changes"]:
+        if change["action"] == Action.CREATE.value:
+            change["reason"] = _drift_reason(next(c for c in plan.drift if c.step == change["step"]))
+    return json.dumps(doc, indent=2)
+
+
+def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
+    """For a pull-request comment or $GITHUB_STEP_SUMMARY: the same facts as drift_json."""
+    head, noise = _drift_head(plan)
+    lines = [f"### Drift in `{plan.env}`", "", f"**{head}**", "", f"<sub>{noise}</sub>", ""]
+    if not plan.drift:
+        lines.append("In sync: the environment matches its definition.")
+    for change in plan.drift:
+        lines += ["", f"#### `{change.action.symbol}` `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
+        if change.action is Action.CREATE:
+            lines.append(f"{_drift_reason(change)}\n")
+        if change.refused:
+            lines.append(f"> **Refused:** {change.refused}\n")
+        who = _attribution(change)
+        if who:
+            lines.append(f"_{who}_\n")
+        if change.properties and change.action is not Action.CREATE:
+            lines += ["| property | before | after |", "|---|---|---|"]
+            lines += [f"| `{p.path}` | {_md_value(p.before)} | {_md_value(p.after)} |" for p in change.properties]
+        if change.ignored:
+            lines.append(f"\n<sub>ignored: {_ignored_summary(change)}</sub>")
+    if show_ignored and any(c.ignored for c in plan.changes):
+        lines += ["", "<details><summary>Ignored fields by rule</summary>", ""]
+        for change in plan.changes:
+            lines += [f"- `{change.step}` `{i.path}`: {i.rule}" for i in change.ignored]
+        lines += ["", "</details>"]
+    for step, message in plan.errors:
+        lines.append(f"\n> **{step}** could not be read: {message}")
     return "\n".join(lines) + "\n"
 
 

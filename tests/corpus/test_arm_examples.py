@@ -1,0 +1,128 @@
+"""Zero false positives: every arm-examples response satisfies the desired state derived from it, per step."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from provisioner.diff import diff
+from tests.corpus.derive import (
+    EXAMPLES,
+    Example,
+    cases,
+    derive,
+    examples,
+    leaf_paths,
+    step_instances,
+)
+
+CASES = list(cases())
+
+
+def _known() -> defaultdict:
+    # Dependencies do not exist in a corpus check: values derived from them are UNKNOWN and get replaced
+    # by the example's value (or dropped when the example has none).
+    return defaultdict(lambda: None)
+
+
+def _accounted(path: str, compared: set[str], ignored: set[str]) -> bool:
+    # Case-insensitive: tag keys are (`VNetServer` comes back as `VnetServer`, INDEX #16).
+    low = path.lower()
+
+    def covered(prefixes: set[str]) -> bool:
+        return any(low == p.lower() or low.startswith(p.lower() + ".") for p in prefixes)
+
+    return covered(compared) or covered(ignored)
+
+
+@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/arm-examples is not available")
+@pytest.mark.parametrize(("example", "step"), CASES, ids=[f"{e.id}:{s.name}" for e, s in CASES])
+def test_example_response_is_not_drift(example: Example, step) -> None:
+    desired = derive(step.desired(_known()), example, step.rules)
+    if not desired:  # e.g. a step that owns only linkedDomains, against an example without them
+        pytest.skip(f"{example.id} has none of the properties {step.name} declares")
+    result = diff(desired, example.response, step.rules)
+    noise = [(c.path, c.before, c.after) for c in result.changes]
+    assert noise == [], f"false positive on {example.id} for {step.name}: {noise}"
+    # Noise filtered, not hidden: everything the response carries was either compared or counted by a rule.
+    assert result.ignored
+    compared = set(leaf_paths(desired))
+    ignored = {i.path for i in result.ignored}
+    unaccounted = [p for p in leaf_paths(example.response) if not _accounted(p, compared, ignored)]
+    assert unaccounted == [], unaccounted
+
+
+def _walk(body: object, path: str = ""):
+    if isinstance(body, dict):
+        for k, v in body.items():
+            yield from _walk(v, f"{path}.{k}" if path else k)
+    else:
+        yield path, body
+
+
+def _traps(example: Example, step, desired: dict) -> set[str]:
+    """Which INDEX.md traps this case exercises (each one passes only if the step's rules handle it)."""
+    from provisioner.diff import get_path
+
+    found = set()
+    tags = example.response.get("tags")
+    if isinstance(tags, dict) and any(k.lower().startswith("hidden-link:") for k in tags):
+        found.add("hidden-link tags")
+    for path, want in _walk(desired):
+        have = get_path(example.response, path)
+        if isinstance(want, str) and isinstance(have, str) and want != have:
+            if want.startswith("/subscriptions/"):
+                found.add("id casing")
+            elif want.upper().startswith("P") and want.upper() == have.upper():
+                found.add("ISO-8601 duration casing")
+            elif path == "location":
+                found.add("location normalization")
+            else:
+                found.add("enum/version casing or default")
+        if have is None and any(path == w or path.startswith(w + ".") for w in step.rules.write_only):
+            found.add("write-only value never returned")
+    if str(example.response.get("name", "")).lower() != step.resource_name.lower() and step.resource_name == "default":
+        found.add("renamed singleton")
+    return found
+
+
+def test_the_traps_are_exercised() -> None:
+    """INDEX.md's traps appear in the corpus for the types we manage, and every such case above passed."""
+    seen: dict[str, list[str]] = defaultdict(list)
+    for example, step in CASES:
+        desired = derive(step.desired(_known()), example, step.rules)
+        for trap in _traps(example, step, desired):
+            seen[trap].append(f"{example.id}:{step.name}")
+    managed = set(step_instances())
+    expect = {"id casing"}
+    if {"microsoft.insights/metricalerts", "microsoft.insights/webtests"} & managed:
+        expect |= {"hidden-link tags", "location normalization"}
+    if "microsoft.insights/metricalerts" in managed:
+        expect.add("ISO-8601 duration casing")
+    if "microsoft.dbforpostgresql/flexibleservers" in managed:
+        expect.add("write-only value never returned")
+    if "microsoft.storage/storageaccounts/managementpolicies" in managed:
+        expect.add("renamed singleton")
+    assert expect <= set(seen), {t: seen.get(t) for t in expect}
+
+
+def test_every_managed_type_with_examples_is_covered() -> None:
+    by_type = step_instances()
+    covered = {e.arm_type.lower() for e, _ in CASES}
+    with_examples = {e.arm_type.lower() for e in examples()}
+    missing = sorted(t for t in by_type if t in with_examples and t not in covered)
+    assert missing == []
+
+
+# Types to which Azure adds `hidden-link:*` tags by itself (INDEX trap 1: webtests and metric alerts).
+HIDDEN_LINK_TYPES = ("microsoft.insights/webtests", "microsoft.insights/metricalerts")
+
+
+def test_steps_whose_types_gain_azure_tags_manage_them() -> None:
+    """A hand-added tag is drift, but an Azure-added hidden-link tag is not: such steps carry AZURE_TAGS."""
+    from steps._base import AZURE_TAGS
+
+    offenders = [s.name for t in HIDDEN_LINK_TYPES for s in step_instances().get(t, [])
+                 if not set(AZURE_TAGS) <= set(s.rules.managed_keys)]
+    assert offenders == []

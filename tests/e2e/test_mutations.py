@@ -1,0 +1,259 @@
+"""Zero misses: every managed property changed out of band (as alice, via REST) is reported exactly, then repaired."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioner.azure import Clients, Target
+from provisioner.diff import diff, get_path
+from provisioner.executor import Timing
+from provisioner.graph import build
+from provisioner.localcloud import LocalCloud
+from provisioner.model import SENSITIVE, Action, Status
+from provisioner.reconciler import Policy, decide
+from provisioner.runner import Connection, Session, apply, make_plan
+from provisioner.step import Step
+from tests.e2e.mutations import Mutation, Rest, apply_mutation, mutations, read_call, set_path
+from tests.support import SUB, closure, session
+
+ENVS = ("dev", "staging", "production")
+REPORT: dict[str, Counter[str]] = {}
+
+
+@dataclass
+class World:
+    cloud: LocalCloud
+    conn: Connection
+    sessions: dict[str, Session]
+    known: dict[str, dict[str, Any]]
+    failed: dict[str, set[str]] = field(default_factory=dict)  # env -> steps that did not provision
+
+
+def _cases() -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for env in ENVS:
+        for s in session(env).steps:
+            seen.setdefault(s.name, env)
+    return [(env, name) for name, env in seen.items()]
+
+
+CASES = _cases()
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """Every environment the selected cases need, provisioned once into one local cloud (names differ)."""
+    # Only what the selected cases need: dev whole (the security and deletion checks use it), and in
+    # staging/production the closure of the steps that first appear there (slots, autoscale, locks).
+    wanted: dict[str, set[str]] = {"dev": {"*"}}
+    for item in request.session.items:
+        if getattr(item, "module", None) is not request.module:
+            continue  # other modules' parameters (the trio's, the config tests') are not ours
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else None
+        if params and "env" in params and "name" in params:
+            wanted.setdefault(params["env"], set()).add(params["name"])
+    tmp = tmp_path_factory.mktemp("mutations")
+    # In memory (no state file): the state and Activity Log files are rewritten on every write, which
+    # costs more than the hundreds of mutations themselves.
+    with LocalCloud(latency="fast") as cloud:
+        conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02)), Timing.local())
+        w = World(cloud, conn, {}, {})
+        for env in (e for e in ENVS if e in wanted):
+            s, broken = _readable(_only(session(env), wanted[env]), conn)
+            plan, known = make_plan(s, conn, Policy())
+            outcomes, _ = apply(s, conn, plan, known)
+            w.failed[env] = broken | {o.change.step for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)}
+            _, w.known[env] = make_plan(s, conn, Policy())
+            w.sessions[env] = s
+        yield w
+    if REPORT:  # per step: caught / kept by the service / skipped (write-only, immutable...) / problems
+        out = Path(tmp / "mutation-report.json")
+        out.write_text(json.dumps({k: dict(v) for k, v in sorted(REPORT.items())}, indent=2))
+        print(f"\nmutation report: {out}")
+
+
+def _only(full: Session, names: set[str]) -> Session:
+    if "*" in names:
+        return full
+    keep = {n for name in names for n in closure(full, name)}
+    steps = [s for s in full.steps if s.name in keep]
+    return Session(full.env, steps, build([(s.name, s.depends_on) for s in steps]))
+
+
+def _readable(full: Session, conn: Connection) -> tuple[Session, set[str]]:
+    """Leave out steps whose read crashes (a bug, not drift) and what depends on them: those fail their own
+    cases with the reason, the rest of the suite still runs."""
+    broken: set[str] = set()
+    for s in full.steps:
+        try:
+            s.read(conn.clients)
+        except Exception:  # noqa: BLE001 - reported per case below
+            broken.add(s.name)
+    for name in full.graph.order:
+        if set(full.graph.deps[name]) & broken:
+            broken.add(name)
+    steps = [s for s in full.steps if s.name not in broken]
+    return Session(full.env, steps, build([(s.name, s.depends_on) for s in steps])), broken
+
+
+def _step(w: World, env: str, name: str) -> Step:
+    return next(s for s in w.sessions[env].steps if s.name == name)
+
+
+def _repair(w: World, env: str, step: Step) -> list[Any]:
+    """Apply only this step, then re-read: a re-plan of it must be empty."""
+    observed = step.read(w.conn.clients)
+    known = {**w.known[env], step.name: observed}
+    desired = step.desired(known)
+    change = decide(step, desired, observed, Policy(), w.sessions[env].env.is_production)
+    sub = Session(w.sessions[env].env, [step], build([(step.name, ())]))
+    from provisioner.model import Plan
+
+    outcomes, _ = apply(sub, w.conn, Plan(env, (change,)), known)
+    bad = [o.error for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
+    again = step.read(w.conn.clients)
+    left = diff(step.desired({**known, step.name: again}), again, step.rules).changes
+    return bad + [(c.path, c.before, c.after) for c in left]
+
+
+def _needs(deps: Any, name: str) -> set[str]:
+    out: set[str] = set()
+    todo = list(deps[name])
+    while todo:
+        n = todo.pop()
+        if n not in out:
+            out.add(n)
+            todo.extend(deps[n])
+    return out
+
+
+def _same(step: Step, path: str, a: Any, b: Any) -> bool:
+    """Equal as the differ sees them: Azure may echo what alice wrote normalized (ids lower-cased)."""
+    if a is None or b is None:
+        return a is b
+    return not diff(set_path({}, path, b), set_path({}, path, a), step.rules).changes
+
+
+def _expected(mutation: Mutation, desired: dict[str, Any]) -> tuple[Any, Any]:
+    return mutation.value, get_path(desired, mutation.path) if "." in mutation.path else desired.get(mutation.path)
+
+
+@pytest.mark.parametrize(("env", "name"), CASES, ids=lambda v: v)
+def test_every_managed_property_drift_is_caught_exactly_and_repaired(world: World, env: str, name: str) -> None:
+    if name in world.failed[env]:
+        pytest.fail(f"{name} could not be read or provisioned in {env} (see the trio for this step)")
+    step = _step(world, env, name)
+    rest = Rest(world.cloud)
+    how = read_call(world.cloud, step, world.conn.clients)
+    observed = step.read(world.conn.clients)
+    desired = step.desired({**world.known[env], name: observed})
+    todo, skipped = mutations(step, desired)
+    stats = REPORT.setdefault(f"{env}:{name} ({step.type})", Counter())
+    stats["skipped"] += len(skipped)
+    problems: list[str] = []
+    refused: list[str] = []
+    for m in todo:
+        status, body = apply_mutation(rest, how, m)
+        if status >= 300:
+            # Azure itself refuses it (a role assignment is immutable, a plan id must exist): a person
+            # cannot make this change, so there is no drift to catch. Counted, and shown with -s.
+            stats["refused by the service"] += 1
+            refused.append(f"{m.path}: {status} {((body or {}).get('error') or {}).get('code')}")
+            continue
+        seen = step.read(world.conn.clients)
+        if get_path(seen, m.path) == get_path(observed, m.path):
+            # The service kept its value (soft delete cannot be turned off, say): nothing drifted.
+            stats["kept by the service"] += 1
+            continue
+        result = diff(step.desired({**world.known[env], name: seen}), seen, step.rules)
+        got = [(c.path, c.before, c.after) for c in result.changes]
+        before, after = _expected(m, desired)
+        change = result.changes[0] if len(result.changes) == 1 else None
+        if change is None or change.path.lower() != m.path.lower():
+            stats["missed or noisy"] += 1
+            problems.append(f"{m.label} at {m.path}: expected exactly that path, got {got}")
+        elif change.sensitive:
+            if (change.before, change.after) != (SENSITIVE, SENSITIVE if after is not None else None):
+                problems.append(f"{m.path}: sensitive change shown as {got}")
+            stats["caught"] += 1
+        elif not (_same(step, m.path, change.before, before) and _same(step, m.path, change.after, after)):
+            stats["wrong values"] += 1
+            problems.append(f"{m.label} at {m.path}: expected {before!r} -> {after!r}, got {got}")
+        else:
+            stats["caught"] += 1
+        left = _repair(world, env, step)
+        if left:
+            stats["not repaired"] += 1
+            problems.append(f"{m.path}: apply did not restore it: {left}")
+    assert problems == [], "\n".join(problems)
+    if not stats["caught"] and not stats["kept by the service"]:
+        # Nothing about it can be changed in place (a role assignment): what a person can do is delete it.
+        stats["deleted instead"] += 1
+        assert _deleted_is_caught_and_repaired(world, env, step, how) == [], refused
+
+
+def _deleted_is_caught_and_repaired(w: World, env: str, step: Step, how: Any) -> list[Any]:
+    status, body = Rest(w.cloud).call("DELETE", how.url)
+    if status >= 300:
+        return [f"delete refused: {status} {body}"]
+    seen = step.read(w.conn.clients)
+    change = decide(step, step.desired({**w.known[env], step.name: seen}), seen, Policy(), False)
+    if change.action is not Action.CREATE:
+        return [f"a deleted {step.name} was reported as {change.action.value}"]
+    return _repair(w, env, step)
+
+
+SECURITY = [
+    ("web_app_config", "properties.minTlsVersion", "1.0"),
+    ("web_app_config", "properties.ftpsState", "AllAllowed"),
+    ("web_app", "properties.httpsOnly", False),
+    ("storage_account", "properties.allowBlobPublicAccess", True),
+    ("storage_account", "properties.minimumTlsVersion", "TLS1_0"),
+    ("redis", "properties.enableNonSslPort", True),
+    ("redis", "properties.minimumTlsVersion", "1.0"),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "weak"), SECURITY, ids=lambda v: str(v))
+def test_security_weakening_is_caught(world: World, name: str, path: str, weak: Any) -> None:
+    step = next((s for s in world.sessions["dev"].steps if s.name == name), None)
+    if step is None:
+        pytest.skip(f"no {name} step registered")
+    desired = step.desired(world.known["dev"])
+    if get_path(desired, path) is None:
+        pytest.fail(f"{name} does not manage {path}: a weakening there would never be reported")
+    how = read_call(world.cloud, step, world.conn.clients)
+    status, body = apply_mutation(Rest(world.cloud), how, Mutation(path, weak, "weaken"))
+    assert status < 300, body
+    seen = step.read(world.conn.clients)
+    changes = diff(step.desired({**world.known["dev"], name: seen}), seen, step.rules).changes
+    assert [(c.path, c.before, c.after) for c in changes] == [(path, weak, get_path(desired, path))]
+    assert _repair(world, "dev", step) == []
+
+
+def test_a_deleted_resource_is_reported_as_missing(world: World) -> None:
+    """Deleted in the portal: the plan says create (drift exits 2 on it); provision re-creates it."""
+    gone = _step(world, "dev", "app_insights")
+    status, _ = Rest(world.cloud).call("DELETE", f"{world.cloud.url}{gone.ref.id}?api-version=2020-02-02")
+    assert status in (200, 202, 204)
+    plan, known = make_plan(world.sessions["dev"], world.conn, Policy())
+    drifted = {c.step: c for c in plan.drift if c.step not in world.failed["dev"]}
+    assert drifted[gone.name].action is Action.CREATE, drifted
+    # Only the deleted resource, what lived inside it, and what is computed from it (app settings carry its
+    # connection string) can differ; nothing else is noise.
+    graph = world.sessions["dev"].graph
+    users = {n for n in graph.order if gone.name in _needs(graph.deps, n)}
+    assert all(c.ref.id.lower().startswith(gone.ref.id.lower()) or c.step in users for c in drifted.values()), list(drifted)
+    # `provision` re-creates it (and re-derives what depended on it).
+    outcomes, _ = apply(world.sessions["dev"], world.conn, plan, known)
+    assert [o.error for o in outcomes if o.status is Status.FAILED] == []
+    again, _ = make_plan(world.sessions["dev"], world.conn, Policy())
+    assert [c.step for c in again.drift] == []

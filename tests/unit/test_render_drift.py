@@ -1,0 +1,84 @@
+"""The drift report: grouped by resource, before -> after, attribution, ignored counts; text, JSON, Markdown agree."""
+
+from __future__ import annotations
+
+import json
+
+from provisioner import render
+from provisioner.model import Action, Attribution, Change, Ignored, Plan, PropertyChange, ResourceRef
+
+SUB = "00000000-0000-0000-0000-000000000000"
+CONFIG = ResourceRef(SUB, "fundrbolt-dev-rg", "Microsoft.Web/sites/config", "web", "sites/fundrbolt-dev-api")
+STORAGE = ResourceRef(SUB, "fundrbolt-dev-rg", "Microsoft.Storage/storageAccounts", "fundrboltdevst")
+VAULT = ResourceRef(SUB, "fundrbolt-dev-rg", "Microsoft.KeyVault/vaults", "fundrbolt-dev-kv")
+
+NOISE = tuple(Ignored(f"properties.f{i}", "server-populated") for i in range(14)) + (
+    Ignored("tags.hidden-link:/x", "azure-managed tag"),)
+
+
+def sample() -> Plan:
+    return Plan("dev", (
+        Change("web_app_config", CONFIG, Action.UPDATE,
+               (PropertyChange("properties.minTlsVersion", "1.0", "1.2"),), "differs", NOISE,
+               attribution=Attribution("alice@fundrbolt.app", "2025-06-01T11:00:00Z", "Microsoft.Web/sites/config/write")),
+        Change("storage_account", STORAGE, Action.CREATE, (PropertyChange("kind", None, "StorageV2"),), "does not exist"),
+        Change("key_vault", VAULT, Action.NOOP, (), "in sync", (Ignored("properties.vaultUri", "server-populated"),)),
+    ))
+
+
+def test_text_groups_by_resource_with_before_after_who_and_noise():
+    text = render.drift_text(sample())
+    assert "2 of 3 resource(s) differ" in text
+    assert "ignored 16 field(s) by rule, not compared: 15 server-populated, 1 azure-managed tag" in text
+    assert 'properties.minTlsVersion: "1.0" -> "1.2"' in text
+    assert "last changed by alice@fundrbolt.app at 2025-06-01T11:00:00Z" in text
+    assert "ignored: 1 azure-managed tag field, 14 server-populated fields" in text
+    assert "missing: deleted out of band" in text
+    assert "key_vault" not in text.split("ignored 16")[1]  # in-sync resources are counted, not listed
+    assert "properties.f3" not in text
+
+
+def test_show_ignored_lists_every_path_with_its_rule():
+    text = render.drift_text(sample(), show_ignored=True)
+    assert ". properties.f3 (server-populated)" in text
+    assert ". tags.hidden-link:/x (azure-managed tag)" in text
+    assert ". properties.vaultUri (server-populated)" in text
+
+
+def test_json_carries_the_same_facts():
+    doc = json.loads(render.drift_json(sample()))
+    assert doc["drift"] == {"resources": 3, "drifted": 2, "in_sync": 1,
+                            "ignored": {"azure-managed tag": 1, "server-populated": 15}}
+    cfg = doc["changes"][0]
+    assert cfg["properties"] == [{"path": "properties.minTlsVersion", "before": "1.0", "after": "1.2"}]
+    assert cfg["attribution"] == {"status": "found", "caller": "alice@fundrbolt.app",
+                                  "timestamp": "2025-06-01T11:00:00Z", "operation": "Microsoft.Web/sites/config/write"}
+    assert cfg["ignored"] == {"server-populated": 14, "azure-managed tag": 1}
+    assert doc["changes"][1]["action"] == "create" and "missing" in doc["changes"][1]["reason"]
+    assert [c["step"] for c in doc["changes"]] == ["web_app_config", "storage_account"]
+    with_paths = json.loads(render.drift_json(sample(), show_ignored=True))
+    assert {"path": "tags.hidden-link:/x", "rule": "azure-managed tag"} in with_paths["changes"][0]["ignored_paths"]
+
+
+def test_markdown_for_a_pull_request_has_attribution_and_ignored_counts():
+    md = render.drift_markdown(sample())
+    assert md.startswith("### Drift in `dev`")
+    assert "| `properties.minTlsVersion` | `\"1.0\"` | `\"1.2\"` |" in md
+    assert "_last changed by alice@fundrbolt.app at 2025-06-01T11:00:00Z" in md
+    assert "ignored 16 field(s) by rule" in md and "14 server-populated fields" in md
+    assert "<details>" not in md
+    assert "`web_app_config` `properties.f3`: server-populated" in render.drift_markdown(sample(), show_ignored=True)
+
+
+def test_in_sync():
+    plan = Plan("dev", (sample().changes[2],))
+    assert "In sync." in render.drift_text(plan)
+    assert "In sync" in render.drift_markdown(plan)
+    assert json.loads(render.drift_json(plan))["changes"] == []
+
+
+def test_secrets_stay_sensitive_in_every_format():
+    plan = Plan("dev", (Change("app_settings", CONFIG, Action.UPDATE,
+                               (PropertyChange("properties.DB_PASSWORD", "(sensitive)", "(sensitive)", sensitive=True),)),))
+    for text in (render.drift_text(plan), render.drift_json(plan), render.drift_markdown(plan)):
+        assert "(sensitive)" in text
