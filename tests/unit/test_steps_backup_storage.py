@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +12,11 @@ from provisioner.model import Action
 from provisioner.reconciler import Policy, decide
 from steps.storage_lifecycle import Config as LifecycleConfig
 from steps.storage_lifecycle import policy_rules
-from tests.support import autospec_clients, session, step
+from tests.support import ROOT, autospec_clients, session, step
 
 RG = "fundrbolt-dev-rg"
 ACCOUNT = "fundrboltdevst"
-EXAMPLES = Path("/work/shared/arm-examples/Microsoft.Storage/storageAccounts/managementPolicies/2025-06-01")
+EXAMPLES = ROOT.parent / "shared" / "arm-examples" / "Microsoft.Storage" / "storageAccounts" / "managementPolicies" / "2025-06-01"
 
 
 @pytest.fixture
