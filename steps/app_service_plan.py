@@ -35,7 +35,7 @@ class AppServicePlan(ArmStep):
     dependencies = ("resource_group",)
     # arm-examples GetAppServicePlan: the server fills sku.family/size, status, numberOfWorkers, geoRegion,
     # maximumNumberOfWorkers, isSpot, targetWorker*; we declare none of them. Kind comes back as 'linux'.
-    rules = rules(Rules(
+    base_rules = rules(Rules(
         normalizers=(("sku.name", lower), ("sku.tier", lower), ("kind", lower)),
         # reserved=true is what makes a plan Linux; it cannot be flipped on an existing plan.
         replace_on=("properties.reserved", "kind"),
@@ -44,6 +44,21 @@ class AppServicePlan(ArmStep):
     @property
     def config(self) -> Config:
         return self.env.section(SECTION, Config)
+
+    @property
+    def autoscaled(self) -> bool:
+        # Read duck-typed: steps/autoscale.py imports this module, not the other way round.
+        auto = self.env.sections.get("autoscale")
+        return bool(getattr(auto, "enabled", False)) and self.config.allows_slots_and_autoscale
+
+    @property
+    def rules(self) -> Rules:  # type: ignore[override]
+        if not self.autoscaled:
+            return self.base_rules
+        # Once autoscale runs, it owns the instance count: sku.capacity only sets the starting count at
+        # create. Comparing it would make every provision scale the plan back (a perpetual diff, the
+        # Terraform azurerm complaint about App Service plans with autoscale).
+        return self.base_rules.merged(Rules(ignore=(("sku.capacity", "owned by autoscale"),), exact=()))
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.config

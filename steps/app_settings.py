@@ -30,7 +30,10 @@ class AppSettings(ArmStep):
 
     @property
     def depends_on(self) -> tuple[str, ...]:
-        return (*self.dependencies, *_app_secrets.dependencies(self.env))
+        # key_vault_access first: a Key Vault reference resolved before the app's identity holds its role
+        # stays unresolved on real Azure until the next refresh (up to 24 hours).
+        refs = _app_secrets.dependencies(self.env)
+        return (*self.dependencies, *refs, *(("key_vault_access",) if refs else ()))
 
     @property
     def settings(self) -> dict[str, str]:

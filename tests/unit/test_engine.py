@@ -32,13 +32,15 @@ class Fake(Step):
     type = "Test/things"
 
     def __init__(self, name: str, body: dict, deps: tuple[str, ...] = (), lane: str | None = None, fail: int = 0,
-                 holds_data: bool = False, rules: Rules = Rules(), derive: str | None = None, sticky: bool = False):
+                 holds_data: bool = False, rules: Rules = Rules(), derive: str | None = None, sticky: bool = False,
+                 permanent: bool = False):
         super().__init__(env=None, name=name, resource_name=name)  # type: ignore[arg-type]
         self.body, self.deps, self._lane, self.fail = body, deps, lane, fail
         self.holds_data = holds_data  # type: ignore[misc]
         self.rules = rules  # type: ignore[misc]
         self.derive = derive  # name of a step whose observed "value" we copy (a learned value)
         self.sticky = sticky  # the fake cloud ignores our write (to test "did not converge")
+        self.permanent = permanent  # fail with an error no retry can help
 
     @property
     def depends_on(self):
@@ -63,6 +65,8 @@ class Fake(Step):
         return clients.items.get(self.name)
 
     def create(self, clients: Store, desired: dict) -> None:
+        if self.permanent:
+            raise AzureCallError("400 InvalidTemplate: bad body", code="InvalidTemplate", status=400)
         if self.fail:
             self.fail -= 1
             raise AzureCallError("409 AnotherOperationInProgress", code="AnotherOperationInProgress", status=409, retryable=True)
@@ -114,7 +118,7 @@ def test_learned_value_is_unknown_in_plan_then_resolved_at_apply():
 
 def test_failure_skips_dependents_but_not_independent_branches():
     store = Store()
-    steps = [Fake("a", {"value": 1}, fail=99), Fake("b", {"value": 1}, deps=("a",)), Fake("c", {"value": 1})]
+    steps = [Fake("a", {"value": 1}, permanent=True), Fake("b", {"value": 1}, deps=("a",)), Fake("c", {"value": 1})]
     _, outcomes = run(steps, store)
     assert outcomes["a"].status is Status.FAILED
     assert outcomes["b"].status is Status.SKIPPED and "a" in outcomes["b"].error
