@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,21 +25,32 @@ def _operation_groups(client_cls: type) -> dict[str, str]:
     return dict(re.findall(r":vartype (\w+):\s+([\w.]+)", client_cls.__doc__ or ""))
 
 
+class _LazyGroups:
+    """A client's operation groups, each autospec'd from the real SDK class on first use (building all of
+    them up front costs seconds per test)."""
+
+    def __init__(self, groups: dict[str, str]):
+        self._groups = groups
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._groups:
+            raise AttributeError(name)
+        mod, _, cls = self._groups[name].rpartition(".")
+        value = create_autospec(getattr(importlib.import_module(mod), cls), instance=True)
+        setattr(self, name, value)
+        return value
+
+
+@cache
+def _client_groups(attr: str) -> dict[str, str]:
+    module, cls_name = CLIENTS[attr]
+    return _operation_groups(getattr(importlib.import_module(module), cls_name))
+
+
 def autospec_clients() -> SimpleNamespace:
     """Every client attribute our steps use, with operation groups autospec'd from the real SDK classes:
     a wrong method name or argument fails the test."""
-    out = SimpleNamespace()
-    for attr, (module, cls_name) in CLIENTS.items():
-        client_cls = getattr(importlib.import_module(module), cls_name)
-        groups = SimpleNamespace()
-        for name, path in _operation_groups(client_cls).items():
-            mod, _, cls = path.rpartition(".")
-            try:
-                group_cls = getattr(importlib.import_module(mod), cls)
-            except (ImportError, AttributeError):
-                continue
-            setattr(groups, name, create_autospec(group_cls, instance=True))
-        setattr(out, attr, groups)
+    out = SimpleNamespace(**{attr: _LazyGroups(_client_groups(attr)) for attr in CLIENTS})
     out.secrets = lambda vault_url: create_autospec(
         importlib.import_module("azure.keyvault.secrets").SecretClient, instance=True)
     return out
@@ -59,3 +71,34 @@ def closure(session: Session, name: str) -> list[str]:
         if n in wanted:
             wanted.update(session.graph.deps[n])
     return [n for n in session.graph.order if n in wanted]
+
+
+def copy_envs(tmp_path: Path) -> Path:
+    """A scratch copy of the shipped env files, for tests that break them on purpose."""
+    import shutil
+
+    target = tmp_path / "envs"
+    shutil.copytree(ENVS, target)
+    return target
+
+
+def append_env(envs: Path, env: str, text: str) -> None:
+    path = envs / f"{env}.toml"
+    path.write_text(path.read_text() + "\n" + text)
+
+
+def edit_env(envs: Path, file: str, old: str, new: str) -> None:
+    text = (envs / file).read_text()
+    assert text.count(old) == 1, f"{old!r} not found once in {file}"
+    (envs / file).write_text(text.replace(old, new))
+
+
+def config_problems(envs: Path, env: str = "dev") -> list:
+    """Every problem loading `env` reports (the load must fail)."""
+    import pytest
+
+    from provisioner.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_session(env, steps.ALL_STEPS, envs)
+    return info.value.problems

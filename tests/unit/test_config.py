@@ -1,6 +1,5 @@
 """Config loading: layered files, provenance in errors, every problem at once, naming rules."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -9,13 +8,6 @@ import steps
 from provisioner.errors import ConfigError
 from provisioner.runner import load_session
 from tests.support import ENVS
-
-
-@pytest.fixture
-def envs(tmp_path) -> Path:
-    target = tmp_path / "envs"
-    shutil.copytree(ENVS, target)
-    return target
 
 
 def problems(envs: Path, env: str = "dev") -> list:

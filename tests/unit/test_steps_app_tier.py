@@ -108,7 +108,8 @@ def test_slot_app_settings_are_the_apps_plus_overrides(c, staging):
     assert desired["properties"] == {**app, "ENVIRONMENT": "staging-slot"}
     assert any(str(v).startswith("@Microsoft.KeyVault(") for v in desired["properties"].values())
     assert {"deployment_slot", "key_vault_access:slot"} <= set(s.depends_on)
-    assert set(step(staging, "app_settings").depends_on) - {"web_app"} <= set(s.depends_on)
+    # The slot waits for everything the app waits for, its own identity's role standing in for the app's.
+    assert set(step(staging, "app_settings").depends_on) - {"web_app", "key_vault_access"} <= set(s.depends_on)
     s.read(c)
     assert c.web.web_apps.list_application_settings_slot.call_args.args == (RG, SITE, "staging")
     s.create(c, desired)

@@ -1,6 +1,5 @@
 """Validation of the App Service tier: each rule rejects a bad input with a message naming file and key."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -9,19 +8,7 @@ import steps
 from provisioner.errors import ConfigError
 from provisioner.runner import load_session
 from tests.support import ENVS
-
-
-@pytest.fixture
-def envs(tmp_path) -> Path:
-    target = tmp_path / "envs"
-    shutil.copytree(ENVS, target)
-    return target
-
-
-def edit(envs: Path, file: str, old: str, new: str) -> None:
-    text = (envs / file).read_text()
-    assert text.count(old) == 1, f"{old!r} not found once in {file}"
-    (envs / file).write_text(text.replace(old, new))
+from tests.support import edit_env as edit
 
 
 def errors(envs: Path, env: str) -> list:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,19 +9,7 @@ import pytest
 import steps
 from provisioner.errors import ConfigError
 from provisioner.runner import load_session
-from tests.support import ENVS
-
-
-@pytest.fixture
-def envs(tmp_path) -> Path:
-    target = tmp_path / "envs"
-    shutil.copytree(ENVS, target)
-    return target
-
-
-def append(envs: Path, env: str, text: str) -> None:
-    path = envs / f"{env}.toml"
-    path.write_text(path.read_text() + "\n" + text)
+from tests.support import append_env as append
 
 
 def set_in(envs: Path, env: str, old: str, new: str) -> None:

@@ -1,6 +1,5 @@
 """DNS, custom domain and email validation: one bad input per rule, reported with its file and key path."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,14 +7,6 @@ import pytest
 import steps
 from provisioner.errors import ConfigError
 from provisioner.runner import load_session
-from tests.support import ENVS
-
-
-@pytest.fixture
-def envs(tmp_path) -> Path:
-    target = tmp_path / "envs"
-    shutil.copytree(ENVS, target)
-    return target
 
 
 def problem(envs: Path, key: str, append: str, env: str = "dev", file: str | None = None):

@@ -1,6 +1,5 @@
 """Validation of monitoring, alerting and budgets: each rule rejects a bad input naming file and key."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,20 +7,7 @@ import pytest
 import steps
 from provisioner.errors import ConfigError
 from provisioner.runner import load_session
-from tests.support import ENVS
-
-
-@pytest.fixture
-def envs(tmp_path) -> Path:
-    target = tmp_path / "envs"
-    shutil.copytree(ENVS, target)
-    return target
-
-
-def edit(envs: Path, file: str, old: str, new: str) -> None:
-    text = (envs / file).read_text()
-    assert text.count(old) == 1, f"{old!r} not found once in {file}"
-    (envs / file).write_text(text.replace(old, new))
+from tests.support import edit_env as edit
 
 
 def only(envs: Path, env: str, key: str, file: str):

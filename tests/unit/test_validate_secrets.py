@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,18 +9,7 @@ import pytest
 import steps
 from provisioner.errors import ConfigError
 from provisioner.runner import load_session
-from tests.support import ENVS
-
-
-@pytest.fixture
-def envs(tmp_path) -> Path:
-    target = tmp_path / "envs"
-    shutil.copytree(ENVS, target)
-    return target
-
-
-def append(envs: Path, env: str, text: str) -> None:
-    (envs / f"{env}.toml").write_text((envs / f"{env}.toml").read_text() + "\n" + text)
+from tests.support import append_env as append
 
 
 def problems_for(envs: Path, key: str, env: str = "dev") -> list:
