@@ -39,7 +39,7 @@ class Budget(Step):
     rules = Rules(
         ignore=(
             # arm-examples Budget.json: `locale` is accepted on PUT but absent from the GET.
-            ("properties.notifications.*.locale", "write-only: not returned by GET"),
+            ("properties.notifications.*.locale", "write-only"),
         ),
         normalizers=(("properties.category", lower), ("properties.timeGrain", lower),
                      ("properties.notifications.*.operator", lower), ("properties.notifications.*.thresholdType", lower),
