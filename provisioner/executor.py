@@ -102,6 +102,7 @@ class Executor:
         step = self.steps[change.step]
         started = time.monotonic()
         # Desired state is recomputed now: dependencies may have been created since the plan was made.
+        self._retry(lambda: step.gather(self.clients, self.known))
         desired = step.desired(self.known)
         if has_unknown(desired):
             raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")

@@ -103,6 +103,11 @@ def plan(
         if any(n == name for n, _ in errors):
             continue
         step = by_name[name]
+        try:
+            step.gather(clients, observed)
+        except ProvisionerError as exc:
+            errors.append((name, str(exc)))
+            continue
         desired = step.desired(observed)
         changes.append(decide(step, desired, observed[name], policy, production))
     return Plan(env_name, tuple(changes), tuple(errors)), observed

@@ -53,8 +53,12 @@ class Step:
     def tags(self) -> dict[str, str]:
         return self.env.tags
 
+    def gather(self, clients: Any, known: Known) -> None:
+        """Read inputs Azure never returns in a resource body (a cache's access key, a password held in Key
+        Vault) before `desired` runs; called in plan and again before apply. Most steps need nothing."""
+
     def desired(self, known: Known) -> dict[str, Any]:
-        """The wire-format body we want (ARM names). Pure: no I/O."""
+        """The wire-format body we want (ARM names). Pure: no I/O (inputs come from `known` or `gather`)."""
         raise NotImplementedError
 
     def read(self, clients: Any) -> dict[str, Any] | None:

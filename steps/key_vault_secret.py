@@ -45,7 +45,7 @@ class KeyVaultSecret(ArmStep):
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str, source: str):
         super().__init__(env, name, resource_name)
         self.source = source
-        self._clients: Any = None  # remembered from read(): desired() reads inputs GET never returns
+        self._clients: Any = None  # remembered from gather()/read() for the data-plane client
         self._inputs: dict[str, str] = {}  # cache of those inputs for this run
         self._values: dict[str, str] = {}  # sha256 -> value to write; never leaves this object
 
@@ -76,40 +76,44 @@ class KeyVaultSecret(ArmStep):
         return digest
 
     def _value(self, known: Any) -> str | None:
-        """The value from the resources it is built from; None while any of them does not exist yet."""
-        vault = known.get("key_vault")
-        if not vault or self._clients is None:
-            return None
+        """The value from the resources it is built from; None while any of them does not exist yet. Pure:
+        the inputs GET never returns were read by gather()."""
         if self.source == "postgres":
             server = known.get("postgres_server")
-            if not server:
-                return None
-            password = self._input(f"pg:{server.get('id')}",
-                                   lambda: sv.secret_value(self._client(vault), POSTGRES_PASSWORD_SECRET))
-            host = (server.get("properties") or {}).get("fullyQualifiedDomainName")
+            password = self._inputs.get(f"pg:{(server or {}).get('id')}")
+            host = ((server or {}).get("properties") or {}).get("fullyQualifiedDomainName")
             if password is None or not host:
                 return None
             login = self.env.section(POSTGRES_SECTION, PostgresConfig).administrator_login
             return sv.postgres_url(login, password, host, self.env.resource_name("postgres_database"))
         if self.source == "redis":
             cache = known.get("redis")
-            if not cache:
-                return None
-            props = cache.get("properties") or {}
-            key = self._input(f"redis:{cache.get('id')}", lambda: sv.redis_primary_key(
-                self._clients, self.resource_group, self.env.resource_name("redis")))
+            props = (cache or {}).get("properties") or {}
+            key = self._inputs.get(f"redis:{(cache or {}).get('id')}")
             if key is None or not props.get("hostName"):
                 return None
             return sv.redis_url(key, props["hostName"], props.get("sslPort", 6380))
         return None
 
-    def _input(self, key: str, fetch: Any) -> str | None:
+    def gather(self, clients: Any, known: Any) -> None:
+        """Read what the value is built from but no GET returns: the PostgreSQL password (Key Vault) or the
+        Redis access key (listKeys). Kept in memory for this run only, never in a plan or a log."""
+        self._clients = clients
+        vault = known.get("key_vault")
+        if not vault:
+            return
+        if self.source == "postgres" and (server := known.get("postgres_server")):
+            self._input(f"pg:{server.get('id')}",
+                        lambda: sv.secret_value(self._client(vault), POSTGRES_PASSWORD_SECRET))
+        elif self.source == "redis" and (cache := known.get("redis")):
+            self._input(f"redis:{cache.get('id')}", lambda: sv.redis_primary_key(
+                clients, self.resource_group, self.env.resource_name("redis")))
+
+    def _input(self, key: str, fetch: Any) -> None:
         if key not in self._inputs:
             value = fetch()
-            if value is None:
-                return None  # not cached: it may exist by the time the executor asks again
-            self._inputs[key] = value
-        return self._inputs[key]
+            if value is not None:  # not cached when absent: it may exist by the time the executor asks again
+                self._inputs[key] = value
 
     # -- I/O -----------------------------------------------------------------------------------------
     def _vault_uri(self, clients: Any) -> str | None:

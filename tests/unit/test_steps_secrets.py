@@ -48,6 +48,12 @@ class _Response:
         return self._text.encode()
 
 
+def planned(step, clients, known):
+    """What the engine does: gather the inputs no GET returns, then compute the (pure) desired state."""
+    step.gather(clients, known)
+    return step.desired(known)
+
+
 def not_found() -> ResourceNotFoundError:
     response: Any = _Response(404, "SecretNotFound")
     return ResourceNotFoundError(response=response)
@@ -117,7 +123,7 @@ def test_values_are_unknown_until_their_resources_exist(c, dev):
                           ("redis-url", "redis"), ("redis-url", "key_vault")):
         s = step(dev, f"key_vault_secret:{name}")
         s.read(c)
-        assert s.desired({**KNOWN, missing: None})["properties"]["valueSha256"] is UNKNOWN, (name, missing)
+        assert planned(s, c, {**KNOWN, missing: None})["properties"]["valueSha256"] is UNKNOWN, (name, missing)
 
 
 def test_database_url_from_server_password_secret_and_config(c, dev):
@@ -125,7 +131,7 @@ def test_database_url_from_server_password_secret_and_config(c, dev):
     assert s.depends_on == ("key_vault", "postgres_server", "postgres_database")
     store(c, {"postgres-admin-password": PASSWORD})
     assert s.read(c) is None
-    desired = s.desired(KNOWN)
+    desired = planned(s, c, KNOWN)
     assert desired["properties"]["valueSha256"] == sv.sha256(DB_URL)
     s.create(c, desired)
     c.kv.set_secret.assert_called_once_with("database-url", DB_URL, enabled=True, tags=s.tags())
@@ -136,10 +142,10 @@ def test_redis_url_from_list_keys(c, dev):
     assert s.depends_on == ("key_vault", "redis")
     store(c, {})
     s.read(c)
-    desired = s.desired(KNOWN)
+    desired = planned(s, c, KNOWN)
     c.redis.redis.list_keys.assert_called_once_with(RG, "fundrbolt-dev-redis")
     assert desired["properties"]["valueSha256"] == sv.sha256(REDIS_URL)
-    s.desired(KNOWN)  # asked again by the executor: keys are read once per run
+    planned(s, c, KNOWN)  # asked again by the executor: keys are read once per run
     c.redis.redis.list_keys.assert_called_once()
     s.create(c, desired)
     assert c.kv.set_secret.call_args.args == ("redis-url", REDIS_URL)
@@ -149,11 +155,11 @@ def test_unchanged_value_is_noop_and_a_new_value_is_one_write(c, dev):
     s = step(dev, "key_vault_secret:redis-url")
     store(c, {"redis-url": REDIS_URL})
     observed = s.read(c)
-    assert diff(s.desired(KNOWN), observed, s.rules).empty  # no new version when nothing changed
+    assert diff(planned(s, c, KNOWN), observed, s.rules).empty  # no new version when nothing changed
 
     c.redis.redis.list_keys.return_value = SimpleNamespace(primary_key="rotated", secondary_key="x")
     s._inputs.clear()  # a new run
-    desired = s.desired(KNOWN)
+    desired = planned(s, c, KNOWN)
     change = decide(s, desired, observed, Policy(), production=False)
     assert change.action is Action.UPDATE
     [p] = change.properties
@@ -168,7 +174,7 @@ def test_tag_drift_patches_properties_without_a_new_version(c, dev):
     s = step(dev, "key_vault_secret:database-url")
     store(c, {"postgres-admin-password": PASSWORD})
     s.read(c)
-    desired = s.desired(KNOWN)
+    desired = planned(s, c, KNOWN)
     s.update(c, desired, {}, (PropertyChange("tags.Owner", "someone", "operations"),))
     c.kv.update_secret_properties.assert_called_once_with("database-url", enabled=True, tags=s.tags())
     c.kv.set_secret.assert_not_called()
@@ -204,7 +210,7 @@ def test_plan_and_errors_never_show_values(c, dev):
     s = step(dev, "key_vault_secret:database-url")
     store(c, {"postgres-admin-password": PASSWORD})
     s.read(c)
-    change = decide(s, s.desired(KNOWN), None, Policy(), production=False)
+    change = decide(s, planned(s, c, KNOWN), None, Policy(), production=False)
     assert change.action is Action.CREATE
     hashed = next(p for p in change.properties if p.path == "properties.valueSha256")
     assert hashed.after == SENSITIVE and hashed.sensitive
