@@ -9,7 +9,7 @@ from pydantic import Field
 
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, lower
+from provisioner.diff import Rules, location, lower
 from provisioner.errors import ConfigProblem
 from provisioner.model import UNKNOWN
 from steps._base import ArmStep, name_problems, no_double_hyphen, rules
@@ -86,6 +86,16 @@ class KeyVault(ArmStep):
         return raw(clients.keyvault.vaults.get, self.resource_group, self.resource_name)
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        # A soft-deleted vault keeps its name reserved (and its secrets) for the retention period: recover it
+        # rather than fail on "already exists in deleted state" or purge it (reliability-notes §4; azurerm
+        # recovers by default). Role assignments are not restored by a recovery: key_vault_access re-creates
+        # them. The recovered vault keeps its old settings, so the desired ones are patched on top.
+        deleted = raw(clients.keyvault.vaults.get_deleted, self.resource_name, location(self.env.location))
+        if deleted is not None:
+            body = {**desired, "properties": {**desired["properties"], "createMode": "recover"}}
+            wait(call(clients.keyvault.vaults.begin_create_or_update, self.resource_group, self.resource_name, body))
+            self.update(clients, desired, body, ())
+            return
         wait(call(clients.keyvault.vaults.begin_create_or_update, self.resource_group, self.resource_name, desired))
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:

@@ -79,6 +79,7 @@ def test_key_vault(c, dev):
     p = desired["properties"]
     assert p["enableSoftDelete"] is True and p["enableRbacAuthorization"] is True
     assert "enablePurgeProtection" not in p  # dev: off, and Azure refuses an explicit false
+    c.keyvault.vaults.get_deleted.return_value = None  # no soft-deleted vault holds the name
     s.create(c, desired)
     c.keyvault.vaults.begin_create_or_update.assert_called_once_with(RG, "fundrbolt-dev-kv", desired)
     s.update(c, desired, desired, ())
@@ -119,3 +120,17 @@ def test_every_step_tags_everything():
                 # Web tests also send the Azure link tag `hidden-link:<component id>` (azure-sdk-facts §1).
                 ours = {k for k in d["tags"] if not k.startswith("hidden-link:")}
                 assert ours == {"Environment", "Project", "Owner", "CostCenter", "ManagedBy"}, s.name
+
+
+def test_soft_deleted_vault_is_recovered_not_purged(c, dev):
+    s = step(dev, "key_vault")
+    desired = s.desired({})
+    c.keyvault.vaults.get_deleted.return_value = {"name": "fundrbolt-dev-kv"}  # raw() hands back the body
+    s.create(c, desired)
+    c.keyvault.vaults.get_deleted.assert_called_once()
+    assert c.keyvault.vaults.get_deleted.call_args.args == ("fundrbolt-dev-kv", "eastus")
+    body = c.keyvault.vaults.begin_create_or_update.call_args.args[2]
+    assert body["properties"]["createMode"] == "recover"
+    assert "createMode" not in desired["properties"]  # the declared state is untouched
+    c.keyvault.vaults.update.assert_called_once()  # the recovered vault gets the declared settings
+    c.keyvault.vaults.begin_purge_deleted.assert_not_called()

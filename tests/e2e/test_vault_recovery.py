@@ -1,0 +1,43 @@
+"""A Key Vault deleted by hand (soft-deleted) is recovered with its secrets, never purged or re-keyed."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioner.executor import Timing
+from provisioner.model import Action, Status
+from provisioner.reconciler import Policy
+from provisioner.runner import Connection, apply, make_plan
+from tests.e2e.helpers import rest, rg_path, writes
+from tests.e2e.test_step_trio import _sub_session
+from tests.support import session
+
+pytestmark = pytest.mark.e2e
+
+
+def test_deleted_vault_is_recovered_with_its_secrets(cloud, clients):
+    s = _sub_session(session("dev"), "key_vault_secret:jwt-signing-key")
+    conn = Connection(clients, Timing.local())
+    plan, known = make_plan(s, conn, Policy())
+    assert all(o.status is Status.APPLIED for o in apply(s, conn, plan, known)[0])
+    jwt = clients.secrets(known_vault_uri(s, conn)).get_secret("jwt-signing-key")
+
+    status, _ = rest(cloud.url, "DELETE", f"{rg_path()}/providers/Microsoft.KeyVault/vaults/fundrbolt-dev-kv",
+                     api_version="2024-11-01")
+    assert status in (200, 204)
+    before = len(cloud.requests())
+    plan, known = make_plan(s, conn, Policy())
+    assert next(c for c in plan.changes if c.step == "key_vault").action is Action.CREATE
+    outcomes, _ = apply(s, conn, plan, known)
+    assert all(o.status in (Status.APPLIED, Status.UNCHANGED) for o in outcomes), [(o.change.step, o.error) for o in outcomes]
+    assert not any("purge" in r["path"].lower() for r in writes(cloud.requests()[before:]))
+    again = clients.secrets(known_vault_uri(s, conn)).get_secret("jwt-signing-key")
+    assert again.value == jwt.value  # the same key: recovered, not regenerated
+    final, _ = make_plan(s, conn, Policy())
+    assert not final.has_changes
+
+
+def known_vault_uri(s, conn) -> str:
+    vault = next(x for x in s.steps if x.name == "key_vault").read(conn.clients)
+    return vault["properties"]["vaultUri"]
+
