@@ -8,34 +8,22 @@ from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
-from steps._base import ArmStep, rules
+from steps._base import rules
 from steps.postgres_server import SECTION as SERVER_SECTION
-from steps.postgres_server import Config, lane_of
+from steps.postgres_server import Config, PostgresChild
 
 SECTION = None  # the values live in [postgres.parameters]
 
 
-class PostgresConfiguration(ArmStep):
+class PostgresConfiguration(PostgresChild):
     """One server parameter. Parameters always exist on a server (with a system default), so this step
     never creates anything: it PATCHes the value, and "delete" leaves the parameter to its server."""
 
     type = "Microsoft.DBforPostgreSQL/flexibleServers/configurations"
-    dependencies = ("postgres_server",)
     rules = rules(Rules(
         # PostgreSQL answers booleans and enums in its own case ('ON' vs 'on', 'TLSV1.2' vs 'TLSv1.2').
         normalizers=(("properties.value", lower),),
     ))
-
-    @property
-    def server(self) -> str:
-        return self.env.resource_name("postgres_server")
-
-    def parent_path(self) -> str | None:
-        return f"flexibleServers/{self.server}"
-
-    @property
-    def lane(self) -> str | None:
-        return lane_of(self.env)
 
     def desired(self, known: Any) -> dict[str, Any]:
         value = self.env.section(SERVER_SECTION, Config).parameters[self.resource_name]

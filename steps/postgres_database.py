@@ -8,16 +8,15 @@ from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
-from steps._base import ArmStep, name_problems, rules
+from steps._base import name_problems, rules
 from steps.postgres_server import SECTION as SERVER_SECTION
-from steps.postgres_server import Config, lane_of
+from steps.postgres_server import Config, PostgresChild
 
 SECTION = None  # charset and collation live in [postgres] (database_charset, database_collation)
 
 
-class PostgresDatabase(ArmStep):
+class PostgresDatabase(PostgresChild):
     type = "Microsoft.DBforPostgreSQL/flexibleServers/databases"
-    dependencies = ("postgres_server",)
     holds_data = True
     rules = rules(Rules(
         # arm-examples DatabaseCreate/DatabaseGet echo the charset as 'utf8'; PostgreSQL itself reports 'UTF8'.
@@ -25,17 +24,6 @@ class PostgresDatabase(ArmStep):
         # There is no update operation for a database (azure-sdk-facts §1): both are fixed at create.
         replace_on=("properties.charset", "properties.collation"),
     ))
-
-    @property
-    def server(self) -> str:
-        return self.env.resource_name("postgres_server")
-
-    def parent_path(self) -> str | None:
-        return f"flexibleServers/{self.server}"
-
-    @property
-    def lane(self) -> str | None:
-        return lane_of(self.env)
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section(SERVER_SECTION, Config)

@@ -6,8 +6,8 @@ from typing import Any
 
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
-from steps._base import ArmStep, rules
-from steps.postgres_server import lane_of
+from steps._base import rules
+from steps.postgres_server import PostgresChild
 
 SECTION = None  # nothing to configure: the architecture asks for "PostgreSQL firewall (Azure services only)"
 # The name the portal gives this rule; 0.0.0.0-0.0.0.0 is ARM's convention for "allow Azure services"
@@ -15,23 +15,11 @@ SECTION = None  # nothing to configure: the architecture asks for "PostgreSQL fi
 RULE_NAME = "AllowAllAzureServicesAndResourcesWithinAzureIps"
 
 
-class PostgresFirewall(ArmStep):
+class PostgresFirewall(PostgresChild):
     type = "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"
-    dependencies = ("postgres_server",)
     # No location or tags on a child rule; the id's /servers/ vs /flexibleServers/ segment in the
     # arm-examples is a doc artifact (INDEX.md trap 6) and `id` is never compared anyway.
     rules = rules()
-
-    @property
-    def server(self) -> str:
-        return self.env.resource_name("postgres_server")
-
-    def parent_path(self) -> str | None:
-        return f"flexibleServers/{self.server}"
-
-    @property
-    def lane(self) -> str | None:
-        return lane_of(self.env)
 
     def desired(self, known: Any) -> dict[str, Any]:
         return {"properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}}

@@ -51,6 +51,23 @@ def lane_of(env: EnvironmentSpec) -> str:
     return f"postgres:{env.resource_name('postgres_server')}"
 
 
+class PostgresChild(ArmStep):
+    """A child of the server (database, firewall rule, parameter): addressed under it, serialized with it."""
+
+    dependencies = ("postgres_server",)
+
+    @property
+    def server(self) -> str:
+        return self.env.resource_name("postgres_server")
+
+    def parent_path(self) -> str | None:
+        return f"flexibleServers/{self.server}"
+
+    @property
+    def lane(self) -> str | None:
+        return lane_of(self.env)
+
+
 class PostgresServer(ArmStep):
     type = "Microsoft.DBforPostgreSQL/flexibleServers"
     dependencies = ("resource_group", "key_vault")
