@@ -26,7 +26,7 @@ def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan"
 
 def plan(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
     with connect(session, spec) as conn:
-        the_plan, _ = make_plan(session, conn, workers=workers)
+        the_plan, _ = make_plan(session, conn, workers=workers, inventory=True)
     if the_plan.errors:
         return _report(the_plan, output, show_ignored), EXIT_ERROR
     return _report(the_plan, output, show_ignored), EXIT_CHANGES if the_plan.has_changes else EXIT_OK
@@ -34,7 +34,7 @@ def plan(session: Session, spec: TargetSpec, output: str, workers: int, show_ign
 
 def drift(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
     with connect(session, spec) as conn:
-        the_plan, _ = make_plan(session, conn, workers=workers)
+        the_plan, _ = make_plan(session, conn, workers=workers, inventory=True)
         the_plan = _attribute(the_plan, conn)
     drifted = the_plan.drift
     if output == "json":

@@ -113,6 +113,7 @@ class Plan:
     env: str
     changes: tuple[Change, ...]
     errors: tuple[tuple[str, str], ...] = ()  # (step, message) for steps that could not be read
+    unmanaged: tuple[tuple[str, str], ...] = ()  # (id, type) in the group that no step declares
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)

@@ -105,8 +105,24 @@ def plan_json(plan: Plan, only: tuple[Change, ...] | None = None, show_ignored: 
         "summary": plan.summary,
         "changes": [_change_dict(c, show_ignored) for c in changes],
         "errors": [{"step": s, "message": m} for s, m in plan.errors],
+        "unmanaged": [{"id": i, "type": t} for i, t in plan.unmanaged],
     }
     return json.dumps(doc, indent=2, sort_keys=False)
+
+
+def _unmanaged_lines(plan: Plan) -> list[str]:
+    """Resources in the group that no env file declares: shown, never deleted (ARCHITECTURE.md table)."""
+    if not plan.unmanaged:
+        return []
+    lines = ["", f"  {len(plan.unmanaged)} unmanaged resource(s) in the group (not in the env files; left alone):"]
+    return lines + [f"    ? {t} {i.rsplit('/', 1)[-1]}  ({i})" for i, t in plan.unmanaged]
+
+
+def _unmanaged_md(plan: Plan) -> list[str]:
+    if not plan.unmanaged:
+        return []
+    lines = ["", f"**{len(plan.unmanaged)} unmanaged resource(s)** in the group (not in the env files; left alone):", ""]
+    return lines + [f"- {t} `{i}`" for i, t in plan.unmanaged]
 
 
 def _summary_line(plan: Plan) -> str:
@@ -145,6 +161,7 @@ def plan_text(plan: Plan, show_ignored: bool = False) -> str:
         lines += _change_text(change, show_ignored)
     if not plan.pending:
         lines.append("  No changes. The environment matches its definition.")
+    lines += _unmanaged_lines(plan)
     for step, message in plan.errors:
         lines.append(f"  ! {step}: could not be read: {message}")
     return "\n".join(lines) + "\n"
@@ -198,6 +215,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
                 lines += [f"      . {i.path} ({i.rule})" for i in change.ignored]
     if not plan.drift:
         lines.append("  In sync.")
+    lines += _unmanaged_lines(plan)
     for step, message in plan.errors:
         lines.append(f"  ! {step}: could not be read: {message}")
     return "\n".join(lines) + "\n"
@@ -240,6 +258,7 @@ def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
         for change in plan.changes:
             lines += [f"- `{change.step}` `{i.path}`: {i.rule}" for i in change.ignored]
         lines += ["", "</details>"]
+    lines += _unmanaged_md(plan)
     for step, message in plan.errors:
         lines.append(f"\n> **{step}** could not be read: {message}")
     return "\n".join(lines) + "\n"
@@ -266,6 +285,7 @@ def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | No
             lines += [f"| `{p.path}` | {_md_value(p.before)} | {_md_value(p.after)} |" for p in change.properties]
         if change.ignored:
             lines.append(f"\n<sub>ignored: {_ignored_summary(change)}</sub>")
+    lines += _unmanaged_md(plan)
     for step, message in plan.errors:
         lines.append(f"\n> **{step}** could not be read: {message}")
     return "\n".join(lines) + "\n"

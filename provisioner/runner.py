@@ -111,9 +111,17 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
 
 
 def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), workers: int = 10,
-              on_read: Callable[[str], None] | None = None) -> tuple[Plan, dict[str, dict | None]]:
-    return plan(session.env.name, session.steps, session.graph, conn.clients, policy,
-                session.env.is_production, workers, on_read)
+              on_read: Callable[[str], None] | None = None, inventory: bool = False) -> tuple[Plan, dict[str, dict | None]]:
+    the_plan, known = plan(session.env.name, session.steps, session.graph, conn.clients, policy,
+                           session.env.is_production, workers, on_read)
+    if inventory and known.get("resource_group") is not None:
+        from dataclasses import replace
+
+        from provisioner.inventory import unmanaged
+
+        found = unmanaged(session.steps, conn.clients, session.env.resource_name("resource_group"))
+        the_plan = replace(the_plan, unmanaged=found)
+    return the_plan, known
 
 
 def apply(session: Session, conn: Connection, the_plan: Plan, known: dict[str, dict | None],

@@ -51,3 +51,14 @@ def test_text_and_markdown():
 def test_show_ignored_lists_paths():
     assert "properties.state (server-populated)" in drift_text(sample(), show_ignored=True)
     assert "properties.state (server-populated)" not in drift_text(sample())
+
+
+def test_unmanaged_resources_are_listed_in_every_format():
+    from dataclasses import replace
+
+    rid = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/scratch"
+    p = replace(sample(), unmanaged=((rid, "Microsoft.Storage/storageAccounts"),))
+    assert json.loads(plan_json(p))["unmanaged"] == [{"id": rid, "type": "Microsoft.Storage/storageAccounts"}]
+    for text in (plan_text(p), drift_text(p), plan_markdown(p)):
+        assert "1 unmanaged resource(s)" in text and "scratch" in text
+    assert json.loads(plan_json(sample()))["unmanaged"] == []
