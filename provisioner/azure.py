@@ -43,6 +43,9 @@ TRANSIENT_CODES = {
     "RetryableError",
     "ReferencedResourceNotProvisioned",
     "Conflict",
+    # An LRO that ends Canceled was stopped by the platform, not refused: re-PUT (ARCHITECTURE.md, Applying).
+    "OperationCanceled",
+    "Canceled",
 }
 
 

@@ -54,3 +54,11 @@ def test_failed_lro_fails_its_branch_only_and_the_next_run_converges(cloud, clie
     assert all(o.status in (Status.APPLIED, Status.UNCHANGED) for o in again.values())
     final, _ = make_plan(s, conn, Policy())
     assert [c.step for c in final.changes if c.action is not Action.NOOP] == []
+
+
+def test_canceled_lro_is_retried_in_the_same_run(cloud, clients):
+    cloud.add_fault({"method": "PUT", "path": r"/serverfarms/fundrbolt-dev-plan$", "lro_status": "Canceled", "times": 1})
+    outcomes, _, _ = _run(clients)
+    assert outcomes["app_service_plan"].status is Status.APPLIED
+    assert outcomes["web_app"].status is Status.APPLIED
+    assert len(_puts(cloud, r"/serverfarms/fundrbolt-dev-plan$")) == 2  # the canceled PUT, then one re-PUT
