@@ -82,6 +82,7 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
         from provisioner.localcloud import LocalCloud
 
         spec.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = _lock_state_dir(spec.state_dir)
         cloud = LocalCloud(state_file=spec.state_dir / "localcloud-state.json",
                            request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
         url = cloud.start()
@@ -91,6 +92,7 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
             yield Connection(Clients(target), Timing.local(), cloud, f"local cloud at {url} (state in {spec.state_dir})")
         finally:
             cloud.stop()
+            lock.close()  # releases the flock
         return
     if spec.arm_endpoint:
         local = spec.arm_endpoint.startswith("http://")
@@ -144,3 +146,24 @@ def check_target(spec: TargetSpec) -> None:
         raise TargetError(f"unknown --cloud {spec.cloud!r}: use 'local' or 'azure'")
     if spec.cloud == "local" and spec.arm_endpoint:
         raise TargetError("--cloud local and --arm-endpoint are exclusive")
+
+
+def _lock_state_dir(state_dir: Path) -> Any:
+    """One run at a time on an embedded local cloud's state: two servers on one state file would each
+    overwrite the other's writes. The OS drops the lock if the process dies, so it never goes stale."""
+    import fcntl
+    import os
+
+    handle = (state_dir / "run.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another run"
+        handle.close()
+        raise TargetError(f"{state_dir} is in use by {holder}; wait for it to finish") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle

@@ -89,3 +89,17 @@ def test_embedded_local_cloud_keeps_state(tmp_path):
     assert (state / "localcloud-state.json").exists()
     second = cli("plan", "--env", "dev", "--cloud", "local", "--state-dir", str(state))
     assert second.code == 0 and "No changes" in second.out
+
+
+def test_one_run_at_a_time_on_a_local_state_dir(tmp_path):
+    import fcntl
+
+    state = tmp_path / "state"
+    state.mkdir()
+    with (state / "run.lock").open("a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 4242")
+        held.flush()
+        run = cli("plan", "--env", "dev", "--cloud", "local", "--state-dir", str(state))
+        assert run.code == 1 and "in use by pid 4242" in run.err
+    assert cli("plan", "--env", "dev", "--cloud", "local", "--state-dir", str(state)).code == 2  # free again
