@@ -125,6 +125,18 @@ def _unmanaged_md(plan: Plan) -> list[str]:
     return lines + [f"- {t} `{i}`" for i, t in plan.unmanaged]
 
 
+def _error_lines(plan: Plan, template: str) -> list[str]:
+    """Read failures grouped by message: an unreachable endpoint is one line, not one per resource."""
+    by_message: dict[str, list[str]] = {}
+    for step, message in plan.errors:
+        by_message.setdefault(message, []).append(step)
+    out = []
+    for message, steps in by_message.items():
+        names = ", ".join(steps) if len(steps) <= 3 else f"{steps[0]} and {len(steps) - 1} other steps"
+        out.append(template.format(steps=names, message=message))
+    return out
+
+
 def _summary_line(plan: Plan) -> str:
     s = plan.summary
     return (f"{s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
@@ -159,11 +171,10 @@ def plan_text(plan: Plan, show_ignored: bool = False) -> str:
     lines = [f"Plan for {plan.env}: {_summary_line(plan)}", ""]
     for change in plan.pending:
         lines += _change_text(change, show_ignored)
-    if not plan.pending:
+    if not plan.pending and not plan.errors:
         lines.append("  No changes. The environment matches its definition.")
     lines += _unmanaged_lines(plan)
-    for step, message in plan.errors:
-        lines.append(f"  ! {step}: could not be read: {message}")
+    lines += _error_lines(plan, "  ! {steps}: could not be read: {message}")
     return "\n".join(lines) + "\n"
 
 
@@ -213,11 +224,10 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
             if change.ignored:
                 lines.append(f"  ignored in {change.step}:")
                 lines += [f"      . {i.path} ({i.rule})" for i in change.ignored]
-    if not plan.drift:
+    if not plan.drift and not plan.errors:
         lines.append("  In sync.")
     lines += _unmanaged_lines(plan)
-    for step, message in plan.errors:
-        lines.append(f"  ! {step}: could not be read: {message}")
+    lines += _error_lines(plan, "  ! {steps}: could not be read: {message}")
     return "\n".join(lines) + "\n"
 
 
@@ -237,7 +247,7 @@ def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
     """For a pull-request comment or $GITHUB_STEP_SUMMARY: the same facts as drift_json."""
     head, noise = _drift_head(plan)
     lines = [f"### Drift in `{plan.env}`", "", f"**{head}**", "", f"<sub>{noise}</sub>", ""]
-    if not plan.drift:
+    if not plan.drift and not plan.errors:
         lines.append("In sync: the environment matches its definition.")
     for change in plan.drift:
         lines += ["", f"#### `{change.action.symbol}` `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
@@ -259,8 +269,7 @@ def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
             lines += [f"- `{change.step}` `{i.path}`: {i.rule}" for i in change.ignored]
         lines += ["", "</details>"]
     lines += _unmanaged_md(plan)
-    for step, message in plan.errors:
-        lines.append(f"\n> **{step}** could not be read: {message}")
+    lines += _error_lines(plan, "\n> **{steps}** could not be read: {message}")
     return "\n".join(lines) + "\n"
 
 
@@ -271,7 +280,7 @@ def _md_value(value: Any) -> str:
 def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | None = None) -> str:
     changes = plan.pending if only is None else only
     lines = [f"### {title} for `{plan.env}`", "", f"**{_summary_line(plan)}**", ""]
-    if not changes:
+    if not changes and not plan.errors:
         lines.append("No changes. The environment matches its definition.")
     for change in changes:
         lines += ["", f"#### `{change.action.symbol}` {change.action.value} `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
@@ -286,8 +295,7 @@ def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | No
         if change.ignored:
             lines.append(f"\n<sub>ignored: {_ignored_summary(change)}</sub>")
     lines += _unmanaged_md(plan)
-    for step, message in plan.errors:
-        lines.append(f"\n> **{step}** could not be read: {message}")
+    lines += _error_lines(plan, "\n> **{steps}** could not be read: {message}")
     return "\n".join(lines) + "\n"
 
 
