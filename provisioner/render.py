@@ -155,15 +155,20 @@ def _change_text(change: Change, show_ignored: bool) -> list[str]:
     if change.reason and change.action is not Action.CREATE:
         lines.append(f"      reason: {change.reason}")
     lines += [_prop_line(p, change.action) for p in change.properties]
-    if change.refused:
-        lines.append(f"      REFUSED: {change.refused}")
+    lines += _tail_lines(change)
+    if change.ignored and show_ignored:
+        lines += [f"        . {i.path} ({i.rule})" for i in change.ignored]
+    return lines
+
+
+def _tail_lines(change: Change) -> list[str]:
+    """What follows a change's properties in text: refusal, who changed it, what was not compared."""
+    lines = [f"      REFUSED: {change.refused}"] if change.refused else []
     who = _attribution(change)
     if who:
         lines.append(f"      {who}")
     if change.ignored:
         lines.append(f"      ignored: {_ignored_summary(change)}")
-        if show_ignored:
-            lines += [f"        . {i.path} ({i.rule})" for i in change.ignored]
     return lines
 
 
@@ -212,13 +217,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
             lines.append(f"      {_drift_reason(change)}")
         else:
             lines += [_prop_line(p, change.action) for p in change.properties]
-        if change.refused:
-            lines.append(f"      REFUSED: {change.refused}")
-        who = _attribution(change)
-        if who:
-            lines.append(f"      {who}")
-        if change.ignored:
-            lines.append(f"      ignored: {_ignored_summary(change)}")
+        lines += _tail_lines(change)
     if show_ignored:
         for change in plan.changes:
             if change.ignored:
