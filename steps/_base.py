@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, location, lower
@@ -21,8 +21,6 @@ AZURE_TAGS = (("hidden-link:*", "azure-managed tag"),)
 
 class ArmStep(Step):
     """A resource addressed as /subscriptions/../resourceGroups/../providers/<type>/<name>."""
-
-    parent: ClassVar[str | None] = None  # e.g. "sites/{web_app}" filled from naming keys
 
     def parent_path(self) -> str | None:
         return None

@@ -10,23 +10,16 @@ from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.errors import ConfigProblem
 from steps import _app_secrets
-from steps._base import ArmStep
 from steps.web_app import Config as WebAppConfig
+from steps.web_app import SiteChild
 
 SECTION = None  # configured by [web_app.app_settings] and [web_app.key_vault_references]
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|CONNECTION)", re.IGNORECASE)
 
 
-class AppSettings(ArmStep):
+class AppSettings(SiteChild):
     type = "Microsoft.Web/sites/config"
     dependencies = ("web_app",)
-
-    def parent_path(self) -> str:
-        return f"sites/{self.env.resource_name('web_app')}"
-
-    @property
-    def lane(self) -> str | None:
-        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
 
     @property
     def depends_on(self) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps import dns_zone
 from steps._base import ArmStep, rules
+from steps.web_app import SiteChild
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py)
 
@@ -17,7 +18,7 @@ def host(env: EnvironmentSpec, label: str) -> str:
     return f"{label}.{env.resource_name('dns_zone')}"
 
 
-class ApiHostName(ArmStep):
+class ApiHostName(SiteChild):
     """api.<zone> on the API web app. App Service checks the CNAME and the asuid TXT record when binding."""
 
     type = "Microsoft.Web/sites/hostNameBindings"
@@ -26,18 +27,6 @@ class ApiHostName(ArmStep):
     # Enum casing is not stable across API versions ('CName', 'cname'): compare case-insensitively.
     rules = rules(Rules(normalizers=(("properties.customHostNameDnsRecordType", lower),
                                      ("properties.hostNameType", lower))))
-
-    @property
-    def site(self) -> str:
-        return self.env.resource_name("web_app")
-
-    @property
-    def lane(self) -> str | None:
-        # A binding is a write to the site: App Service allows one write at a time per plan (see web_app).
-        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
-
-    def parent_path(self) -> str | None:
-        return f"sites/{self.site}"
 
     def desired(self, known: Any) -> dict[str, Any]:
         # TLS (sslState SniEnabled + a managed certificate's thumbprint) is a follow-up: plain binding for now.

@@ -11,12 +11,12 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps import _app_secrets
-from steps._base import ArmStep, rules
+from steps._base import rules
 from steps.app_service_plan import SECTION as PLAN_SECTION
 from steps.app_service_plan import Config as PlanConfig
 from steps.web_app import SECTION as WEB_SECTION
 from steps.web_app import Config as WebAppConfig
-from steps.web_app import WebApp
+from steps.web_app import SiteChild, WebApp
 
 SECTION = "deployment_slot"
 
@@ -45,7 +45,7 @@ def slot_settings(env: EnvironmentSpec) -> dict[str, str]:
     return {**env.section(WEB_SECTION, WebAppConfig).app_settings, **slot_config(env).app_settings}
 
 
-class DeploymentSlot(ArmStep):
+class DeploymentSlot(SiteChild):
     type = "Microsoft.Web/sites/slots"
     dependencies = ("web_app",)
     # Same shape as the site (arm-examples GetWebAppSlot: same read-only set as sites, siteConfig
@@ -56,18 +56,6 @@ class DeploymentSlot(ArmStep):
         # As for the site (steps/web_app.py): kind (the OS) is fixed at create, a change is a replace.
         replace_on=("kind",),
     ))
-
-    def parent_path(self) -> str:
-        return f"sites/{self.env.resource_name('web_app')}"
-
-    @property
-    def lane(self) -> str | None:
-        # A slot lives on the app's plan: App Service allows one write at a time per plan.
-        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
-
-    @property
-    def site(self) -> str:
-        return self.env.resource_name("web_app")
 
     def desired(self, known: Any) -> dict[str, Any]:
         # The same Linux container setup as the app itself (kind, httpsOnly, plan, identity, tags).

@@ -14,6 +14,7 @@ from steps.app_settings import SECRET_NAME
 from steps.deployment_slot import slot_config, slot_settings, slots_enabled
 from steps.web_app import SECTION as WEB_SECTION
 from steps.web_app import Config as WebAppConfig
+from steps.web_app import plan_lane
 from steps.web_app_config import SiteConfig
 
 SECTION = None  # configured by [web_app] (config/web) and [deployment_slot] (app settings overrides)
@@ -37,7 +38,7 @@ class _SlotChild:
 
     @property
     def lane(self) -> str | None:
-        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
+        return plan_lane(self.env)
 
 
 class SlotSiteConfig(_SlotChild, SiteConfig):

@@ -7,30 +7,19 @@ from typing import Any
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
-from steps._base import ArmStep
 from steps.deployment_slot import slot_config, slots_enabled
+from steps.web_app import SiteChild
 
 SECTION = None  # configured by [deployment_slot] sticky_settings
 
 
-class SlotStickySettings(ArmStep):
+class SlotStickySettings(SiteChild):
     type = "Microsoft.Web/sites/config"
     # The names live on the site (not the slot) but only mean something once a slot exists to swap with.
     dependencies = ("web_app", "deployment_slot")
     # The names are a set (their order means nothing to a swap); compare as one so a re-ordering by the
     # portal or az CLI is not drift. connectionStringNames/azureStorageConfigNames are not declared.
     rules = Rules(sets=("properties.appSettingNames",))
-
-    def parent_path(self) -> str:
-        return f"sites/{self.env.resource_name('web_app')}"
-
-    @property
-    def lane(self) -> str | None:
-        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
-
-    @property
-    def site(self) -> str:
-        return self.env.resource_name("web_app")
 
     def desired(self, known: Any) -> dict[str, Any]:
         return {"properties": {"appSettingNames": sorted(slot_config(self.env).sticky_settings)}}

@@ -25,6 +25,27 @@ class Config(Section):
     key_vault_references: dict[str, str] = {}
 
 
+
+def plan_lane(env: EnvironmentSpec) -> str:
+    """App Service allows one write at a time per plan: the site and everything under it share this lane."""
+    return f"serverfarm:{env.resource_name('app_service_plan')}"
+
+
+class SiteChild(ArmStep):
+    """A resource under the API's site (config, settings, slot, binding): addressed under it, on its lane."""
+
+    @property
+    def site(self) -> str:
+        return self.env.resource_name("web_app")
+
+    def parent_path(self) -> str | None:
+        return f"sites/{self.site}"
+
+    @property
+    def lane(self) -> str | None:
+        return plan_lane(self.env)
+
+
 class WebApp(ArmStep):
     type = "Microsoft.Web/sites"
     dependencies = ("app_service_plan",)
@@ -45,8 +66,7 @@ class WebApp(ArmStep):
 
     @property
     def lane(self) -> str | None:
-        # App Service allows one write at a time per plan.
-        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
+        return plan_lane(self.env)
 
     def plan_id(self) -> str:
         return (f"/subscriptions/{self.env.subscription_id}/resourceGroups/{self.resource_group}"

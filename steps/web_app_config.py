@@ -7,26 +7,20 @@ from typing import Any
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
-from steps._base import ArmStep, rules
+from steps._base import rules
 from steps.web_app import Config as WebAppConfig
+from steps.web_app import SiteChild
 
 SECTION = None  # configured by [web_app]
 
 
-class SiteConfig(ArmStep):
+class SiteConfig(SiteChild):
     type = "Microsoft.Web/sites/config"
     dependencies = ("web_app",)
     # arm-examples GetSiteConfig: every siteConfig field comes back populated with server defaults
     # (defaultDocuments, phpVersion, logsDirectorySizeLimit, ipSecurityRestrictions 'Allow all', ...);
     # left-scoping skips them. linuxFxVersion's 'DOCKER|' prefix casing varies between portal and API.
     rules = rules(Rules(normalizers=(("properties.ftpsState", lower), ("properties.linuxFxVersion", lower))))
-
-    def parent_path(self) -> str:
-        return f"sites/{self.env.resource_name('web_app')}"
-
-    @property
-    def lane(self) -> str | None:
-        return f"serverfarm:{self.env.resource_name('app_service_plan')}"
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section("web_app", WebAppConfig)
