@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from provisioner.model import SENSITIVE, UNKNOWN, Ignored, PropertyChange
+from provisioner.model import (
+    AZURE_MANAGED,
+    NOT_MANAGED,
+    READ_ONLY,
+    SENSITIVE,
+    UNDECLARED,
+    UNKNOWN,
+    WRITE_ONLY,
+    Ignored,
+    PropertyChange,
+)
 
 Normalizer = Callable[[Any], Any]
 
@@ -45,9 +56,13 @@ def _default_normalize(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Rules:
-    """Per-step knowledge the differ needs; every entry should say where the behaviour comes from."""
+    """Per-step knowledge the differ needs; every entry should say where the behaviour comes from.
 
-    ignore: tuple[tuple[str, str], ...] = ()  # (path pattern, reason): never compared
+    Paths are ARM wire paths; a list element is `[]` in a pattern (`properties.rules[].name`) whatever its
+    key or index in a report (`properties.rules[cpu].name`). A not-managed or read-only pattern covers the
+    subtree under it."""
+
+    ignore: tuple[tuple[str, str], ...] = ()  # (path pattern, reason): never compared (write-only echoes)
     write_only: tuple[str, ...] = ()  # sent on create, never returned by GET: not compared once it exists
     sensitive: tuple[str, ...] = ()  # shown as (sensitive)
     replace_on: tuple[str, ...] = ()  # immutable: a change means delete + create
@@ -56,13 +71,53 @@ class Rules:
     exact: tuple[str, ...] = ("tags",)  # dict paths owned whole: extra keys are drift
     managed_keys: tuple[tuple[str, str], ...] = ()  # (key pattern, reason): keys Azure adds inside `exact` dicts
     case_insensitive_keys: tuple[str, ...] = ("tags",)  # dict paths whose keys ARM treats case-insensitively
+    # (path pattern, reason): writable fields someone else owns ("owned by autoscale"). Never compared, and
+    # an update carries the observed value (carry_owned), so a repair never undoes the owner's work.
+    not_managed: tuple[tuple[str, str], ...] = ()
+    read_only: tuple[str, ...] = ()  # server-populated paths, derived from the SDK model (provisioner.fields)
+    # Writable fields declared absent: any value there is drift (a log destination added by hand). The step's
+    # PUT body leaves them out, which removes them.
+    absent: tuple[str, ...] = ()
 
     def merged(self, other: Rules) -> Rules:
         return Rules(**{f: getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__})
 
 
+# One rule, every step: tags Azure and the portal add on their own. `hidden-link:*` links a web test, alert or
+# site to Application Insights (arm-examples webtests, metric alerts); `$type` is the serializer hint the
+# autoscale API leaves in its tag dictionary (azurerm issue #1661). Never drift, and kept on update.
+AZURE_MANAGED_TAGS: tuple[tuple[str, str], ...] = (
+    ("hidden-link:*", "azure-managed tag"),
+    ("$type", "azure-managed tag"),
+)
+# Every key a list element may be known by, in order of preference (the element's own name).
+NATURAL_KEYS = ("name",)
+
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+def rule_path(path: str) -> str:
+    """`properties.profiles[cpu].rules[0].x` -> `properties.profiles[].rules[].x`: what patterns match."""
+    return _INDEX.sub("[]", path)
+
+
 def _match(path: str, patterns: Iterable[str]) -> bool:
+    path = rule_path(path)
     return any(fnmatchcase(path, p) for p in patterns)
+
+
+def covers(pattern: str, path: str) -> bool:
+    """A pattern names a field and everything under it."""
+    path = rule_path(path)
+    return fnmatchcase(path, pattern) or fnmatchcase(path, pattern + ".*") or fnmatchcase(path, pattern + "[]*")
+
+
+def _is_tags(path: str) -> bool:
+    return path == "tags" or path.endswith(".tags")
+
+
+def azure_managed_tag(key: str) -> str | None:
+    return next((reason for p, reason in AZURE_MANAGED_TAGS if fnmatchcase(key, p)), None)
 
 
 @dataclass
@@ -75,6 +130,20 @@ class DiffResult:
         return not self.changes
 
 
+def _label(element: Any, index: int) -> str:
+    """How a set element is named in a report: its only scalar value ({"value": "1.2.3.4"} -> 1.2.3.4), else
+    its position."""
+    if isinstance(element, dict) and len(element) == 1:
+        (only,) = element.values()
+        if isinstance(only, (str, int, float)) and not isinstance(only, bool):
+            return str(only)
+    return str(index)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == [] or value == {} or value == ""
+
+
 class _Differ:
     def __init__(self, rules: Rules, exists: bool):
         self.rules = rules
@@ -82,17 +151,24 @@ class _Differ:
         self.result = DiffResult()
 
     def norm(self, path: str, value: Any) -> Any:
+        path = rule_path(path)
         for pattern, fn in self.rules.normalizers:
             if fnmatchcase(path, pattern):
                 return fn(value)
         return _default_normalize(value)
 
-    def ignored_reason(self, path: str) -> str | None:
+    def classify(self, path: str) -> tuple[str, str] | None:
+        """(kind, reason) for a field that is not compared, or None when it must be."""
         for pattern, reason in self.rules.ignore:
-            if fnmatchcase(path, pattern):
-                return reason
+            if covers(pattern, path):
+                return (WRITE_ONLY if reason.startswith("write-only") else NOT_MANAGED), reason
+        for pattern, reason in self.rules.not_managed:
+            if covers(pattern, path):
+                return NOT_MANAGED, reason
         if self.exists and _match(path, self.rules.write_only):
-            return "write-only"
+            return WRITE_ONLY, "write-only"
+        if any(covers(p, path) for p in self.rules.read_only):
+            return READ_ONLY, "server-populated"
         return None
 
     def emit(self, path: str, before: Any, after: Any) -> None:
@@ -104,20 +180,42 @@ class _Differ:
             PropertyChange(path, before, after, sensitive, requires_replace=_match(path, self.rules.replace_on))
         )
 
-    def count_unmanaged(self, path: str, value: Any, reason: str = "server-populated") -> None:
-        """Everything Azure returns that we did not declare is counted, so filtering is visible."""
+    def account(self, path: str, value: Any) -> None:
+        """A field Azure returned that we did not declare: counted by class, or drift inside an owned element."""
+        if any(covers(p, path) for p in self.rules.absent) and not _empty(value):
+            self.emit(path, value, None)
+            return
+        found = self.classify(path)
+        if found:
+            self._count(path, value, *found)
+            return
+        in_element = "[" in path
+        below = rule_path(path) + "."
+        split = any(p.startswith(below) for p in self.rules.read_only) or any(
+            p.startswith(below) for p, _ in self.rules.not_managed + self.rules.ignore)
+        if isinstance(value, dict) and value and (split or not in_element):
+            for k, v in value.items():
+                self.account(f"{path}.{k}", v)
+        elif in_element and not _empty(value):
+            # A declared list is owned element by element: a key added inside one (a `delete` action in a
+            # lifecycle rule) is drift, and the PUT of the declared list removes it.
+            self.emit(path, value, None)
+        else:
+            self.result.ignored.append(Ignored(path, "neither declared nor listed as not managed", UNDECLARED))
+
+    def _count(self, path: str, value: Any, kind: str, reason: str) -> None:
         if isinstance(value, dict) and value:
             for k, v in value.items():
-                self.count_unmanaged(f"{path}.{k}" if path else k, v, reason)
+                self._count(f"{path}.{k}" if path else k, v, kind, reason)
         else:
-            self.result.ignored.append(Ignored(path, reason))
+            self.result.ignored.append(Ignored(path, reason, kind))
 
     def walk(self, path: str, desired: Any, observed: Any) -> None:
         if desired is None:
             return
-        reason = self.ignored_reason(path)
-        if reason:
-            self.result.ignored.append(Ignored(path, reason))
+        found = self.classify(path)
+        if found and found[0] != READ_ONLY:  # a declared field is compared even where the model says read-only
+            self.result.ignored.append(Ignored(path, found[1], found[0]))
             return
         if desired is UNKNOWN:
             self.emit(path, observed, UNKNOWN)
@@ -125,8 +223,7 @@ class _Differ:
         if isinstance(desired, dict):
             self.walk_dict(path, desired, observed)
         elif isinstance(desired, list):
-            if not self.list_equal(path, desired, observed):
-                self.emit(path, observed, desired)
+            self.walk_list(path, desired, observed)
         elif self.norm(path, desired) != self.norm(path, observed):
             self.emit(path, observed, desired)
 
@@ -137,18 +234,17 @@ class _Differ:
             else:
                 self.emit(path, observed, desired)
                 return
-        if path in self.rules.exact:
+        if rule_path(path) in self.rules.exact:
             self.walk_exact(path, desired, observed)
             return
         for key, want in desired.items():
             self.walk(f"{path}.{key}" if path else key, want, observed.get(key))
         for key, have in observed.items():
             if key not in desired:
-                sub = f"{path}.{key}" if path else key
-                self.count_unmanaged(sub, have, self.ignored_reason(sub) or "server-populated")
+                self.account(f"{path}.{key}" if path else key, have)
 
     def walk_exact(self, path: str, desired: dict, observed: dict) -> None:
-        fold = path in self.rules.case_insensitive_keys
+        fold = rule_path(path) in self.rules.case_insensitive_keys
         keyed = {(k.lower() if fold else k): (k, v) for k, v in observed.items()}
         seen = set()
         for key, want in desired.items():
@@ -160,26 +256,97 @@ class _Differ:
         for lookup, (key, have) in keyed.items():
             if lookup in seen:
                 continue
+            azure = azure_managed_tag(key) if _is_tags(rule_path(path)) else None
             managed = next((r for p, r in self.rules.managed_keys if fnmatchcase(key, p)), None)
-            if managed:
-                self.result.ignored.append(Ignored(f"{path}.{key}", managed))
+            if azure:
+                self.result.ignored.append(Ignored(f"{path}.{key}", azure, AZURE_MANAGED))
+            elif managed:
+                self.result.ignored.append(Ignored(f"{path}.{key}", managed, NOT_MANAGED))
             else:
                 self.emit(f"{path}.{key}", have, None)
 
-    def sub_equal(self, path: str, desired: Any, observed: Any) -> bool:
+    def probe(self, path: str, desired: Any, observed: Any) -> _Differ:
         probe = _Differ(self.rules, self.exists)
         probe.walk(path, desired, observed)
-        return not probe.result.changes
+        return probe
 
-    def list_equal(self, path: str, desired: list, observed: Any) -> bool:
-        if not isinstance(observed, list) or len(observed) != len(desired):
+    def walk_list(self, path: str, desired: list, observed: Any) -> None:
+        """Element by element: matched by natural key where every element has one, else by position (or
+        by value for sets); elements added or removed are shown whole."""
+        if not isinstance(observed, list):
+            observed = self.norm(path, observed)  # e.g. absent_is([]): ARM returns null for an empty list
+        if not isinstance(observed, list):
+            self.emit(path, observed, desired)
+            return
+        key = self.natural_key(path, desired, observed)
+        if key is not None:
+            self.walk_keyed(path, key, desired, observed)
+        elif not all(isinstance(d, dict) for d in desired + observed) or not desired + observed:
+            if not self.list_equal(path, desired, observed):
+                self.emit(path, observed, desired)
+        elif rule_path(path) in self.rules.sets:
+            self.walk_set(path, desired, observed)
+        else:
+            for i in range(max(len(desired), len(observed))):
+                self.walk_element(f"{path}[{i}]", desired[i] if i < len(desired) else None,
+                                  observed[i] if i < len(observed) else None)
+
+    def natural_key(self, path: str, desired: list, observed: list) -> str | None:
+        items = desired + observed
+        for key in NATURAL_KEYS:
+            if items and all(isinstance(e, dict) and isinstance(e.get(key), str) for e in items):
+                names = [self.norm(f"{path}[].{key}", e[key]) for e in desired]
+                seen = [self.norm(f"{path}[].{key}", e[key]) for e in observed]
+                if len(set(names)) == len(names) and len(set(seen)) == len(seen):
+                    return key
+        return None
+
+    def walk_keyed(self, path: str, key: str, desired: list, observed: list) -> None:
+        have = {self.norm(f"{path}[].{key}", e[key]): e for e in observed}
+        wanted = set()
+        for want in desired:
+            name = self.norm(f"{path}[].{key}", want[key])
+            wanted.add(name)
+            self.walk_element(f"{path}[{name}]", want, have.get(name))
+        for name, extra in have.items():
+            if name not in wanted:
+                self.walk_element(f"{path}[{name}]", None, extra)
+
+    def walk_set(self, path: str, desired: list, observed: list) -> None:
+        remaining = list(enumerate(observed))
+        unmatched = []
+        for i, want in enumerate(desired):
+            hit = next((n for n, (_, have) in enumerate(remaining)
+                        if not self.probe(f"{path}[{i}]", want, have).result.changes), None)
+            if hit is None:
+                unmatched.append((i, want))
+            else:
+                _, have = remaining.pop(hit)
+                self.result.ignored += self.probe(f"{path}[{i}]", want, have).result.ignored
+        for (i, want), (_, have) in zip(unmatched, remaining, strict=False):
+            self.walk_element(f"{path}[{_label(want, i)}]", want, have)  # pair leftovers: shows the changed keys
+        for i, want in unmatched[len(remaining):]:
+            self.walk_element(f"{path}[{_label(want, i)}]", want, None)
+        for j, have in remaining[len(unmatched):]:
+            self.walk_element(f"{path}[{_label(have, j)}]", None, have)
+
+    def walk_element(self, path: str, desired: Any, observed: Any) -> None:
+        if desired is None:
+            self.emit(path, observed, None)  # an element no one declared: removed by the PUT of the list
+        elif observed is None:
+            self.emit(path, None, desired)
+        else:
+            self.walk(path, desired, observed)
+
+    def list_equal(self, path: str, desired: list, observed: list) -> bool:
+        if len(observed) != len(desired):
             return False
         item_path = f"{path}[]"
-        if path not in self.rules.sets:
-            return all(self.sub_equal(item_path, d, o) for d, o in zip(desired, observed, strict=True))
+        if rule_path(path) not in self.rules.sets:
+            return all(not self.probe(item_path, d, o).result.changes for d, o in zip(desired, observed, strict=True))
         remaining = list(observed)
         for want in desired:
-            hit = next((i for i, have in enumerate(remaining) if self.sub_equal(item_path, want, have)), None)
+            hit = next((i for i, have in enumerate(remaining) if not self.probe(item_path, want, have).result.changes), None)
             if hit is None:
                 return False
             remaining.pop(hit)
@@ -188,7 +355,7 @@ class _Differ:
 
 def diff(desired: dict, observed: dict | None, rules: Rules = Rules()) -> DiffResult:
     """Left-scoped diff of `desired` against `observed`; `observed=None` means the resource is absent."""
-    rules = rules.merged(Rules(ignore=tuple((p, "server-populated") for p in ENVELOPE), exact=()))
+    rules = rules.merged(Rules(read_only=ENVELOPE, exact=(), case_insensitive_keys=()))
     differ = _Differ(rules, exists=observed is not None)
     differ.walk("", desired, observed or {})
     return differ.result
@@ -201,3 +368,35 @@ def get_path(body: Any, path: str) -> Any:
             return None
         body = body.get(part)
     return body
+
+
+def _set_path(body: dict, parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        body = body.setdefault(part, {})
+    body[parts[-1]] = value
+
+
+def carry_owned(desired: dict, observed: dict | None, rules: Rules) -> dict:
+    """The body an update sends: every not-managed field we would send carries the value Azure has, and
+    Azure-managed tags are kept. A repair of a hand-added tag must not scale an autoscaled plan back."""
+    if not observed:
+        return desired
+    body = copy.deepcopy(desired)
+    for path in _leaf_paths(desired):
+        if any(covers(p, path) for p, _ in rules.not_managed):
+            have = get_path(observed, path)
+            if have is not None:
+                _set_path(body, path.split("."), copy.deepcopy(have))
+    tags, seen = body.get("tags"), observed.get("tags")
+    if isinstance(tags, dict) and isinstance(seen, dict):
+        for key, value in seen.items():
+            if azure_managed_tag(key) and key not in tags:
+                tags[key] = value
+    return body
+
+
+def _leaf_paths(body: Any, path: str = "") -> list[str]:
+    """Dotted paths of a body's dict leaves (lists are leaves: not-managed fields are not list elements)."""
+    if not isinstance(body, dict) or not body:
+        return [path] if path else []
+    return [p for k, v in body.items() for p in _leaf_paths(v, f"{path}.{k}" if path else k)]

@@ -11,7 +11,7 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from provisioner.diff import diff
+from provisioner.diff import carry_owned, diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
 from provisioner.graph import Graph
 from provisioner.model import Action, Change, Outcome, Plan, Status
@@ -123,7 +123,9 @@ class Executor:
                 self._retry(lambda: step.create(self.clients, desired))
             elif current.action is Action.UPDATE:
                 assert observed is not None
-                self._retry(lambda: step.update(self.clients, desired, observed, current.properties))
+                # Not-managed fields carry what Azure has (an autoscaled plan keeps its instance count).
+                body = carry_owned(desired, observed, step.rules)
+                self._retry(lambda: step.update(self.clients, body, observed, current.properties))
             elif current.action is Action.REPLACE:
                 self._retry(lambda: step.delete(self.clients))
                 self._retry(lambda: step.create(self.clients, desired))

@@ -75,12 +75,22 @@ class PropertyChange:
     requires_replace: bool = False
 
 
+# Why a field of a GET body was not compared (Ignored.kind). Reports count each kind apart.
+READ_ONLY = "read-only"  # server-populated: the SDK model / REST spec marks it readOnly
+NOT_MANAGED = "not managed"  # writable, deliberately left to someone else; the step says why
+WRITE_ONLY = "write-only"  # sent on create, never returned (passwords): not comparable
+AZURE_MANAGED = "azure-managed"  # tags Azure adds itself (`hidden-link:*`, `$type`)
+UNDECLARED = "undeclared"  # writable, neither declared nor listed: tests/unit/test_field_accounting.py forbids it
+IGNORED_KINDS = (READ_ONLY, NOT_MANAGED, WRITE_ONLY, AZURE_MANAGED, UNDECLARED)
+
+
 @dataclass(frozen=True)
 class Ignored:
-    """A property the differ deliberately did not compare, and the rule that said so."""
+    """A property the differ deliberately did not compare, the class it falls in and the rule that said so."""
 
     path: str
-    rule: str  # e.g. "server-populated", "write-only", "azure-managed tag"
+    rule: str  # the reason, e.g. "server-populated", "owned by autoscale", "azure-managed tag"
+    kind: str = READ_ONLY  # one of IGNORED_KINDS
 
 
 @dataclass(frozen=True)

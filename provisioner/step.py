@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.errors import ConfigProblem
+from provisioner.fields import with_model
 from provisioner.model import PropertyChange, ResourceRef
 
 # What the reconciler knows about other steps when computing a desired state: step name -> observed body
@@ -24,6 +25,40 @@ class Step:
     rules: ClassVar[Rules] = Rules()
     holds_data: ClassVar[bool] = False  # deleting or replacing loses user data: refused by default
     dependencies: ClassVar[tuple[str, ...]] = ()  # step names this one needs to exist first
+    # The SDK model class of the GET body (and where it sits in the body, e.g. "rules[]" for a list the step
+    # assembles): its read-only fields are merged into `rules`, its writable ones must each be declared or
+    # listed in `rules.not_managed` (tests/unit/test_field_accounting.py).
+    model: ClassVar[Any] = None
+    model_at: ClassVar[str] = ""
+    # (path pattern, reason): writable fields of the model this step leaves to someone else. Never compared;
+    # an update carries the observed value. Security settings never go here: declare them.
+    not_managed: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """`rules` (a class attribute or a property) always includes the model's read-only paths."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("rules")
+        if own is None:
+            inherited = next(k.__dict__["rules"] for k in cls.__mro__ if "rules" in k.__dict__)
+            if _wrapped(inherited):
+                return
+            own = inherited
+        elif _wrapped(own):
+            return
+        getter = own.fget if isinstance(own, property) else (lambda self, fixed=own: fixed)
+
+        def full(self: Step) -> Rules:
+            mine = self.__dict__.get("_own_rules") or getter(self)
+            if type(self).not_managed:
+                mine = mine.merged(Rules(not_managed=type(self).not_managed, exact=(), case_insensitive_keys=()))
+            return with_model(mine, type(self).model, type(self).model_at)
+
+        def assign(self: Step, value: Rules) -> None:  # test doubles set rules per instance
+            self.__dict__["_own_rules"] = value
+
+        wrapped = property(full, assign)
+        wrapped.fget._with_model = True  # type: ignore[union-attr]
+        cls.rules = wrapped
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
         self.env = env
@@ -74,6 +109,10 @@ class Step:
 
     def delete(self, clients: Any) -> None:
         raise NotImplementedError
+
+
+def _wrapped(attr: Any) -> bool:
+    return bool(getattr(getattr(attr, "fget", None), "_with_model", False))
 
 
 class StepModule(Protocol):

@@ -37,6 +37,15 @@ class ArmStep(Step):
         return body
 
 
+def absent_is(default: Any) -> Callable[[Any], Any]:
+    """A normalizer for settings ARM returns as null until someone sets them; null means the default
+    (e.g. publicNetworkAccess null = Enabled, cors null = no origins)."""
+    def normalize(value: Any) -> Any:
+        value = default if value is None else value
+        return value.lower() if isinstance(value, str) else value
+    return normalize
+
+
 def rules(*parts: Rules) -> Rules:
     out = COMMON
     for part in parts:
@@ -63,4 +72,4 @@ def no_double_hyphen(value: str) -> str | None:
     return "must not contain '--'" if "--" in value else None
 
 
-__all__ = ["AZURE_TAGS", "COMMON", "ArmStep", "lower", "name_problems", "no_double_hyphen", "rules"]
+__all__ = ["AZURE_TAGS", "absent_is", "COMMON", "ArmStep", "lower", "name_problems", "no_double_hyphen", "rules"]

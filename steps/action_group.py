@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.monitor.models import ActionGroupResource
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -29,6 +30,7 @@ class Config(Section):
 
 class ActionGroup(ArmStep):
     type = "Microsoft.Insights/actionGroups"
+    model = ActionGroupResource  # the GET body's SDK model: read-only fields derive from it
     dependencies = ("resource_group",)
     rules = rules(Rules(
         # Azure keeps receivers in the order sent, but nothing depends on that order.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from azure.mgmt.applicationinsights.v2020_02_02.models import ApplicationInsightsComponent
 from pydantic import field_validator
 
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
-from steps._base import ArmStep, name_problems, rules
+from steps._base import ArmStep, absent_is, name_problems, rules
+from steps._fields import UNUSED, nm
 from steps._monitoring import resource_id
 
 SECTION = "app_insights"
@@ -38,12 +40,18 @@ class Config(Section):
 
 class AppInsights(ArmStep):
     type = "Microsoft.Insights/components"
+    model = ApplicationInsightsComponent  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(UNUSED, "properties.DisableIpMasking", "properties.ForceCustomerStorageForProfiler", "properties.HockeyAppId",
+               "properties.ImmediatePurgeDataOn30Days")
+        + nm("create-time only (how the component was created)", "properties.Flow_Type", "properties.Request_Source")
+    )
     dependencies = ("log_analytics",)
     rules = rules(Rules(
         # arm-examples ComponentsGet: WorkspaceResourceId comes back lower-cased (ids already compare
         # case-insensitively; said explicitly because this one always changes).
         normalizers=(("properties.WorkspaceResourceId", lower), ("kind", lower), ("properties.Application_Type", lower),
-                     ("properties.IngestionMode", lower), ("properties.publicNetworkAccessFor*", lower)),
+                     ("properties.IngestionMode", lower), ("properties.DisableLocalAuth", absent_is(False)), ("properties.publicNetworkAccessFor*", lower)),
         # Read-only secrets-ish values (arm-examples ComponentsGet): never declared, but if a path ever is
         # shown it must be masked; the app settings step reads ConnectionString from the observed body.
         sensitive=("properties.ConnectionString", "properties.InstrumentationKey"),
@@ -61,6 +69,9 @@ class AppInsights(ArmStep):
             # msrest defaults (azure-sdk-facts §9) would send these anyway; declaring them makes drift on
             # them visible (classic ingestion or closed public ingestion would silently break telemetry).
             IngestionMode="LogAnalytics",
+            # Local (instrumentation-key) auth: the API's SDK sends with the connection string; declared so
+            # a change either way is drift.
+            DisableLocalAuth=False,
             publicNetworkAccessForIngestion="Enabled",
             publicNetworkAccessForQuery="Enabled",
             SamplingPercentage=c.sampling_percentage,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from azure.mgmt.web.models import AppServicePlan as AppServicePlanModel
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -11,6 +12,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, name_problems, rules
+from steps._fields import IDENTITY_OTHER, PLACEMENT, PLATFORM, UNUSED, nm
 
 SECTION = "app_service_plan"
 TIERS = {"B": "Basic", "S": "Standard", "P": "PremiumV3"}
@@ -32,6 +34,19 @@ class Config(Section):
 
 class AppServicePlan(ArmStep):
     type = "Microsoft.Web/serverfarms"
+    model = AppServicePlanModel  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(PLACEMENT, "extendedLocation", "properties.hostingEnvironmentProfile", "properties.kubeEnvironmentProfile",
+               "properties.network", "properties.zoneRedundant")
+        + nm(IDENTITY_OTHER, "identity", "properties.planDefaultIdentity")
+        + nm(PLATFORM, "sku.capabilities", "sku.family", "sku.locations", "sku.size", "sku.skuCapacity",
+             "properties.targetWorkerCount", "properties.targetWorkerSizeId", "properties.workerTierName",
+             "properties.isXenon", "properties.hyperV")
+        + nm(UNUSED, "properties.asyncScalingEnabled", "properties.elasticScaleEnabled", "properties.freeOfferExpirationTime",
+             "properties.installScripts", "properties.isCustomMode", "properties.isSpot", "properties.spotExpirationTime",
+             "properties.maximumElasticWorkerCount", "properties.perSiteScaling", "properties.rdpEnabled",
+             "properties.registryAdapters", "properties.storageMounts")
+    )
     dependencies = ("resource_group",)
     # arm-examples GetAppServicePlan: the server fills sku.family/size, status, numberOfWorkers, geoRegion,
     # maximumNumberOfWorkers, isSpot, targetWorker*; we declare none of them. Kind comes back as 'linux'.
@@ -58,7 +73,7 @@ class AppServicePlan(ArmStep):
         # Once autoscale runs, it owns the instance count: sku.capacity only sets the starting count at
         # create. Comparing it would make every provision scale the plan back (a perpetual diff, the
         # Terraform azurerm complaint about App Service plans with autoscale).
-        return self.base_rules.merged(Rules(ignore=(("sku.capacity", "owned by autoscale"),), exact=()))
+        return self.base_rules.merged(Rules(not_managed=(("sku.capacity", "owned by autoscale"),), exact=(), case_insensitive_keys=()))
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.config

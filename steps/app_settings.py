@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from azure.mgmt.web.models import StringDictionary
+
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.errors import ConfigProblem
 from steps import _app_secrets
+from steps._fields import PLATFORM, nm
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild
 
@@ -19,6 +22,10 @@ SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|CONNECTION)", re.IGNORECAS
 
 class AppSettings(SiteChild):
     type = "Microsoft.Web/sites/config"
+    model = StringDictionary  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(PLATFORM, "kind")
+    )
     dependencies = ("web_app",)
 
     @property

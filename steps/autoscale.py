@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.monitor.models import AutoscaleSettingResource
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -11,6 +12,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, as_str, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, rules
+from steps._fields import UNUSED, nm
 from steps.app_service_plan import SECTION as PLAN_SECTION
 from steps.app_service_plan import Config as PlanConfig
 
@@ -63,6 +65,11 @@ def _rule(plan_id: str, operator: str, cpu: float, minutes: int, direction: str,
 
 class Autoscale(ArmStep):
     type = "Microsoft.Insights/autoscaleSettings"
+    model = AutoscaleSettingResource  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(UNUSED, "properties.notifications", "properties.predictiveAutoscalePolicy")
+        + nm("filled in from the target resource", "properties.name", "properties.targetResourceLocation")
+    )
     dependencies = ("app_service_plan",)
     rules = rules(Rules(normalizers=(
         # Capacities are strings on the wire (arm-examples getAutoscaleSetting: "1", "10"); a number

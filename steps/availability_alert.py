@@ -8,6 +8,7 @@ from pydantic import Field
 
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.errors import ConfigProblem
+from steps._fields import nm
 from steps._monitoring import group_id, resource_id
 from steps.metric_alert import AlertStep, Window
 from steps.web_test import SECTION as WEB_TESTS
@@ -27,6 +28,10 @@ class Config(Section):
 
 
 class AvailabilityAlert(AlertStep):
+    # criteria is polymorphic (odata.type): the model's other kind is the metric alert's.
+    not_managed = AlertStep.not_managed + nm("multi-metric criteria: another odata.type (metric_alert)",
+                                             "properties.criteria.allOf")
+
     def __init__(self, env: EnvironmentSpec, key: str):
         super().__init__(env, f"availability_alert:{key}", f"{env.resource_name('metric_alert')}-availability-{key}")
         self.key = key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from azure.mgmt.consumption.models import Budget as BudgetModel
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -13,6 +14,7 @@ from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from provisioner.model import ResourceRef
 from provisioner.step import Step
+from steps._fields import UNUSED, nm
 from steps._monitoring import group_id
 from steps.action_group import SECTION as ACTION_GROUP
 from steps.action_group import Config as ActionGroupConfig
@@ -35,6 +37,12 @@ class Config(Section):
 
 class Budget(Step):
     type = "Microsoft.Consumption/budgets"
+    model = BudgetModel  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(UNUSED, "properties.filter", "properties.timePeriod.endDate")
+        + nm("action-group and role recipients: the platform alerts by e-mail (contactEmails)",
+             "properties.notifications.*.contactGroups", "properties.notifications.*.contactRoles")
+    )
     dependencies = ("resource_group",)
     rules = Rules(
         ignore=(

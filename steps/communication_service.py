@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.communication.models import CommunicationServiceResource
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.errors import ConfigProblem
 from steps import email_domain, email_service
 from steps._base import ArmStep, rules
+from steps._fields import IDENTITY_OTHER, UNUSED, nm
 
 SECTION = "communication"
 
@@ -22,6 +25,12 @@ class CommunicationService(ArmStep):
     """The service itself, without linkedDomains: it exists (keys, endpoint) before the email domain is verified."""
 
     type = "Microsoft.Communication/communicationServices"
+    model = CommunicationServiceResource  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(IDENTITY_OTHER, "identity")
+        + nm("owned by the communication_service link step", "properties.linkedDomains")
+        + nm(UNUSED, "properties.disableLocalAuth", "properties.publicNetworkAccess")
+    )
     dependencies = ("resource_group",)
     # hostName, immutableResourceId, version, identity, disableLocalAuth, publicNetworkAccess are filled in by
     # the server (arm-examples communicationServices/2025-05-01/get.json): not declared, never compared.
@@ -52,7 +61,11 @@ class CommunicationServiceLink(ArmStep):
 
     type = "Microsoft.Communication/communicationServices"
     dependencies = ("communication_service", "email_domain_verification")
+    model = CommunicationServiceResource
     rules = rules()
+    not_managed = nm("owned by the communication_service step (this step only links the domain)", "location",
+                     "tags", "identity", "properties.dataLocation", "properties.disableLocalAuth",
+                     "properties.publicNetworkAccess")
 
     def desired(self, known: Any) -> dict[str, Any]:
         # ARM ids compare case-insensitively (default normalizer): the service may echo them lower-cased.

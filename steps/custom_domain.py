@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.web.models import HostNameBinding, StaticSiteCustomDomainOverviewARMResource
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps import dns_zone
 from steps._base import ArmStep, rules
+from steps._fields import PLATFORM, nm
 from steps.web_app import SiteChild
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py)
@@ -22,6 +25,13 @@ class ApiHostName(SiteChild):
     """api.<zone> on the API web app. App Service checks the CNAME and the asuid TXT record when binding."""
 
     type = "Microsoft.Web/sites/hostNameBindings"
+    model = HostNameBinding  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm("filled in by App Service from the site and certificate", "kind", "properties.azureResourceName",
+               "properties.azureResourceType", "properties.domainId")
+        + nm("owned by the certificate binding (managed certificate step / portal)", "properties.sslState",
+             "properties.thumbprint")
+    )
     dependencies = ("web_app", "dns_record:api", "dns_record:asuid.api")
     # siteName/azureResourceName/domainId/thumbprint/virtualIP/sslState are filled in by App Service.
     # Enum casing is not stable across API versions ('CName', 'cname'): compare case-insensitively.
@@ -47,6 +57,10 @@ class AdminDomain(ArmStep):
     """admin.<zone> on the static web app, validated through the admin CNAME (Static Web Apps issue its TLS)."""
 
     type = "Microsoft.Web/staticSites/customDomains"
+    model = StaticSiteCustomDomainOverviewARMResource  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(PLATFORM, "kind")
+    )
     dependencies = ("static_web_app", "dns_record:admin")
     # validationMethod is accepted on PUT but never returned (StaticSiteCustomDomainRequestPropertiesARMResource
     # vs ...OverviewARMResource in azure-mgmt-web): sent on create only. domainName, createdOn, status,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.web.models import Site
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -12,6 +13,7 @@ from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps import _app_secrets
 from steps._base import rules
+from steps._fields import SITE_NOT_MANAGED
 from steps.app_service_plan import SECTION as PLAN_SECTION
 from steps.app_service_plan import Config as PlanConfig
 from steps.web_app import SECTION as WEB_SECTION
@@ -47,6 +49,10 @@ def slot_settings(env: EnvironmentSpec) -> dict[str, str]:
 
 class DeploymentSlot(SiteChild):
     type = "Microsoft.Web/sites/slots"
+    model = Site  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        SITE_NOT_MANAGED
+    )
     dependencies = ("web_app",)
     # Same shape as the site (arm-examples GetWebAppSlot: same read-only set as sites, siteConfig
     # materialized with defaults): siteConfig is write-only here, slot_config owns it via config/web.

@@ -8,8 +8,10 @@ from provisioner.azure import by_id, call, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
+from provisioner.fields import SpecModel
 from provisioner.model import ResourceRef
 from provisioner.step import Step
+from steps._fields import nm
 from steps._monitoring import resource_id
 
 SECTION = "diagnostics"
@@ -38,14 +40,37 @@ class Config(Section):
     log_category_group: Literal["allLogs", "audit"] = "allLogs"
 
 
+# azure-mgmt-monitor has no model for this API (see above): the fields as the REST spec gives them, from the
+# generated listing Azure/bicep-types-az generated/monitor/microsoft.insights/2021-05-01-preview/types.md.
+SPEC = SpecModel(
+    source="Azure/bicep-types-az generated/monitor/microsoft.insights/2021-05-01-preview/types.md",
+    read_only=("id", "type", "systemData"),
+    writable=tuple(f"properties.{p}" for p in (
+        "eventHubAuthorizationRuleId", "eventHubName", "logAnalyticsDestinationType", "marketplacePartnerId",
+        "serviceBusRuleId", "storageAccountId", "workspaceId",
+        "logs[].category", "logs[].categoryGroup", "logs[].enabled", "logs[].retentionPolicy.days",
+        "logs[].retentionPolicy.enabled", "metrics[].category", "metrics[].enabled", "metrics[].timeGrain",
+        "metrics[].retentionPolicy.days", "metrics[].retentionPolicy.enabled")),
+)
+
+
 class DiagnosticSetting(Step):
     type = "Microsoft.Insights/diagnosticSettings"
+    model = SPEC
+    not_managed = nm("storage-account retention of exports: deprecated by Azure, logs go to the workspace "
+                     "(whose retention is declared)", "properties.logs[].retentionPolicy",
+                     "properties.metrics[].retentionPolicy") + nm(
+        "metrics are sent at their native grain (Azure fills it in)", "properties.metrics[].timeGrain")
     rules = Rules(
         # Each entry comes back with retentionPolicy {enabled: false, days: 0} and category/categoryGroup
         # null for the form not used (arm diagnosticSettings GET); left-scoped per element, so no rule.
         # The workspace id comes back with its own casing: ids compare case-insensitively by default.
         normalizers=(("properties.logs[].categoryGroup", lower),),
         sets=("properties.logs", "properties.metrics"),
+        # Every other destination is declared absent: a storage account, event hub or partner added by hand
+        # would copy the logs out, so it is drift and the PUT removes it.
+        absent=tuple(f"properties.{p}" for p in ("eventHubAuthorizationRuleId", "eventHubName", "marketplacePartnerId",
+                                                  "serviceBusRuleId", "storageAccountId", "logAnalyticsDestinationType")),
     )
 
     def __init__(self, env: EnvironmentSpec, target: str):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from azure.mgmt.dns.models import RecordSet
+
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
@@ -12,6 +14,7 @@ from provisioner.errors import ConfigError, ConfigProblem, ProvisionerError
 from provisioner.model import UNKNOWN
 from steps import dns_zone, email_domain, email_service
 from steps._base import ArmStep, rules
+from steps._fields import UNUSED, nm
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py) and [email] (steps/email_service.py)
 
@@ -83,6 +86,13 @@ class DnsRecord(ArmStep):
 
 class CnameRecord(DnsRecord):
     type = "Microsoft.Network/dnsZones/CNAME"
+    model = RecordSet  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm("other record types: each record type is its own step", "properties.AAAARecords",
+               "properties.ARecords", "properties.MXRecords", "properties.NSRecords", "properties.PTRRecords",
+               "properties.SOARecord", "properties.SRVRecords", "properties.caaRecords", "properties.TXTRecords")
+        + nm(UNUSED, "properties.metadata", "properties.targetResource")
+    )
     record_type = "CNAME"
     # fqdn, etag and provisioningState are server-populated (arm-examples GetCNAMERecordset.json).
     rules = rules(Rules(normalizers=(("properties.CNAMERecord.cname", dns_name),)))
@@ -93,6 +103,13 @@ class CnameRecord(DnsRecord):
 
 class TxtRecord(DnsRecord):
     type = "Microsoft.Network/dnsZones/TXT"
+    model = RecordSet  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm("other record types: each record type is its own step", "properties.AAAARecords",
+               "properties.ARecords", "properties.MXRecords", "properties.NSRecords", "properties.PTRRecords",
+               "properties.SOARecord", "properties.SRVRecords", "properties.caaRecords", "properties.CNAMERecord")
+        + nm(UNUSED, "properties.metadata", "properties.targetResource")
+    )
     record_type = "TXT"
     # A record set is an unordered RRset (RFC 2181 §5): Azure DNS does not promise to keep the order we sent.
     rules = rules(Rules(sets=("properties.TXTRecords",)))

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from azure.mgmt.dns.models import Zone
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, rules
+from steps._fields import UNUSED, nm
 
 SECTION = "dns"
 
@@ -42,6 +44,11 @@ def zone_problems(value: str) -> str | None:
 
 class DnsZone(ArmStep):
     type = "Microsoft.Network/dnsZones"
+    model = Zone  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(UNUSED, "properties.registrationVirtualNetworks", "properties.resolutionVirtualNetworks",
+               "properties.zoneType")
+    )
     dependencies = ("resource_group",)
     holds_data = True  # deleting a zone deletes every record set in it
     # The server adds nameServers, numberOfRecordSets, maxNumberOfRecordSets, zoneType and etag

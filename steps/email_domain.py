@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from azure.mgmt.communication.models import DomainResource
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
@@ -11,6 +13,7 @@ from provisioner.errors import AzureCallError, ProvisionerError
 from provisioner.model import UNKNOWN, ResourceRef
 from steps import email_service
 from steps._base import ArmStep, rules
+from steps._fields import nm
 
 SECTION = None  # configured by [email] (steps/email_service.py)
 
@@ -43,6 +46,7 @@ def verification_record(known: Any, kind: str) -> dict[str, Any] | Any:
 
 class EmailDomain(ArmStep):
     type = "Microsoft.Communication/emailServices/domains"
+    model = DomainResource  # the GET body's SDK model: read-only fields derive from it
     dependencies: ClassVar[tuple[str, ...]] = ("email_service",)
     # dataLocation, fromSenderDomain, mailFromSenderDomain, verificationStates and verificationRecords are
     # read-only (azure-sdk-facts §1 "Email domain"): not declared, never compared.
@@ -87,6 +91,8 @@ class EmailDomainVerification(EmailDomain):
     dependencies = ("email_domain", "dns_record:apex-txt", "dns_record:dkim", "dns_record:dkim2")
     # Verification statuses are enum strings (VerificationStatus): compare case-insensitively.
     rules = rules(Rules(normalizers=(("properties.verificationStates.*.status", lower),)))
+    not_managed = nm("owned by the email_domain step (this step only starts verification)", "location", "tags",
+                     "properties.domainManagement", "properties.userEngagementTracking")
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
         super().__init__(env, name, resource_name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+from azure.mgmt.communication.models import EmailServiceResource
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, location
@@ -39,6 +41,7 @@ DATA_LOCATION_RULES = Rules(normalizers=(("properties.dataLocation", location),)
 
 class EmailService(ArmStep):
     type = "Microsoft.Communication/emailServices"
+    model = EmailServiceResource  # the GET body's SDK model: read-only fields derive from it
     dependencies = ("resource_group",)
     # provisioningState comes back 'Running' on GET (arm-examples emailServices/2025-05-01/get.json) and
     # location as 'Global': both handled by the engine (terminal check) and the COMMON location rule.

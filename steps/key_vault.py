@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Literal
 
+from azure.mgmt.keyvault.models import Vault
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -12,7 +13,8 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, location, lower
 from provisioner.errors import ConfigProblem
 from provisioner.model import UNKNOWN
-from steps._base import ArmStep, name_problems, no_double_hyphen, rules
+from steps._base import ArmStep, absent_is, name_problems, no_double_hyphen, rules
+from steps._fields import UNUSED, nm
 
 SECTION = "key_vault"
 
@@ -46,6 +48,13 @@ def ip_rules(known: Any, allowed: list[str]) -> Any:
 
 class KeyVault(ArmStep):
     type = "Microsoft.KeyVault/vaults"
+    model = Vault  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm("create-time only (recover or default)", "properties.createMode")
+        + nm(UNUSED, "properties.enabledForDeployment", "properties.enabledForDiskEncryption",
+             "properties.enabledForTemplateDeployment", "properties.networkAcls.virtualNetworkRules")
+        + nm("filled in by Azure from the vault name", "properties.vaultUri")
+    )
     # web_app: the firewall lets in the app's outbound IPs (App Service is not a "trusted service" that
     # bypass=AzureServices covers). web_app must never depend on key_vault (cycle).
     dependencies = ("resource_group", "web_app")
@@ -53,7 +62,8 @@ class KeyVault(ArmStep):
     rules = rules(Rules(
         normalizers=(("properties.sku.name", lower), ("properties.sku.family", lower), ("properties.tenantId", lower),
                      ("properties.networkAcls.defaultAction", lower), ("properties.networkAcls.bypass", lower),
-                     ("properties.networkAcls.ipRules*.value", cidr)),
+                     ("properties.networkAcls.ipRules*.value", cidr),
+                     ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.accessPolicies", absent_is([]))),
         # An IP rule list is a set: the service does not keep the order it was written in.
         sets=("properties.networkAcls.ipRules",),
         # Retention is fixed once the vault exists (azure-sdk-facts §1 Key Vault).
@@ -76,7 +86,13 @@ class KeyVault(ArmStep):
             # architecture "Key Vault network ACLs": deny by default, Azure services and our addresses in.
             "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices",
                             "ipRules": ip_rules(known, c.allowed_ips)},
+            # Reachable over its public endpoint, filtered by networkAcls above (no private endpoint yet).
+            "publicNetworkAccess": "Enabled",
         }
+        if c.rbac_authorization:
+            # Under RBAC, access policies are ignored by the data plane but still stored: any entry is a grant
+            # waiting for RBAC to be turned off. The intended set is empty; one added by hand is drift.
+            props["accessPolicies"] = []
         if c.purge_protection:
             # Purge protection is irreversible and Azure rejects an explicit false: declare it only when on.
             props["enablePurgeProtection"] = True

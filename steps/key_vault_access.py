@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from azure.mgmt.authorization.v2022_04_01.models import RoleAssignment
+
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from provisioner.errors import AzureCallError
 from provisioner.model import UNKNOWN, ResourceRef
 from provisioner.step import Step
+from steps._fields import UNUSED, nm
 from steps.deployment_slot import slot_config, slots_enabled
 
 SECTION = None  # nothing to configure: the role and the principals follow from the other steps
@@ -23,6 +26,11 @@ class KeyVaultAccess(Step):
     """One role assignment at the vault's scope, for the system-assigned identity of `owner_step`."""
 
     type = "Microsoft.Authorization/roleAssignments"
+    model = RoleAssignment  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(UNUSED, "properties.condition", "properties.conditionVersion",
+               "properties.delegatedManagedIdentityResourceId", "properties.description")
+    )
     rules = Rules(
         normalizers=(("properties.principalId", lower), ("properties.principalType", lower)),
         # Role assignments cannot be updated in place (ARM answers 409 RoleAssignmentUpdateNotPermitted):

@@ -6,6 +6,8 @@ import re
 import secrets as token
 from typing import Any, Literal
 
+from azure.mgmt.keyvault.models import Secret
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules
@@ -13,6 +15,7 @@ from provisioner.errors import AzureCallError, ConfigProblem, ProvisionerError
 from provisioner.model import UNKNOWN, PropertyChange
 from steps import _secret_values as sv
 from steps._base import ArmStep
+from steps._fields import nm
 from steps.postgres_server import PASSWORD_SECRET as POSTGRES_PASSWORD_SECRET
 from steps.postgres_server import SECTION as POSTGRES_SECTION
 from steps.postgres_server import Config as PostgresConfig
@@ -35,12 +38,24 @@ class Config(Section):
     secrets: dict[str, Source] = {}  # secret name -> where its value comes from
 
 
+def _epoch(when: Any) -> int | None:
+    """Key Vault's wire format for exp/nbf: seconds since the epoch (SecretAttributes, REST spec)."""
+    return int(when.timestamp()) if when else None
+
+
 class KeyVaultSecret(ArmStep):
     type = "Microsoft.KeyVault/vaults/secrets"
     holds_data = True  # a deleted JWT key logs every user out; secrets are soft-deleted, not gone
     # Values never round-trip into a plan: read() returns a SHA-256 of the value, and that field is
     # shown as (sensitive) (azure-sdk-facts §1 KV secret: "every set_secret creates a new version: compare a hash").
-    rules = Rules(sensitive=(HASH,))
+    model = Secret  # the management-plane shape of a secret: what read() maps the data-plane answer onto
+    not_managed = nm("a descriptive label only", "properties.contentType")
+    rules = Rules(sensitive=(HASH,),
+                  # The value is compared through its hash (HASH); read() never returns the value itself.
+                  write_only=("properties.value",),
+                  # An expiry or not-before date set by hand would make the app fail to read the secret:
+                  # declared absent, so either is drift.
+                  absent=("properties.attributes.exp", "properties.attributes.nbf"))
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str, source: str):
         super().__init__(env, name, resource_name)
@@ -138,6 +153,8 @@ class KeyVaultSecret(ArmStep):
                 "valueSha256": sv.sha256(secret.value or ""),
                 "contentType": p.content_type,
                 "attributes": {"enabled": p.enabled,
+                               "exp": _epoch(getattr(p, "expires_on", None)),
+                               "nbf": _epoch(getattr(p, "not_before", None)),
                                "created": p.created_on.isoformat() if p.created_on else None,
                                "updated": p.updated_on.isoformat() if p.updated_on else None},
             },

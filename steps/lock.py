@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.resource.locks.models import ManagementLockObject
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -13,6 +14,7 @@ from provisioner.errors import ConfigProblem
 from provisioner.model import ResourceRef
 from provisioner.step import Step
 from steps._base import rules
+from steps._fields import nm
 
 SECTION = "locks"
 LOCK_NAME = "do-not-delete"
@@ -32,6 +34,10 @@ class Config(Section):
 
 class Lock(Step):
     type = "Microsoft.Authorization/locks"
+    model = ManagementLockObject  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm("filled in by Azure for locks created by an application", "properties.owners")
+    )
     rules = rules(Rules(
         # ARM treats lock levels case-insensitively (ManagementLocks spec: LockLevel enum, modelAsString).
         normalizers=(("properties.level", lower),),

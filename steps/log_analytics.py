@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.loganalytics.models import Workspace as WorkspaceModel
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -11,6 +12,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, name_problems, rules
+from steps._fields import IDENTITY_OTHER, UNUSED, nm
 
 SECTION = "log_analytics"
 
@@ -23,6 +25,13 @@ class Config(Section):
 
 class Workspace(ArmStep):
     type = "Microsoft.OperationalInsights/workspaces"
+    model = WorkspaceModel  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(IDENTITY_OTHER, "identity")
+        + nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.features", "properties.forceCmkForQuery",
+             "properties.replication", "properties.sku.capacityReservationLevel",
+             "properties.publicNetworkAccessForIngestion", "properties.publicNetworkAccessForQuery")
+    )
     dependencies = ("resource_group",)
     holds_data = True  # the logs themselves
     # arm-examples WorkspacesGet: sku.name comes back lower-case ('pergb2018'); customerId, createdDate,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from azure.mgmt.monitor.models import MetricAlertResource
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -12,6 +13,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import AZURE_TAGS, ArmStep, name_problems, rules
+from steps._fields import nm
 from steps._monitoring import resource_id
 
 SECTION = "metric_alerts"
@@ -79,6 +81,9 @@ class AlertStep(ArmStep):
     """Shared by metric and availability alerts: same resource type, same Azure-side noise."""
 
     type = "Microsoft.Insights/metricAlerts"
+    model = MetricAlertResource  # the GET body's SDK model: read-only fields derive from it
+    not_managed = nm("multi-resource alerts only (one alert, one target here)", "properties.targetResourceRegion",
+                     "properties.targetResourceType")
     rules = rules(Rules(
         # Azure adds `hidden-link:` tags to alerts (arm-examples createOrUpdateMetricAlertSingleResource).
         managed_keys=AZURE_TAGS,
@@ -113,6 +118,11 @@ class AlertStep(ArmStep):
 
 
 class MetricAlert(AlertStep):
+    # criteria is polymorphic (odata.type): the model's other kind is the availability alert's.
+    not_managed = AlertStep.not_managed + nm("web-test criteria: another odata.type (availability_alert)",
+                                             "properties.criteria.componentId", "properties.criteria.failedLocationCount",
+                                             "properties.criteria.webTestId")
+
     def __init__(self, env: EnvironmentSpec, key: str):
         super().__init__(env, f"metric_alert:{key}", f"{env.resource_name('metric_alert')}-{key}")
         self.key = key

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.postgresqlflexibleservers.models import Configuration
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import rules
+from steps._fields import nm
 from steps.postgres_server import SECTION as SERVER_SECTION
 from steps.postgres_server import Config, PostgresChild
 
@@ -20,6 +23,10 @@ class PostgresConfiguration(PostgresChild):
     never creates anything: it PATCHes the value, and "delete" leaves the parameter to its server."""
 
     type = "Microsoft.DBforPostgreSQL/flexibleServers/configurations"
+    model = Configuration  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm("filled in by Azure (user-override or system-default)", "properties.source")
+    )
     rules = rules(Rules(
         # PostgreSQL answers booleans and enums in its own case ('ON' vs 'on', 'TLSV1.2' vs 'TLSv1.2').
         normalizers=(("properties.value", lower),),

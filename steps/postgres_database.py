@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.postgresqlflexibleservers.models import Database
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
@@ -17,6 +19,7 @@ SECTION = None  # charset and collation live in [postgres] (database_charset, da
 
 class PostgresDatabase(PostgresChild):
     type = "Microsoft.DBforPostgreSQL/flexibleServers/databases"
+    model = Database  # the GET body's SDK model: read-only fields derive from it
     holds_data = True
     rules = rules(Rules(
         # arm-examples DatabaseCreate/DatabaseGet echo the charset as 'utf8'; PostgreSQL itself reports 'UTF8'.

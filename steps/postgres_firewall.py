@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.postgresqlflexibleservers.models import FirewallRule
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from steps._base import rules
@@ -17,6 +19,7 @@ RULE_NAME = "AllowAllAzureServicesAndResourcesWithinAzureIps"
 
 class PostgresFirewall(PostgresChild):
     type = "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"
+    model = FirewallRule  # the GET body's SDK model: read-only fields derive from it
     # No location or tags on a child rule; the id's /servers/ vs /flexibleServers/ segment in the
     # arm-examples is a doc artifact (INDEX.md trap 6) and `id` is never compared anyway.
     rules = rules()

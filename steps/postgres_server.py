@@ -8,6 +8,7 @@ import secrets
 import string
 from typing import Any, Literal
 
+from azure.mgmt.postgresqlflexibleservers.models import Server
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -16,6 +17,7 @@ from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem, ProvisionerError
 from provisioner.model import UNKNOWN
 from steps._base import ArmStep, name_problems, rules
+from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, nm
 
 SECTION = "postgres"
 
@@ -70,6 +72,20 @@ class PostgresChild(ArmStep):
 
 class PostgresServer(ArmStep):
     type = "Microsoft.DBforPostgreSQL/flexibleServers"
+    model = Server  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(IDENTITY_OTHER, "identity", "properties.authConfig", "properties.dataEncryption")
+        + nm(PLACEMENT, "properties.availabilityZone", "properties.highAvailability.standbyAvailabilityZone",
+             "properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId")
+        + nm("create-time only (point-in-time restore / replica source)", "properties.createMode",
+             "properties.pointInTimeUTC", "properties.sourceServerResourceId", "properties.replica",
+             "properties.replicationRole")
+        + nm("owned by Azure's maintenance scheduler (system-managed window)", "properties.maintenanceWindow")
+        + nm(UNUSED, "properties.cluster", "properties.fipsMode", "properties.backup.immutableBackup",
+             "properties.storage.autoGrow", "properties.storage.autoGrowIncrementPercent",
+             "properties.storage.autoGrowMaxThresholdMb", "properties.storage.iops", "properties.storage.throughput",
+             "properties.storage.tier", "properties.storage.type")
+    )
     dependencies = ("resource_group", "key_vault")
     holds_data = True
     rules = rules(Rules(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from azure.mgmt.redis.models import RedisFirewallRule
+
 from provisioner.azure import call
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
@@ -31,6 +33,8 @@ class RedisFirewall(ArmStep):
     A rule Azure has that is not in the set is drift and is deleted (architecture: "App Service ... only")."""
 
     type = "Microsoft.Cache/redis/firewallRules"
+    model = RedisFirewallRule  # the GET body's SDK model: read-only fields derive from it
+    model_at = "rules[]"  # the step assembles {"rules": [...]} from the rule list
     dependencies = ("redis", "web_app")
     rules = rules(Rules(
         # The API lists rules in its own order: compare as a set.

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.resource.resources.models import ResourceGroup as ResourceGroupModel
+
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.errors import ConfigProblem
 from provisioner.model import ResourceRef
 from steps._base import ArmStep, name_problems, rules
+from steps._fields import nm
 
 SECTION = "resource_group"
 
@@ -19,6 +22,10 @@ class Config(Section):
 
 class ResourceGroup(ArmStep):
     type = "Microsoft.Resources/resourceGroups"
+    model = ResourceGroupModel  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm("filled in by Azure for groups a managed application owns", "managedBy")
+    )
     holds_data = True  # deleting a group deletes everything in it
     rules = rules()
 

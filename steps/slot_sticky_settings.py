@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.web.models import SlotConfigNamesResource
+
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
+from steps._fields import PLATFORM, UNUSED, nm
 from steps.deployment_slot import slot_config, slots_enabled
 from steps.web_app import SiteChild
 
@@ -15,6 +18,11 @@ SECTION = None  # configured by [deployment_slot] sticky_settings
 
 class SlotStickySettings(SiteChild):
     type = "Microsoft.Web/sites/config"
+    model = SlotConfigNamesResource  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(PLATFORM, "kind")
+        + nm(UNUSED, "properties.azureStorageConfigNames", "properties.connectionStringNames")
+    )
     # The names live on the site (not the slot) but only mean something once a slot exists to swap with.
     dependencies = ("web_app", "deployment_slot")
     # The names are a set (their order means nothing to a swap); compare as one so a re-ordering by the

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from azure.mgmt.web.models import StaticSiteARMResource
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, location, lower
 from provisioner.errors import ConfigProblem
-from steps._base import ArmStep, name_problems, rules
+from steps._base import ArmStep, absent_is, name_problems, rules
+from steps._fields import DEPLOY, IDENTITY_OTHER, PLATFORM, nm
 
 SECTION = "static_web_app"
 # Static Web Apps' own resource exists in a few regions only (its content is served from the global CDN).
@@ -24,11 +27,20 @@ class Config(Section):
 
 class StaticWebApp(ArmStep):
     type = "Microsoft.Web/staticSites"
+    model = StaticSiteARMResource  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(IDENTITY_OTHER, "identity")
+        + nm(PLATFORM, "kind", "sku.capabilities", "sku.capacity", "sku.family", "sku.locations", "sku.size",
+             "sku.skuCapacity", "properties.enterpriseGradeCdnStatus")
+        + nm(DEPLOY, "properties.branch", "properties.buildProperties", "properties.provider", "properties.repositoryToken",
+             "properties.repositoryUrl", "properties.templateProperties")
+    )
     dependencies = ("resource_group",)
     # arm-examples GetStaticSite: the server fills defaultHostname, customDomains, contentDistributionEndpoint,
     # keyVaultReferenceIdentity, linkedBackends, privateEndpointConnections, userProvidedFunctionApps; we
     # declare none of them. 'West US 2' comes back as written there; ARM compares regions without spaces/case.
     rules = rules(Rules(normalizers=(
+        ("properties.publicNetworkAccess", absent_is("Enabled")),
         ("sku.name", lower), ("sku.tier", lower), ("properties.stagingEnvironmentPolicy", lower),
     )))
 
@@ -40,7 +52,8 @@ class StaticWebApp(ArmStep):
         c = self.config
         # No repository: the admin app is deployed with the site's deployment token (list_static_site_secrets)
         # from CI, so no GitHub token is ever handed to Azure (repositoryToken is write-only anyway).
-        body = self.base(stagingEnvironmentPolicy=c.staging_environment_policy,
+        body = self.base(publicNetworkAccess="Enabled",  # the admin app is public (AAD sign-in in the app)
+                         stagingEnvironmentPolicy=c.staging_environment_policy,
                          allowConfigFileUpdates=c.allow_config_file_updates)
         body.update(location=c.location, sku={"name": c.sku, "tier": c.sku})
         return body

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from azure.mgmt.storage.models import StorageAccount as StorageAccountModel
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
-from steps._base import ArmStep, name_problems, rules
+from steps._base import ArmStep, absent_is, name_problems, rules
+from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, nm
 
 SECTION = "storage"
 
@@ -20,16 +23,35 @@ class Config(Section):
     min_tls_version: Literal["TLS1_2", "TLS1_3"] = "TLS1_2"
     allow_blob_public_access: bool = False
     allow_shared_key_access: bool = True  # diagnostic exports and backup tooling still use keys
+    # The document names no network restriction for backups/logs storage; the values are declared (a change by
+    # hand is drift) and an environment can close the account down to Azure services.
+    public_network_access: Literal["Enabled", "Disabled"] = "Enabled"
+    network_default_action: Literal["Allow", "Deny"] = "Allow"
 
 
 class StorageAccount(ArmStep):
     type = "Microsoft.Storage/storageAccounts"
+    model = StorageAccountModel  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(PLACEMENT, "extendedLocation", "placement", "zones", "properties.routingPreference",
+               "properties.dualStackEndpointPreference", "properties.dnsEndpointType")
+        + nm(IDENTITY_OTHER, "identity", "properties.azureFilesIdentityBasedAuthentication")
+        + nm(UNUSED, "properties.isHnsEnabled", "properties.isNfsV3Enabled", "properties.isSftpEnabled",
+             "properties.isLocalUserEnabled", "properties.enableExtendedGroups", "properties.largeFileSharesState",
+             "properties.immutableStorageWithVersioning", "properties.dataCollaborationPolicyProperties",
+             "properties.geoPriorityReplicationStatus", "properties.storageAccountSkuConversionStatus",
+             "properties.turboTier", "properties.allowSharedKeyAccessForServices",
+             "properties.allowCrossTenantDelegationSas", "properties.allowedCopyScope",
+             "properties.allowCrossTenantReplication", "properties.defaultToOAuthAuthentication")
+    )
     dependencies = ("resource_group",)
     holds_data = True
     # sku.tier, primaryEndpoints, creationTime, keyCreationTime, encryption, networkAcls are filled in by
     # Azure (arm-examples StorageAccountGetProperties) and stay out of scope because we do not declare them.
     rules = rules(Rules(
-        normalizers=(("sku.name", lower), ("kind", lower), ("properties.accessTier", lower), ("properties.minimumTlsVersion", lower)),
+        normalizers=(("sku.name", lower), ("kind", lower), ("properties.accessTier", lower), ("properties.minimumTlsVersion", lower),
+                     ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.networkAcls.defaultAction", lower),
+                     ("properties.networkAcls.bypass", lower)),
         replace_on=("kind",),
     ))
 
@@ -45,6 +67,10 @@ class StorageAccount(ArmStep):
             allowSharedKeyAccess=c.allow_shared_key_access,
             supportsHttpsTrafficOnly=True,
             accessTier=c.access_tier,
+            publicNetworkAccess=c.public_network_access,
+            # The GET model marks networkAcls read-only (it is written through create/update parameters);
+            # it is security-relevant, so it is declared and compared all the same.
+            networkAcls={"defaultAction": c.network_default_action, "bypass": "AzureServices"},
         )
         body.update(sku={"name": c.sku}, kind=c.kind)
         return body

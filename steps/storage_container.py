@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+from azure.mgmt.storage.models import BlobContainer
+
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep
+from steps._fields import UNUSED, nm
 
 SECTION = "storage_containers"
 # Azure: 3-63 lower-case letters, digits and '-', starting with a letter or digit; every '-' sits between
@@ -24,6 +27,12 @@ class Config(Section):
 
 class StorageContainer(ArmStep):
     type = "Microsoft.Storage/storageAccounts/blobServices/containers"
+    model = BlobContainer  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(UNUSED, "properties.blobAccessPointConfiguration", "properties.defaultEncryptionScope",
+               "properties.denyEncryptionScopeOverride", "properties.enableNfsV3AllSquash", "properties.enableNfsV3RootSquash",
+               "properties.immutableStorageWithVersioning", "properties.metadata")
+    )
     dependencies = ("storage_account",)
     holds_data = True  # deleting a container deletes every blob in it
     # etag, lastModifiedTime, lease*, deleted*, immutability*, legalHold and hasImmutabilityPolicy are

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.storage.models import ManagementPolicy
+
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules
@@ -25,6 +27,7 @@ class Config(Section):
 
 class LifecyclePolicy(ArmStep):
     type = "Microsoft.Storage/storageAccounts/managementPolicies"
+    model = ManagementPolicy  # the GET body's SDK model: read-only fields derive from it
     dependencies = ("storage_account",)
     # The policy PUT to .../managementPolicies/default comes back named 'DefaultManagementPolicy'
     # (arm-examples StorageAccountGetManagementPolicy / SetManagementPolicy): `name` is in the differ's

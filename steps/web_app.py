@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from azure.mgmt.web.models import Site
+
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
-from steps._base import ArmStep, name_problems, rules
+from steps._base import ArmStep, absent_is, name_problems, rules
+from steps._fields import SITE_NOT_MANAGED
 
 SECTION = "web_app"
 
@@ -48,12 +51,16 @@ class SiteChild(ArmStep):
 
 class WebApp(ArmStep):
     type = "Microsoft.Web/sites"
+    model = Site  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        SITE_NOT_MANAGED
+    )
     dependencies = ("app_service_plan",)
     rules = rules(Rules(
         # GET /sites returns siteConfig mostly null (azure-sdk-facts §1: write-only as a whole); the
         # web_app_config step owns it through GET .../config/web.
         write_only=("properties.siteConfig",),
-        normalizers=(("kind", lower), ("identity.type", lower)),
+        normalizers=(("kind", lower), ("identity.type", lower), ("properties.publicNetworkAccess", absent_is("Enabled"))),
         # The OS of a site (kind app,linux,container) is fixed at create: App Service cannot turn a Linux app
         # into a Windows one in place, and the PATCH does not carry kind. A kind changed out of band is a
         # replace, not an update that would never converge (found by tests/e2e/test_mutations.py).
@@ -78,6 +85,7 @@ class WebApp(ArmStep):
             serverFarmId=self.plan_id(),
             httpsOnly=True,
             reserved=True,
+            publicNetworkAccess="Enabled",  # the API is public; access rules live in config/web (declared)
             # Sent on create so the container starts with the right image; compared via config/web.
             siteConfig={"linuxFxVersion": f"DOCKER|{c.container_image}", "alwaysOn": c.always_on},
         )

@@ -4,23 +4,57 @@ from __future__ import annotations
 
 from typing import Any
 
+from azure.mgmt.web.models import SiteConfigResource
+
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
-from steps._base import rules
+from steps._base import absent_is, rules
+from steps._fields import SITE_CONFIG_NOT_MANAGED
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild
 
 SECTION = None  # configured by [web_app]
 
 
+# The site is public (the API serves the browser app): the intended access rule set is Azure's single
+# "Allow all" rule (arm-examples GetSiteConfig), for the site and its SCM endpoint. Declared, so a rule added
+# or removed by hand is drift naming that rule (properties.ipSecurityRestrictions[<name>]).
+ALLOW_ALL = [{"ipAddress": "Any", "action": "Allow", "priority": 2147483647, "name": "Allow all",
+              "description": "Allow all access"}]
+SECURITY: dict[str, Any] = {
+    "publicNetworkAccess": "Enabled",
+    "ipSecurityRestrictions": ALLOW_ALL,
+    "ipSecurityRestrictionsDefaultAction": "Allow",
+    "scmIpSecurityRestrictions": ALLOW_ALL,
+    "scmIpSecurityRestrictionsDefaultAction": "Allow",
+    "scmIpSecurityRestrictionsUseMain": False,
+    # CORS is the API's own (FastAPI middleware): App Service CORS stays off, so it cannot widen it.
+    "cors": {"allowedOrigins": [], "supportCredentials": False},
+    "remoteDebuggingEnabled": False,
+}
+
+
 class SiteConfig(SiteChild):
     type = "Microsoft.Web/sites/config"
+    model = SiteConfigResource  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        SITE_CONFIG_NOT_MANAGED
+    )
     dependencies = ("web_app",)
     # arm-examples GetSiteConfig: every siteConfig field comes back populated with server defaults
     # (defaultDocuments, phpVersion, logsDirectorySizeLimit, ipSecurityRestrictions 'Allow all', ...);
     # left-scoping skips them. linuxFxVersion's 'DOCKER|' prefix casing varies between portal and API.
-    rules = rules(Rules(normalizers=(("properties.ftpsState", lower), ("properties.linuxFxVersion", lower))))
+    rules = rules(Rules(normalizers=(
+        ("properties.ftpsState", lower), ("properties.linuxFxVersion", lower),
+        # Security settings ARM returns as null until set; null means the default written here.
+        ("properties.publicNetworkAccess", absent_is("Enabled")),
+        ("properties.ipSecurityRestrictionsDefaultAction", absent_is("Allow")),
+        ("properties.scmIpSecurityRestrictionsDefaultAction", absent_is("Allow")),
+        ("properties.cors.allowedOrigins", absent_is([])), ("properties.cors.supportCredentials", absent_is(False)),
+        ("properties.remoteDebuggingEnabled", absent_is(False)), ("properties.*IpSecurityRestrictions[].action", lower),
+        ("properties.ipSecurityRestrictions[].ipAddress", lower), ("properties.scmIpSecurityRestrictions[].ipAddress", lower),
+    )))
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section("web_app", WebAppConfig)
@@ -32,6 +66,7 @@ class SiteConfig(SiteChild):
             "scmMinTlsVersion": c.min_tls_version,
             "ftpsState": c.ftps_state,
             "http20Enabled": c.http20_enabled,
+            **SECURITY,
         }}
 
     def read(self, clients: Any) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from azure.mgmt.applicationinsights.v2022_06_15.models import WebTest as WebTestModel
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -12,6 +13,7 @@ from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from provisioner.model import UNKNOWN
 from steps._base import AZURE_TAGS, ArmStep, name_problems, rules
+from steps._fields import UNUSED, nm
 from steps._monitoring import observed, resource_id
 
 SECTION = "web_tests"
@@ -43,6 +45,12 @@ class Config(Section):
 
 class WebTest(ArmStep):
     type = "Microsoft.Insights/webtests"
+    model = WebTestModel  # the GET body's SDK model: read-only fields derive from it
+    not_managed = (
+        nm(UNUSED, "properties.Configuration", "properties.Request.FollowRedirects", "properties.Request.Headers",
+               "properties.Request.RequestBody", "properties.ValidationRules.ContentValidation",
+               "properties.ValidationRules.IgnoreHttpStatusCode")
+    )
     rules = rules(Rules(
         # Azure adds hidden-link tags to other resources it relates the test to (arm-examples WebTestCreate:
         # a sites/... link appears that was never sent); the component link we send ourselves is compared.

@@ -1,7 +1,7 @@
 """The differ: left-scoped, normalized, tags owned whole, sensitive values redacted."""
 
-from provisioner.diff import Rules, as_str, diff, location, lower
-from provisioner.model import SENSITIVE, UNKNOWN
+from provisioner.diff import Rules, as_str, carry_owned, diff, location, lower
+from provisioner.model import AZURE_MANAGED, NOT_MANAGED, READ_ONLY, SENSITIVE, UNDECLARED, UNKNOWN
 
 
 def test_identical_is_empty():
@@ -13,11 +13,18 @@ def test_server_populated_fields_are_ignored_and_counted():
     desired = {"properties": {"httpsOnly": True}}
     observed = {"id": "/x", "name": "n", "type": "t", "properties": {"httpsOnly": True, "state": "Running",
                                                                      "provisioningState": "Succeeded", "hostNames": ["a"]}}
-    result = diff(desired, observed)
+    result = diff(desired, observed, Rules(read_only=("properties.state", "properties.hostNames")))
     assert result.empty
     paths = {i.path for i in result.ignored}
     assert {"id", "name", "type", "properties.state", "properties.hostNames", "properties.provisioningState"} <= paths
-    assert all(i.rule == "server-populated" for i in result.ignored)
+    assert all(i.rule == "server-populated" and i.kind == READ_ONLY for i in result.ignored)
+
+
+def test_a_field_neither_declared_read_only_nor_not_managed_is_counted_apart():
+    result = diff({"properties": {"a": 1}}, {"properties": {"a": 1, "b": 2}})
+    assert result.empty
+    [ignored] = result.ignored
+    assert (ignored.path, ignored.kind) == ("properties.b", UNDECLARED)
 
 
 def test_changed_leaf_reports_path_before_after():
@@ -81,7 +88,10 @@ def test_removed_managed_tag_is_drift():
 def test_lists_of_objects_are_left_scoped_per_element():
     desired = {"properties": {"emailReceivers": [{"name": "ops", "emailAddress": "ops@x"}]}}
     observed = {"properties": {"emailReceivers": [{"name": "ops", "emailAddress": "ops@x", "status": "Enabled"}]}}
-    assert diff(desired, observed).empty
+    result = diff(desired, observed, Rules(read_only=("properties.emailReceivers[].status",)))
+    assert result.empty
+    assert [(i.path, i.kind) for i in result.ignored if "status" in i.path] == [
+        ("properties.emailReceivers[ops].status", READ_ONLY)]
 
 
 def test_ordered_lists_differ_by_order_unless_declared_sets():
@@ -123,3 +133,100 @@ def test_unknown_values_show_as_known_after_apply():
 
 def test_none_in_desired_means_unmanaged():
     assert diff({"properties": {"x": None}}, {"properties": {"x": 5}}).empty
+
+
+# --- issue 9: list elements, not-managed fields, Azure-managed tags ---------------------------------------
+
+
+def _profiles(threshold: int, extra_rule: bool = False) -> dict:
+    rules = [{"metricTrigger": {"threshold": threshold, "operator": "GreaterThan"}, "scaleAction": {"value": "1"}},
+             {"metricTrigger": {"threshold": 30, "operator": "LessThan"}, "scaleAction": {"value": "1"}}]
+    if extra_rule:
+        rules.append({"metricTrigger": {"threshold": 99, "operator": "GreaterThan"}, "scaleAction": {"value": "5"}})
+    return {"properties": {"profiles": [{"name": "cpu", "capacity": {"minimum": "2"}, "rules": rules}]}}
+
+
+def test_list_change_names_the_element_and_the_leaf():
+    [change] = diff(_profiles(70), _profiles(90)).changes
+    assert (change.path, change.before, change.after) == ("properties.profiles[cpu].rules[0].metricTrigger.threshold", 90, 70)
+
+
+def test_added_and_removed_elements_are_shown_whole():
+    [added] = diff(_profiles(70, extra_rule=True), _profiles(70)).changes
+    assert added.path == "properties.profiles[cpu].rules[2]" and added.before is None
+    assert added.after["scaleAction"] == {"value": "5"}
+    [removed] = diff(_profiles(70), _profiles(70, extra_rule=True)).changes
+    assert removed.path == "properties.profiles[cpu].rules[2]" and removed.after is None
+
+
+def test_keyed_elements_match_by_name_whatever_the_order():
+    desired = {"properties": {"rules": [{"name": "a", "ip": "1"}, {"name": "b", "ip": "2"}]}}
+    observed = {"properties": {"rules": [{"name": "b", "ip": "2"}, {"name": "a", "ip": "1"}, {"name": "x", "ip": "0.0.0.0"}]}}
+    [change] = diff(desired, observed).changes
+    assert (change.path, change.before, change.after) == ("properties.rules[x]", {"name": "x", "ip": "0.0.0.0"}, None)
+    desired["properties"]["rules"].append({"name": "new", "ip": "3"})
+    changes = {c.path: (c.before, c.after) for c in diff(desired, observed).changes}
+    assert changes["properties.rules[new]"] == (None, {"name": "new", "ip": "3"})
+
+
+def test_key_added_inside_a_declared_element_is_drift():
+    rule = {"name": "archive", "definition": {"actions": {"baseBlob": {"tierToArchive": {"days": 90}}}}}
+    observed_rule = {"name": "archive", "definition": {"actions": {"baseBlob": {"tierToArchive": {"days": 90},
+                                                                                  "delete": {"days": 1}}}}}
+    [change] = diff({"properties": {"rules": [rule]}}, {"properties": {"rules": [observed_rule]}}).changes
+    assert change.path == "properties.rules[archive].definition.actions.baseBlob.delete"
+    assert (change.before, change.after) == ({"days": 1}, None)
+
+
+def test_read_only_keys_inside_elements_are_counted_not_drift():
+    rules = Rules(read_only=("properties.rules[].lastRun",))
+    result = diff({"properties": {"rules": [{"name": "a"}]}}, {"properties": {"rules": [{"name": "a", "lastRun": "x"}]}}, rules)
+    assert result.empty and [(i.path, i.kind) for i in result.ignored] == [("properties.rules[a].lastRun", READ_ONLY)]
+
+
+def test_sets_of_objects_without_a_key_still_ignore_order_and_show_the_changed_element():
+    rules = Rules(sets=("properties.logs",))
+    desired = {"properties": {"logs": [{"category": "A", "enabled": True}, {"category": "B", "enabled": True}]}}
+    observed = {"properties": {"logs": [{"category": "B", "enabled": True}, {"category": "A", "enabled": True}]}}
+    assert diff(desired, observed, rules).empty
+    observed["properties"]["logs"][0]["enabled"] = False
+    [change] = diff(desired, observed, rules).changes
+    assert (change.path, change.before, change.after) == ("properties.logs[1].enabled", False, True)
+
+
+def test_set_rules_apply_to_keyed_lists_with_the_normalized_key():
+    rules = Rules(sets=("rules",), normalizers=(("rules[].name", lambda v: v.rsplit("/", 1)[-1]),))
+    desired = {"rules": [{"name": "r1", "properties": {"startIP": "1"}}]}
+    observed = {"rules": [{"name": "cache/r1", "properties": {"startIP": "2"}}]}
+    [change] = diff(desired, observed, rules).changes
+    assert change.path == "rules[r1].properties.startIP"
+
+
+def test_not_managed_fields_are_counted_with_their_reason():
+    rules = Rules(not_managed=(("sku.capacity", "owned by autoscale"), ("properties.siteConfig", "owned by web_app_config")))
+    result = diff({"sku": {"name": "S1", "capacity": 2}}, {"sku": {"name": "S1", "capacity": 4},
+                                                         "properties": {"siteConfig": {"a": 1, "b": {"c": 2}}}}, rules)
+    assert result.empty
+    kinds = {(i.path, i.kind, i.rule) for i in result.ignored}
+    assert ("sku.capacity", NOT_MANAGED, "owned by autoscale") in kinds
+    assert ("properties.siteConfig.b.c", NOT_MANAGED, "owned by web_app_config") in kinds
+
+
+def test_azure_managed_tags_are_one_rule_for_every_step():
+    observed = {"tags": {"A": "1", "hidden-link:/subscriptions/x/components/ai": "Resource", "$type": "Microsoft.X"}}
+    result = diff({"tags": {"A": "1"}}, observed)  # no step-specific rule needed
+    assert result.empty
+    assert sorted(i.kind for i in result.ignored) == [AZURE_MANAGED, AZURE_MANAGED]
+    [change] = diff({"tags": {"A": "1"}}, {"tags": {**observed["tags"], "hidden": "x"}}).changes
+    assert change.path == "tags.hidden"
+
+
+def test_update_body_carries_observed_not_managed_values_and_azure_tags():
+    rules = Rules(not_managed=(("sku.capacity", "owned by autoscale"),))
+    desired = {"tags": {"A": "1"}, "sku": {"name": "S1", "capacity": 2}}
+    observed = {"tags": {"A": "1", "manual": "x", "hidden-link:/y": "Resource"}, "sku": {"name": "S1", "capacity": 4}}
+    body = carry_owned(desired, observed, rules)
+    assert body["sku"] == {"name": "S1", "capacity": 4}
+    assert body["tags"] == {"A": "1", "hidden-link:/y": "Resource"}  # the hand-added tag is still removed
+    assert desired["sku"]["capacity"] == 2  # the desired body itself is untouched
+    assert carry_owned(desired, None, rules) == desired

@@ -238,7 +238,7 @@ def test_autoscale_normalizes_numbers_enum_case_and_ids(staging):
     observed["location"] = "East US"
     assert diff(desired, observed, s.rules).empty
     prof["capacity"]["maximum"] = 3
-    assert [c.path for c in diff(desired, observed, s.rules).changes] == ["properties.profiles"]
+    assert [c.path for c in diff(desired, observed, s.rules).changes] == ["properties.profiles[cpu].capacity.maximum"]
 
 
 # ----------------------------------------------------------------------------- Key Vault access
@@ -333,7 +333,7 @@ def test_vault_ip_rules_compare_as_set_with_32_normalized(staging):
                                                           "virtualNetworkRules": []}}}
     assert diff(desired, observed, s.rules).empty
     observed["properties"]["networkAcls"]["ipRules"] = [{"value": "20.1.2.3/32"}]
-    assert [c.path for c in diff(desired, observed, s.rules).changes] == ["properties.networkAcls.ipRules"]
+    assert [c.path for c in diff(desired, observed, s.rules).changes] == ["properties.networkAcls.ipRules[20.1.2.4/32]"]
 
 
 def test_graph_has_no_cycle_and_web_app_does_not_need_the_vault():

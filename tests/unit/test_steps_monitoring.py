@@ -178,7 +178,7 @@ def test_action_group_get_noise_is_not_drift_but_a_hand_added_receiver_is(prod):
         "emailReceivers": [{**r, "status": "Enabled"} for r in reversed(d["properties"]["emailReceivers"])]}}
     assert changes(s, d, observed) == []
     observed["properties"]["smsReceivers"] = [{"name": "x", "countryCode": "1", "phoneNumber": "5550100"}]
-    assert [c[0] for c in changes(s, d, observed)] == ["properties.smsReceivers"]
+    assert [c[0] for c in changes(s, d, observed)] == ["properties.smsReceivers[x]"]
 
 
 # ----------------------------------------------------------------------------- metric alerts
