@@ -58,6 +58,9 @@ def _rule(plan_id: str, operator: str, cpu: float, minutes: int, direction: str,
             "timeAggregation": "Average",
             "operator": operator,
             "threshold": cpu,
+            # Azure's default, echoed in every GET (arm-examples getAutoscaleSetting): declared because the
+            # rule list is owned element by element, and true would divide the CPU by the instance count.
+            "dividePerInstance": False,
         },
         "scaleAction": {"direction": direction, "type": "ChangeCount", "value": "1", "cooldown": f"PT{cooldown}M"},
     }

@@ -10,7 +10,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from provisioner.diff import Rules
+from provisioner.diff import Rules, covers
 from provisioner.step import Step
 from tests.support import ROOT, session
 
@@ -176,7 +176,7 @@ def derive(shape: dict, example: Example, rules: Rules) -> dict:
                     fallback = other[i] if i < len(other) else None
                     got = fill(f"{path}[]", want[min(i, len(want) - 1)],
                                item if src is req else None, fallback if src is req else item)
-                    items.append({} if got is DROP else got)
+                    items.append(_whole_element({} if got is DROP else got, item, f"{path}[]", rules))
                 return items
             template = next((w for w in want if isinstance(w, str)), None)
             return [recase(v, template) for v in src]
@@ -186,6 +186,21 @@ def derive(shape: dict, example: Example, rules: Rules) -> dict:
 
     out = fill("", shape, example.request, example.response)
     return {} if out is DROP else out
+
+
+def _whole_element(got: dict, item: dict, path: str, rules: Rules) -> dict:
+    """A declared list is owned element by element (issue 9): keys the example's element has beyond our
+    template (a prefixMatch filter, dividePerInstance) are part of the state it asks for, except read-only ones."""
+    out = dict(got)
+    for key, value in item.items():
+        sub = f"{path}.{key}"
+        if any(covers(p, sub) for p in rules.read_only) or value is None:
+            continue
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = _whole_element(out[key], value, sub, rules)
+    return out
 
 
 def leaf_paths(body: Any, path: str = "") -> list[str]:

@@ -1,0 +1,157 @@
+"""Every field of every managed type is compared, read-only (from the SDK model) or not managed with a reason."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from provisioner.diff import covers, diff, rule_path
+from provisioner.fields import account_type, declared_paths, model_fields
+from provisioner.model import NOT_MANAGED, READ_ONLY
+from provisioner.step import Step
+from tests.support import session, step
+
+ENVS = ("dev", "staging", "production")
+
+
+def _by_type() -> dict[type, tuple[Step, list[dict]]]:
+    out: dict[type, tuple[Step, list[dict]]] = {}
+    for env in ENVS:
+        for s in session(env).steps:
+            first, bodies = out.setdefault(type(s), (s, []))
+            bodies.append(s.desired({}))
+    return out
+
+
+TYPES = _by_type()
+IDS = [f"{t.__module__.removeprefix('steps.')}.{t.__name__}" for t in TYPES]
+
+
+@pytest.mark.parametrize("cls", list(TYPES), ids=IDS)
+def test_every_step_type_names_its_model(cls):
+    assert cls.model is not None, (
+        f"{cls.__module__}.{cls.__name__}: set `model = <SDK model class of the GET body>` (azure.mgmt.*.models) or "
+        "a provisioner.fields.SpecModel citing the REST spec, so its read-only and writable fields are known")
+
+
+@pytest.mark.parametrize("cls", list(TYPES), ids=IDS)
+def test_every_writable_field_is_declared_or_not_managed_with_a_reason(cls):
+    sample, bodies = TYPES[cls]
+    acc = account_type(cls.__name__, cls.model, cls.model_at, sample.rules, bodies)
+    assert not acc.missing, (
+        f"{cls.__module__}.{cls.__name__} ({cls.type}): {len(acc.missing)} writable field(s) of {getattr(cls.model, '__name__', cls.model)} "
+        "are neither declared in desired() nor listed as not managed:\n  " + "\n  ".join(acc.missing) +
+        "\nDeclare each (security settings must be declared, pinned to the secure value), or add it to the step's "
+        "`not_managed = ((\"<path>\", \"<why someone else owns it>\"), ...)` (steps/_fields.py has shared reasons).")
+    for pattern, reason in sample.rules.not_managed:
+        assert reason.strip(), f"{cls.__name__}: not_managed {pattern!r} has no reason"
+
+
+# Security settings the issue names, per type: declared (compared), never read-only or not managed.
+SECURITY: dict[str, tuple[str, ...]] = {
+    "steps.storage_account.StorageAccount": ("properties.networkAcls.defaultAction", "properties.publicNetworkAccess",
+                                             "properties.allowBlobPublicAccess", "properties.minimumTlsVersion",
+                                             "properties.supportsHttpsTrafficOnly", "properties.allowSharedKeyAccess"),
+    "steps.web_app_config.SiteConfig": ("properties.ipSecurityRestrictions", "properties.scmIpSecurityRestrictions",
+                                        "properties.cors.allowedOrigins", "properties.ftpsState", "properties.minTlsVersion",
+                                        "properties.publicNetworkAccess", "properties.remoteDebuggingEnabled"),
+    "steps.slot_config.SlotSiteConfig": ("properties.ipSecurityRestrictions", "properties.cors.allowedOrigins",
+                                         "properties.ftpsState", "properties.minTlsVersion"),
+    "steps.web_app.WebApp": ("properties.httpsOnly", "properties.publicNetworkAccess"),
+    "steps.deployment_slot.DeploymentSlot": ("properties.httpsOnly", "properties.publicNetworkAccess"),
+    "steps.key_vault.KeyVault": ("properties.accessPolicies", "properties.publicNetworkAccess",
+                                 "properties.networkAcls.defaultAction", "properties.enableRbacAuthorization"),
+    "steps.redis.Redis": ("properties.publicNetworkAccess", "properties.enableNonSslPort", "properties.minimumTlsVersion"),
+    "steps.postgres_server.PostgresServer": ("properties.network.publicNetworkAccess",),
+    "steps.static_web_app.StaticWebApp": ("properties.publicNetworkAccess",),
+    "steps.publishing_credentials.PublishingCredentials": ("properties.allow",),
+}
+
+
+@pytest.mark.parametrize("owner", sorted(SECURITY))
+def test_security_settings_are_declared_never_not_managed(owner):
+    matches = [c for c in TYPES if f"{c.__module__}.{c.__name__}" == owner]
+    assert matches, f"{owner} is not a step type of any environment"
+    cls = matches[0]
+    sample, bodies = TYPES[cls]
+    declared = {rule_path(p) for b in bodies for p in declared_paths(b)}
+    for path in SECURITY[owner]:
+        assert path in declared, f"{owner}: security setting {path} must be declared (pinned to the secure value)"
+        assert not any(covers(p, path) for p, _ in sample.rules.not_managed), f"{owner}: {path} is security: not 'not managed'"
+
+
+def test_read_only_comes_from_the_model_not_a_hand_list():
+    from azure.mgmt.storage.models import StorageAccount
+    from azure.mgmt.web.models import AppServicePlan
+
+    assert "properties.primaryEndpoints" in model_fields(StorageAccount).read_only
+    assert "properties.creationTime" in model_fields(StorageAccount).read_only
+    plan = model_fields(AppServicePlan)
+    assert {"properties.status", "properties.numberOfSites"} <= plan.read_only
+    assert "sku.capacity" in plan.writable and "properties.reserved" in plan.writable
+
+
+def test_polymorphic_models_include_every_subtype():
+    from azure.mgmt.monitor.models import MetricAlertResource
+
+    writable = model_fields(MetricAlertResource).writable
+    assert "properties.criteria.allOf[].threshold" in writable  # multi-metric criteria
+    assert "properties.criteria.webTestId" in writable  # web-test criteria
+
+
+def test_a_changed_read_only_field_is_counted_as_read_only_and_a_not_managed_one_with_its_reason():
+    s = step(session("production"), "app_service_plan")
+    desired = s.desired({})
+    observed = {**desired, "sku": {**desired["sku"], "capacity": 4}, "properties": {
+        **desired["properties"], "status": "Ready", "numberOfSites": 3}}
+    result = diff(desired, observed, s.rules)
+    assert result.empty
+    kinds = {(i.path, i.kind, i.rule) for i in result.ignored}
+    assert ("properties.status", READ_ONLY, "server-populated") in kinds
+    assert ("sku.capacity", NOT_MANAGED, "owned by autoscale") in kinds
+
+
+def test_a_security_setting_changed_by_hand_is_drift():
+    s = step(session("dev"), "storage_account")
+    desired = s.desired({})
+    observed: dict[str, Any] = {**desired, "properties": {**desired["properties"], "publicNetworkAccess": "Enabled",
+                                                          "networkAcls": {"defaultAction": "Allow", "bypass": "AzureServices"}}}
+    assert diff(desired, observed, s.rules).empty
+    observed["properties"]["networkAcls"] = {"defaultAction": "Deny", "bypass": "None"}
+    paths = sorted(c.path for c in diff(desired, observed, s.rules).changes)
+    assert paths == ["properties.networkAcls.bypass", "properties.networkAcls.defaultAction"]
+
+
+def test_a_hand_added_access_rule_on_the_site_is_drift_naming_the_rule():
+    s = step(session("dev"), "web_app_config")
+    desired = s.desired({})
+    observed = {"properties": {**desired["properties"], "cors": None, "publicNetworkAccess": None,
+                               "ipSecurityRestrictionsDefaultAction": None, "scmIpSecurityRestrictionsDefaultAction": None}}
+    assert diff(desired, observed, s.rules).empty  # null is Azure's way of saying "the default"
+    rule = {"ipAddress": "203.0.113.7/32", "action": "Allow", "priority": 100, "name": "office"}
+    observed["properties"]["ipSecurityRestrictions"] = [rule, *desired["properties"]["ipSecurityRestrictions"]]
+    observed["properties"]["cors"] = {"allowedOrigins": ["*"], "supportCredentials": False}
+    changes = {c.path: (c.before, c.after) for c in diff(desired, observed, s.rules).changes}
+    assert changes == {"properties.ipSecurityRestrictions[office]": (rule, None),
+                       "properties.cors.allowedOrigins": (["*"], [])}
+
+
+def test_a_log_destination_added_by_hand_is_drift():
+    s = step(session("dev"), "diagnostic_setting:key_vault")
+    desired = s.desired({})
+    observed = {**desired, "properties": {**desired["properties"], "storageAccountId": "/subscriptions/x/sa"}}
+    [change] = diff(desired, observed, s.rules).changes
+    assert (change.path, change.after) == ("properties.storageAccountId", None)
+
+
+def test_counts_per_environment_are_reproducible():
+    """scripts/field_accounting.py prints these; each env has every class of field."""
+    totals: dict[str, int] = defaultdict(int)
+    for cls, (sample, bodies) in TYPES.items():
+        acc = account_type(cls.__name__, cls.model, cls.model_at, sample.rules, bodies)
+        totals["compared"] += len(acc.compared)
+        totals["read-only"] += len(acc.read_only)
+        totals["not managed"] += len(acc.not_managed)
+    assert all(totals[k] > 100 for k in ("compared", "read-only", "not managed")), totals
