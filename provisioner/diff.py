@@ -101,15 +101,20 @@ def rule_path(path: str) -> str:
     return _INDEX.sub("[]", path)
 
 
+def matches(path: str, pattern: str) -> bool:
+    """fnmatch on wire paths, where `[]` means "any list element", never a character class (in fnmatch,
+    `profiles[].rules[]` would otherwise read `[].rules[]` as one set of characters)."""
+    return fnmatchcase(rule_path(path), pattern.replace("[]", "[[]]"))
+
+
 def _match(path: str, patterns: Iterable[str]) -> bool:
-    path = rule_path(path)
-    return any(fnmatchcase(path, p) for p in patterns)
+    return any(matches(path, p) for p in patterns)
 
 
 def covers(pattern: str, path: str) -> bool:
     """A pattern names a field and everything under it."""
     path = rule_path(path)
-    return fnmatchcase(path, pattern) or fnmatchcase(path, pattern + ".*") or fnmatchcase(path, pattern + "[]*")
+    return matches(path, pattern) or matches(path, pattern + ".*") or matches(path, pattern + "[]*")
 
 
 def _is_tags(path: str) -> bool:
@@ -153,7 +158,7 @@ class _Differ:
     def norm(self, path: str, value: Any) -> Any:
         path = rule_path(path)
         for pattern, fn in self.rules.normalizers:
-            if fnmatchcase(path, pattern):
+            if matches(path, pattern):
                 return fn(value)
         return _default_normalize(value)
 

@@ -12,11 +12,10 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any
 
-from provisioner.diff import ENVELOPE, Rules, covers, rule_path
+from provisioner.diff import ENVELOPE, Rules, covers, matches, rule_path
 
 _MAX_DEPTH = 12  # models that contain themselves (error details) stop here
 
@@ -157,7 +156,7 @@ def unaccounted(model: Any, at: str, rules: Rules, bodies: Iterable[dict]) -> li
     declared |= set(rules.absent)
     missing = []
     for path in sorted(model_fields(model, at).writable):
-        if path in declared or any(covers(p, path) for p in named) or ("*" in path and any(fnmatchcase(d, path) for d in declared)):
+        if path in declared or any(covers(p, path) for p in named) or ("*" in path and any(matches(d, path) for d in declared)):
             continue
         if any(path.startswith(p + ".") or path.startswith(p + "[]") for p in owned_whole | declared_leaf_maps(declared, path)):
             continue  # inside a list we declare (owned element by element) or a dict owned whole

@@ -74,7 +74,8 @@ class PostgresServer(ArmStep):
     type = "Microsoft.DBforPostgreSQL/flexibleServers"
     model = Server  # the GET body's SDK model: read-only fields derive from it
     not_managed = (
-        nm(IDENTITY_OTHER, "identity", "properties.authConfig", "properties.dataEncryption")
+        nm(IDENTITY_OTHER, "identity", "properties.dataEncryption")
+        + nm("only meaningful with Entra ID sign-in, which is declared off", "properties.authConfig.tenantId")
         + nm(PLACEMENT, "properties.availabilityZone", "properties.highAvailability.standbyAvailabilityZone",
              "properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId")
         + nm("create-time only (point-in-time restore / replica source)", "properties.createMode",
@@ -94,7 +95,7 @@ class PostgresServer(ArmStep):
         # SkuTier and HA mode are case-insensitive enums (SDK CaseInsensitiveEnumMeta).
         normalizers=(("sku.tier", lower), ("sku.name", lower), ("properties.highAvailability.mode", lower),
                      ("properties.backup.geoRedundantBackup", lower), ("properties.network.publicNetworkAccess", lower),
-                     ("properties.authConfig.passwordAuth", lower)),
+                     ("properties.authConfig.passwordAuth", lower), ("properties.authConfig.activeDirectoryAuth", lower)),
         # SDK model visibility: administratorLogin is ["read", "create"], geoRedundantBackup ["read", "create"]
         # (azure-sdk-facts §1: "Geo-redundant backup only at create").
         replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup"),
@@ -125,7 +126,9 @@ class PostgresServer(ArmStep):
             highAvailability={"mode": c.high_availability},
             # Public endpoint closed by the firewall (architecture: "PostgreSQL firewall (Azure services only)").
             network={"publicNetworkAccess": "Enabled"},
-            authConfig={"passwordAuth": "Enabled"},
+            # Entra ID sign-in is "planned" in the architecture document: until then it is declared off, so
+            # turning it on by hand (a new way in) is drift.
+            authConfig={"passwordAuth": "Enabled", "activeDirectoryAuth": "Disabled"},
         )
         body["sku"] = {"name": c.sku_name, "tier": c.sku_tier}
         return body
