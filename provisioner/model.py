@@ -90,7 +90,28 @@ class Ignored:
 
     path: str
     rule: str  # the reason, e.g. "server-populated", "owned by autoscale", "azure-managed tag"
-    kind: str = READ_ONLY  # one of IGNORED_KINDS
+    kind: str = ""  # one of IGNORED_KINDS; empty: inferred from the rule (see `category`)
+
+    @property
+    def category(self) -> str:
+        """The class reports count: the kind, or for callers that give only a rule, the class it names."""
+        if self.kind:
+            return self.kind
+        if self.rule in ("server-populated", READ_ONLY):
+            return READ_ONLY
+        if self.rule.startswith("write-only"):
+            return WRITE_ONLY
+        if self.rule.startswith("azure-managed"):
+            return AZURE_MANAGED
+        return NOT_MANAGED
+
+    @property
+    def why(self) -> str:
+        """One phrase for listings: `read-only: server-populated`, `not managed: owned by autoscale`."""
+        cat = self.category
+        if not self.rule or self.rule.startswith(cat):
+            return self.rule or cat
+        return f"{cat}: {self.rule}"
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
-from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Outcome, Plan, PropertyChange, Status
+from provisioner.model import (
+    AZURE_MANAGED,
+    IGNORED_KINDS,
+    NOT_MANAGED,
+    READ_ONLY,
+    SENSITIVE,
+    UNDECLARED,
+    UNKNOWN,
+    WRITE_ONLY,
+    Action,
+    Change,
+    Ignored,
+    Outcome,
+    Plan,
+    PropertyChange,
+    Status,
+)
 
 SCHEMA_VERSION = 1
 
@@ -32,9 +49,27 @@ def _show(value: Any) -> str:
     return json.dumps(_plain(value), sort_keys=True)
 
 
+# How each class of field that was not compared reads in a report (provisioner.model.IGNORED_KINDS).
+KIND_LABELS = {READ_ONLY: "read-only (server-populated)", NOT_MANAGED: "not managed", WRITE_ONLY: "write-only",
+               AZURE_MANAGED: "azure-managed tag", UNDECLARED: "undeclared"}
+
+
+def _kind_counts(ignored: Iterable[Ignored]) -> Counter[str]:
+    return Counter(i.category for i in ignored)
+
+
+def _kind_order(counts: Counter[str]) -> list[tuple[str, int]]:
+    return [(k, counts[k]) for k in IGNORED_KINDS if counts[k]] + sorted(
+        (k, n) for k, n in counts.items() if k not in IGNORED_KINDS)
+
+
 def _ignored_summary(change: Change) -> str:
-    counts = Counter(i.rule for i in change.ignored)
-    return ", ".join(f"{n} {rule} field{'s' if n != 1 else ''}" for rule, n in sorted(counts.items()))
+    counts = _kind_counts(change.ignored)
+    return ", ".join(f"{n} {KIND_LABELS.get(k, k)} field{'s' if n != 1 else ''}" for k, n in _kind_order(counts))
+
+
+def _not_managed_reasons(ignored: Iterable[Ignored]) -> dict[str, int]:
+    return dict(sorted(Counter(i.rule for i in ignored if i.category == NOT_MANAGED).items()))
 
 
 def _ago(seconds: float) -> str:
@@ -86,14 +121,17 @@ def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
              **({"sensitive": True} if p.sensitive else {}), **({"requires_replace": True} if p.requires_replace else {})}
             for p in change.properties
         ],
-        "ignored": dict(Counter(i.rule for i in change.ignored)),
+        "ignored": dict(_kind_order(_kind_counts(change.ignored))),
     }
+    reasons = _not_managed_reasons(change.ignored)
+    if reasons:
+        out["not_managed"] = reasons
     if change.refused:
         out["refused"] = change.refused
     if change.attribution:
         out["attribution"] = _attribution_dict(change)
     if show_ignored:
-        out["ignored_paths"] = [{"path": i.path, "rule": i.rule} for i in change.ignored]
+        out["ignored_paths"] = [{"path": i.path, "kind": i.category, "rule": i.rule} for i in change.ignored]
     return out
 
 
@@ -157,7 +195,7 @@ def _change_text(change: Change, show_ignored: bool) -> list[str]:
     lines += [_prop_line(p, change.action) for p in change.properties]
     lines += _tail_lines(change)
     if change.ignored and show_ignored:
-        lines += [f"        . {i.path} ({i.rule})" for i in change.ignored]
+        lines += [f"        . {i.path} ({i.why})" for i in change.ignored]
     return lines
 
 
@@ -184,11 +222,11 @@ def plan_text(plan: Plan, show_ignored: bool = False) -> str:
 
 
 def _ignored_counts(changes: tuple[Change, ...]) -> Counter[str]:
-    return Counter(i.rule for c in changes for i in c.ignored)
+    return _kind_counts(i for c in changes for i in c.ignored)
 
 
 def _counts_text(counts: Counter[str]) -> str:
-    return ", ".join(f"{n} {rule}" for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return ", ".join(f"{n} {KIND_LABELS.get(k, k)}" for k, n in _kind_order(counts))
 
 
 def _drift_head(plan: Plan) -> tuple[str, str]:
@@ -222,7 +260,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
         for change in plan.changes:
             if change.ignored:
                 lines.append(f"  ignored in {change.step}:")
-                lines += [f"      . {i.path} ({i.rule})" for i in change.ignored]
+                lines += [f"      . {i.path} ({i.why})" for i in change.ignored]
     if not plan.drift and not plan.errors:
         lines.append("  In sync.")
     lines += _unmanaged_lines(plan)
@@ -235,7 +273,8 @@ def drift_json(plan: Plan, show_ignored: bool = False) -> str:
     doc = json.loads(plan_json(plan, only=plan.drift, show_ignored=show_ignored))
     counts = _ignored_counts(plan.changes)
     doc["drift"] = {"resources": len(plan.changes), "drifted": len(plan.drift),
-                    "in_sync": len(plan.changes) - len(plan.drift), "ignored": dict(sorted(counts.items()))}
+                    "in_sync": len(plan.changes) - len(plan.drift), "ignored": dict(_kind_order(counts)),
+                    "not_managed": _not_managed_reasons(i for c in plan.changes for i in c.ignored)}
     for change in doc["changes"]:
         if change["action"] == Action.CREATE.value:
             change["reason"] = _drift_reason(next(c for c in plan.drift if c.step == change["step"]))
@@ -265,7 +304,7 @@ def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
     if show_ignored and any(c.ignored for c in plan.changes):
         lines += ["", "<details><summary>Ignored fields by rule</summary>", ""]
         for change in plan.changes:
-            lines += [f"- `{change.step}` `{i.path}`: {i.rule}" for i in change.ignored]
+            lines += [f"- `{change.step}` `{i.path}`: {i.why}" for i in change.ignored]
         lines += ["", "</details>"]
     lines += _unmanaged_md(plan)
     lines += _error_lines(plan, "\n> **{steps}** could not be read: {message}")

@@ -73,7 +73,7 @@ def test_after_our_own_provision_nothing_is_drift_and_nobody_is_blamed(dev_cloud
     assert run.code == 0, run.out
     doc = run.json()
     assert doc["changes"] == [] and doc["drift"]["drifted"] == 0
-    assert doc["drift"]["ignored"].get("server-populated", 0) > 0  # noise filtered, and counted
+    assert doc["drift"]["ignored"].get("read-only", 0) > 0  # noise filtered, and counted
 
 
 def test_a_portal_change_names_alice_for_that_resource_only(dev_cloud: LocalCloud) -> None:

@@ -43,14 +43,14 @@ def test_secrets_never_rendered():
 def test_text_and_markdown():
     text = plan_text(sample())
     assert "~ web_app" in text and '"1.0" -> "1.2"' in text and "1 to create, 1 to update" in text
-    assert "ignored: 1 server-populated field" in text
+    assert "ignored: 1 read-only (server-populated) field" in text
     md = plan_markdown(sample())
     assert "| `properties.siteConfig.minTlsVersion` | `\"1.0\"` | `\"1.2\"` |" in md
 
 
 def test_show_ignored_lists_paths():
-    assert "properties.state (server-populated)" in drift_text(sample(), show_ignored=True)
-    assert "properties.state (server-populated)" not in drift_text(sample())
+    assert "properties.state (read-only: server-populated)" in drift_text(sample(), show_ignored=True)
+    assert "properties.state (read-only: server-populated)" not in drift_text(sample())
 
 
 def test_unmanaged_resources_are_listed_in_every_format():
