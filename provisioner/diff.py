@@ -154,6 +154,9 @@ class _Differ:
         self.rules = rules
         self.exists = exists
         self.result = DiffResult()
+        # Declared paths the model calls read-only (storage networkAcls: written through create parameters).
+        # What we declare is compared, and a key beside it is not "server-populated" either.
+        self.declared_read_only: list[str] = []
 
     def norm(self, path: str, value: Any) -> Any:
         path = rule_path(path)
@@ -172,7 +175,7 @@ class _Differ:
                 return NOT_MANAGED, reason
         if self.exists and _match(path, self.rules.write_only):
             return WRITE_ONLY, "write-only"
-        if any(covers(p, path) for p in self.rules.read_only):
+        if any(covers(p, path) and not any(covers(p, d) for d in self.declared_read_only) for p in self.rules.read_only):
             return READ_ONLY, "server-populated"
         return None
 
@@ -219,9 +222,11 @@ class _Differ:
         if desired is None:
             return
         found = self.classify(path)
-        if found and found[0] != READ_ONLY:  # a declared field is compared even where the model says read-only
+        if found and found[0] != READ_ONLY:
             self.result.ignored.append(Ignored(path, found[1], found[0]))
             return
+        if found:  # a declared field is compared even where the model says read-only
+            self.declared_read_only.append(path)
         if desired is UNKNOWN:
             self.emit(path, observed, UNKNOWN)
             return
@@ -272,6 +277,7 @@ class _Differ:
 
     def probe(self, path: str, desired: Any, observed: Any) -> _Differ:
         probe = _Differ(self.rules, self.exists)
+        probe.declared_read_only = self.declared_read_only
         probe.walk(path, desired, observed)
         return probe
 

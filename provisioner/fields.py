@@ -191,5 +191,7 @@ def account_type(owner: str, model: Any, at: str, rules: Rules, bodies: Iterable
     named = [p for p, _ in rules.not_managed + rules.ignore] + list(rules.write_only)
     not_managed = frozenset(w for w in fields.writable
                             if w not in declared and w not in missing and any(covers(p, w) for p in named))
-    compared = frozenset(fields.writable - not_managed - set(missing))
-    return Accounting(owner, compared, fields.read_only, not_managed, missing)
+    # A field the model calls read-only but the step declares (storage networkAcls) is compared, not read-only.
+    declared_ro = frozenset(r for r in fields.read_only if any(d == r or d.startswith(r + ".") for d in declared))
+    compared = frozenset(fields.writable - not_managed - set(missing)) | declared_ro
+    return Accounting(owner, compared, fields.read_only - declared_ro, not_managed, missing)

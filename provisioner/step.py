@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
@@ -45,7 +45,7 @@ class Step:
             own = inherited
         elif _wrapped(own):
             return
-        getter = own.fget if isinstance(own, property) else (lambda self, fixed=own: fixed)
+        getter: Callable[[Step], Rules] = own.fget if isinstance(own, property) and own.fget else _constant(own)
 
         def full(self: Step) -> Rules:
             mine = self.__dict__.get("_own_rules") or getter(self)
@@ -58,7 +58,7 @@ class Step:
 
         wrapped = property(full, assign)
         wrapped.fget._with_model = True  # type: ignore[union-attr]
-        cls.rules = wrapped
+        setattr(cls, "rules", wrapped)  # noqa: B010 (a property over the ClassVar[Rules] declaration)
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
         self.env = env
@@ -109,6 +109,10 @@ class Step:
 
     def delete(self, clients: Any) -> None:
         raise NotImplementedError
+
+
+def _constant(value: Rules) -> Callable[[Step], Rules]:
+    return lambda self: value
 
 
 def _wrapped(attr: Any) -> bool:

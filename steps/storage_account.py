@@ -51,7 +51,7 @@ class StorageAccount(ArmStep):
     rules = rules(Rules(
         normalizers=(("sku.name", lower), ("kind", lower), ("properties.accessTier", lower), ("properties.minimumTlsVersion", lower),
                      ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.networkAcls.defaultAction", lower),
-                     ("properties.networkAcls.bypass", lower)),
+                     ("properties.networkAcls.bypass", lower), ("properties.networkAcls.*Rules", absent_is([]))),
         replace_on=("kind",),
     ))
 
@@ -70,7 +70,9 @@ class StorageAccount(ArmStep):
             publicNetworkAccess=c.public_network_access,
             # The GET model marks networkAcls read-only (it is written through create/update parameters);
             # it is security-relevant, so it is declared and compared all the same.
-            networkAcls={"defaultAction": c.network_default_action, "bypass": "AzureServices"},
+            # The whole rule set is declared: no IP, VNet or resource-instance rule of anyone else's.
+            networkAcls={"defaultAction": c.network_default_action, "bypass": "AzureServices", "ipRules": [],
+                         "ipv6Rules": [], "virtualNetworkRules": [], "resourceAccessRules": []},
         )
         body.update(sku={"name": c.sku}, kind=c.kind)
         return body

@@ -230,3 +230,12 @@ def test_update_body_carries_observed_not_managed_values_and_azure_tags():
     assert body["tags"] == {"A": "1", "hidden-link:/y": "Resource"}  # the hand-added tag is still removed
     assert desired["sku"]["capacity"] == 2  # the desired body itself is untouched
     assert carry_owned(desired, None, rules) == desired
+
+
+def test_a_declared_read_only_field_is_compared_and_its_undeclared_keys_are_not_server_populated():
+    rules = Rules(read_only=("properties.networkAcls",))
+    desired = {"properties": {"networkAcls": {"defaultAction": "Allow"}}}
+    observed = {"properties": {"networkAcls": {"defaultAction": "Deny", "ipRules": [{"value": "1.2.3.4"}]}}}
+    result = diff(desired, observed, rules)
+    assert [c.path for c in result.changes] == ["properties.networkAcls.defaultAction"]
+    assert [(i.path, i.kind) for i in result.ignored] == [("properties.networkAcls.ipRules", UNDECLARED)]
