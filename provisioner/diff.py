@@ -190,8 +190,9 @@ class _Differ:
 
     def account(self, path: str, value: Any) -> None:
         """A field Azure returned that we did not declare: counted by class, or drift inside an owned element."""
-        if any(covers(p, path) for p in self.rules.absent) and not _empty(value):
-            self.emit(path, value, None)
+        if any(covers(p, path) for p in self.rules.absent):
+            if not _empty(value):  # declared absent: compared, and present is drift
+                self.emit(path, value, None)
             return
         found = self.classify(path)
         if found:

@@ -85,6 +85,15 @@ def _attributes(cls: Any) -> list[tuple[str, bool, str]]:
     return out
 
 
+def _inner(kind: str, path: str = "") -> tuple[str, str]:
+    """(element type name, path of its fields) for `[X]` lists, `{X}` maps and plain `X`."""
+    if kind.startswith("[") and kind.endswith("]"):
+        return kind[1:-1], f"{path}[]"
+    if kind.startswith("{") and kind.endswith("}"):
+        return kind[1:-1], f"{path}.*"
+    return kind, path
+
+
 def _walk(cls: Any, prefix: str, depth: int, ro: set[str], rw: set[str]) -> None:
     module = sys.modules[cls.__module__]
     for klass in [cls, *_subtypes(cls)]:
@@ -94,13 +103,13 @@ def _walk(cls: Any, prefix: str, depth: int, ro: set[str], rw: set[str]) -> None
             path = f"{prefix}.{key.replace(chr(92) + '.', '.')}" if prefix else key.replace(chr(92) + ".", ".")
             if read_only:
                 ro.add(path)
+                nested = _model(module, _inner(kind)[0])
+                if nested is not None and depth < _MAX_DEPTH:
+                    inner_ro: set[str] = set()
+                    _walk(nested, _inner(kind, path)[1], depth + 1, inner_ro, set())
+                    ro |= inner_ro
                 continue
-            if kind.startswith("[") and kind.endswith("]"):
-                inner, sub = kind[1:-1], f"{path}[]"
-            elif kind.startswith("{") and kind.endswith("}"):
-                inner, sub = kind[1:-1], f"{path}.*"
-            else:
-                inner, sub = kind, path
+            inner, sub = _inner(kind, path)
             nested = _model(module, inner)
             if nested is not None and depth < _MAX_DEPTH:
                 before = len(rw)
@@ -194,4 +203,7 @@ def account_type(owner: str, model: Any, at: str, rules: Rules, bodies: Iterable
     # A field the model calls read-only but the step declares (storage networkAcls) is compared, not read-only.
     declared_ro = frozenset(r for r in fields.read_only if any(d == r or d.startswith(r + ".") for d in declared))
     compared = frozenset(fields.writable - not_managed - set(missing)) | declared_ro
-    return Accounting(owner, compared, fields.read_only - declared_ro, not_managed, missing)
+    # Counted once per read-only field: a read-only object's own read-only members are part of it.
+    read_only = fields.read_only - declared_ro
+    outer = frozenset(r for r in read_only if not any(p != r and covers(p, r) for p in read_only))
+    return Accounting(owner, compared, outer, not_managed, missing)

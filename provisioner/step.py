@@ -49,8 +49,8 @@ class Step:
 
         def full(self: Step) -> Rules:
             mine = self.__dict__.get("_own_rules") or getter(self)
-            if type(self).not_managed:
-                mine = mine.merged(Rules(not_managed=type(self).not_managed, exact=(), case_insensitive_keys=()))
+            if self.not_managed:  # a class attribute, or a property where it depends on the instance
+                mine = mine.merged(Rules(not_managed=self.not_managed, exact=(), case_insensitive_keys=()))
             return with_model(mine, type(self).model, type(self).model_at)
 
         def assign(self: Step, value: Rules) -> None:  # test doubles set rules per instance

@@ -9,6 +9,10 @@ PLACEMENT = "placement and networking the platform does not use (no VNet, no zon
 IDENTITY_OTHER = "identity not used by the platform"
 PLATFORM = "set by the platform itself (sizing, scale units, kind): not part of the architecture document"
 DEPLOY = "owned by deployments (the CI/CD pipeline sets it)"
+# Proxy resources under a site (config/web, appsettings, publishing policies) echo the site's region.
+ECHOED_LOCATION = "the parent site's region, echoed on its child resource"
+# Fields the API still returns that the SDK model no longer describes (arm-examples GetAppServicePlan).
+LEGACY = "returned by the API but absent from its current model (legacy fields, filled in by Azure)"
 
 
 def nm(reason: str, *paths: str) -> tuple[tuple[str, str], ...]:
@@ -31,12 +35,15 @@ SITE_NOT_MANAGED = (
          "properties.customDomainVerificationId")
     + nm("owned by the custom_domain step and certificate bindings", "properties.hostNameSslStates")
     + nm("owned by deployments (swap and stop/start)", "properties.enabled", "properties.scmSiteAlsoStopped")
+    + nm(LEGACY, "properties.vnetRouteAllEnabled", "properties.vnetImagePullEnabled", "properties.vnetContentShareEnabled",
+         "properties.vnetBackupRestoreEnabled")
 )
 
 # Microsoft.Web/sites/config/web (and the slot's): security settings are declared by the config step; the rest
 # are language stacks, tuning and features a Linux container app does not use.
 SITE_CONFIG_NOT_MANAGED = (
-    nm(PLATFORM, "kind", "properties.numberOfWorkers", "properties.use32BitWorkerProcess",
+    nm(ECHOED_LOCATION, "location")
+    + nm(PLATFORM, "kind", "properties.numberOfWorkers", "properties.use32BitWorkerProcess",
        "properties.managedPipelineMode", "properties.loadBalancing", "properties.limits",
        "properties.elasticWebAppScaleLimit", "properties.functionAppScaleLimit", "properties.minimumElasticInstanceCount",
        "properties.preWarmedInstanceCount", "properties.functionsRuntimeScaleMonitoringEnabled",

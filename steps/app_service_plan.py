@@ -12,7 +12,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, name_problems, rules
-from steps._fields import IDENTITY_OTHER, PLACEMENT, PLATFORM, UNUSED, nm
+from steps._fields import IDENTITY_OTHER, LEGACY, PLACEMENT, PLATFORM, UNUSED, nm
 
 SECTION = "app_service_plan"
 TIERS = {"B": "Basic", "S": "Standard", "P": "PremiumV3"}
@@ -46,6 +46,9 @@ class AppServicePlan(ArmStep):
              "properties.installScripts", "properties.isCustomMode", "properties.isSpot", "properties.spotExpirationTime",
              "properties.maximumElasticWorkerCount", "properties.perSiteScaling", "properties.rdpEnabled",
              "properties.registryAdapters", "properties.storageMounts")
+        + nm(LEGACY, "properties.serverFarmId", "properties.name", "properties.workerSize", "properties.workerSizeId",
+             "properties.currentWorkerSize", "properties.currentWorkerSizeId", "properties.currentNumberOfWorkers",
+             "properties.webSpace", "properties.computeMode", "properties.planName")
     )
     dependencies = ("resource_group",)
     # arm-examples GetAppServicePlan: the server fills sku.family/size, status, numberOfWorkers, geoRegion,

@@ -12,7 +12,7 @@ from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.errors import ConfigProblem
 from steps import _app_secrets
-from steps._fields import PLATFORM, nm
+from steps._fields import ECHOED_LOCATION, PLATFORM, nm
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild
 
@@ -24,7 +24,7 @@ class AppSettings(SiteChild):
     type = "Microsoft.Web/sites/config"
     model = StringDictionary  # the GET body's SDK model: read-only fields derive from it
     not_managed = (
-        nm(PLATFORM, "kind")
+        nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     )
     dependencies = ("web_app",)
 

@@ -92,7 +92,9 @@ class EmailDomainVerification(EmailDomain):
     # Verification statuses are enum strings (VerificationStatus): compare case-insensitively.
     rules = rules(Rules(normalizers=(("properties.verificationStates.*.status", lower),)))
     not_managed = nm("owned by the email_domain step (this step only starts verification)", "location", "tags",
-                     "properties.domainManagement", "properties.userEngagementTracking")
+                     "properties.domainManagement", "properties.userEngagementTracking") + nm(
+        "DMARC is the domain owner's policy record: not required to send, so not verified here",
+        "properties.verificationStates.DMARC")
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
         super().__init__(env, name, resource_name)

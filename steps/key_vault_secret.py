@@ -49,13 +49,20 @@ class KeyVaultSecret(ArmStep):
     # Values never round-trip into a plan: read() returns a SHA-256 of the value, and that field is
     # shown as (sensitive) (azure-sdk-facts §1 KV secret: "every set_secret creates a new version: compare a hash").
     model = Secret  # the management-plane shape of a secret: what read() maps the data-plane answer onto
-    not_managed = nm("a descriptive label only", "properties.contentType")
+    _NOT_MANAGED = nm("a descriptive label only", "properties.contentType")
     rules = Rules(sensitive=(HASH,),
                   # The value is compared through its hash (HASH); read() never returns the value itself.
                   write_only=("properties.value",),
                   # An expiry or not-before date set by hand would make the app fail to read the secret:
                   # declared absent, so either is drift.
                   absent=("properties.attributes.exp", "properties.attributes.nbf"))
+
+    @property
+    def not_managed(self) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
+        if self.source == "generated":  # exists-or-create: no hash is declared, the value is the vault's
+            return self.__class__.__dict__["_NOT_MANAGED"] + nm("generated once in the vault, never rotated by us",
+                                                                 HASH)
+        return self.__class__.__dict__["_NOT_MANAGED"]
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str, source: str):
         super().__init__(env, name, resource_name)

@@ -19,7 +19,7 @@ from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.step import Step
 from steps._base import ArmStep
-from steps._fields import PLATFORM, nm
+from steps._fields import ECHOED_LOCATION, PLATFORM, nm
 from steps.deployment_slot import slot_config, slots_enabled
 from steps.web_app import plan_lane
 
@@ -32,7 +32,7 @@ class PublishingCredentials(ArmStep):
 
     type = "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
     model = CsmPublishingCredentialsPoliciesEntity  # the GET body's SDK model: read-only fields derive from it
-    not_managed = nm(PLATFORM, "kind")
+    not_managed = nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     rules = Rules()
 
     def __init__(self, env: EnvironmentSpec, name: str, kind: str, slot: str | None = None):
