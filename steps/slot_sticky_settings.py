@@ -9,7 +9,7 @@ from azure.mgmt.web.models import SlotConfigNamesResource
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
-from steps._fields import PLATFORM, UNUSED, nm
+from steps._fields import ECHOED_LOCATION, PLATFORM, UNUSED, nm
 from steps.deployment_slot import slot_config, slots_enabled
 from steps.web_app import SiteChild
 
@@ -20,7 +20,7 @@ class SlotStickySettings(SiteChild):
     type = "Microsoft.Web/sites/config"
     model = SlotConfigNamesResource  # the GET body's SDK model: read-only fields derive from it
     not_managed = (
-        nm(PLATFORM, "kind")
+        nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
         + nm(UNUSED, "properties.azureStorageConfigNames", "properties.connectionStringNames")
     )
     # The names live on the site (not the slot) but only mean something once a slot exists to swap with.
