@@ -10,9 +10,9 @@ from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.step import Step
-from steps._fields import ECHOED_LOCATION, PLATFORM, SITE_CONFIG_NOT_MANAGED, nm
 from steps import _app_secrets
 from steps._base import ArmStep
+from steps._fields import ECHOED_LOCATION, PLATFORM, SITE_CONFIG_NOT_MANAGED, nm
 from steps.app_settings import SECRET_NAME
 from steps.deployment_slot import slot_config, slot_settings, slots_enabled
 from steps.web_app import SECTION as WEB_SECTION
