@@ -12,7 +12,7 @@ from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
-from steps._base import AZURE_TAGS, ArmStep, name_problems, rules
+from steps._base import ArmStep, name_problems, rules
 from steps._fields import nm
 from steps._monitoring import resource_id
 
@@ -85,8 +85,6 @@ class AlertStep(ArmStep):
     not_managed = nm("multi-resource alerts only (one alert, one target here)", "properties.targetResourceRegion",
                      "properties.targetResourceType")
     rules = rules(Rules(
-        # Azure adds `hidden-link:` tags to alerts (arm-examples createOrUpdateMetricAlertSingleResource).
-        managed_keys=AZURE_TAGS,
         normalizers=(
             # Durations come back upper-case ('Pt1m' -> 'PT1M', arm-examples getMetricAlertSingleResource).
             ("properties.evaluationFrequency", lower), ("properties.windowSize", lower),

@@ -160,3 +160,15 @@ def test_counts_per_environment_are_reproducible():
         totals["read-only"] += len(acc.read_only)
         totals["not managed"] += len(acc.not_managed)
     assert all(totals[k] > 100 for k in ("compared", "read-only", "not managed")), totals
+
+
+def test_azure_managed_tags_are_ignored_on_every_step_by_one_rule():
+    for env in ENVS:
+        for s in session(env).steps:
+            desired = s.desired({})
+            if not isinstance(desired.get("tags"), dict):
+                continue
+            observed = {**desired, "tags": {**desired["tags"], "hidden-link:/subscriptions/x/components/ai": "Resource",
+                                            "$type": "Microsoft.WindowsAzure.Management.Common.Storage.CasePreservedDictionary"}}
+            tag_changes = [c.path for c in diff(desired, observed, s.rules).changes if c.path.startswith("tags")]
+            assert tag_changes == [], f"{env} {s.name}: {tag_changes}"
