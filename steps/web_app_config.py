@@ -29,7 +29,8 @@ SECURITY: dict[str, Any] = {
     "scmIpSecurityRestrictions": ALLOW_ALL,
     "scmIpSecurityRestrictionsDefaultAction": "Allow",
     "scmIpSecurityRestrictionsUseMain": False,
-    # CORS is the API's own (FastAPI middleware): App Service CORS stays off, so it cannot widen it.
+    # The document names no browser origins for App Service CORS: none, so an origin added by hand (`*`) is
+    # drift. Any CORS the API needs is its own (application middleware), not the platform's.
     "cors": {"allowedOrigins": [], "supportCredentials": False},
     "remoteDebuggingEnabled": False,
 }
