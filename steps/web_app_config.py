@@ -48,7 +48,8 @@ class SiteConfig(SiteChild):
     # left-scoping skips them. linuxFxVersion's 'DOCKER|' prefix casing varies between portal and API.
     rules = rules(Rules(normalizers=(
         ("properties.ftpsState", lower), ("properties.linuxFxVersion", lower),
-        # Security settings ARM returns as null until set; null means the default written here.
+        # Security settings ARM leaves out or returns as null until set (arm-examples GetSiteConfig.json has no
+        # cors, publicNetworkAccess or *DefaultAction): absent means the default written here.
         ("properties.publicNetworkAccess", absent_is("Enabled")),
         ("properties.ipSecurityRestrictionsDefaultAction", absent_is("Allow")),
         ("properties.scmIpSecurityRestrictionsDefaultAction", absent_is("Allow")),
