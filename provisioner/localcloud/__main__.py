@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cloud import serve
+import sys
+
+from .cloud import ServeError, serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,7 +20,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies realistic durations")
     parser.add_argument("--faults-file", type=Path, default=None, help="JSON list of fault rules")
     args = parser.parse_args(argv)
-    serve(args.port, args.state_file, args.request_log, args.latency, args.time_scale, args.faults_file, args.host)
+    try:
+        serve(args.port, args.state_file, args.request_log, args.latency, args.time_scale, args.faults_file, args.host)
+    except ServeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
