@@ -76,7 +76,7 @@ class Connection:
 @contextmanager
 def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
     """Open clients for the chosen target; the embedded local cloud lives as long as the block."""
-    from provisioner.azure import Clients, Target
+    from provisioner.azure import Clients, Target, check_access
 
     if spec.cloud == "local":
         from provisioner.localcloud import LocalCloud
@@ -104,12 +104,16 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
             ca_file = str(tls.ca_file())
         target = Target(session.env.subscription_id, spec.arm_endpoint, local=local,
                         polling_interval=0.05 if local else 5.0, ca_file=ca_file)
-        yield Connection(Clients(target), Timing.local() if local else Timing(), None, f"ARM endpoint {spec.arm_endpoint}")
+        clients = Clients(target)
+        check_access(clients, session.env.resource_name("resource_group"))
+        yield Connection(clients, Timing.local() if local else Timing(), None, f"ARM endpoint {spec.arm_endpoint}")
         return
     if session.env.subscription_id == config_mod.LOCAL_SUBSCRIPTION:
         raise TargetError("no subscription: set subscription_id in the env file, pass --subscription or set "
                           "AZURE_SUBSCRIPTION_ID (or use --cloud local)")
-    yield Connection(Clients(Target(session.env.subscription_id)), Timing(), None, "Azure")
+    clients = Clients(Target(session.env.subscription_id))
+    check_access(clients, session.env.resource_name("resource_group"))
+    yield Connection(clients, Timing(), None, "Azure")
 
 
 def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), workers: int = 10,

@@ -1,0 +1,134 @@
+"""The CLI contract CI relies on (issue 11): exit codes, one-line failures, no tracebacks, validation style."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from provisioner import exitcodes
+from tests.e2e.helpers import cli
+from tests.support import ENVS, ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _problems(err: str) -> list[str]:
+    """stderr lines that are not the shipped files' deliberate warnings."""
+    return [line for line in err.splitlines() if line.strip() and not line.startswith("warning:")]
+
+
+@pytest.mark.parametrize("args", [
+    ("drift", "--env", "dev", "--cloud", "lokal"),
+    ("plan", "--cloud", "local"),
+    ("plan", "--env", "dev", "--bogus"),
+    ("provision", "--env", "dev", "--output", "yaml"),
+    ("nosuchcommand",),
+])
+def test_usage_errors_exit_1_never_2(args):
+    run = cli(*args)
+    assert run.code == exitcodes.EXIT_ERROR, (run.code, run.err)
+    assert "Error:" in run.err and "Traceback" not in run.err
+
+
+def test_missing_credentials_one_line_hint(tmp_path):
+    """No credential on the machine: one token request fails, one line says what to do (not ~750 lines)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
+    env.update(HOME=str(tmp_path), PATH="/usr/bin:/bin", PYTHONUNBUFFERED="1")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "provisioner", "plan", "--env", "dev", "--subscription",
+                           "11111111-2222-3333-4444-555555555555"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, proc.stderr
+    [line] = _problems(proc.stderr)
+    assert "az login" in line and "azd auth login" in line and "AZURE_CLIENT_SECRET" in line and "OIDC" in line
+    assert proc.stdout == "" and time.monotonic() - started < 60
+
+
+def test_permission_denied_names_action_and_scope(cloud):
+    rg = "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/fundrbolt-dev-rg"
+    cloud.add_fault({"method": "GET", "path": "resourcegroups/fundrbolt-dev-rg$", "status": 403, "times": -1, "body": {
+        "error": {"code": "AuthorizationFailed", "message": (
+            "The client 'ci@fundrbolt.app' with object id '5c2f' does not have authorization to perform action "
+            f"'Microsoft.Resources/subscriptions/resourcegroups/read' over scope '{rg}' or the scope is invalid. "
+            "If access was recently granted, please refresh your credentials.")}}})
+    run = cli("plan", "--env", "dev", "--arm-endpoint", cloud.url)
+    assert run.code == 1 and run.out == ""
+    [line] = _problems(run.err)
+    assert "permission denied: Microsoft.Resources/subscriptions/resourcegroups/read on " + rg in line
+    assert "Reader" in line
+    assert len(cloud.requests()) == 1  # the probe, nothing per step
+
+
+def test_unreachable_endpoint_fails_fast_in_one_line():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    for command in ("drift", "plan"):
+        started = time.monotonic()
+        run = cli(command, "--env", "dev", "--arm-endpoint", f"http://127.0.0.1:{port}")
+        assert run.code == 1 and time.monotonic() - started < 10
+        [line] = _problems(run.err)
+        assert line == f"error: cannot reach http://127.0.0.1:{port}: Connection refused"
+        assert "Drift in" not in run.out and "Plan for" not in run.out and run.out == ""
+
+
+def test_bad_paths_and_ports_are_one_line_errors(tmp_path, cloud):
+    missing = tmp_path / "nope" / "plan.json"
+    run = cli("plan", "--env", "dev", "--arm-endpoint", cloud.url, "--out", str(missing))
+    assert run.code == 1 and _problems(run.err) == [f"error: --out {missing}: directory {missing.parent} does not exist"]
+    assert cloud.requests() == []  # checked before any request
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    run = cli("plan", "--env", "dev", "--cloud", "local", "--state-dir", str(a_file))
+    assert run.code == 1 and _problems(run.err) == [f"error: --state-dir {a_file}: is a file, not a directory"]
+    run = cli("plan", "--env", "dev", "--cloud", "local", "--state-dir", str(a_file / "sub"))
+    assert run.code == 1 and len(_problems(run.err)) == 1 and str(a_file) in run.err
+
+    bad = tmp_path / "faults.json"
+    bad.write_text('[{"status": 500,')
+    run = cli("localcloud", "serve", "--faults", str(bad), timeout=30)
+    assert run.code == 1 and len(_problems(run.err)) == 1 and f"--faults {bad}: not valid JSON" in run.err
+    run = cli("localcloud", "serve", "--faults", str(tmp_path / "missing.json"), timeout=30)
+    assert run.code == 1 and _problems(run.err) == [f"error: --faults {tmp_path / 'missing.json'}: file not found"]
+    bad.write_text(json.dumps([{"path": "x"}]))
+    run = cli("localcloud", "serve", "--faults", str(bad), timeout=30)
+    assert run.code == 1 and len(_problems(run.err)) == 1 and "'status' or 'lro_status'" in run.err
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = cli("localcloud", "serve", "--port", str(port), timeout=30)
+    assert run.code == 1 and _problems(run.err) == [f"error: --port {port}: cannot listen on 127.0.0.1:{port}: Address already in use"]
+    for r in (run,):
+        assert "Traceback" not in r.err
+
+
+def test_dry_run_exits_like_plan(cloud):
+    pending = cli("provision", "--env", "dev", "--arm-endpoint", cloud.url, "--dry-run")
+    assert pending.code == exitcodes.EXIT_CHANGES, pending.err
+    assert cli("provision", "--env", "dev", "--arm-endpoint", cloud.url).code == 0
+    assert cli("provision", "--env", "dev", "--arm-endpoint", cloud.url, "--dry-run").code == exitcodes.EXIT_OK
+
+
+def test_validation_counts_errors_and_warnings_apart(tmp_path):
+    envs = tmp_path / "envs"
+    shutil.copytree(ENVS, envs)
+    (envs / "dev.toml").write_text((envs / "dev.toml").read_text() + "\n[metric_alerts.cpu]\nthreshhold = 90\n")
+    run = cli("validate", "--env", "dev", "--envs-dir", str(envs))
+    assert run.code == 1
+    lines = run.err.splitlines()
+    assert lines[0] == "Invalid configuration: 1 error(s), 1 warning(s)"
+    assert lines[1] == (f"  error: {envs / 'dev.toml'}: metric_alerts.cpu.threshhold: "
+                        "unknown key (a typo? did you mean 'threshold'?)")
+    assert lines[2].startswith("  warning: ") and "Extra inputs" not in run.err
+    run = cli("validate", "--env", "prod")
+    assert run.code == 1 and "envs/prod.toml: (file): unknown environment 'prod': did you mean 'production'?" in run.err
