@@ -132,3 +132,22 @@ def test_validation_counts_errors_and_warnings_apart(tmp_path):
     assert lines[2].startswith("  warning: ") and "Extra inputs" not in run.err
     run = cli("validate", "--env", "prod")
     assert run.code == 1 and "envs/prod.toml: (file): unknown environment 'prod': did you mean 'production'?" in run.err
+
+
+def test_heartbeat_without_a_terminal_under_realistic_latency(tmp_path):
+    """Redis takes 20 minutes on Azure (1200 s realistic, scaled to 2.4 s here): a CI log still hears from it."""
+    import re
+
+    from provisioner.localcloud import LocalCloud
+
+    with LocalCloud(state_file=tmp_path / "s.json", latency="realistic", time_scale=0.002) as cloud:
+        env = {**os.environ, "PROVISIONER_HEARTBEAT": "0.4", "PYTHONUNBUFFERED": "1"}
+        env.pop("AZURE_SUBSCRIPTION_ID", None)
+        proc = subprocess.run([sys.executable, "-m", "provisioner", "provision", "--env", "dev", "--arm-endpoint",
+                               cloud.url], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+                              stdin=subprocess.DEVNULL)  # stdout/stderr are pipes: no TTY
+    assert proc.returncode == 0, proc.stderr
+    beats = [line for line in proc.stderr.splitlines() if line.startswith("  redis: still creating, ")]
+    assert len(beats) >= 2, proc.stderr
+    assert all(re.fullmatch(r"  redis: still creating, \d+s elapsed", b) for b in beats)
+    assert "\x1b[" not in proc.stderr  # no live display codes in a log
