@@ -55,6 +55,10 @@ class Executor:
         self._lanes: dict[str, threading.Lock] = {}
         self._lanes_guard = threading.Lock()
         self.known: dict[str, dict | None] = {}
+        # Steps deleted and created again in this run. Deleting a parent deletes its children (a static web
+        # app's custom domain), so a dependent planned as "noop" is re-read and re-decided, as Terraform
+        # re-plans the dependents of a replaced resource: one run converges.
+        self.recreated: set[str] = set()
 
     def _retry(self, fn: Callable[[], Any]) -> Any:
         for attempt in Retrying(
@@ -106,7 +110,8 @@ class Executor:
         desired = step.desired(self.known)
         if has_unknown(desired):
             raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")
-        if change.action is Action.NOOP and desired == step.desired(self._planned_known):
+        parent_recreated = any(d in self.recreated for d in self.graph.deps.get(step.name, ()))
+        if change.action is Action.NOOP and not parent_recreated and desired == step.desired(self._planned_known):
             return Outcome(change, Status.UNCHANGED)
         lane = self._lane(step.lane)
         if lane:
@@ -127,11 +132,15 @@ class Executor:
             elif current.action is Action.REPLACE:
                 self._retry(lambda: step.delete(self.clients))
                 self._retry(lambda: step.create(self.clients, desired))
+            if current.action in (Action.CREATE, Action.REPLACE) and (parent_recreated or current.action is Action.REPLACE):
+                self.recreated.add(step.name)
             self.known[step.name] = self._verify(step, desired)
         finally:
             if lane:
                 lane.release()
-        return Outcome(change, Status.APPLIED, seconds=time.monotonic() - started)
+        # The action actually taken: a dependent of a replaced resource planned as noop reports its create.
+        return Outcome(current if change.action is Action.NOOP else change, Status.APPLIED,
+                       seconds=time.monotonic() - started)
 
     def _run(self, change: Change) -> Outcome:
         if self.on_event:
@@ -143,7 +152,7 @@ class Executor:
         except Exception as exc:  # a bug in a step must not take the other branches down
             outcome = Outcome(change, Status.FAILED, f"{type(exc).__name__}: {exc}")
         if self.on_event:
-            self.on_event("done", change, outcome)
+            self.on_event("done", outcome.change, outcome)
         return outcome
 
     def run(self, plan: Plan, known: Mapping[str, dict | None]) -> list[Outcome]:

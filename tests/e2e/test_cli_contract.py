@@ -151,3 +151,20 @@ def test_heartbeat_without_a_terminal_under_realistic_latency(tmp_path):
     assert len(beats) >= 2, proc.stderr
     assert all(re.fullmatch(r"  redis: still creating, \d+s elapsed", b) for b in beats)
     assert "\x1b[" not in proc.stderr  # no live display codes in a log
+
+
+def test_allow_replace_recreates_the_replaced_resources_children_in_the_same_run(cloud, tmp_path):
+    """Replacing the static web app deletes its custom domain (a child): the same run re-creates it."""
+    envs = tmp_path / "envs"
+    shutil.copytree(ENVS, envs)
+    assert cli("provision", "--env", "dev", "--envs-dir", str(envs), "--arm-endpoint", cloud.url).code == 0
+    (envs / "dev.toml").write_text((envs / "dev.toml").read_text() + '\n[static_web_app]\nlocation = "westus2"\n')
+    run = cli("provision", "--env", "dev", "--envs-dir", str(envs), "--arm-endpoint", cloud.url, "--allow-replace",
+              "--output", "json")
+    assert run.code == 0, run.err
+    outcomes = {o["step"]: o for o in run.json()["outcomes"]}
+    assert outcomes["static_web_app"]["action"] == "replace" and outcomes["static_web_app"]["status"] == "applied"
+    assert outcomes["custom_domain:admin"]["action"] == "create"
+    assert outcomes["custom_domain:admin"]["status"] == "applied"
+    again = cli("plan", "--env", "dev", "--envs-dir", str(envs), "--arm-endpoint", cloud.url, "--output", "json")
+    assert again.code == 0, again.out  # converged in one run
