@@ -258,7 +258,12 @@ def check_access(clients: Clients, resource_group: str) -> None:
     """Before reading anything: one token request for the ARM scope, then one GET of the resource group with
     no retries, so a missing credential, a missing permission or an unreachable endpoint is one line within
     seconds instead of one report per step (and azure-core's connection retries per step)."""
-    from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError, ServiceRequestError
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+    )
 
     endpoint = clients.target.arm_endpoint
     if not clients.target.local:

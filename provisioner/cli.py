@@ -5,6 +5,7 @@ Exit codes are provisioner/exitcodes.py (the README's "Exit codes" table is chec
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,12 @@ def provision(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: st
     except ProvisionerError as exc:
         _fail(exc)
         return
+    if code == exitcodes.EXIT_INTERRUPTED:
+        # After a second Ctrl-C worker threads may still be polling operations; exiting normally would join
+        # them (minutes). Their operations continue in Azure either way.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 

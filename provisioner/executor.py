@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -14,7 +15,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 from provisioner.diff import diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
 from provisioner.graph import Graph
-from provisioner.model import Action, Change, Outcome, Plan, Status
+from provisioner.model import ABANDONED, NOT_STARTED, Action, Change, Outcome, Plan, Status
 from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown
 from provisioner.step import Step
 
@@ -43,7 +44,8 @@ def _retryable(exc: BaseException) -> bool:
 
 class Executor:
     def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
-                 workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None):
+                 workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
+                 on_interrupt: Callable[[int, list[str]], None] | None = None):
         self.steps = {s.name: s for s in steps}
         self.graph = graph
         self.clients = clients
@@ -52,6 +54,8 @@ class Executor:
         self.workers = workers
         self.timing = timing
         self.on_event = on_event
+        self.on_interrupt = on_interrupt  # (presses so far, steps in flight)
+        self.interrupted = 0
         self._lanes: dict[str, threading.Lock] = {}
         self._lanes_guard = threading.Lock()
         self.known: dict[str, dict | None] = {}
@@ -156,29 +160,76 @@ class Executor:
         return outcome
 
     def run(self, plan: Plan, known: Mapping[str, dict | None]) -> list[Outcome]:
-        """Apply the plan: each step starts once its dependencies are done; failures skip dependents."""
+        """Apply the plan: each step starts once its dependencies are done; failures skip dependents.
+        Ctrl-C: the first stops starting steps and waits for those in flight (an ARM operation cannot be
+        taken back); a second stops waiting (the operations continue in Azure; the next run re-attaches)."""
         self.known = dict(known)
         self._planned_known = dict(known)
         changes = {c.step: c for c in plan.changes}
         pending = [name for name in self.graph.order if name in changes]
         done: dict[str, Outcome] = {}
         running: dict[Future[Outcome], str] = {}
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            while pending or running:
-                for name in list(pending):
-                    needs = [d for d in self.graph.deps.get(name, ()) if d in changes]
-                    if any(d in done and done[d].status in (Status.FAILED, Status.SKIPPED) for d in needs):
-                        failed = next(d for d in needs if d in done and done[d].status in (Status.FAILED, Status.SKIPPED))
-                        done[name] = Outcome(changes[name], Status.SKIPPED, f"skipped: {failed} did not succeed")
-                        pending.remove(name)
-                        if self.on_event:
-                            self.on_event("done", changes[name], done[name])
-                    elif all(d in done for d in needs):
-                        pending.remove(name)
-                        running[pool.submit(self._run, changes[name])] = name
-                if not running:
-                    continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    done[running.pop(future)] = future.result()
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        with _SigintCounter() as interrupts:
+            try:
+                while pending or running:
+                    if interrupts.count:
+                        self._stop_starting(pending, changes, done, list(running.values()), interrupts)
+                        if interrupts.count > 1:
+                            for name in running.values():
+                                done[name] = Outcome(changes[name], Status.SKIPPED, ABANDONED)
+                            running.clear()
+                            break
+                    for name in list(pending):
+                        needs = [d for d in self.graph.deps.get(name, ()) if d in changes]
+                        if any(d in done and done[d].status in (Status.FAILED, Status.SKIPPED) for d in needs):
+                            failed = next(d for d in needs if d in done and done[d].status in (Status.FAILED, Status.SKIPPED))
+                            done[name] = Outcome(changes[name], Status.SKIPPED, f"skipped: {failed} did not succeed")
+                            pending.remove(name)
+                            if self.on_event:
+                                self.on_event("done", changes[name], done[name])
+                        elif all(d in done for d in needs):
+                            pending.remove(name)
+                            running[pool.submit(self._run, changes[name])] = name
+                    if not running:
+                        continue
+                    # A timeout, so a Ctrl-C (counted by the handler) is acted on within a fraction of a second.
+                    finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        done[running.pop(future)] = future.result()
+            finally:
+                # After a second Ctrl-C nobody waits for the workers; their operations go on in Azure.
+                pool.shutdown(wait=interrupts.count < 2, cancel_futures=True)
+        self.interrupted = interrupts.count
         return [done[name] for name in self.graph.order if name in done]
+
+    def _stop_starting(self, pending: list[str], changes: dict[str, Change], done: dict[str, Outcome],
+                       in_flight: list[str], interrupts: _SigintCounter) -> None:
+        for name in pending:
+            done[name] = Outcome(changes[name], Status.SKIPPED, NOT_STARTED)
+        pending.clear()
+        if interrupts.count > interrupts.announced and self.on_interrupt:
+            interrupts.announced = interrupts.count
+            self.on_interrupt(interrupts.count, in_flight)
+
+
+class _SigintCounter:
+    """Counts Ctrl-C presses while applying instead of raising KeyboardInterrupt in the middle of a step
+    (only the main thread can own the handler; elsewhere it counts nothing)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.announced = 0
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> _SigintCounter:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)

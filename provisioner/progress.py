@@ -51,6 +51,13 @@ class Progress:
         self._ticker: threading.Thread | None = None
         self.interval = heartbeat_interval()
 
+    def note(self, text: str) -> None:
+        """A line between progress updates (the live display keeps its place on a terminal)."""
+        if self._rich is not None:
+            self._rich.console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=self.stream, flush=True)
+
     def in_flight(self) -> list[str]:
         """Steps started and not finished (what a Ctrl-C waits for)."""
         with self._lock:

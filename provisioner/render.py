@@ -7,7 +7,18 @@ from collections import Counter
 from datetime import UTC
 from typing import Any
 
-from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Outcome, Plan, PropertyChange, Status
+from provisioner.model import (
+    ABANDONED,
+    NOT_STARTED,
+    SENSITIVE,
+    UNKNOWN,
+    Action,
+    Change,
+    Outcome,
+    Plan,
+    PropertyChange,
+    Status,
+)
 
 SCHEMA_VERSION = 1
 
@@ -314,3 +325,20 @@ def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
 def outcomes_json(outcomes: list[Outcome]) -> list[dict[str, Any]]:
     return [{"step": o.change.step, "id": o.change.ref.id, "action": o.change.action.value,
              "status": o.status.value, "error": o.error, "seconds": round(o.seconds, 3)} for o in outcomes]
+
+
+def interrupted_text(outcomes: list[Outcome], seconds: float) -> str:
+    """After Ctrl-C: what was applied, what was left running in Azure, what never started."""
+    def names(items: list[Outcome]) -> str:
+        shown = ", ".join(o.change.step for o in items[:8])
+        return f" ({shown}{', ...' if len(items) > 8 else ''})" if items else ""
+
+    applied = [o for o in outcomes if o.status is Status.APPLIED]
+    failed = [o for o in outcomes if o.status is Status.FAILED]
+    abandoned = [o for o in outcomes if o.error == ABANDONED]
+    not_started = [o for o in outcomes if o.error == NOT_STARTED]
+    lines = [f"  x {o.change.step}: {o.error}" for o in failed]
+    lines.append(f"Interrupted after {seconds:.1f}s: applied {len(applied)}{names(applied)}, failed {len(failed)}, "
+                 f"left running in Azure {len(abandoned)}{names(abandoned)}, not started {len(not_started)}.")
+    lines.append("Nothing was rolled back; run provision again to finish (it waits for what is still running).")
+    return "\n".join(lines) + "\n"

@@ -131,10 +131,11 @@ def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), wor
 
 
 def apply(session: Session, conn: Connection, the_plan: Plan, known: dict[str, dict | None],
-          policy: Policy = Policy(), workers: int = 10, on_event: Event | None = None) -> tuple[list[Outcome], float]:
+          policy: Policy = Policy(), workers: int = 10, on_event: Event | None = None,
+          on_interrupt: Callable[[int, list[str]], None] | None = None) -> tuple[list[Outcome], float]:
     started = time.monotonic()
     executor = Executor(session.steps, session.graph, conn.clients, policy, session.env.is_production,
-                        workers, conn.timing, on_event)
+                        workers, conn.timing, on_event, on_interrupt)
     outcomes = executor.run(the_plan, known)
     return outcomes, time.monotonic() - started
 

@@ -168,3 +168,49 @@ def test_allow_replace_recreates_the_replaced_resources_children_in_the_same_run
     assert outcomes["custom_domain:admin"]["status"] == "applied"
     again = cli("plan", "--env", "dev", "--envs-dir", str(envs), "--arm-endpoint", cloud.url, "--output", "json")
     assert again.code == 0, again.out  # converged in one run
+
+
+def _provision_and_interrupt(tmp_path, presses: int) -> tuple[int, str, float]:
+    """Provision dev under realistic latency (Redis 1200 s scaled to 6 s); Ctrl-C once Redis is in flight."""
+    import signal
+
+    from provisioner.localcloud import LocalCloud
+
+    with LocalCloud(state_file=tmp_path / "s.json", latency="realistic", time_scale=0.005) as cloud:
+        env = {**os.environ, "PROVISIONER_HEARTBEAT": "0.3", "PYTHONUNBUFFERED": "1"}
+        env.pop("AZURE_SUBSCRIPTION_ID", None)
+        proc = subprocess.Popen([sys.executable, "-m", "provisioner", "provision", "--env", "dev", "--arm-endpoint",
+                                 cloud.url], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, stdin=subprocess.DEVNULL)
+        assert proc.stderr is not None
+        lines, sent, since = [], 0, 0.0
+        for line in proc.stderr:
+            lines.append(line)
+            if (sent == 0 and "redis: still creating" in line) or (sent == 1 < presses and line.startswith("Interrupted:")):
+                proc.send_signal(signal.SIGINT)
+                sent += 1
+                since = time.monotonic()
+        proc.wait(timeout=60)
+        return proc.returncode, "".join(lines), time.monotonic() - since
+
+
+def test_ctrl_c_says_what_it_waits_for_and_summarises(tmp_path):
+    code, err, _ = _provision_and_interrupt(tmp_path, presses=1)
+    assert code == exitcodes.EXIT_INTERRUPTED, err
+    [note] = [line for line in err.splitlines() if line.startswith("Interrupted: ")]
+    assert "waiting for" in note and "redis" in note and "Press Ctrl-C again to stop waiting" in note
+    assert "continue in Azure" in note and "re-attaches" in note
+    assert "  [" in err.split(note)[1] and "+ redis done" in err.split(note)[1]  # it waited for Redis
+    [summary] = [line for line in err.splitlines() if line.startswith("Interrupted after ")]
+    assert "applied " in summary and "redis" in summary and "left running in Azure 0" in summary
+    assert "not started " in summary and "Traceback" not in err
+
+
+def test_second_ctrl_c_abandons_the_wait(tmp_path):
+    code, err, seconds = _provision_and_interrupt(tmp_path, presses=2)
+    assert code == exitcodes.EXIT_INTERRUPTED, err
+    assert seconds < 3  # Redis still had seconds to go
+    assert any(line.startswith("Stopped waiting for ") and "redis" in line for line in err.splitlines())
+    [summary] = [line for line in err.splitlines() if line.startswith("Interrupted after ")]
+    assert "left running in Azure" in summary and "redis" in summary.split("left running in Azure")[1]
+    assert "Traceback" not in err
