@@ -228,7 +228,7 @@ def call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         text = permission_message(status, code, message) or f"{status} {code or ''}: {message}".strip()
         raise AzureCallError(text, code=code, status=status, retryable=retryable) from None
     except ServiceRequestError as exc:
-        raise AzureCallError(f"cannot reach {exc}", retryable=True) from None
+        raise AzureCallError(f"cannot reach the endpoint: {_short(str(exc))}", retryable=True) from None
     except AzureError as exc:
         raise AzureCallError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
