@@ -148,6 +148,14 @@ def _error_lines(plan: Plan, template: str) -> list[str]:
     return out
 
 
+def _incomplete(plan: Plan) -> str:
+    """A headline never speaks for what could not be read: it says how much that was."""
+    if not plan.errors:
+        return ""
+    unread = len({step for step, _ in plan.errors})
+    return f" (INCOMPLETE: {unread} of {unread + len(plan.changes)} resource(s) could not be read; counts cover the rest)"
+
+
 def _summary_line(plan: Plan) -> str:
     s = plan.summary
     return (f"{s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
@@ -184,7 +192,7 @@ def _tail_lines(change: Change) -> list[str]:
 
 
 def plan_text(plan: Plan, show_ignored: bool = False) -> str:
-    lines = [f"Plan for {plan.env}: {_summary_line(plan)}", ""]
+    lines = [f"Plan for {plan.env}{_incomplete(plan)}: {_summary_line(plan)}", ""]
     for change in plan.pending:
         lines += _change_text(change, show_ignored)
     if not plan.pending and not plan.errors:
@@ -220,7 +228,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
     """Grouped by resource: before -> after per property, who changed it, and what was filtered by rule."""
     head, noise = _drift_head(plan)
     hint = "" if show_ignored or not plan.changes else " (--show-ignored lists them)"
-    lines = [f"Drift in {plan.env}: {head}", f"  {noise}{hint}", ""]
+    lines = [f"Drift in {plan.env}{_incomplete(plan)}: {head}", f"  {noise}{hint}", ""]
     for change in plan.drift:
         lines.append(f"  {change.action.symbol:>3} {change.step}  ({change.ref.type} {change.ref.name})")
         lines.append(f"      id: {change.ref.id}")

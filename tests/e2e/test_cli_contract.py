@@ -214,3 +214,20 @@ def test_second_ctrl_c_abandons_the_wait(tmp_path):
     [summary] = [line for line in err.splitlines() if line.startswith("Interrupted after ")]
     assert "left running in Azure" in summary and "redis" in summary.split("left running in Azure")[1]
     assert "Traceback" not in err
+
+
+def test_a_headline_never_speaks_for_what_could_not_be_read(cloud):
+    cloud.add_fault({"method": "GET", "path": ".*", "status": 400, "after": 1, "times": -1})  # the probe passes
+    run = cli("drift", "--env", "dev", "--arm-endpoint", cloud.url)
+    assert run.code == 1
+    head = run.out.splitlines()[0]
+    assert head.startswith("Drift in dev (INCOMPLETE: ") and "could not be read" in head
+    assert "In sync" not in run.out
+
+
+def test_a_refused_credential_is_one_line(cloud):
+    cloud.add_fault({"method": "GET", "path": "resourcegroups/fundrbolt-dev-rg$", "status": 401, "times": -1})
+    run = cli("drift", "--env", "dev", "--arm-endpoint", cloud.url)
+    assert run.code == 1 and run.out == ""
+    [line] = _problems(run.err)
+    assert line.startswith("error: the credential was refused") and "az login" in line
