@@ -67,12 +67,11 @@ class Progress:
         # A CI log without a line for 20 minutes looks hung: every interval, one line per long-running step.
         while not self._stop.wait(self.interval):
             now = time.monotonic()
-            with self._lock:
-                lines = [f"  {name}: still {_VERB.get(c.action.value, 'working')}, "
-                         f"{elapsed(now - self._started[name])} elapsed"
-                         for name, c in self._running.items() if now - self._started[name] >= self.interval]
-            for line in lines:
-                print(line, file=self.stream, flush=True)
+            with self._lock:  # printed under the lock: never a "still creating" after that step's "done"
+                for name, c in self._running.items():
+                    if now - self._started[name] >= self.interval:
+                        print(f"  {name}: still {_VERB.get(c.action.value, 'working')}, "
+                              f"{elapsed(now - self._started[name])} elapsed", file=self.stream, flush=True)
 
     def __enter__(self) -> Progress:
         if self.live:
