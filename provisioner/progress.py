@@ -90,6 +90,8 @@ class Progress:
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
         if self._rich is not None:
             self._rich.__exit__(*exc)
 

@@ -81,8 +81,11 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
     if spec.cloud == "local":
         from provisioner.localcloud import LocalCloud
 
-        spec.state_dir.mkdir(parents=True, exist_ok=True)
-        lock = _lock_state_dir(spec.state_dir)
+        try:
+            spec.state_dir.mkdir(parents=True, exist_ok=True)
+            lock = _lock_state_dir(spec.state_dir)
+        except OSError as exc:  # read-only file system, no permission: one line naming the path
+            raise TargetError(f"--state-dir {spec.state_dir}: {exc.strerror or exc}") from None
         cloud = LocalCloud(state_file=spec.state_dir / "localcloud-state.json",
                            request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
         url = cloud.start()

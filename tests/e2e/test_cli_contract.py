@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -91,6 +92,10 @@ def test_bad_paths_and_ports_are_one_line_errors(tmp_path, cloud):
     assert run.code == 1 and _problems(run.err) == [f"error: --state-dir {a_file}: is a file, not a directory"]
     run = cli("plan", "--env", "dev", "--cloud", "local", "--state-dir", str(a_file / "sub"))
     assert run.code == 1 and len(_problems(run.err)) == 1 and str(a_file) in run.err
+    if Path("/sys/kernel").is_dir():  # sysfs refuses mkdir even to root: an unwritable place for any user
+        run = cli("plan", "--env", "dev", "--cloud", "local", "--state-dir", "/sys/kernel/provisioner-state")
+        assert run.code == 1 and len(_problems(run.err)) == 1, run.err
+        assert _problems(run.err)[0].startswith("error: --state-dir /sys/kernel/provisioner-state")
 
     bad = tmp_path / "faults.json"
     bad.write_text('[{"status": 500,')
