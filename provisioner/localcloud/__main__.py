@@ -9,8 +9,15 @@ from pathlib import Path
 from .cloud import ServeError, serve
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse exits 2 on a usage error; 2 means "changes pending" to the provisioner's callers.
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m provisioner.localcloud", description=__doc__)
+    parser = _Parser(prog="python -m provisioner.localcloud", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--state-file", type=Path, default=None, help="JSON state (ARM id -> body)")
