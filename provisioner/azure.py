@@ -31,6 +31,10 @@ NO_CREDENTIAL = ("no Azure credential: run `az login` (or `azd auth login`), or 
 # not have authorization to perform action 'Microsoft.Resources/subscriptions/resourcegroups/read' over scope
 # '/subscriptions/…/resourcegroups/…' or the scope is invalid." — e.g. pulumi/pulumi#8993, Azure/azure-cli#32165).
 _AUTHZ = re.compile(r"perform action '(?P<action>[^']+)' over scope '(?P<scope>[^']+)'")
+# The Key Vault data plane's 403 (ForbiddenByRbac) lists them on lines of their own: "Action: '...'" and
+# "Resource: '...'" (hashicorp/terraform-provider-azurerm#27817, Azure/azure-cli#15528).
+_KV_ACTION = re.compile(r"Action: '([^']+)'")
+_KV_RESOURCE = re.compile(r"Resource: '([^']+)'")
 
 # attribute -> (module, class). Imported on first use: `provisioner --help` must not load any SDK.
 CLIENTS: dict[str, tuple[str, str]] = {
@@ -239,19 +243,29 @@ def by_id(clients: Clients, resource_id: str, api_version: str) -> dict[str, Any
 
 
 def permission_message(status: int | None, code: str | None, message: str) -> str | None:
-    """One line for a 401/403: which permission is missing on which scope, and what grants it."""
-    if status == 403 or code == "AuthorizationFailed":
+    """One line for a 401/403: which permission is missing on which scope, and a role that grants it."""
+    if status == 403 or code in ("AuthorizationFailed", "ForbiddenByRbac"):
         found = _AUTHZ.search(message or "")
-        if found:
-            action, scope = found["action"], found["scope"]
-            write = action.endswith(("/write", "/delete", "/action"))
-            role = ("Contributor (User Access Administrator for role assignments and locks)" if write
-                    else "Reader")
-            return f"permission denied: {action} on {scope}; grant a role that includes it (e.g. {role}) at that scope"
-        return f"permission denied ({code or status}): {message}"
+        kv_action, kv_resource = _KV_ACTION.search(message or ""), _KV_RESOURCE.search(message or "")
+        if found or (kv_action and kv_resource):
+            action, scope = (found["action"], found["scope"]) if found else (kv_action[1], kv_resource[1])  # type: ignore[index]
+            return (f"permission denied: {action} on {scope}; grant a role that includes it "
+                    f"(e.g. {_role_for(action)}) at that scope")
+        return f"permission denied ({code or status}): {(message or '').splitlines()[0] if message else ''}".rstrip(": ")
     if status == 401:
         return f"the credential was refused ({code or 401}): sign in again (`az login`) or check the service principal"
     return None
+
+
+def _role_for(action: str) -> str:
+    lower = action.lower()
+    if lower.startswith("microsoft.keyvault/vaults/secrets/"):
+        return "Key Vault Secrets Officer"
+    if lower.endswith("/read"):
+        return "Reader"
+    if lower.startswith("microsoft.authorization/"):
+        return "User Access Administrator or Owner"
+    return "Contributor"
 
 
 def check_access(clients: Clients, resource_group: str) -> None:
