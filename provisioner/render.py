@@ -264,7 +264,7 @@ def drift_json(plan: Plan, show_ignored: bool = False) -> str:
 def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
     """For a pull-request comment or $GITHUB_STEP_SUMMARY: the same facts as drift_json."""
     head, noise = _drift_head(plan)
-    lines = [f"### Drift in `{plan.env}`", "", f"**{head}**", "", f"<sub>{noise}</sub>", ""]
+    lines = [f"### Drift in `{plan.env}`{_incomplete(plan)}", "", f"**{head}**", "", f"<sub>{noise}</sub>", ""]
     if not plan.drift and not plan.errors:
         lines.append("In sync: the environment matches its definition.")
     for change in plan.drift:
@@ -297,7 +297,7 @@ def _md_value(value: Any) -> str:
 
 def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | None = None) -> str:
     changes = plan.pending if only is None else only
-    lines = [f"### {title} for `{plan.env}`", "", f"**{_summary_line(plan)}**", ""]
+    lines = [f"### {title} for `{plan.env}`{_incomplete(plan)}", "", f"**{_summary_line(plan)}**", ""]
     if not changes and not plan.errors:
         lines.append("No changes. The environment matches its definition.")
     for change in changes:
