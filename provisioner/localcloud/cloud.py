@@ -13,6 +13,7 @@ from typing import Any
 
 from . import tls
 from .activity import ActivityLog
+from .apphosts import CONTAINER_START_SECONDS, AppHosts
 from .engine import Engine
 from .faults import FaultTable
 from .ids import type_of
@@ -36,6 +37,7 @@ class LocalCloud:
         faults: list[dict[str, Any]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        unhealthy_images: list[str] | None = None,
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.host, self.port = host, port
@@ -47,6 +49,8 @@ class LocalCloud:
         secrets_file = sf.with_name(sf.name + ".secrets.json") if sf else None
         self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale)
         self.secrets = SecretStore(secrets_file)
+        start = CONTAINER_START_SECONDS * time_scale if latency == "realistic" else 0.0
+        self.apphosts = AppHosts(self.engine, unhealthy_images, start)
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)
@@ -191,13 +195,14 @@ def serve(
     time_scale: float = 1.0,
     faults_file: Path | str | None = None,
     host: str = "127.0.0.1",
+    unhealthy_images: list[str] | None = None,
 ) -> None:
     """Run the local cloud in the foreground until SIGINT/SIGTERM."""
     faults = read_json(Path(faults_file), []) if faults_file else []
     if isinstance(faults, dict):
         faults = [faults]
     cloud = LocalCloud(Path(state_file) if state_file else None, Path(request_log) if request_log else None,
-                       latency, time_scale, faults, host, port)
+                       latency, time_scale, faults, host, port, unhealthy_images)
     url = cloud.start()
     done = threading.Event()
 
