@@ -7,7 +7,15 @@ from unittest.mock import call
 
 import pytest
 
-from provisioner.deploy import Backend, BackendTarget, DeployFailed, Gates, check_image, deploy_backend, rollback
+from provisioner.deploy import (
+    Backend,
+    BackendTarget,
+    DeployFailed,
+    Gates,
+    check_image,
+    deploy_backend,
+    rollback,
+)
 from provisioner.deploy_frontend import FrontendDeployFailed, check_dist, upload_swa_cli
 from provisioner.health import Endpoint, wait_healthy
 from tests.support import autospec_clients
