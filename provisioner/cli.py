@@ -239,6 +239,29 @@ def rollback(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str
     sys.exit(code)
 
 
+@main.command()
+@env_options
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+@click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A price table (JSON) instead of the bundled one (scripts/refresh_prices.py writes one).")
+def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Path | None) -> None:
+    """Monthly estimate per resource from its declared SKU and size, the total against the budget and the
+    architecture document's estimate. Offline: no request is sent. Exit 0 report written, 1 error."""
+    from provisioner import cost as cost_mod
+    from provisioner import cost_report
+    from provisioner.runner import load_session
+
+    try:
+        session = load_session(env_name, _registry(), envs_dir)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    est = cost_report.for_session(env_name, session.steps, cost_mod.load_prices(prices))
+    render = {"json": cost_report.to_json, "markdown": cost_report.markdown}.get(output, cost_report.text)
+    _emit(render(est), out)
+
+
 @main.group()
 def localcloud() -> None:
     """The embedded ARM-compatible local cloud."""
