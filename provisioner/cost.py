@@ -92,8 +92,8 @@ def lines_for(step: str, type_name: str, body: dict[str, Any] | None, table: Pri
         size = f"{s.get('family')}{s.get('capacity')}"
         return _hourly(table, step, f"redis.{s.get('name')}.{size}", f"Redis {s.get('name')} {size}")
     if t == "microsoft.web/staticsites":
-        rate = table.price(f"staticwebapp.{sku.get('name')}")
-        return [Line(step, f"Static Web App {sku.get('name')}", rate or 0.0, f"${rate:g}/month" if rate is not None else "no price", usage=rate is None)]
+        swa = table.price(f"staticwebapp.{sku.get('name')}")
+        return [Line(step, f"Static Web App {sku.get('name')}", swa or 0.0, f"${swa:g}/month" if swa is not None else "no price", usage=swa is None)]
     if t == "microsoft.network/dnszones":
         rate = table.price("dns.zone") or 0.0
         return [Line(step, "DNS zone (queries extra)", rate, f"${rate:g}/zone-month")]
@@ -106,10 +106,11 @@ def lines_for(step: str, type_name: str, body: dict[str, Any] | None, table: Pri
         return [Line(step, f"standard availability test, {runs:,.0f} runs", round(rate * runs, 2),
                      f"${rate}/run x {runs:,.0f} runs")]
     if t == "microsoft.insights/components/currentbillingfeatures":
-        cap = (body.get("DataVolumeCap") or {}).get("Cap")
+        raw_cap = (body.get("DataVolumeCap") or {}).get("Cap")
+        cap = float(raw_cap) if raw_cap is not None else None
         rate = table.price("monitor.ingestion") or 0.0
-        bounded = cap is not None and float(cap) < NO_PRACTICAL_CAP_GB
-        ceiling = round(float(cap) * DAYS_PER_MONTH * rate, 2) if bounded else None
+        bounded = cap is not None and cap < NO_PRACTICAL_CAP_GB
+        ceiling = round(cap * DAYS_PER_MONTH * rate, 2) if cap is not None and bounded else None
         basis = f"${rate:g}/GB ingested" + (f"; daily cap {cap:g} GB" if bounded else "; no practical daily cap")
         return [Line(step, "Application Insights / Log Analytics ingestion", 0.0, basis, usage=True, ceiling=ceiling)]
     if t == "microsoft.storage/storageaccounts":
