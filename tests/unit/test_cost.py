@@ -75,3 +75,36 @@ def test_json_report_is_stable():
     assert doc["schema"] == 1 and doc["prices"]["region"] == "eastus" and doc["prices"]["date"] == "2026-11-01"
     assert doc["total"] == pytest.approx(EXPECTED["production"], abs=0.02)
     assert {"step", "item", "monthly", "basis", "usage", "ceiling"} == set(doc["lines"][0])
+
+
+def test_refresh_script_reads_the_retail_prices_api_shape():
+    """scripts/refresh_prices.py against pages shaped like the Retail Prices API (it cannot reach it here)."""
+    import datetime as dt
+    import importlib.util
+
+    from tests.support import ROOT
+
+    spec = importlib.util.spec_from_file_location("refresh_prices", ROOT / "scripts" / "refresh_prices.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table = {"region": "eastus", "date": "2026-11-01", "prices": {
+        "appservice.linux.S1": {"unit": "hour", "price": 0.095, "retail": {"serviceName": "Azure App Service",
+                                                                          "skuName": "S1"}},
+        "dns.zone": {"unit": "month", "price": 0.5, "retail": {"serviceName": "Azure DNS"}}}}
+    pages = {
+        "S1": {"Items": [{"retailPrice": 0.1, "unitOfMeasure": "1 Hour", "skuName": "S1", "tierMinimumUnits": 0},
+                         {"retailPrice": 0.06, "unitOfMeasure": "1 Hour", "skuName": "S1",
+                          "reservationTerm": "1 Year"}], "NextPageLink": "page2"},
+        "page2": {"Items": [{"retailPrice": 0.01, "unitOfMeasure": "1 Hour", "skuName": "S1 Spot"}]},
+    }
+    seen = []
+
+    def fetch(url: str) -> dict:
+        seen.append(url)
+        return pages["page2"] if url == "page2" else pages["S1"] if "S1" in url else {"Items": []}
+
+    out, missed = module.refresh(table, "eastus", fetch, dt.date(2027, 1, 5))
+    assert out["prices"]["appservice.linux.S1"]["price"] == 0.1 and out["date"] == "2027-01-05"
+    assert missed == ["dns.zone"] and out["prices"]["dns.zone"]["price"] == 0.5
+    assert "armRegionName+eq+%27eastus%27" in seen[0] and "priceType+eq+%27Consumption%27" in seen[0]
