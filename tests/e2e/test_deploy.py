@@ -138,3 +138,13 @@ def test_frontend_deploy(lc, tmp_path):
     assert _get(lc, host, "/assets/app.js") == (200, b"console.log(2)")
     assert _get(lc, host, "/events/42") == (200, b"<html>admin v2</html>")  # SPA fallback
     assert static_token(body["id"]) not in run.out + run.err  # the deployment token is never shown
+
+
+def test_provision_after_a_deploy_keeps_the_deployed_images(lc):
+    provision(lc, "staging")
+    assert deploy(lc, "staging", "v2").code == 0
+    plan = cli("plan", "--env", "staging", "--arm-endpoint", lc.url, "--output", "json")
+    assert plan.code == 0, plan.out  # the image is owned by deployments: no drift, nothing to do
+    provision(lc, "staging")
+    assert image(lc, "staging") == f"DOCKER|{REPO}:v2"
+    assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:latest"
