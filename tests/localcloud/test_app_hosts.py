@@ -103,3 +103,15 @@ def test_static_upload_needs_the_deployment_token(cloud, make, rg):
     assert b"waiting for your content" in _get(cloud, host, "/")[1]
     assert _get(cloud, host, UPLOAD_PATH, buffer.getvalue(), {"x-deployment-token": token})[0] == 200
     assert _get(cloud, host, "/") == (200, b"<p>hi</p>")
+
+
+def test_a_new_image_answers_503_while_its_container_starts(cloud, web, rg, app):
+    import time
+
+    cloud.apphosts.start_seconds = 0.4  # what --latency realistic sets (45 s x --time-scale)
+    assert _get(cloud, "api.azurewebsites.net")[0] == 200  # running before anyone looked: not a cold start
+    web.web_apps.update_configuration(rg, app, {"properties": {"linuxFxVersion": "DOCKER|r/api:v3"}})
+    status, body = _get(cloud, "api.azurewebsites.net")
+    assert status == 503 and b"starting" in body
+    time.sleep(0.5)
+    assert _get(cloud, "api.azurewebsites.net")[0] == 200
