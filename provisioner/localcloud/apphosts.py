@@ -54,7 +54,7 @@ class AppHosts:
         self.unhealthy = [s for s in (unhealthy_images or []) if s]
         self.start_seconds = start_seconds
         self._lock = threading.Lock()
-        self._seen: dict[str, tuple[str, float]] = {}  # host -> (image, when this image was first seen)
+        self._started: dict[tuple[str, str], float] = {}  # (site or slot id, image) -> when it started
         self._content: dict[str, dict[str, bytes]] = {}  # static host -> path -> bytes
 
     def handle(self, method: str, host: str, path: str, body: bytes, headers: Any) -> HostReply:
@@ -86,22 +86,20 @@ class AppHosts:
         health_path = str(config.get("healthCheckPath") or "/health")
         if method not in ("GET", "HEAD") or path.split("?", 1)[0] not in (health_path, "/"):
             return _json(404, {"error": "Not Found"})
-        started = self._started_at(host, image)
-        if time.monotonic() - started < self.start_seconds:
+        with self._lock:
+            started = self._started.get((site_id.lower(), image))
+        if started is not None and time.monotonic() - started < self.start_seconds:
             return _json(503, {"status": "starting", "image": image})
         bad = next((s for s in self.unhealthy if s in image), None)
         if bad is not None:
             return _json(503, {"status": "unhealthy", "image": image})
         return _json(200, {"status": "healthy", "image": image})
 
-    def _started_at(self, host: str, image: str) -> float:
+    def image_started(self, site_id: str, image: str) -> None:
+        """Called by the web types when a site's or slot's image changes (not on a swap, which moves warm
+        instances): that container answers 503 for start_seconds."""
         with self._lock:
-            seen = self._seen.get(host)
-            if seen is None or seen[0] != image:
-                # The first probe of a site is not a cold start (it was running before we looked).
-                seen = (image, time.monotonic() - (self.start_seconds if seen is None else 0.0))
-                self._seen[host] = seen
-            return seen[1]
+            self._started[(site_id.lower(), image)] = time.monotonic()
 
     # ------------------------------------------------------------------ static web apps
     def _find_static(self, host: str) -> dict[str, Any] | None:

@@ -51,6 +51,7 @@ class LocalCloud:
         self.secrets = SecretStore(secrets_file)
         start = CONTAINER_START_SECONDS * time_scale if latency == "realistic" else 0.0
         self.apphosts = AppHosts(self.engine, unhealthy_images, start)
+        self.engine.image_started = self.apphosts.image_started  # type: ignore[attr-defined]
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)

@@ -109,9 +109,14 @@ def test_a_new_image_answers_503_while_its_container_starts(cloud, web, rg, app)
     import time
 
     cloud.apphosts.start_seconds = 0.4  # what --latency realistic sets (45 s x --time-scale)
-    assert _get(cloud, "api.azurewebsites.net")[0] == 200  # running before anyone looked: not a cold start
     web.web_apps.update_configuration(rg, app, {"properties": {"linuxFxVersion": "DOCKER|r/api:v3"}})
     status, body = _get(cloud, "api.azurewebsites.net")
     assert status == 503 and b"starting" in body
     time.sleep(0.5)
     assert _get(cloud, "api.azurewebsites.net")[0] == 200
+    assert _get(cloud, "api-staging.azurewebsites.net")[0] == 200
+    # A swap moves warm instances: both hosts answer at once.
+    web.web_apps.begin_swap_slot(rg, app, "staging", CsmSlotEntity(target_slot="production",
+                                                                  preserve_vnet=True)).result()
+    assert _get(cloud, "api.azurewebsites.net")[0] == 200
+    assert _get(cloud, "api-staging.azurewebsites.net")[0] == 200

@@ -137,6 +137,7 @@ def _site_populate(ctx: WriteCtx) -> None:
     config = merged_config(current, sent_config) if isinstance(sent_config, dict) else current
     props["siteConfig"] = site_view(config)
     ctx.extra["config"] = config
+    ctx.extra["image_changed"] = config.get("linuxFxVersion") != current.get("linuxFxVersion")
     if isinstance(sent_config, dict) and sent_config.get("appSettings") is not None:
         ctx.extra["appsettings"] = {s["name"]: s.get("value", "") for s in sent_config["appSettings"]}
 
@@ -153,6 +154,8 @@ def _site_after_write(ctx: WriteCtx) -> None:
     config_type = ("Microsoft.Web/sites/slots" if "/slots/" in sid.lower() else "Microsoft.Web/sites") + "/config"
     policy_type = config_type.replace("/config", "/basicPublishingCredentialsPolicies")
     engine.put_raw(f"{sid}/config/web", _child(sid, config_type, "config/web", loc, ctx.extra["config"]))
+    if ctx.extra.get("image_changed"):
+        _image_started(engine, sid, ctx.extra["config"].get("linuxFxVersion"))
     settings = ctx.extra.get("appsettings")
     if settings is not None or engine.get(f"{sid}/config/appsettings") is None:
         current = settings if settings is not None else {}
@@ -309,6 +312,17 @@ def _config_after_write(ctx: WriteCtx) -> None:
     if site is not None:
         site["properties"]["siteConfig"] = site_view(ctx.body["properties"])
         ctx.engine.put_raw(site_id, site)
+    image = ctx.body["properties"].get("linuxFxVersion")
+    if image != (((ctx.existing or {}).get("properties") or {}).get("linuxFxVersion")):
+        _image_started(ctx.engine, site_id, image)
+
+
+def _image_started(engine: EngineApi, site_id: str, image: Any) -> None:
+    """A new image on a site or slot: its container pulls and starts (the app hosts answer 503 meanwhile).
+    A swap calls nothing: it exchanges instances that are already warm."""
+    hook = getattr(engine, "image_started", None)
+    if hook is not None and image:
+        hook(site_id, str(image))
 
 
 def _config_list(ctx: ActionCtx) -> ActionReply:
