@@ -120,3 +120,14 @@ def test_a_new_image_answers_503_while_its_container_starts(cloud, web, rg, app)
                                                                   preserve_vnet=True)).result()
     assert _get(cloud, "api.azurewebsites.net")[0] == 200
     assert _get(cloud, "api-staging.azurewebsites.net")[0] == 200
+
+
+def test_swap_needs_both_fields(cloud, rg, app):
+    from tests.e2e.helpers import rest
+
+    from .conftest import rid
+
+    path = rid("Microsoft.Web/sites/api/slots/staging/slotsswap")
+    status, body = rest(cloud.url, "POST", path, {"targetSlot": "production"}, api_version="2024-11-01")
+    assert status == 400 and "preserveVnet" in body["error"]["message"]
+    assert rest(cloud.url, "POST", path, {"targetSlot": "production", "preserveVnet": True})[0] == 202

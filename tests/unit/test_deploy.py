@@ -123,3 +123,11 @@ def test_swa_cli_gets_the_token_in_its_environment_never_on_the_command_line(tmp
     upload_swa_cli(tmp_path, "s3cr3t-token", swa="/usr/bin/swa", run=run)
     assert seen["argv"] == ["/usr/bin/swa", "deploy", str(tmp_path), "--env", "production"]
     assert seen["token"] == "s3cr3t-token" and "s3cr3t-token" not in " ".join(seen["argv"])
+
+
+def test_an_environment_never_provisioned_is_named():
+    backend, web = _backend({"api-staging": ["200"], "api": ["200"]})
+    web.get_configuration.return_value = None
+    with pytest.raises(DeployFailed, match="production not found: provision the environment first"):
+        deploy_backend(backend, "staging", "r/api:v2")
+    web.update_configuration_slot.assert_not_called()

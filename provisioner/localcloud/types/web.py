@@ -226,8 +226,11 @@ def _swap(ctx: ActionCtx) -> ActionReply:
     exchange when it accepts the request, so a client that waits for the LRO sees what Azure shows after it."""
     request = ctx.request if isinstance(ctx.request, dict) else {}
     target = str(request.get("targetSlot") or "")
+    # CsmSlotEntity: targetSlot and preserveVnet are both required (azure-mgmt-web models, REST spec).
     if not target:
         raise ArmError(400, "BadRequest", "The parameter targetSlot has an invalid value.")
+    if not isinstance(request.get("preserveVnet"), bool):
+        raise ArmError(400, "BadRequest", "The parameter preserveVnet has an invalid value.")
     site_id = ctx.id.rsplit("/slots/", 1)[0]
     source = ctx.id if "/slots/" in ctx.id.lower() else site_id
     other = site_id if target.lower() == "production" else f"{site_id}/slots/{target}"
