@@ -148,3 +148,37 @@ def test_provision_after_a_deploy_keeps_the_deployed_images(lc):
     provision(lc, "staging")
     assert image(lc, "staging") == f"DOCKER|{REPO}:v2"
     assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:latest"
+
+
+def test_localcloud_serve_unhealthy_image_flag(tmp_path):
+    """`provisioner localcloud serve --unhealthy-image` as a user starts it: a matching image answers 503."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "provisioner", "localcloud", "serve", "--unhealthy-image", "bad",
+                             "--unhealthy-image", "broken"], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        web = f"{rg_path('dev')}/providers/Microsoft.Web"
+        assert rest(url, "PUT", rg_path("dev"), {"location": "eastus"})[0] in (200, 201)
+        assert rest(url, "PUT", f"{web}/serverfarms/p", {"location": "eastus", "sku": {"name": "B1"},
+                                                         "properties": {"reserved": True}})[0] in (200, 201, 202)
+        for name, tag in (("ok-api", "v1"), ("bad-api", "broken-2")):
+            status, _ = rest(url, "PUT", f"{web}/sites/{name}", {
+                "location": "eastus", "kind": "app,linux,container", "properties": {
+                    "serverFarmId": f"{web}/serverfarms/p", "siteConfig": {"linuxFxVersion": f"DOCKER|{REPO}:{tag}"}}})
+            assert status in (200, 201, 202)
+        for name, expected in (("ok-api", 200), ("bad-api", 503)):
+            req = urllib.request.Request(f"{url}/health", headers={"Host": f"{name}.azurewebsites.net"})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    status = resp.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            assert status == expected, name
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
