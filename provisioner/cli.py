@@ -254,10 +254,10 @@ def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Pa
 
     try:
         session = load_session(env_name, _registry(), envs_dir)
+        est = cost_report.for_session(env_name, session.steps, cost_mod.load_prices(prices))
     except ProvisionerError as exc:
         _fail(exc)
         return
-    est = cost_report.for_session(env_name, session.steps, cost_mod.load_prices(prices))
     render = {"json": cost_report.to_json, "markdown": cost_report.markdown}.get(output, cost_report.text)
     _emit(render(est), out)
 

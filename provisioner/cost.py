@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from provisioner.errors import ConfigError, ConfigProblem
+
 DEFAULT_TABLE = "eastus-2026-11.json"
 # ../shared/seed/platform-architecture.md, "Monthly Cost Estimates".
 DOCUMENT_ESTIMATES = {"dev": 42.0, "staging": 100.0, "production": 289.0}
@@ -39,10 +41,19 @@ class PriceTable:
 
 
 def load_prices(path: Path | None = None) -> PriceTable:
-    text = path.read_text() if path else resources.files("provisioner.prices").joinpath(DEFAULT_TABLE).read_text()
-    doc = json.loads(text)
-    return PriceTable(doc["region"], doc["currency"], doc["date"], doc["source"], float(doc["hours_per_month"]),
-                      doc["prices"])
+    where = str(path) if path else f"provisioner/prices/{DEFAULT_TABLE}"
+    try:
+        text = path.read_text() if path else resources.files("provisioner.prices").joinpath(DEFAULT_TABLE).read_text()
+        doc = json.loads(text)
+        table = PriceTable(doc["region"], doc["currency"], doc["date"], doc["source"],
+                           float(doc["hours_per_month"]), doc["prices"])
+        for entry in table.prices.values():
+            float(entry["price"]), str(entry["unit"])  # every entry has a numeric price and a unit
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError([ConfigProblem(where, "", f"not a price table: {exc}")]) from None
+    except KeyError as exc:
+        raise ConfigError([ConfigProblem(where, str(exc).strip("'"), "missing")]) from None
+    return table
 
 
 @dataclass(frozen=True)

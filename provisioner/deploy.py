@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -129,7 +130,9 @@ def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callab
     """The pre-swap hook (e.g. Alembic migrations): runs after the slot is healthy, before the swap."""
     say(f"running the pre-swap hook: {command}")
     env = {**os.environ, "DEPLOY_ENV": env_name, "DEPLOY_IMAGE": image, "DEPLOY_SLOT_URL": slot_url}
-    code = subprocess.run(command, shell=True, env=env, check=False).returncode  # noqa: S602 - the operator's command
+    # Its output goes to stderr with ours: stdout carries only the command's result line.
+    code = subprocess.run(command, shell=True, env=env, check=False,  # noqa: S602 - the operator's command
+                          stdout=sys.stderr).returncode
     if code != 0:
         raise DeployFailed(f"pre-swap hook failed (exit {code}): {command}")
 

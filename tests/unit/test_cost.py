@@ -108,3 +108,14 @@ def test_refresh_script_reads_the_retail_prices_api_shape():
     assert out["prices"]["appservice.linux.S1"]["price"] == 0.1 and out["date"] == "2027-01-05"
     assert missed == ["dns.zone"] and out["prices"]["dns.zone"]["price"] == 0.5
     assert "armRegionName+eq+%27eastus%27" in seen[0] and "priceType+eq+%27Consumption%27" in seen[0]
+
+
+def test_a_broken_price_table_is_named(tmp_path):
+    from provisioner.errors import ConfigError
+
+    bad = tmp_path / "prices.json"
+    bad.write_text(json.dumps({"region": "eastus", "currency": "USD", "date": "2026-11-01", "source": "x",
+                               "hours_per_month": 730, "prices": {"dns.zone": {"unit": "month"}}}))
+    with pytest.raises(ConfigError) as err:
+        cost.load_prices(bad)
+    assert str(bad) in str(err.value) and "price" in str(err.value)
