@@ -394,8 +394,9 @@ def carry_owned(desired: dict, observed: dict | None, rules: Rules) -> dict:
     if not observed:
         return desired
     body = copy.deepcopy(desired)
+    owned = [p for p, _ in rules.not_managed] + [p for p, reason in rules.ignore if reason.startswith("owned by")]
     for path in _leaf_paths(desired):
-        if any(covers(p, path) for p, _ in rules.not_managed):
+        if any(covers(p, path) for p in owned):
             have = get_path(observed, path)
             if have is not None:
                 _set_path(body, path.split("."), copy.deepcopy(have))

@@ -239,3 +239,10 @@ def test_a_declared_read_only_field_is_compared_and_its_undeclared_keys_are_not_
     result = diff(desired, observed, rules)
     assert [c.path for c in result.changes] == ["properties.networkAcls.defaultAction"]
     assert [(i.path, i.kind) for i in result.ignored] == [("properties.networkAcls.ipRules", UNDECLARED)]
+
+
+def test_every_field_marked_owned_by_carries_the_observed_value_whatever_rule_marks_it():
+    rules = Rules(ignore=(("properties.linuxFxVersion", "owned by deployments"),))
+    desired = {"properties": {"linuxFxVersion": "DOCKER|api:1", "minTlsVersion": "1.2"}}
+    observed = {"properties": {"linuxFxVersion": "DOCKER|api:7", "minTlsVersion": "1.0"}}
+    assert carry_owned(desired, observed, rules)["properties"] == {"linuxFxVersion": "DOCKER|api:7", "minTlsVersion": "1.2"}

@@ -172,3 +172,15 @@ def test_azure_managed_tags_are_ignored_on_every_step_by_one_rule():
                                             "$type": "Microsoft.WindowsAzure.Management.Common.Storage.CasePreservedDictionary"}}
             tag_changes = [c.path for c in diff(desired, observed, s.rules).changes if c.path.startswith("tags")]
             assert tag_changes == [], f"{env} {s.name}: {tag_changes}"
+
+
+def test_repairing_site_config_keeps_the_deployed_image():
+    from provisioner.diff import carry_owned
+
+    s = step(session("dev"), "web_app_config")
+    desired = s.desired({})
+    observed = {"properties": {**desired["properties"], "linuxFxVersion": "DOCKER|ghcr.io/x/api:deployed", "minTlsVersion": "1.0"}}
+    assert [c.path for c in diff(desired, observed, s.rules).changes] == ["properties.minTlsVersion"]
+    body = carry_owned(desired, observed, s.rules)
+    assert body["properties"]["linuxFxVersion"] == "DOCKER|ghcr.io/x/api:deployed"
+    assert body["properties"]["minTlsVersion"] == desired["properties"]["minTlsVersion"]
