@@ -10,7 +10,7 @@ from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps._base import absent_is, rules
-from steps._fields import SITE_CONFIG_NOT_MANAGED
+from steps._fields import DEPLOY, SITE_CONFIG_NOT_MANAGED, nm
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild
 
@@ -59,7 +59,7 @@ class SiteConfig(SiteChild):
         ("properties.cors.allowedOrigins", absent_is([])), ("properties.cors.supportCredentials", absent_is(False)),
         ("properties.remoteDebuggingEnabled", absent_is(False)), ("properties.*IpSecurityRestrictions[].action", lower),
         ("properties.ipSecurityRestrictions[].ipAddress", lower), ("properties.scmIpSecurityRestrictions[].ipAddress", lower),
-    ), not_managed=(("properties.linuxFxVersion", "owned by deployments"),)))
+    ), not_managed=nm(DEPLOY, "properties.linuxFxVersion")))
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section("web_app", WebAppConfig)
