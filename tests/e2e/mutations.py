@@ -14,6 +14,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
 
+from provisioner.diff import covers
 from provisioner.step import Step
 
 ALICE = "alice@fundrbolt.app"
@@ -86,6 +87,8 @@ def mutations(step: Step, desired: dict[str, Any]) -> tuple[list[Mutation], list
             return "write-only"
         if any(fnmatchcase(path, p) for p, _ in rules.ignore):
             return "ignored by rule"
+        if any(covers(p, path) for p, _ in rules.not_managed):
+            return "not managed: someone else owns it (a change there is not drift)"
         if any(fnmatchcase(path, p) for p in rules.replace_on):
             return "immutable: Azure refuses the change in place"
         if path.endswith("odata.type"):
