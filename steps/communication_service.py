@@ -11,7 +11,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.errors import ConfigProblem
 from steps import email_domain, email_service
 from steps._base import ArmStep, rules
-from steps._fields import IDENTITY_OTHER, UNUSED, nm
+from steps._fields import IDENTITY_OTHER, nm
 
 SECTION = "communication"
 
@@ -29,7 +29,7 @@ class CommunicationService(ArmStep):
     not_managed = (
         nm(IDENTITY_OTHER, "identity")
         + nm("owned by the communication_service link step", "properties.linkedDomains")
-        + nm(UNUSED, "properties.disableLocalAuth", "properties.publicNetworkAccess")
+
     )
     dependencies = ("resource_group",)
     # hostName, immutableResourceId, version, identity, disableLocalAuth, publicNetworkAccess are filled in by
@@ -38,7 +38,13 @@ class CommunicationService(ArmStep):
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section(SECTION, Config)
-        return {"location": "global", "tags": self.tags(), "properties": {"dataLocation": c.data_location}}
+        return {"location": "global", "tags": self.tags(), "properties": {
+            "dataLocation": c.data_location,
+            # The API sends e-mail with the resource's access key (connection string): local auth stays on;
+            # public access, as the document has no private link. Declared, so a change by hand is drift.
+            "disableLocalAuth": False,
+            "publicNetworkAccess": "Enabled",
+        }}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.communication.communication_services.get, self.resource_group, self.resource_name)
@@ -48,9 +54,10 @@ class CommunicationService(ArmStep):
                   self.resource_name, desired))
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        # PATCH: dataLocation is immutable (a replace); tags are what is left to change here.
+        # PATCH: dataLocation is immutable (a replace); tags and the access settings are what can change here.
+        props = {k: v for k, v in desired["properties"].items() if k in ("disableLocalAuth", "publicNetworkAccess")}
         call(clients.communication.communication_services.update, self.resource_group, self.resource_name,
-             {"tags": desired["tags"]})
+             {"tags": desired["tags"], "properties": props})
 
     def delete(self, clients: Any) -> None:
         wait(call(clients.communication.communication_services.begin_delete, self.resource_group, self.resource_name))

@@ -51,8 +51,7 @@ class KeyVault(ArmStep):
     model = Vault  # the GET body's SDK model: read-only fields derive from it
     not_managed = (
         nm("create-time only (recover or default)", "properties.createMode")
-        + nm(UNUSED, "properties.enabledForDeployment", "properties.enabledForDiskEncryption",
-             "properties.enabledForTemplateDeployment", "properties.networkAcls.virtualNetworkRules")
+        + nm(UNUSED, "properties.networkAcls.virtualNetworkRules")
         + nm("filled in by Azure from the vault name", "properties.vaultUri")
     )
     # web_app: the firewall lets in the app's outbound IPs (App Service is not a "trusted service" that
@@ -63,7 +62,7 @@ class KeyVault(ArmStep):
         normalizers=(("properties.sku.name", lower), ("properties.sku.family", lower), ("properties.tenantId", lower),
                      ("properties.networkAcls.defaultAction", lower), ("properties.networkAcls.bypass", lower),
                      ("properties.networkAcls.ipRules*.value", cidr),
-                     ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.accessPolicies", absent_is([]))),
+                     ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.enabledFor*", absent_is(False)), ("properties.accessPolicies", absent_is([]))),
         # An IP rule list is a set: the service does not keep the order it was written in.
         sets=("properties.networkAcls.ipRules",),
         # Retention is fixed once the vault exists (azure-sdk-facts §1 Key Vault).
@@ -88,6 +87,10 @@ class KeyVault(ArmStep):
                             "ipRules": ip_rules(known, c.allowed_ips)},
             # Reachable over its public endpoint, filtered by networkAcls above (no private endpoint yet).
             "publicNetworkAccess": "Enabled",
+            # None of VMs, disk encryption or ARM template deployments may read the secrets.
+            "enabledForDeployment": False,
+            "enabledForDiskEncryption": False,
+            "enabledForTemplateDeployment": False,
         }
         if c.rbac_authorization:
             # Under RBAC, access policies are ignored by the data plane but still stored: any entry is a grant

@@ -11,7 +11,7 @@ from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
-from steps._base import ArmStep, name_problems, rules
+from steps._base import ArmStep, absent_is, name_problems, rules
 from steps._fields import IDENTITY_OTHER, UNUSED, nm
 
 SECTION = "log_analytics"
@@ -29,14 +29,14 @@ class Workspace(ArmStep):
     not_managed = (
         nm(IDENTITY_OTHER, "identity")
         + nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.features", "properties.forceCmkForQuery",
-             "properties.replication", "properties.sku.capacityReservationLevel",
-             "properties.publicNetworkAccessForIngestion", "properties.publicNetworkAccessForQuery")
+             "properties.replication", "properties.sku.capacityReservationLevel")
     )
     dependencies = ("resource_group",)
     holds_data = True  # the logs themselves
     # arm-examples WorkspacesGet: sku.name comes back lower-case ('pergb2018'); customerId, createdDate,
     # modifiedDate, workspaceCapping.quotaNextResetTime/dataIngestionStatus are server-populated (left-scoped).
-    rules = rules(Rules(normalizers=(("properties.sku.name", lower),)))
+    rules = rules(Rules(normalizers=(("properties.sku.name", lower),
+                                     ("properties.publicNetworkAccessFor*", absent_is("Enabled")))))
 
     @property
     def config(self) -> Config:
@@ -47,6 +47,10 @@ class Workspace(ArmStep):
         props: dict[str, Any] = {"sku": {"name": c.sku}, "retentionInDays": c.retention_days}
         # -1 is Azure's "no cap" value: declaring it lets drift catch a cap someone added by hand.
         props["workspaceCapping"] = {"dailyQuotaGb": c.daily_quota_gb if c.daily_quota_gb is not None else -1}
+        # Ingestion and queries over the public endpoint (no private link in the document): declared, so a
+        # change by hand (which would cut telemetry off) is drift. arm-examples WorkspacesGet: "Enabled" defaults.
+        props["publicNetworkAccessForIngestion"] = "Enabled"
+        props["publicNetworkAccessForQuery"] = "Enabled"
         return self.base(**props)
 
     def read(self, clients: Any) -> dict[str, Any] | None:

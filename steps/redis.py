@@ -47,7 +47,16 @@ class Redis(ArmStep):
         nm(IDENTITY_OTHER, "identity")
         + nm(PLACEMENT, "properties.staticIP", "properties.subnetId", "zones", "properties.zonalAllocationPolicy")
         + nm(UNUSED, "properties.replicasPerMaster", "properties.replicasPerPrimary", "properties.shardCount",
-             "properties.tenantSettings", "properties.updateChannel", "properties.redisConfiguration")
+             "properties.tenantSettings", "properties.updateChannel")
+        # Memory tuning and RDB backups: Azure's defaults (the document asks for AOF persistence only).
+        + nm(UNUSED, *(f"properties.redisConfiguration.{k}" for k in (
+            "maxfragmentationmemory-reserved", "maxmemory-delta", "maxmemory-policy", "maxmemory-reserved",
+            "notify-keyspace-events", "rdb-backup-enabled", "rdb-backup-frequency", "rdb-backup-max-snapshot-count",
+            "rdb-storage-connection-string", "storage-subscription-id", "aof-storage-connection-string-1")))
+        + nm("Entra ID sign-in to the cache is not used: the app authenticates with the access key "
+             "(disableAccessKeyAuthentication is declared)", "properties.redisConfiguration.aad-enabled")
+        + nm("only with AOF persistence, which declares it when on", "properties.redisConfiguration.aof-backup-enabled",
+             "properties.redisConfiguration.preferred-data-persistence-auth-method")
     )
     dependencies = ("resource_group",)
     holds_data = True  # sessions; losing them logs every user out
@@ -58,6 +67,8 @@ class Redis(ArmStep):
             # arm-examples RedisCacheCreate: redisVersion '4' comes back as '4.0.14'.
             ("properties.redisVersion", _major),
             # Config values travel as strings (azure-sdk-facts §1 Redis: "Config values are strings").
+            # authnotrequired is absent until someone sets it: absent is "false" (auth required).
+            ("properties.redisConfiguration.authnotrequired", lambda v: as_str(False if v is None else v).lower()),
             ("properties.redisConfiguration.*", as_str),
         ),
         # Not returned in clear by GET (a storage endpoint reference): set on create/update, never compared.
@@ -88,12 +99,15 @@ class Redis(ArmStep):
             "enableNonSslPort": False,
             "publicNetworkAccess": "Enabled",  # the firewall (redis_firewall) admits the web app only
             "disableAccessKeyAuthentication": False,  # the API authenticates with the access key
+            # Authentication stays required (Redis' `authnotrequired` opens the cache to anyone who reaches it).
+            "redisConfiguration": {"authnotrequired": "false"},
         }
         identity = None
         if c.aof_persistence:
             blob = ((known.get("storage_account") or {}).get("properties", {}).get("primaryEndpoints", {}).get("blob")
                     if known else None)
             props["redisConfiguration"] = {
+                **props["redisConfiguration"],
                 "aof-backup-enabled": "true",
                 "preferred-data-persistence-auth-method": "ManagedIdentity",
                 "aof-storage-connection-string-0": f"BlobEndpoint={blob}" if blob else UNKNOWN,

@@ -42,7 +42,7 @@ class StorageAccount(ArmStep):
              "properties.geoPriorityReplicationStatus", "properties.storageAccountSkuConversionStatus",
              "properties.turboTier", "properties.allowSharedKeyAccessForServices",
              "properties.allowCrossTenantDelegationSas", "properties.allowedCopyScope",
-             "properties.allowCrossTenantReplication", "properties.defaultToOAuthAuthentication")
+             "properties.defaultToOAuthAuthentication")
     )
     dependencies = ("resource_group",)
     holds_data = True
@@ -51,7 +51,8 @@ class StorageAccount(ArmStep):
     rules = rules(Rules(
         normalizers=(("sku.name", lower), ("kind", lower), ("properties.accessTier", lower), ("properties.minimumTlsVersion", lower),
                      ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.networkAcls.defaultAction", lower),
-                     ("properties.networkAcls.bypass", lower), ("properties.networkAcls.*Rules", absent_is([]))),
+                     ("properties.networkAcls.bypass", lower), ("properties.networkAcls.*Rules", absent_is([])),
+                     ("properties.allowCrossTenantReplication", absent_is(False))),
         replace_on=("kind",),
     ))
 
@@ -68,6 +69,7 @@ class StorageAccount(ArmStep):
             supportsHttpsTrafficOnly=True,
             accessTier=c.access_tier,
             publicNetworkAccess=c.public_network_access,
+            allowCrossTenantReplication=False,  # object replication only within the tenant
             # The GET model marks networkAcls read-only (it is written through create/update parameters);
             # it is security-relevant, so it is declared and compared all the same.
             # The whole rule set is declared: no IP, VNet or resource-instance rule of anyone else's.

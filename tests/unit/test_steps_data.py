@@ -194,7 +194,7 @@ def test_redis_sizes_and_declared_msrest_defaults(env, sku):
     assert p["sku"] == sku
     assert (p["minimumTlsVersion"], p["enableNonSslPort"], p["publicNetworkAccess"], p["disableAccessKeyAuthentication"]) == \
         ("1.2", False, "Enabled", False)
-    assert "redisConfiguration" not in p  # no AOF on Standard (production.toml explains)
+    assert p["redisConfiguration"] == {"authnotrequired": "false"}  # auth required; no AOF on Standard (production.toml explains)
 
 
 def test_redis_create_update_read(c, dev):
