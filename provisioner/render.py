@@ -47,7 +47,7 @@ def _show(value: Any) -> str:
     if value == SENSITIVE:
         return SENSITIVE
     if value is None:
-        return "(none)"
+        return "(absent)"  # not set on that side: an added or removed key or list element
     return json.dumps(_plain(value), sort_keys=True)
 
 

@@ -185,7 +185,7 @@ def test_every_managed_property_drift_is_caught_exactly_and_repaired(world: Worl
         before, after = _expected(m, desired)
         change = result.changes[0] if len(result.changes) == 1 else None
         if _element_dropped(m, change):
-            stats["caught"] += 1  # shown as the element itself: properties.rules[name]: (none) -> {...}
+            stats["caught"] += 1  # shown as the element itself: properties.rules[name]: (absent) -> {...}
         elif change is None or change.path.lower() != m.path.lower():
             stats["missed or noisy"] += 1
             problems.append(f"{m.label} at {m.path}: expected exactly that path, got {got}")

@@ -99,3 +99,15 @@ def test_read_only_and_not_managed_are_counted_apart_in_every_format():
     assert ". sku.capacity (not managed: owned by autoscale)" in listed
     assert ". properties.status (read-only: server-populated)" in listed
     assert "2 not managed" in render.drift_markdown(plan)
+
+
+def test_added_and_removed_list_elements_read_as_absent_on_the_other_side():
+    rule = {"name": "alice-home", "ipAddress": "203.0.113.7/32", "action": "Allow"}
+    plan = Plan("dev", (Change("web_app_config", CONFIG, Action.UPDATE, (
+        PropertyChange("properties.ipSecurityRestrictions[alice-home]", rule, None),
+        PropertyChange("properties.profiles[cpu].rules[2]", None, {"scaleAction": {"value": "1"}}),
+        PropertyChange("properties.profiles[cpu].rules[0].metricTrigger.threshold", 90, 70)), "differs"),))
+    text = render.drift_text(plan)
+    assert 'properties.ipSecurityRestrictions[alice-home]: {"action": "Allow", "ipAddress": "203.0.113.7/32", "name": "alice-home"} -> (absent)' in text
+    assert 'properties.profiles[cpu].rules[2]: (absent) -> {"scaleAction": {"value": "1"}}' in text
+    assert "properties.profiles[cpu].rules[0].metricTrigger.threshold: 90 -> 70" in text
