@@ -12,7 +12,8 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from provisioner.diff import carry_owned, diff
+from provisioner.carry import carry_owned
+from provisioner.diff import diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
 from provisioner.graph import Graph
 from provisioner.model import ABANDONED, NOT_STARTED, Action, Change, Outcome, Plan, Status

@@ -1,6 +1,7 @@
 """The differ: left-scoped, normalized, tags owned whole, sensitive values redacted."""
 
-from provisioner.diff import Rules, as_str, carry_owned, diff, location, lower
+from provisioner.carry import carry_owned
+from provisioner.diff import Rules, as_str, diff, location, lower
 from provisioner.model import AZURE_MANAGED, NOT_MANAGED, READ_ONLY, SENSITIVE, UNDECLARED, UNKNOWN
 
 

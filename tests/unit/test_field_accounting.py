@@ -184,7 +184,7 @@ def test_azure_managed_tags_are_ignored_on_every_step_by_one_rule():
 
 
 def test_repairing_site_config_keeps_the_deployed_image():
-    from provisioner.diff import carry_owned
+    from provisioner.carry import carry_owned
 
     s = step(session("dev"), "web_app_config")
     desired = s.desired({})
