@@ -15,7 +15,7 @@ from provisioner.diff import diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
 from provisioner.graph import Graph
 from provisioner.model import Action, Change, Outcome, Plan, Status
-from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown
+from provisioner.reconciler import Policy, decide, has_unknown
 from provisioner.step import Step
 
 Event = Callable[[str, Change, Outcome | None], None]  # ("start" | "done", change, outcome)
@@ -73,15 +73,22 @@ class Executor:
         with self._lanes_guard:
             return self._lanes.setdefault(key, threading.Lock())
 
-    def _settled(self, step: Step) -> dict | None:
-        """Never write to a resource that is mid-operation: wait until its provisioningState is terminal."""
+    def _wait_settled(self, step: Step) -> dict | None:
         deadline = time.monotonic() + self.timing.settle_deadline
         while True:
             body = self._retry(lambda: step.read(self.clients))
-            state = str(((body or {}).get("properties") or {}).get("provisioningState") or "succeeded").lower()
-            if body is None or state in TERMINAL or time.monotonic() > deadline:
+            if body is None or step.settled(body) or time.monotonic() > deadline:
                 return body
             time.sleep(self.timing.poll)
+
+    def _settled(self, step: Step) -> dict | None:
+        """Never write to a resource that is mid-operation, nor under a parent that is: wait until each is
+        settled (`Step.settled`: a terminal provisioningState, PostgreSQL's `state` Ready), then read it."""
+        for name in step.waits_for:
+            parent = self.steps.get(name)
+            if parent is not None:
+                self._wait_settled(parent)
+        return self._wait_settled(step)
 
     def _verify(self, step: Step, desired: dict) -> dict:
         deadline = time.monotonic() + self.timing.visible_deadline

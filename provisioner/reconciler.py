@@ -12,9 +12,9 @@ from provisioner.diff import DiffResult, diff
 from provisioner.errors import ProvisionerError
 from provisioner.graph import Graph
 from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Ignored, Plan, PropertyChange
-from provisioner.step import Step
+from provisioner.step import TERMINAL, Step
 
-TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+__all__ = ["TERMINAL", "Policy", "decide", "has_unknown", "observe", "plan"]
 
 
 @dataclass(frozen=True)

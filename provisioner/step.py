@@ -16,6 +16,9 @@ from provisioner.model import PropertyChange, ResourceRef
 # (None when that resource does not exist yet, so values derived from it are UNKNOWN in a plan).
 Known = Mapping[str, dict | None]
 
+# provisioningState values after which ARM accepts the next write.
+TERMINAL = frozenset({"succeeded", "failed", "canceled", "cancelled"})
+
 
 class Step:
     """One resource instance. Subclasses set the class attributes and implement read/create (update/delete)."""
@@ -24,6 +27,9 @@ class Step:
     rules: ClassVar[Rules] = Rules()
     holds_data: ClassVar[bool] = False  # deleting or replacing loses user data: refused by default
     dependencies: ClassVar[tuple[str, ...]] = ()  # step names this one needs to exist first
+    # Step names whose resources must be *settled* (see `settled`) before this one is written: children of
+    # a server that stays busy after its own operation has ended (PostgreSQL answers 409 ServerBusy).
+    waits_for: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
         self.env = env
@@ -52,6 +58,15 @@ class Step:
 
     def tags(self) -> dict[str, str]:
         return self.env.tags
+
+    def settled(self, body: dict[str, Any]) -> bool:
+        """Whether the live resource accepts writes now (pure). Default: a terminal provisioningState.
+        Communication Services and Email report `Running` as their steady state (arm-examples
+        communicationServices/2025-05-01/get.json, emailServices/2025-05-01/get.json)."""
+        state = str((body.get("properties") or {}).get("provisioningState") or "succeeded").lower()
+        if state == "running" and self.type.lower().startswith("microsoft.communication/"):
+            return True
+        return state in TERMINAL
 
     def gather(self, clients: Any, known: Known) -> None:
         """Read inputs Azure never returns in a resource body (a cache's access key, a password held in Key

@@ -29,6 +29,9 @@ class EngineApi(Protocol):
 
     def find(self, type_name: str, under: str = "") -> list[dict[str, Any]]: ...
 
+    def later(self, resource_id: str, seconds: float, lane: str | None,
+              fn: Callable[[EngineApi, dict[str, Any]], None]) -> None: ...
+
 
 @dataclass
 class WriteCtx:
