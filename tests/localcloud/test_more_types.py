@@ -245,13 +245,14 @@ def test_budget_and_role_assignment(cloud, make, rg):
 
     cons = make(ConsumptionManagementClient)
     scope = f"/subscriptions/{SUB}/resourceGroups/{rg}"
+    start = _this_month()
     budget = cons.budgets.create_or_update(scope, "monthly", {"properties": {
         "category": "Cost", "amount": 100, "timeGrain": "Monthly",
-        "timePeriod": {"startDate": "2026-01-01T00:00:00Z"},
+        "timePeriod": {"startDate": start},
         "notifications": {"a80": {"enabled": True, "operator": "GreaterThan", "threshold": 80,
                                   "contactEmails": ["ops@fundrbolt.app"], "locale": "en-us"}}}})
     again = cons.budgets.create_or_update(scope, "monthly", {"eTag": budget.e_tag, "properties": {
-        "category": "Cost", "amount": 200, "timeGrain": "Monthly", "timePeriod": {"startDate": "2026-01-01T00:00:00Z"}}})
+        "category": "Cost", "amount": 200, "timeGrain": "Monthly", "timePeriod": {"startDate": start}}})
     assert again.e_tag != budget.e_tag and again.amount == 200
     assert cons.budgets.get(scope, "monthly").current_spend.amount == 0.0
     cons.budgets.delete(scope, "monthly")
@@ -264,6 +265,37 @@ def test_budget_and_role_assignment(cloud, make, rg):
     assert ra.scope == scope and ra.principal_type == "ServicePrincipal"
     assert auth.role_assignments.get(scope, name).role_definition_id == role
     auth.role_assignments.delete(scope, name)
+
+
+def _this_month(months_back: int = 0) -> str:
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date().replace(day=1)
+    for _ in range(months_back):
+        today = (today - dt.timedelta(days=1)).replace(day=1)
+    return f"{today.isoformat()}T00:00:00Z"
+
+
+def test_a_budget_cannot_start_in_a_past_month_nor_change_its_start(cloud, make, rg):
+    from azure.mgmt.consumption import ConsumptionManagementClient
+
+    cons = make(ConsumptionManagementClient)
+    scope = f"/subscriptions/{SUB}/resourceGroups/{rg}"
+
+    def body(start: str) -> dict:
+        return {"properties": {"category": "Cost", "amount": 100, "timeGrain": "Monthly",
+                               "timePeriod": {"startDate": start}}}
+
+    with pytest.raises(HttpResponseError) as err:
+        cons.budgets.create_or_update(scope, "b", body(_this_month(1)))
+    assert err.value.status_code == 400 and "prior to current month" in str(err.value)
+    with pytest.raises(HttpResponseError) as err:
+        cons.budgets.create_or_update(scope, "b", body(_this_month()[:8] + "15T00:00:00Z"))
+    assert "first day of the month" in str(err.value)
+    made = cons.budgets.create_or_update(scope, "b", body(_this_month()))
+    with pytest.raises(HttpResponseError) as err:
+        cons.budgets.create_or_update(scope, "b", {**body(_this_month(1)), "eTag": made.e_tag})
+    assert "cannot be updated" in str(err.value)
 
 
 def test_unknown_post_action_is_explicit(cloud, rg):

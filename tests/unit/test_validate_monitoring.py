@@ -124,6 +124,6 @@ def test_budget_notification_threshold_0_to_1000(envs):
     assert "0-1000" in p.message
 
 
-def test_budget_starts_on_the_first_of_a_month(envs):
-    edit(envs, "common.toml", "start_date = 2026-11-01", "start_date = 2026-11-15")
-    assert "first day" in only(envs, "dev", "budget.start_date", "common.toml").message
+def test_a_fixed_budget_start_date_is_refused_it_would_fail_from_the_next_month_on(envs):
+    edit(envs, "common.toml", "[budget]\n", "[budget]\nstart_date = 2026-11-01\n")
+    only(envs, "dev", "budget.start_date", "common.toml")
