@@ -334,3 +334,15 @@ def test_budget_get_noise_is_not_drift(dev):
     # Any live start date is fine: never compared (create-only), never a replace.
     observed["properties"]["timePeriod"]["startDate"] = "2026-12-01T00:00:00Z"
     assert diff(d, observed, s.rules).changes == []
+
+
+def test_diagnostic_settings_compare_only_enabled_categories(dev):
+    s = step(dev, "diagnostic_setting:web_app")
+    d = s.desired({})
+    live = {"properties": {**d["properties"],
+                           "logs": [*d["properties"]["logs"], {"categoryGroup": "audit", "enabled": False}],
+                           "metrics": [*d["properties"]["metrics"], {"category": "Other", "enabled": False}]}}
+    assert diff(d, live, s.rules).changes == []
+    # An enabled category that is not declared, or a declared one switched off, is still a difference.
+    live["properties"]["logs"][0] = {**live["properties"]["logs"][0], "enabled": False}
+    assert [c.path for c in diff(d, live, s.rules).changes] == ["properties.logs"]

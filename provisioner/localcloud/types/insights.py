@@ -130,6 +130,23 @@ def _autoscale_populate(ctx: WriteCtx) -> None:
                     part[key] = part[key].upper()  # ISO-8601 durations come back upper-cased
 
 
+def _diagnostic_populate(ctx: WriteCtx) -> None:
+    """Azure echoes the log category group that was not chosen as a disabled entry, and metrics that were
+    not sent as a disabled AllMetrics (hashicorp/terraform-provider-azurerm#5673, #10388, #28428): GET
+    returns more entries than were written."""
+    props = ctx.props
+    logs = props.get("logs")
+    if isinstance(logs, list) and logs:
+        groups = {str(e.get("categoryGroup") or "").lower() for e in logs if isinstance(e, dict)}
+        for group in ("audit", "allLogs"):
+            if groups & {"audit", "alllogs"} and group.lower() not in groups:
+                logs.append({"category": None, "categoryGroup": group, "enabled": False,
+                             "retentionPolicy": {"enabled": False, "days": 0}})
+    if not props.get("metrics"):
+        props["metrics"] = [{"category": "AllMetrics", "enabled": False, "timeGrain": None,
+                             "retentionPolicy": {"enabled": False, "days": 0}}]
+
+
 PROFILES = [
     TypeProfile(type="Microsoft.Insights/components", created=200, updated=200, latency=5.0,
                 populate=_component_populate),
@@ -144,5 +161,5 @@ PROFILES = [
     TypeProfile(type="Microsoft.Insights/autoscaleSettings", created=201, updated=200, latency=3.0,
                 provisioning_state=False, populate=_autoscale_populate),
     TypeProfile(type="Microsoft.Insights/diagnosticSettings", created=200, updated=200, latency=2.0,
-                provisioning_state=False, has_location=False, extension=True),
+                provisioning_state=False, has_location=False, extension=True, populate=_diagnostic_populate),
 ]
