@@ -318,3 +318,14 @@ def test_static_site(cloud, make, rg):
     assert web.static_sites.get_static_site(rg, "swa-fund").custom_domains == ["www.fundrbolt.app"]
     with pytest.raises(HttpResponseError):
         web.static_sites.get_static_site(rg, "nope")
+
+
+def test_a_metric_alert_window_shorter_than_its_frequency_is_refused(cloud, rg):
+    alert = rid("Microsoft.Insights/metricAlerts/a")
+    body = {"location": "global", "properties": {"severity": 2, "enabled": True, "scopes": [], "criteria": {
+        "odata.type": "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria", "allOf": []},
+        "evaluationFrequency": "PT15M", "windowSize": "PT5M"}}
+    status, err, _ = raw(cloud, "PUT", alert + "?api-version=2018-03-01", body)
+    assert status == 400 and "window size" in err["error"]["message"]
+    body["properties"]["windowSize"] = "PT1H"
+    assert raw(cloud, "PUT", alert + "?api-version=2018-03-01", body)[0] in (200, 201)

@@ -127,3 +127,19 @@ def test_budget_notification_threshold_0_to_1000(envs):
 def test_a_fixed_budget_start_date_is_refused_it_would_fail_from_the_next_month_on(envs):
     edit(envs, "common.toml", "[budget]\n", "[budget]\nstart_date = 2026-11-01\n")
     only(envs, "dev", "budget.start_date", "common.toml")
+
+
+def test_metric_alert_window_must_be_at_least_the_evaluation_frequency(envs):
+    edit(envs, "common.toml", 'evaluation_frequency = "PT1M"', 'evaluation_frequency = "PT15M"')
+    p = only(envs, "dev", "metric_alerts.cpu.window", "common.toml")
+    assert "PT10M" in p.message and "PT15M" in p.message
+    only(envs, "dev", "availability_alerts.window", "common.toml")
+
+
+def test_shipped_alert_windows_fit_their_frequency():
+    import steps
+    from provisioner.runner import load_session
+    from tests.support import ENVS
+
+    for env in ("dev", "staging", "production"):
+        assert not [p for p in load_session(env, steps.ALL_STEPS, ENVS).warnings if "window" in p.key]

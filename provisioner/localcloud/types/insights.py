@@ -45,8 +45,22 @@ def _billing_populate(ctx: WriteCtx) -> None:
 _DURATION = re.compile(r"^p(t?)[0-9a-z.]+$", re.IGNORECASE)
 
 
+def _minutes(duration: str) -> float | None:
+    m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", duration.upper())
+    if not m or not any(m.groups()):
+        return None
+    days, hours, minutes = (int(x or 0) for x in m.groups())
+    return days * 1440 + hours * 60 + minutes
+
+
 def _alert_populate(ctx: WriteCtx) -> None:
     props = ctx.props
+    window, frequency = (_minutes(str(props.get(k) or "")) for k in ("windowSize", "evaluationFrequency"))
+    if window is not None and frequency is not None and window < frequency:
+        # learn.microsoft.com/azure/azure-monitor/alerts/alerts-metric-create-templates: the lookback window
+        # is at least the evaluation frequency (the portal offers nothing shorter; ARM refuses it).
+        raise ArmError(400, "BadRequest", f"The window size {props['windowSize']} must be greater than or equal to "
+                       f"the evaluation frequency {props['evaluationFrequency']}.")
     for key in ("evaluationFrequency", "windowSize"):
         if isinstance(props.get(key), str) and _DURATION.match(props[key]):
             props[key] = props[key].upper()  # ARM returns ISO-8601 durations upper-cased (Pt1m -> PT1M)
