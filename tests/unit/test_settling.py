@@ -126,3 +126,26 @@ def test_the_executor_waits_for_a_busy_parent_before_writing_a_child():
     assert outcomes[0].status is Status.APPLIED
     # The server was read until Ready before the database was written (the iterator was drained).
     assert created == ["None"]
+
+
+def test_app_insights_companions_are_known_not_unmanaged():
+    from types import SimpleNamespace
+
+    from provisioner.inventory import unmanaged
+
+    s = session("dev")
+    component = step(s, "app_insights").ref
+    group = f"/subscriptions/{component.subscription_id}/resourceGroups/{component.resource_group}/providers"
+    listed = [
+        SimpleNamespace(id=f"{group}/microsoft.alertsmanagement/smartDetectorAlertRules/Failure Anomalies - {component.name}",
+                        type="Microsoft.AlertsManagement/smartDetectorAlertRules"),
+        SimpleNamespace(id=f"{group}/microsoft.insights/actiongroups/Application Insights Smart Detection",
+                        type="Microsoft.Insights/ActionGroups"),
+        SimpleNamespace(id=f"{group}/microsoft.alertsmanagement/smartDetectorAlertRules/Failure Anomalies - other",
+                        type="Microsoft.AlertsManagement/smartDetectorAlertRules"),
+    ]
+    clients: Any = autospec_clients()
+    clients.resource.resources.list_by_resource_group.return_value = listed
+    found = unmanaged(s.steps, clients, component.resource_group)
+    # Another component's rule is not ours: still reported.
+    assert [rid for rid, _ in found] == [listed[2].id]

@@ -30,6 +30,41 @@ def _component_populate(ctx: WriteCtx) -> None:
     )
 
 
+# What Azure creates next to a new component (MicrosoftDocs/azure-docs#117421; CompositionalIT/farmer#637 for the
+# shapes): a "Failure Anomalies" smart detector rule and, once per group, the action group it notifies.
+MONITORING_CONTRIBUTOR = "749f88d5-cbae-40b8-bcfc-e573ddc772fa"
+MONITORING_READER = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
+
+
+def _component_companions(ctx: WriteCtx) -> None:
+    if not ctx.created:
+        return
+    group = ctx.id.split("/providers/")[0]
+    ag_id = f"{group}/providers/microsoft.insights/actiongroups/Application Insights Smart Detection"
+    if ctx.engine.get(ag_id) is None:
+        ctx.engine.put_raw(ag_id, {
+            "id": ag_id, "name": "Application Insights Smart Detection", "type": "Microsoft.Insights/ActionGroups",
+            "location": "Global", "tags": {}, "properties": {
+                "groupShortName": "SmartDetect", "enabled": True, "emailReceivers": [], "smsReceivers": [],
+                "webhookReceivers": [], "eventHubReceivers": [], "itsmReceivers": [], "azureAppPushReceivers": [],
+                "automationRunbookReceivers": [], "voiceReceivers": [], "logicAppReceivers": [],
+                "azureFunctionReceivers": [],
+                "armRoleReceivers": [{"name": "Monitoring Contributor", "roleId": MONITORING_CONTRIBUTOR,
+                                      "useCommonAlertSchema": True},
+                                     {"name": "Monitoring Reader", "roleId": MONITORING_READER,
+                                      "useCommonAlertSchema": True}]}})
+    name = f"Failure Anomalies - {ctx.path.name}"
+    rule_id = f"{group}/providers/microsoft.alertsmanagement/smartdetectoralertrules/{name}"
+    ctx.engine.put_raw(rule_id, {
+        "id": rule_id, "name": name, "type": "Microsoft.AlertsManagement/smartDetectorAlertRules",
+        "location": "global", "properties": {
+            "description": "Failure Anomalies notifies you of an unusual rise in the rate of failed HTTP requests or "
+                           "dependency calls.",
+            "state": "Enabled", "severity": "Sev3", "frequency": "PT1M",
+            "detector": {"id": "FailureAnomaliesDetector"}, "scope": [ctx.id],
+            "actionGroups": {"groupIds": [ag_id]}}})
+
+
 def _billing_default(engine: EngineApi, path: ArmPath) -> dict[str, Any]:
     return {"CurrentBillingFeatures": ["Basic"], "DataVolumeCap": {
         "Cap": 100.0, "ResetTime": 0, "WarningThreshold": 90, "StopSendNotificationWhenHitThreshold": False,
@@ -163,7 +198,7 @@ def _diagnostic_populate(ctx: WriteCtx) -> None:
 
 PROFILES = [
     TypeProfile(type="Microsoft.Insights/components", created=200, updated=200, latency=5.0,
-                populate=_component_populate),
+                populate=_component_populate, after_write=_component_companions),
     TypeProfile(type="Microsoft.Insights/components/currentbillingfeatures", created=200, updated=200,
                 singleton=True, raw_body=True, latency=1.0, default_body=_billing_default,
                 populate=_billing_populate, methods=frozenset({"GET", "PUT"})),
