@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from steps import (
+    acr_pull,
     action_group,
     app_insights,
     app_insights_billing,
@@ -63,6 +64,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     slot_sticky_settings,
     autoscale,
     key_vault_access,
+    acr_pull,
     static_web_app,
     postgres_server,
     postgres_configuration,

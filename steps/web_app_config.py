@@ -9,7 +9,7 @@ from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps._base import rules
 from steps.web_app import Config as WebAppConfig
-from steps.web_app import SiteChild
+from steps.web_app import SiteChild, private_registry
 
 SECTION = None  # configured by [web_app]
 
@@ -19,13 +19,25 @@ class SiteConfig(SiteChild):
     dependencies = ("web_app",)
     # arm-examples GetSiteConfig: every siteConfig field comes back populated with server defaults
     # (defaultDocuments, phpVersion, logsDirectorySizeLimit, ipSecurityRestrictions 'Allow all', ...);
-    # left-scoping skips them. linuxFxVersion's 'DOCKER|' prefix casing varies between portal and API.
-    rules = rules(Rules(normalizers=(("properties.ftpsState", lower), ("properties.linuxFxVersion", lower))))
+    # left-scoping skips them.
+    rules = rules(Rules(
+        normalizers=(("properties.ftpsState", lower),),
+        # The running image belongs to deployments (CI sets linuxFxVersion on every deploy): set once at create
+        # from the env file (steps/web_app.py siteConfig), then never compared, sent or reverted.
+        ignore=(("properties.linuxFxVersion", "not managed: owned by deployments"),),
+    ))
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        # Managed-identity pulls are switched on once the identity holds AcrPull on the registry.
+        return (*self.dependencies, "acr_pull") if private_registry(self.env) else self.dependencies
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section("web_app", WebAppConfig)
         return {"properties": {
-            "linuxFxVersion": f"DOCKER|{c.container_image}",
+            # A private image is pulled with the site's managed identity (learn.microsoft.com/azure/app-service/
+            # configure-custom-container#use-managed-identity-to-pull-image-from-azure-container-registry).
+            "acrUseManagedIdentityCreds": private_registry(self.env) is not None,
             "alwaysOn": c.always_on,
             "healthCheckPath": c.health_check_path,
             "minTlsVersion": c.min_tls_version,
