@@ -104,6 +104,8 @@ class PostgresServer(ArmStep):
         ha = str((props.get("highAvailability") or {}).get("state") or "NotEnabled").lower()
         return state == "ready" and ha in ("healthy", "notenabled")
 
+    grows_only = ("properties.storage.storageSizeGB",)  # see storage_size
+
     def storage_size(self, known: Any) -> int:
         """Storage only grows: Azure refuses a smaller size, and auto-grow or a person may have enlarged it
         (learn.microsoft.com/azure/postgresql/flexible-server/how-to-scale-compute-storage-portal: "You can't

@@ -88,6 +88,10 @@ def mutations(step: Step, desired: dict[str, Any]) -> tuple[list[Mutation], list
             return "ignored by rule"
         if any(fnmatchcase(path, p) for p in rules.replace_on):
             return "immutable: Azure refuses the change in place"
+        if path in getattr(step, "grows_only", ()):
+            # A larger value is not drift (auto-grow), a smaller one is refused by the service: tested in
+            # tests/unit/test_settling.py and tests/localcloud/test_more_types.py instead.
+            return "grows only"
         if path.endswith("odata.type"):
             return "polymorphic discriminator: changing it changes the object's type, not a value"
         return None

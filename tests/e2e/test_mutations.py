@@ -64,7 +64,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     # In memory (no state file): the state and Activity Log files are rewritten on every write, which
     # costs more than the hundreds of mutations themselves.
     with LocalCloud(latency="fast") as cloud:
-        conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02)), Timing.local())
+        conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02, ca_file=str(cloud.ca_file))), Timing.local())
         w = World(cloud, conn, {}, {})
         for env in (e for e in ENVS if e in wanted):
             s, broken = _readable(_only(session(env), wanted[env]), conn)

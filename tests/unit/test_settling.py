@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ class _Resp:
         self.status_code = status
         self.reason = "Conflict"
         self.headers: dict[str, str] = {}
-        self._body = ('{"error": {"code": "%s", "message": "%s"}}' % (code, message)).encode()
+        self._body = json.dumps({"error": {"code": code, "message": message}}).encode()
         self.content_type = "application/json"
         self.request = None
 
