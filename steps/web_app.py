@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from provisioner.azure import call, raw, wait
@@ -113,12 +114,24 @@ class WebApp(ArmStep):
         wait(call(clients.web.web_apps.begin_create_or_update, self.resource_group, self.resource_name, desired))
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        patch = {k: v for k, v in desired.items() if k in ("tags", "identity", "properties")}
-        patch["properties"] = {k: v for k, v in desired["properties"].items() if k != "siteConfig"}
-        call(clients.web.web_apps.update, self.resource_group, self.resource_name, patch)
+        update_site(clients, self.ref.id, desired, changes,
+                    lambda patch: call(clients.web.web_apps.update, self.resource_group, self.resource_name, patch))
 
     def delete(self, clients: Any) -> None:
         call(clients.web.web_apps.delete, self.resource_group, self.resource_name)
+
+
+def update_site(clients: Any, site_id: str, desired: dict[str, Any], changes: Any,
+                patch_site: Callable[[dict[str, Any]], Any]) -> None:
+    """PATCH a site or slot without siteConfig (a PUT would reset config/web to it); tags go through the Tags
+    API, because a site PATCH ignores `tags` (SitePatchResource has none: azure-mgmt-web models, REST spec)."""
+    if any(str(getattr(c, "path", "")).startswith("tags") for c in changes):
+        wait(call(clients.resource.tags.begin_create_or_update_at_scope, site_id,
+                  {"properties": {"tags": desired.get("tags") or {}}}))
+    patch = {k: v for k, v in desired.items() if k in ("identity", "properties")}
+    patch["properties"] = {k: v for k, v in desired["properties"].items() if k != "siteConfig"}
+    if any(not str(getattr(c, "path", "")).startswith("tags") for c in changes) or not changes:
+        patch_site(patch)
 
 
 def instances(env: EnvironmentSpec) -> list[WebApp]:

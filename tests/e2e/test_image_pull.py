@@ -73,3 +73,25 @@ def test_the_running_image_belongs_to_deployments(cloud, clients):
     change = next(c for c in plan.changes if c.step == "web_app_config")
     assert change.action is Action.NOOP
     assert any(i.path == "properties.linuxFxVersion" and "deployments" in i.rule for i in change.ignored)
+
+
+def test_a_tag_added_to_the_site_by_hand_is_drift_and_provision_removes_it(cloud, clients):
+    from tests.e2e.helpers import rest
+
+    sub = _sub("staging", "deployment_slot")
+    _run(sub, clients)
+    site = next(rid for rid in cloud.state() if rid.lower().endswith("/sites/fundrbolt-staging-api"))
+    for target in (site, site + "/slots/staging"):
+        # The portal changes tags through the Tags API (a site PATCH would ignore them, as on Azure).
+        status, _ = rest(cloud.url, "PATCH", target + "/providers/Microsoft.Resources/tags/default",
+                         {"operation": "Merge", "properties": {"tags": {"HandMade": "by-alice"}}}, api_version="2021-04-01")
+        assert status == 200
+        assert cloud.state()[target]["tags"]["HandMade"] == "by-alice"
+        status, body = rest(cloud.url, "PATCH", target, {"tags": {"Other": "x"}})
+        assert status == 200 and "Other" not in body["tags"]
+    plan, _ = make_plan(sub, Connection(clients, Timing.local()), Policy())
+    drifted = {c.step: [p.path for p in c.properties] for c in plan.pending}
+    assert drifted == {"web_app": ["tags.HandMade"], "deployment_slot": ["tags.HandMade"]}
+    outcomes = _run(sub, clients)  # before: PATCH ignored the tags and the step "did not converge"
+    assert {k: o.status for k, o in outcomes.items() if k in drifted} == {k: Status.APPLIED for k in drifted}
+    assert all("HandMade" not in (cloud.state()[t].get("tags") or {}) for t in (site, site + "/slots/staging"))

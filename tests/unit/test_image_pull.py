@@ -101,3 +101,22 @@ def test_read_learns_the_principal_from_the_site_then_gets_the_assignment():
     grant.create(c, body)
     c.authorization.role_assignments.create.assert_called_once_with(REGISTRY, grant.resource_name, body)
     assert body["properties"]["roleDefinitionId"].endswith(f"/roleDefinitions/{ACR_PULL}")
+
+
+def test_site_tags_are_repaired_through_the_tags_api_because_a_site_patch_ignores_them():
+    from provisioner.model import PropertyChange
+
+    s = session("staging")
+    for name, patch_op in (("web_app", "update"), ("deployment_slot", "update_slot")):
+        site = step(s, name)
+        desired = site.desired({})
+        c = autospec_clients()
+        site.update(c, desired, desired, (PropertyChange("tags.HandMade", "x", None),))
+        c.resource.tags.begin_create_or_update_at_scope.assert_called_once_with(
+            site.ref.id, {"properties": {"tags": desired["tags"]}})
+        getattr(c.web.web_apps, patch_op).assert_not_called()  # only tags differed
+        c = autospec_clients()
+        site.update(c, desired, desired, (PropertyChange("properties.httpsOnly", False, True),))
+        c.resource.tags.begin_create_or_update_at_scope.assert_not_called()
+        sent = getattr(c.web.web_apps, patch_op).call_args.args[-1]
+        assert "tags" not in sent and "siteConfig" not in sent["properties"]
