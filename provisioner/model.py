@@ -93,6 +93,8 @@ class Change:
     ignored: tuple[Ignored, ...] = ()
     refused: str | None = None  # why a destructive action will not be applied without an explicit flag
     attribution: Attribution | None = None
+    # Deletes this change leaves for a person, each "left for a person: <why>" (a CanNotDelete lock stands).
+    held: tuple[str, ...] = ()
 
     @property
     def type(self) -> str:

@@ -12,9 +12,9 @@ from provisioner.diff import DiffResult, diff
 from provisioner.errors import ProvisionerError
 from provisioner.graph import Graph
 from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Ignored, Plan, PropertyChange
-from provisioner.step import TERMINAL, Step
+from provisioner.step import TERMINAL, Step, delete_blocked, left_for_person, lock_scopes
 
-__all__ = ["TERMINAL", "Policy", "decide", "has_unknown", "observe", "plan"]
+__all__ = ["TERMINAL", "Policy", "decide", "delete_blocked", "has_unknown", "lock_scopes", "observe", "plan"]
 
 
 @dataclass(frozen=True)
@@ -60,19 +60,28 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
     ignored: tuple[Ignored, ...] = tuple(result.ignored)
     state = str((observed.get("properties") or {}).get("provisioningState") or "").lower()
     if not result.changes:
+        held = step.held(desired, observed)
         if state == "failed":
-            return Change(step.name, step.ref, Action.UPDATE, (), "last provisioning failed: re-apply", ignored)
-        return Change(step.name, step.ref, Action.NOOP, (), "in sync", ignored)
+            return Change(step.name, step.ref, Action.UPDATE, (), "last provisioning failed: re-apply", ignored,
+                          held=held)
+        return Change(step.name, step.ref, Action.NOOP, (), "in sync", ignored, held=held)
     changes = tuple(result.changes)
+    held = step.held(desired, observed)
     if any(c.requires_replace for c in changes):
         refused = None
-        if step.holds_data and (production or not policy.allow_data_loss):
+        blocked = delete_blocked(step.ref.id, step.locked_scopes)
+        if blocked:
+            # Replacing deletes first: under a lock that delete fails (409 ScopeLocked) and the resource is left
+            # half-changed, so it is never planned as part of an ordinary update.
+            refused = left_for_person(step.ref.id, blocked)
+        elif step.holds_data and (production or not policy.allow_data_loss):
             refused = "replacing it would delete its data" + (" (never allowed in production)" if production else "; pass --allow-data-loss")
         elif not step.holds_data and not policy.allow_replace:
             refused = "an immutable property changed; pass --allow-replace to delete and re-create it"
         paths = ", ".join(c.path for c in changes if c.requires_replace)
-        return Change(step.name, step.ref, Action.REPLACE, changes, f"immutable: {paths}", ignored, refused)
-    return Change(step.name, step.ref, Action.UPDATE, changes, "differs", ignored)
+        return Change(step.name, step.ref, Action.REPLACE, changes, f"immutable: {paths}", ignored, refused,
+                      held=held)
+    return Change(step.name, step.ref, Action.UPDATE, changes, "differs", ignored, held=held)
 
 
 def plan(

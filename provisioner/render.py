@@ -90,6 +90,8 @@ def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
     }
     if change.refused:
         out["refused"] = change.refused
+    if change.held:
+        out["held"] = list(change.held)
     if change.attribution:
         out["attribution"] = _attribution_dict(change)
     if show_ignored:
@@ -164,6 +166,7 @@ def _change_text(change: Change, show_ignored: bool) -> list[str]:
 def _tail_lines(change: Change) -> list[str]:
     """What follows a change's properties in text: refusal, who changed it, what was not compared."""
     lines = [f"      REFUSED: {change.refused}"] if change.refused else []
+    lines += [f"      {held}" for held in change.held]
     who = _attribution(change)
     if who:
         lines.append(f"      {who}")
@@ -178,6 +181,9 @@ def plan_text(plan: Plan, show_ignored: bool = False) -> str:
         lines += _change_text(change, show_ignored)
     if not plan.pending and not plan.errors:
         lines.append("  No changes. The environment matches its definition.")
+    for change in plan.changes:
+        if change.held and change.action is Action.NOOP:  # in sync, but something waits on a person
+            lines += [f"  {change.step}: {held}" for held in change.held]
     lines += _unmanaged_lines(plan)
     lines += _error_lines(plan, "  ! {steps}: could not be read: {message}")
     return "\n".join(lines) + "\n"

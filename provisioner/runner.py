@@ -16,7 +16,7 @@ from provisioner.errors import ConfigError, ConfigProblem, TargetError
 from provisioner.executor import Event, Executor, Timing
 from provisioner.graph import Graph, GraphError, build
 from provisioner.model import Outcome, Plan
-from provisioner.reconciler import Policy, plan
+from provisioner.reconciler import Policy, lock_scopes, plan
 from provisioner.step import Step, check_section
 
 STATE_DIR = Path(".provisioner")
@@ -49,6 +49,9 @@ def load_session(env_name: str, registry: Sequence[ModuleType], envs_dir: Path =
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(problems)
+    locked = lock_scopes(steps)
+    for step in steps:
+        step.locked_scopes = locked  # deletes under a lock are left for a person (reconciler.delete_blocked)
     try:
         graph = build([(s.name, s.depends_on) for s in steps])
     except GraphError as exc:

@@ -10,6 +10,7 @@ from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.errors import AzureCallError
 from provisioner.model import UNKNOWN, ResourceRef
+from provisioner.step import delete_blocked, left_for_person
 from steps._base import ArmStep, rules
 from steps.redis import lane_of
 
@@ -62,7 +63,27 @@ class RedisFirewall(ArmStep):
         if not addresses:
             return {"rules": UNKNOWN}
         ips = sorted({a.strip() for a in addresses.split(",") if a.strip()})
-        return {"rules": [{"name": rule_name(ip), "properties": {"startIP": ip, "endIP": ip}} for ip in ips]}
+        wanted = [{"name": rule_name(ip), "properties": {"startIP": ip, "endIP": ip}} for ip in ips]
+        self._kept = self.kept(wanted, (known or {}).get(self.name))
+        return {"rules": wanted + self._kept}
+
+    def kept(self, wanted: list[dict[str, Any]], observed: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """Stale rules (an outbound address the app no longer has) that a CanNotDelete lock on the cache
+        forbids deleting (409 ScopeLocked): kept as they are and reported, never a planned delete."""
+        names = {r["name"] for r in wanted}
+        stale = [r for r in (observed or {}).get("rules", []) if short(r.get("name")) not in names]
+        cache_id = self.ref.id.rsplit("/firewallRules", 1)[0]
+        if not stale or not delete_blocked(f"{cache_id}/firewallRules/x", self.locked_scopes):
+            return []
+        return [{"name": short(r.get("name")), "properties": {
+            "startIP": (r.get("properties") or {}).get("startIP"), "endIP": (r.get("properties") or {}).get("endIP")}}
+            for r in stale]
+
+    def held(self, desired: dict[str, Any], observed: dict[str, Any] | None) -> tuple[str, ...]:
+        cache_id = self.ref.id.rsplit("/firewallRules", 1)[0]
+        scope = delete_blocked(cache_id, self.locked_scopes)
+        return tuple(left_for_person(f"{cache_id}/firewallRules/{r['name']}", scope)
+                     for r in getattr(self, "_kept", []) if scope)
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         """None when the cache is missing or has no rules: an empty set is an absent set."""
