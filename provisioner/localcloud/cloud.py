@@ -162,7 +162,8 @@ class LocalCloud:
                 if state == "deleting":
                     self.engine.remove(rid)
                     continue
-                if state in _TRANSIENT and self.engine.ops.running_for(rid) is None:
+                steady = state == "running" and type_of(rid).lower().startswith("microsoft.communication/")
+                if state in _TRANSIENT and not steady and self.engine.ops.running_for(rid) is None:
                     props["provisioningState"] = "Succeeded"
                     self.store.put(rid, body)
                 if type_of(rid).lower() == "microsoft.keyvault/vaults":
