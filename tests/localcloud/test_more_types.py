@@ -225,7 +225,8 @@ def test_communication(cloud, make, rg):
     comm = make(CommunicationServiceManagementClient)
     email = comm.email_services.begin_create_or_update(rg, "email-fund", {
         "location": "global", "properties": {"dataLocation": "United States"}}).result()
-    assert email.provisioning_state == "Succeeded" and email.location == "global"
+    # Azure's steady state for these services is Running (arm-examples emailServices/2025-05-01/get.json).
+    assert email.provisioning_state == "Running" and email.location == "global"
     domain = comm.domains.begin_create_or_update(rg, "email-fund", "AzureManagedDomain", {
         "location": "global", "properties": {"domainManagement": "AzureManaged"}}).result()
     assert domain.from_sender_domain.endswith(".azurecomm.net")
