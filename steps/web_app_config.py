@@ -22,9 +22,10 @@ class SiteConfig(SiteChild):
     # left-scoping skips them.
     rules = rules(Rules(
         normalizers=(("properties.ftpsState", lower),),
-        # The running image belongs to deployments (CI sets linuxFxVersion on every deploy): set once at create
-        # from the env file (steps/web_app.py siteConfig), then never compared, sent or reverted.
-        ignore=(("properties.linuxFxVersion", "not managed: owned by deployments"),),
+        # The image (linuxFxVersion) is set at create from [web_app] container_image (steps/web_app.py
+        # siteConfig); after that it is owned by deployments (`provisioner deploy backend`, swaps): comparing
+        # or sending it would make every provision roll the site back to the image in the env file.
+        ignore=(("properties.linuxFxVersion", "owned by deployments"),),
     ))
 
     @property
@@ -52,6 +53,11 @@ class SiteConfig(SiteChild):
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         # PATCH, not PUT: a PUT of config/web resets every setting we do not declare to its default.
         call(clients.web.web_apps.update_configuration, self.resource_group, self.env.resource_name("web_app"), desired)
+
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        # The same PATCH without the image: a deploy owns it once the site exists.
+        props = {k: v for k, v in desired["properties"].items() if k != "linuxFxVersion"}
+        self.create(clients, {"properties": props})
 
     def delete(self, clients: Any) -> None:
         """config/web goes with its site; nothing to delete on its own."""
