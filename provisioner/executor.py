@@ -11,6 +11,7 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from provisioner.children import Child, Children
 from provisioner.diff import diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
 from provisioner.graph import Graph
@@ -43,8 +44,10 @@ def _retryable(exc: BaseException) -> bool:
 
 class Executor:
     def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
-                 workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None):
+                 workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
+                 children: Sequence[Children] = ()):
         self.steps = {s.name: s for s in steps}
+        self.children = {c.name: c for c in children}
         self.graph = graph
         self.clients = clients
         self.policy = policy
@@ -98,7 +101,30 @@ class Executor:
             raise NotConverged(f"{step.name}: did not converge ({paths})")
         return body
 
+    def _delete_child(self, change: Change) -> Outcome:
+        """Remove a child of an owned collection that no env file declares, then check it is gone."""
+        if change.refused:
+            return Outcome(change, Status.LEFT, change.refused)
+        assert change.collection is not None
+        collection = self.children[change.collection]
+        started = time.monotonic()
+        child = Child(change.ref.id, change.ref.name, {})
+        lane = self._lane(collection.lane)
+        if lane:
+            lane.acquire()
+        try:
+            self._retry(lambda: collection.delete(self.clients, child))
+            left = self._retry(lambda: collection.list(self.clients))
+        finally:
+            if lane:
+                lane.release()
+        if any(c.name.lower() == child.name.lower() for c in left):
+            raise NotConverged(f"{change.step}: still listed after delete")
+        return Outcome(change, Status.APPLIED, seconds=time.monotonic() - started)
+
     def _apply_one(self, change: Change) -> Outcome:
+        if change.collection is not None:
+            return self._delete_child(change)
         step = self.steps[change.step]
         started = time.monotonic()
         # Desired state is recomputed now: dependencies may have been created since the plan was made.
@@ -172,4 +198,7 @@ class Executor:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     done[running.pop(future)] = future.result()
-        return [done[name] for name in self.graph.order if name in done]
+            # Children no env file declares go last, once every declared resource is in place.
+            orphans = [c for c in plan.changes if c.collection is not None and c.action is Action.DELETE]
+            removed = list(pool.map(self._run, orphans))
+        return [done[name] for name in self.graph.order if name in done] + removed

@@ -9,7 +9,8 @@ from typing import Any, TextIO
 
 from provisioner.model import Change, Outcome, Status
 
-_MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped"}
+_MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped",
+         Status.LEFT: "left for a person"}
 
 
 class Progress:

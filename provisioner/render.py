@@ -216,6 +216,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
         if change.action is Action.CREATE:
             lines.append(f"      {_drift_reason(change)}")
         else:
+            lines += [f"      {change.reason}"] if change.action is Action.DELETE else []
             lines += [_prop_line(p, change.action) for p in change.properties]
         lines += _tail_lines(change)
     if show_ignored:
@@ -250,7 +251,7 @@ def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
         lines.append("In sync: the environment matches its definition.")
     for change in plan.drift:
         lines += ["", f"#### `{change.action.symbol}` `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
-        if change.action is Action.CREATE:
+        if change.action in (Action.CREATE, Action.DELETE):
             lines.append(f"{_drift_reason(change)}\n")
         if change.refused:
             lines.append(f"> **Refused:** {change.refused}\n")
@@ -304,9 +305,12 @@ def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
     for o in outcomes:
         if o.status in (Status.FAILED, Status.SKIPPED):
             lines.append(f"  x {o.change.step}: {o.error}")
+        elif o.status is Status.LEFT:
+            lines.append(f"  ! {o.change.step}: {o.error}")
     lines.append(
         f"Applied {counts[Status.APPLIED]}, unchanged {counts[Status.UNCHANGED]}, "
-        f"failed {counts[Status.FAILED]}, skipped {counts[Status.SKIPPED]} in {seconds:.1f}s"
+        f"failed {counts[Status.FAILED]}, skipped {counts[Status.SKIPPED]}"
+        + (f", left for a person {counts[Status.LEFT]}" if counts[Status.LEFT] else "") + f" in {seconds:.1f}s"
     )
     return "\n".join(lines) + "\n"
 
