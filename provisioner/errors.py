@@ -9,6 +9,12 @@ class ProvisionerError(Exception):
     exit_code = 1
     retryable = False
 
+    def __str__(self) -> str:
+        # Every message that reaches a person goes through here: an SDK error may quote a request body.
+        from provisioner.redact import scrub
+
+        return scrub(super().__str__())
+
 
 @dataclass(frozen=True)
 class ConfigProblem:

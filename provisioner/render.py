@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC
 from typing import Any
 
+from provisioner import redact
 from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Outcome, Plan, PropertyChange, Status
 
 SCHEMA_VERSION = 1
@@ -98,7 +99,8 @@ def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
 
 
 def plan_json(plan: Plan, only: tuple[Change, ...] | None = None, show_ignored: bool = False) -> str:
-    changes = plan.changes if only is None else only
+    plan = redact.plan(plan)
+    changes = plan.changes if only is None else tuple(redact.change(c) for c in only)
     doc = {
         "schema": SCHEMA_VERSION,
         "env": plan.env,
@@ -173,6 +175,7 @@ def _tail_lines(change: Change) -> list[str]:
 
 
 def plan_text(plan: Plan, show_ignored: bool = False) -> str:
+    plan = redact.plan(plan)
     lines = [f"Plan for {plan.env}: {_summary_line(plan)}", ""]
     for change in plan.pending:
         lines += _change_text(change, show_ignored)
@@ -207,6 +210,7 @@ def _drift_reason(change: Change) -> str:
 
 def drift_text(plan: Plan, show_ignored: bool = False) -> str:
     """Grouped by resource: before -> after per property, who changed it, and what was filtered by rule."""
+    plan = redact.plan(plan)
     head, noise = _drift_head(plan)
     hint = "" if show_ignored or not plan.changes else " (--show-ignored lists them)"
     lines = [f"Drift in {plan.env}: {head}", f"  {noise}{hint}", ""]
@@ -233,6 +237,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
 
 def drift_json(plan: Plan, show_ignored: bool = False) -> str:
     """plan_json restricted to drifted resources, plus totals of what was ignored across all of them."""
+    plan = redact.plan(plan)
     doc = json.loads(plan_json(plan, only=plan.drift, show_ignored=show_ignored))
     counts = _ignored_counts(plan.changes)
     doc["drift"] = {"resources": len(plan.changes), "drifted": len(plan.drift),
@@ -245,6 +250,7 @@ def drift_json(plan: Plan, show_ignored: bool = False) -> str:
 
 def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
     """For a pull-request comment or $GITHUB_STEP_SUMMARY: the same facts as drift_json."""
+    plan = redact.plan(plan)
     head, noise = _drift_head(plan)
     lines = [f"### Drift in `{plan.env}`", "", f"**{head}**", "", f"<sub>{noise}</sub>", ""]
     if not plan.drift and not plan.errors:
@@ -278,7 +284,8 @@ def _md_value(value: Any) -> str:
 
 
 def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | None = None) -> str:
-    changes = plan.pending if only is None else only
+    plan = redact.plan(plan)
+    changes = plan.pending if only is None else tuple(redact.change(c) for c in only)
     lines = [f"### {title} for `{plan.env}`", "", f"**{_summary_line(plan)}**", ""]
     if not changes and not plan.errors:
         lines.append("No changes. The environment matches its definition.")
@@ -304,9 +311,9 @@ def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
     lines = []
     for o in outcomes:
         if o.status in (Status.FAILED, Status.SKIPPED):
-            lines.append(f"  x {o.change.step}: {o.error}")
+            lines.append(f"  x {o.change.step}: {redact.scrub(o.error or '')}")
         elif o.status is Status.LEFT:
-            lines.append(f"  ! {o.change.step}: {o.error}")
+            lines.append(f"  ! {o.change.step}: {redact.scrub(o.error or '')}")
     lines.append(
         f"Applied {counts[Status.APPLIED]}, unchanged {counts[Status.UNCHANGED]}, "
         f"failed {counts[Status.FAILED]}, skipped {counts[Status.SKIPPED]}"
@@ -317,4 +324,5 @@ def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
 
 def outcomes_json(outcomes: list[Outcome]) -> list[dict[str, Any]]:
     return [{"step": o.change.step, "id": o.change.ref.id, "action": o.change.action.value,
-             "status": o.status.value, "error": o.error, "seconds": round(o.seconds, 3)} for o in outcomes]
+             "status": o.status.value, "error": redact.scrub(o.error) if o.error else None,
+             "seconds": round(o.seconds, 3)} for o in outcomes]
