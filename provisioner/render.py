@@ -91,6 +91,8 @@ def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
     }
     if change.refused:
         out["refused"] = change.refused
+    if change.collection:
+        out["collection"] = change.collection
     if change.attribution:
         out["attribution"] = _attribution_dict(change)
     if show_ignored:
