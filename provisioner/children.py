@@ -50,6 +50,11 @@ class Children:
     def delete(self, clients: Any, child: Child) -> None:
         raise NotImplementedError
 
+    def declared_from(self, observed: Mapping[str, dict | None]) -> set[str]:
+        """Names declared by what other resources say (rules named after a site's outbound addresses), for
+        collections whose children no step names one by one. `observed` is what the plan read."""
+        return set()
+
     def platform(self, child: Child) -> str | None:
         """Why a listed child is not ours to judge (Azure creates it, it is inherited from above), or None."""
         return None
@@ -105,7 +110,9 @@ def decide(collection: Children, listed: Sequence[Child], declared: set[str], lo
             refused = f"left for a person: {collection.why}"
         elif scope := _locked_by(child.id, locked):
             # The lock is there so that nothing under it is deleted by an ordinary run; lifting it is a
-            # person's decision (issue 7 point 5), and ARM would refuse the delete anyway (ScopeLocked).
+            # person's decision (issue 7 point 5), and ARM would refuse the delete anyway: "When you apply a
+            # lock at a parent scope, all child resources inherit the same lock" (learn.microsoft.com/
+            # javascript/api/@azure/arm-locks/managementlocks), answered with 409 ScopeLocked.
             refused = (f"left for a person: it is under the management lock on {scope.rsplit('/', 1)[-1]}; "
                        "lift the lock, remove it, re-apply the lock")
         reason = f"not declared by any env file ({collection.name}): {collection.why}"

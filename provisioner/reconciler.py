@@ -153,8 +153,8 @@ def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], ob
         if isinstance(kids, Exception):
             errors.append((collection.name, str(kids)))
             continue
-        out += owned.decide(collection, kids, owned.declared_names(collection, refs), locked,
-                            first.env.subscription_id, first.resource_group)
+        declared = owned.declared_names(collection, refs) | {n.lower() for n in collection.declared_from(observed)}
+        out += owned.decide(collection, kids, declared, locked, first.env.subscription_id, first.resource_group)
     return out
 
 

@@ -3,16 +3,19 @@ env file declares is drift (revoked by provision when it grants access, reported
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from provisioner.azure import call, raw, wait
 from provisioner.children import Child, Children, Kind
 from provisioner.config import EnvironmentSpec
+from steps import redis_firewall
 from steps._monitoring import group_id, resource_id
 from steps.diagnostic_setting import API_VERSION as DIAG_API
 from steps.diagnostic_setting import TARGETS as DIAG_TARGETS
 from steps.lock import LOCKABLE
 from steps.postgres_server import lane_of as pg_lane
+from steps.redis import lane_of as redis_lane
 
 SECTION = None  # nothing to configure: what is ours follows from the other steps
 
@@ -115,6 +118,35 @@ class PgParameters(_PgChildren):
 
     def shown(self, child: Child) -> dict[str, Any]:
         return {"properties.value": _props(child).get("value")}
+
+
+# ------------------------------------------------------------------------------------------ Redis
+class RedisFirewallRules(_Owned):
+    """Rules on the cache beyond the ones named after the web app's outbound addresses (steps/redis_firewall)."""
+
+    why = "a firewall rule admits addresses to the cache; provision removes it"
+
+    def __init__(self, env: EnvironmentSpec):
+        super().__init__(env, "redis/firewallRules", "redis", resource_id(env, "redis"), "Microsoft.Cache/redis/firewallRules")
+        self.cache = env.resource_name("redis")
+
+    @property
+    def lane(self) -> str | None:
+        return redis_lane(self.env)  # one management operation at a time on a cache
+
+    def list(self, clients: Any) -> list[Child]:
+        found = redis_firewall.list_rules(clients, self.group, self.cache) or []
+        return [Child(str(r.get("id") or ""), redis_firewall.short(r.get("name")), r) for r in found]
+
+    def declared_from(self, observed: Mapping[str, dict | None]) -> set[str]:
+        return redis_firewall.declared_names(observed.get("web_app")) or set()
+
+    def delete(self, clients: Any, child: Child) -> None:
+        call(clients.redis.firewall_rules.delete, self.group, self.cache, child.name)
+
+    def shown(self, child: Child) -> dict[str, Any]:
+        p = _props(child)
+        return {"properties.startIP": p.get("startIP"), "properties.endIP": p.get("endIP")}
 
 
 # ------------------------------------------------------------------------------------------ role assignments
@@ -237,10 +269,10 @@ def instances(env: EnvironmentSpec) -> list[Any]:
 
 
 def children(env: EnvironmentSpec) -> list[Children]:
-    """Every owned collection of the environment (the Redis firewall and the app and slot settings are
-    owned whole by their own steps: each is one body replaced as a set)."""
+    """Every owned collection of the environment (the app and slot settings are owned whole by their own
+    steps: each is one body replaced as a set)."""
     out: list[Children] = [
-        PgFirewallRules(env), PgDatabases(env), PgParameters(env),
+        PgFirewallRules(env), PgDatabases(env), PgParameters(env), RedisFirewallRules(env),
         RoleAssignments(env, "resource_group", group_id(env)),
         RoleAssignments(env, "key_vault", resource_id(env, "key_vault")),
         HostNameBindings(env), Slots(env),
