@@ -154,7 +154,7 @@ def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], ob
             errors.append((collection.name, str(kids)))
             continue
         declared = owned.declared_names(collection, refs) | {n.lower() for n in collection.declared_from(observed)}
-        out += owned.decide(collection, kids, declared, locked, first.env.subscription_id, first.resource_group)
+        out += owned.decide(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "")
     return out
 
 

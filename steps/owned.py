@@ -208,6 +208,21 @@ class HostNameBindings(_Owned):
         return "the site's default host name" if child.name.lower().endswith(".azurewebsites.net") else None
 
 
+class StaticSiteDomains(_Owned):
+    why = "a custom domain routes another domain's traffic to the admin site; provision removes it"
+
+    def __init__(self, env: EnvironmentSpec):
+        super().__init__(env, "static_web_app/customDomains", "static_web_app", resource_id(env, "static_web_app"),
+                         "Microsoft.Web/staticSites/customDomains")
+        self.site = env.resource_name("static_web_app")
+
+    def list(self, clients: Any) -> list[Child]:
+        return call(lambda: _children(clients.web.static_sites.list_static_site_custom_domains(self.group, self.site)))
+
+    def delete(self, clients: Any, child: Child) -> None:
+        wait(call(clients.web.static_sites.begin_delete_static_site_custom_domain, self.group, self.site, child.name))
+
+
 class Slots(_Owned):
     kind = "report"
     why = ("a deployment slot is a whole running app (its own content, settings and identity) that a swap "
@@ -275,7 +290,7 @@ def children(env: EnvironmentSpec) -> list[Children]:
         PgFirewallRules(env), PgDatabases(env), PgParameters(env), RedisFirewallRules(env),
         RoleAssignments(env, "resource_group", group_id(env)),
         RoleAssignments(env, "key_vault", resource_id(env, "key_vault")),
-        HostNameBindings(env), Slots(env),
+        HostNameBindings(env), StaticSiteDomains(env), Slots(env),
     ]
     for target, (owner, sub, _logs, _metric) in DIAG_TARGETS.items():
         out.append(DiagnosticSettings(env, target, owner, resource_id(env, owner) + sub))

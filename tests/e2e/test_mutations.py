@@ -365,6 +365,7 @@ CHILD: dict[str, tuple[str, dict[str, Any], str]] = {  # child type -> (name, bo
         {"properties": {"roleDefinitionId": ROLE, "principalId": "11111111-2222-3333-4444-555555555555",
                         "principalType": "User"}}, "2022-04-01"),
     "microsoft.web/sites/hostnamebindings": ("www.example.org", {"properties": {}}, "2024-11-01"),
+    "microsoft.web/staticsites/customdomains": ("shop.example.org", {"properties": {}}, "2024-11-01"),
     "microsoft.web/sites/slots": ("handslot", {"location": "eastus", "properties": {}}, "2024-11-01"),
     "microsoft.insights/diagnosticsettings": (
         "to-elsewhere", {"properties": {"workspaceId": f"/subscriptions/{SUB}/resourceGroups/x/providers/"
