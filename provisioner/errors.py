@@ -24,7 +24,9 @@ class ConfigProblem:
     severity: str = "error"  # "error" | "warning"
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.key}: {self.message}"
+        from provisioner.redact import scrub  # a bad value quoted back may be a pasted credential
+
+        return f"{self.file}: {self.key}: {scrub(self.message)}"
 
 
 class ConfigError(ProvisionerError):

@@ -79,3 +79,12 @@ def test_errors_progress_and_outcomes_are_scrubbed():
         progress("done", change, outcome)
     for text in (stream.getvalue(), render.outcomes_text([outcome], 1.0), str(render.outcomes_json([outcome]))):
         assert KNOWN not in text and "(sensitive)" in text
+
+
+def test_config_problems_quoting_a_value_are_scrubbed():
+    from provisioner.errors import ConfigError, ConfigProblem
+
+    problem = ConfigProblem("envs/dev.toml", "web_app.app_settings.DATABASE_URL",
+                            "'postgresql://u:hunter2222@h/d' is not a Key Vault reference")
+    assert "hunter2222" not in str(problem) and "hunter2222" not in str(ConfigError([problem]))
+    assert "envs/dev.toml: web_app.app_settings.DATABASE_URL" in str(problem)
