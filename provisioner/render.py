@@ -167,7 +167,9 @@ def _change_text(change: Change, show_ignored: bool) -> list[str]:
 
 def _tail_lines(change: Change) -> list[str]:
     """What follows a change's properties in text: refusal, who changed it, what was not compared."""
-    lines = [f"      REFUSED: {change.refused}"] if change.refused else []
+    # A child of an owned collection that provision leaves alone is a report, not a refusal of the run.
+    mark = "! " if change.collection else "REFUSED: "
+    lines = [f"      {mark}{change.refused}"] if change.refused else []
     who = _attribution(change)
     if who:
         lines.append(f"      {who}")
@@ -262,7 +264,8 @@ def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
         if change.action in (Action.CREATE, Action.DELETE):
             lines.append(f"{_drift_reason(change)}\n")
         if change.refused:
-            lines.append(f"> **Refused:** {change.refused}\n")
+            lines.append(f"> **{'Left for a person' if change.collection else 'Refused'}:** "
+                         f"{change.refused.removeprefix('left for a person: ')}\n")
         who = _attribution(change)
         if who:
             lines.append(f"_{who}_\n")
@@ -294,7 +297,8 @@ def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | No
     for change in changes:
         lines += ["", f"#### `{change.action.symbol}` {change.action.value} `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
         if change.refused:
-            lines.append(f"> **Refused:** {change.refused}\n")
+            lines.append(f"> **{'Left for a person' if change.collection else 'Refused'}:** "
+                         f"{change.refused.removeprefix('left for a person: ')}\n")
         who = _attribution(change)
         if who:
             lines.append(f"_{who}_\n")
