@@ -146,6 +146,11 @@ class Status(enum.Enum):
     LEFT = "left"  # a refused child of an owned collection: reported, left for a person, not a failure
 
 
+# Why a step is SKIPPED after Ctrl-C (provisioner/executor.py; render.interrupted_text counts them).
+NOT_STARTED = "not started: interrupted"
+ABANDONED = "abandoned while in flight: the operation continues in Azure; the next run re-attaches to it"
+
+
 @dataclass(frozen=True)
 class Outcome:
     change: Change
