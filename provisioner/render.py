@@ -162,8 +162,10 @@ def _incomplete(plan: Plan) -> str:
 
 def _summary_line(plan: Plan) -> str:
     s = plan.summary
+    left = sum(1 for c in plan.changes if c.action is Action.DELETE and c.collection and c.refused)
+    kept = f" ({left} left for a person)" if left else ""
     return (f"{s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
-            f"{s['delete']} to delete, {s['noop']} unchanged")
+            f"{s['delete']} to delete{kept}, {s['noop']} unchanged")
 
 
 def _prop_line(p: PropertyChange, action: Action) -> str:
