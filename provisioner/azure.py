@@ -179,6 +179,23 @@ class Clients:
                 self._cache[attr] = client_cls(self.credential(), self.target.subscription_id, **self.kwargs())
             return self._cache[attr]
 
+    def caller_object_id(self) -> str | None:
+        """The object id (`oid` claim) of the identity the ARM token names, lower-cased; None when the
+        token is not a JWT (the local cloud's static token) or carries no oid."""
+        if "caller_oid" not in self._cache:
+            import base64
+
+            oid = None
+            try:
+                token = self.credential().get_token(self.kwargs()["credential_scopes"][0]).token
+                payload = token.split(".")[1]
+                claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                oid = str(claims.get("oid") or "").lower() or None
+            except Exception:  # not a JWT, or no credential: nothing to protect by identity
+                oid = None
+            self._cache["caller_oid"] = oid
+        return self._cache["caller_oid"]
+
     def secrets(self, vault_url: str) -> Any:
         """A Key Vault data-plane client for one vault."""
         key = f"secrets:{vault_url}"

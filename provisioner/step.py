@@ -62,11 +62,6 @@ class Step:
     def tags(self) -> dict[str, str]:
         return self.env.tags
 
-    def held(self, desired: dict[str, Any], observed: dict[str, Any] | None) -> tuple[str, ...]:
-        """Pure: the children this update would delete but leaves alone because a lock forbids it, each as
-        "left for a person: <why>" (their presence is then part of `desired`, so it is not drift)."""
-        return ()
-
     def settled(self, body: dict[str, Any]) -> bool:
         """Whether the live resource accepts writes now (pure). Default: a terminal provisioningState.
         Communication Services and Email report `Running` as their steady state (arm-examples

@@ -28,6 +28,7 @@ from steps import (
     lock,
     log_analytics,
     metric_alert,
+    owned,
     postgres_configuration,
     postgres_database,
     postgres_firewall,
@@ -86,6 +87,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     availability_alert,
     budget,
     lock,  # last: each lock waits for the resource it protects
+    owned,  # no steps: the collections we own whole (children no env file declares)
 )
 
 

@@ -15,6 +15,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem, ProvisionerError
 from provisioner.model import UNKNOWN
+from provisioner.redact import remember
 from steps._base import ArmStep, name_problems, rules
 
 SECTION = "postgres"
@@ -187,8 +188,10 @@ def admin_password(clients: Any, ref: str) -> str:
 
     existing = call(stored)
     if existing is not None:
+        remember(existing)
         return existing
     value = new_password()
+    remember(value)
     # Stored before the server exists: a failed create is retried with the same password, never a second one.
     call(vault.set_secret, name, value, content_type="text/plain", tags={"ManagedBy": "fundrbolt-provisioner"})
     return value

@@ -132,6 +132,9 @@ class Engine:
         if path.is_collection and not profile.singleton:
             if req.method != "GET":
                 raise ArmError(405, "MethodNotAllowed", f"The method '{req.method}' is not allowed on a collection.")
+            if profile.list_query_fn is not None:
+                self._require_container(path)
+                return Reply(200, {"value": profile.list_query_fn(self, path, req.query)})
             return Reply(200, {"value": self._list(path, profile)})
         if req.method in ("GET", "HEAD"):
             return self._get(req, path, profile)

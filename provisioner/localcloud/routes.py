@@ -137,6 +137,10 @@ def _generic_list(engine: Engine, scope: str, group: str | None) -> list[dict[st
             continue
         if p.parent_id.lower() != f"/subscriptions/{p.subscription}/resourcegroups/{p.resource_group}".lower():
             continue  # extension resources live under another resource
+        if p.full_type.lower().startswith("microsoft.authorization/"):
+            # Role assignments and locks at the group's scope are extension resources, not group members:
+            # Resources_ListByResourceGroup does not return them (they have their own list operations).
+            continue
         keys = ("id", "name", "type", "location", "kind", "sku", "tags", "identity")
         out.append({str(k): body[k] for k in keys if k in body})
     return out

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from provisioner import children
+from provisioner.children import Child
 from provisioner.model import Action
 from provisioner.reconciler import Policy, decide, delete_blocked, lock_scopes
-from tests.support import session, step
+from steps.owned import children as owned_children
+from tests.support import SUB, session, step
 
 GROUP = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-production-rg"
 REDIS = f"{GROUP}/providers/Microsoft.Cache/redis/fundrbolt-production-redis"
@@ -32,20 +35,25 @@ def _rules(*ips: str) -> list[dict]:
     return [{"name": "webapp_" + ip.replace(".", "_"), "properties": {"startIP": ip, "endIP": ip}} for ip in ips]
 
 
-def test_a_stale_redis_rule_under_the_lock_is_kept_and_reported_not_deleted():
-    fw = step(session("production"), "redis_firewall")
+def test_a_stale_redis_rule_under_the_lock_is_left_for_a_person_not_deleted():
+    """The rule step keeps only the app's rules; a stale one is a child of the owned collection
+    `redis/firewallRules`, and under production's lock on the cache it is reported, never a planned delete."""
+    s = session("production")
+    fw = step(s, "redis_firewall")
     web = {"properties": {"possibleOutboundIpAddresses": "20.1.1.1,20.1.1.2"}}
-    observed = {"rules": _rules("20.1.1.1", "20.9.9.9")}  # 20.9.9.9 is no longer the app's
-    desired = fw.desired({"web_app": web, "redis_firewall": observed})
-    names = sorted(r["name"] for r in desired["rules"])
-    assert names == ["webapp_20_1_1_1", "webapp_20_1_1_2", "webapp_20_9_9_9"]  # the stale rule stays
-    change = decide(fw, desired, observed, Policy(), production=True)
-    assert change.action is Action.UPDATE and [p.path for p in change.properties] == ["rules"]
-    [held] = change.held
-    assert held.startswith("left for a person:") and "webapp_20_9_9_9" in held and "fundrbolt-production-redis" in held
-    # Without a lock (dev) the stale rule is deleted as before.
-    dev = step(session("dev"), "redis_firewall")
-    assert len(dev.desired({"web_app": web, "redis_firewall": observed})["rules"]) == 2
+    desired = fw.desired({"web_app": web})
+    assert sorted(r["name"] for r in desired["rules"]) == ["webapp_20_1_1_1", "webapp_20_1_1_2"]
+    collection = next(c for c in owned_children(s.env) if c.name == "redis/firewallRules")
+    stale = Child(f"{REDIS}/firewallRules/webapp_20_9_9_9", "webapp_20_9_9_9",
+                  {"properties": {"startIP": "20.9.9.9", "endIP": "20.9.9.9"}})
+    kept = Child(f"{REDIS}/firewallRules/webapp_20_1_1_1", "webapp_20_1_1_1", {})
+    declared = {n.lower() for n in collection.declared_from({"web_app": web})}
+    [change] = children.decide(collection, [stale, kept], declared, [REDIS], SUB, "fundrbolt-production-rg")
+    assert change.action is Action.DELETE and change.collection == "redis/firewallRules"
+    assert change.refused and change.refused.startswith("left for a person:") and "fundrbolt-production-redis" in change.refused
+    # Without a lock (dev) the stale rule is revoked: the same change, not refused.
+    [dev] = children.decide(collection, [stale], declared, [], SUB, "fundrbolt-production-rg")
+    assert dev.action is Action.DELETE and dev.refused is None
 
 
 def test_a_replace_under_a_lock_is_refused_and_left_for_a_person():
