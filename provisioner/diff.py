@@ -233,7 +233,8 @@ class _Differ:
         if isinstance(desired, dict):
             self.walk_dict(path, desired, observed)
         elif isinstance(desired, list):
-            self.walk_list(path, desired, observed)
+            # A list-level normalizer (e.g. "enabled entries only") applies to both sides before comparing.
+            self.walk_list(path, self.norm(path, desired), self.norm(path, observed))
         elif self.norm(path, desired) != self.norm(path, observed):
             self.emit(path, observed, desired)
 

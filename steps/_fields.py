@@ -62,7 +62,8 @@ SITE_CONFIG_NOT_MANAGED = (
          "properties.httpLoggingEnabled", "properties.requestTracingEnabled", "properties.requestTracingExpirationTime",
          "properties.logsDirectorySizeLimit", "properties.tracingOptions", "properties.autoHealEnabled",
          "properties.autoHealRules")
-    + nm(UNUSED, "properties.acrUseManagedIdentityCreds", "properties.acrUserManagedIdentityID",
+    + nm("pulls use the system identity (acrUseManagedIdentityCreds is declared)", "properties.acrUserManagedIdentityID")
+    + nm(UNUSED,
          "properties.apiDefinition", "properties.apiManagementConfig", "properties.keyVaultReferenceIdentity",
          "properties.localMySqlEnabled", "properties.managedServiceIdentityId", "properties.xManagedServiceIdentityId",
          "properties.vnetName", "properties.vnetRouteAllEnabled", "properties.webSocketsEnabled",
