@@ -180,13 +180,23 @@ def localcloud() -> None:
 @click.option("--latency", type=click.Choice(["fast", "realistic"]), default="fast", show_default=True)
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiplies realistic durations.")
 @click.option("--faults", "faults_file", type=click.Path(path_type=Path), default=None, help="JSON list of fault rules.")
+@click.option("--tenant-id", default="00000000-0000-0000-0000-000000000000", show_default=True,
+              help="The directory the subscription belongs to (GET /subscriptions/{id} answers it).")
+@click.option("--client-ip", default="203.0.113.10", show_default=True,
+              help="The public address the Key Vault firewall sees for every caller.")
 def serve(port: int, state_file: Path | None, request_log: Path | None, latency: str, time_scale: float,
-          faults_file: Path | None) -> None:
+          faults_file: Path | None, tenant_id: str, client_ip: str) -> None:
     """Run the local cloud in the foreground and print its URL."""
+    import uuid
+
     from provisioner.localcloud import serve as run
 
+    try:
+        tenant_id = str(uuid.UUID(tenant_id))
+    except ValueError:
+        raise click.BadParameter(f"{tenant_id!r} is not a GUID", param_hint="--tenant-id") from None
     run(port=port, state_file=state_file, request_log=request_log, latency=latency, time_scale=time_scale,
-        faults_file=faults_file)
+        faults_file=faults_file, tenant_id=tenant_id, client_ip=client_ip)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,8 +17,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", choices=("fast", "realistic"), default="fast")
     parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies realistic durations")
     parser.add_argument("--faults-file", type=Path, default=None, help="JSON list of fault rules")
+    parser.add_argument("--tenant-id", default="00000000-0000-0000-0000-000000000000",
+                        help="the directory the subscription belongs to")
+    parser.add_argument("--client-ip", default="203.0.113.10", help="the address the Key Vault firewall sees")
     args = parser.parse_args(argv)
-    serve(args.port, args.state_file, args.request_log, args.latency, args.time_scale, args.faults_file, args.host)
+    serve(args.port, args.state_file, args.request_log, args.latency, args.time_scale, args.faults_file, args.host,
+          args.tenant_id, args.client_ip)
 
 
 if __name__ == "__main__":

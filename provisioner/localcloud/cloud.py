@@ -17,10 +17,13 @@ from .engine import Engine
 from .faults import FaultTable
 from .ids import type_of
 from .keyvault_data import SecretStore
+from .profile import TENANT_ID
 from .requestlog import RequestLog
 from .server import Handler, LocalHTTPServer
 from .store import Store, read_json, write_json_atomic
 
+# TEST-NET-3 (RFC 5737): documentation-only, so it never matches a real operator's allow-list entry.
+DEFAULT_CLIENT_IP = "203.0.113.10"
 _TRANSIENT = {"creating", "updating", "accepted", "registeringdns", "provisioning", "inprogress", "running"}
 
 
@@ -36,6 +39,8 @@ class LocalCloud:
         faults: list[dict[str, Any]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        tenant_id: str = TENANT_ID,
+        client_ip: str = DEFAULT_CLIENT_IP,
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.host, self.port = host, port
@@ -45,9 +50,14 @@ class LocalCloud:
         # Side files next to the state: the Activity Log and the Key Vault secrets survive restarts.
         activity_file = sf.with_name(sf.name + ".activity.json") if sf else None
         secrets_file = sf.with_name(sf.name + ".secrets.json") if sf else None
-        self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale)
+        self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale, tenant_id)
+        # Every caller reaches the loopback listener from 127.0.0.1; the Key Vault firewall instead sees this
+        # address, the public IP a caller on the internet would have (`serve --client-ip`). A request may
+        # name its own with the X-Forwarded-For header (tests acting as a second person).
+        self.client_ip = client_ip
         self.secrets = SecretStore(secrets_file)
         self.engine.purge_vault_secrets = self.secrets.purge_vault
+        self.engine.secret_store = self.secrets  # ARM vaults/secrets and configreferences read it
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)
         self.latency, self.time_scale = latency, time_scale
@@ -191,13 +201,15 @@ def serve(
     time_scale: float = 1.0,
     faults_file: Path | str | None = None,
     host: str = "127.0.0.1",
+    tenant_id: str = TENANT_ID,
+    client_ip: str = DEFAULT_CLIENT_IP,
 ) -> None:
     """Run the local cloud in the foreground until SIGINT/SIGTERM."""
     faults = read_json(Path(faults_file), []) if faults_file else []
     if isinstance(faults, dict):
         faults = [faults]
     cloud = LocalCloud(Path(state_file) if state_file else None, Path(request_log) if request_log else None,
-                       latency, time_scale, faults, host, port)
+                       latency, time_scale, faults, host, port, tenant_id, client_ip)
     url = cloud.start()
     done = threading.Event()
 

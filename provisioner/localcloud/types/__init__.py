@@ -15,11 +15,12 @@ from . import (
     postgres,
     resources,
     storage,
+    vnet,
     web,
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            network, communication, consumption]
+            network, vnet, communication, consumption]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:
