@@ -89,7 +89,9 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
         try:
             target = Target(session.env.subscription_id, url, local=True, polling_interval=0.05,
                             ca_file=str(cloud.ca_file))
-            yield Connection(Clients(target), Timing.local(), cloud, f"local cloud at {url} (state in {spec.state_dir})")
+            clients = Clients(target)
+            check_tenant(session.env, clients)
+            yield Connection(clients, Timing.local(), cloud, f"local cloud at {url} (state in {spec.state_dir})")
         finally:
             cloud.stop()
             lock.close()  # releases the flock
@@ -104,12 +106,30 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
             ca_file = str(tls.ca_file())
         target = Target(session.env.subscription_id, spec.arm_endpoint, local=local,
                         polling_interval=0.05 if local else 5.0, ca_file=ca_file)
-        yield Connection(Clients(target), Timing.local() if local else Timing(), None, f"ARM endpoint {spec.arm_endpoint}")
+        clients = Clients(target)
+        check_tenant(session.env, clients)
+        yield Connection(clients, Timing.local() if local else Timing(), None, f"ARM endpoint {spec.arm_endpoint}")
         return
     if session.env.subscription_id == config_mod.LOCAL_SUBSCRIPTION:
         raise TargetError("no subscription: set subscription_id in the env file, pass --subscription or set "
                           "AZURE_SUBSCRIPTION_ID (or use --cloud local)")
-    yield Connection(Clients(Target(session.env.subscription_id)), Timing(), None, "Azure")
+    clients = Clients(Target(session.env.subscription_id))
+    check_tenant(session.env, clients)
+    yield Connection(clients, Timing(), None, "Azure")
+
+
+def check_tenant(env: EnvironmentSpec, clients: Any) -> str:
+    """The subscription's tenant, learned from Azure before anything is planned. An env file may pin
+    tenant_id; a pin that differs would give the vault a tenant whose data plane refuses every token
+    (AKV10032), so it is a configuration error naming the file and key."""
+    actual = clients.subscription_tenant()
+    pinned = env.overrides.get("tenant_id") or env.core.tenant_id
+    if pinned and pinned.lower() != actual.lower():
+        raise ConfigError([ConfigProblem(
+            env.where("tenant_id"), "tenant_id",
+            f"{pinned} is not the tenant of subscription {env.subscription_id} ({actual}, from Azure): a vault "
+            "with this tenantId refuses every token (AKV10032); correct it or remove the key")])
+    return actual
 
 
 def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), workers: int = 10,

@@ -134,7 +134,7 @@ class SecretStore:
         """PUT makes a new version when a value is sent (every PUT does: the API has no compare); PATCH
         changes the latest version's tags/contentType/attributes. The vault firewall does not apply: this is
         the control plane (learn.microsoft.com/azure/key-vault/general/overview-vnet-service-endpoints)."""
-        props = sent.get("properties") if isinstance(sent.get("properties"), dict) else {}
+        props: dict[str, Any] = sent["properties"] if isinstance(sent.get("properties"), dict) else {}
         with self._lock:
             secrets = self._vaults.setdefault(str(vault["name"]).lower(), {})
             entry = secrets.get(name.lower())
