@@ -129,7 +129,8 @@ class KeyVaultSecret(ArmStep):
         tags = dict(body.get("tags") or {})
         fingerprint = tags.pop(sv.FINGERPRINT_TAG, None)
         props = dict(body.get("properties") or {})
-        props["valueSha256"] = fingerprint
+        # A version without our tag was set by someone else: its value is unknown, so it differs from ours.
+        props["valueSha256"] = fingerprint or "no fingerprint: not written by the provisioner"
         return {**body, "tags": tags, "properties": props}
 
     def _new_value(self, clients: Any, desired: dict[str, Any]) -> str:
