@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from provisioner.azure import call
-from provisioner.errors import ProvisionerError
+from provisioner.errors import AzureCallError, ProvisionerError
 
 # Role assignments take up to 10 minutes to reach Key Vault (learn.microsoft.com/azure/key-vault/general/
 # rbac-guide); the app's first fetch may come before that. On the local cloud everything is faster.
@@ -21,10 +21,15 @@ RESTART_EVERY_POLLS = 4
 def _statuses(clients: Any, resource_group: str, site: str, slot: str | None) -> dict[str, tuple[str, str]]:
     """setting -> (status, details), from GET {site}[/slots/{slot}]/config/configreferences/appsettings."""
     web = clients.web.web_apps
-    if slot:
-        refs = call(lambda: list(web.get_app_settings_key_vault_references_slot(resource_group, site, slot)))
-    else:
-        refs = call(lambda: list(web.get_app_settings_key_vault_references(resource_group, site)))
+    try:
+        if slot:
+            refs = call(lambda: list(web.get_app_settings_key_vault_references_slot(resource_group, site, slot)))
+        else:
+            refs = call(lambda: list(web.get_app_settings_key_vault_references(resource_group, site)))
+    except AzureCallError as exc:
+        if exc.status == 404:
+            return {}  # no such app (yet): it has no references to resolve
+        raise
     out = {}
     for ref in refs:
         props = getattr(ref, "properties", None)
@@ -34,17 +39,23 @@ def _statuses(clients: Any, resource_group: str, site: str, slot: str | None) ->
     return out
 
 
-def _restart(clients: Any, resource_group: str, site: str, slot: str | None) -> None:
-    if slot:
-        call(clients.web.web_apps.restart_slot, resource_group, site, slot)
-    else:
-        call(clients.web.web_apps.restart, resource_group, site)
+def restart(clients: Any, resource_group: str, site: str, slot: str | None) -> None:
+    """Restart the app (or slot), if it exists: how App Service re-reads its Key Vault references."""
+    try:
+        if slot:
+            call(clients.web.web_apps.restart_slot, resource_group, site, slot)
+        else:
+            call(clients.web.web_apps.restart, resource_group, site)
+    except AzureCallError as exc:
+        if exc.status != 404:
+            raise
 
 
-def await_resolved(clients: Any, resource_group: str, site: str, slot: str | None, names: Iterable[str],
+def await_resolved(clients: Any, resource_group: str, site: str, slot: str | None, names: Iterable[str] | None,
                    timeout: float | None = None) -> None:
-    """Fails naming each reference still unresolved, with Azure's status and reason, after `timeout`."""
-    wanted = sorted(names)
+    """Fails naming each reference still unresolved, with Azure's status and reason, after `timeout`.
+    names=None: every reference the app has now (after its role or the vault's network was repaired)."""
+    wanted = sorted(names if names is not None else _statuses(clients, resource_group, site, slot))
     if not wanted:
         return
     target = getattr(clients, "target", None)
@@ -68,4 +79,4 @@ def await_resolved(clients: Any, resource_group: str, site: str, slot: str | Non
         time.sleep(poll)
         polls += 1
         if polls % RESTART_EVERY_POLLS == 0:
-            _restart(clients, resource_group, site, slot)
+            restart(clients, resource_group, site, slot)

@@ -12,7 +12,9 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, location, lower
 from provisioner.errors import ConfigProblem
 from provisioner.model import UNKNOWN
+from steps import _kv_references
 from steps._base import ArmStep, name_problems, no_double_hyphen, rules
+from steps.deployment_slot import slot_config, slots_enabled
 
 SECTION = "key_vault"
 
@@ -118,6 +120,13 @@ class KeyVault(ArmStep):
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         patch = {"tags": desired["tags"], "properties": {k: v for k, v in desired["properties"].items() if k != "softDeleteRetentionInDays"}}
         call(clients.keyvault.vaults.update, self.resource_group, self.resource_name, patch)
+        if any(str(getattr(c, "path", "")).startswith("properties.networkAcls") for c in changes):
+            # The app cached a failed resolution while the vault shut it out: restart it so it re-reads its
+            # references now rather than within 24 hours. Not waited for here: a missing role is repaired by
+            # a later step (key_vault_access), which waits for every reference to resolve.
+            site = self.env.resource_name("web_app")
+            for slot in (None, *((slot_config(self.env).name,) if slots_enabled(self.env) else ())):
+                _kv_references.restart(clients, self.resource_group, site, slot)
 
     def delete(self, clients: Any) -> None:
         call(clients.keyvault.vaults.delete, self.resource_group, self.resource_name)

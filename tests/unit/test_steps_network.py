@@ -146,3 +146,35 @@ def test_enum_statuses_are_read_as_their_value(c):
     ref = SimpleNamespace(name="X", properties=SimpleNamespace(status=ResolveStatus.RESOLVED, details=""))
     c.web.web_apps.get_app_settings_key_vault_references.return_value = [ref]
     _kv_references.await_resolved(c, RG, "api", None, ["X"], timeout=0.05)
+
+
+def test_a_repaired_vault_network_restarts_the_app_and_slot(c):
+    staging = session("staging")
+    s = step(staging, "key_vault")
+    s.gather(c, {})
+    desired = s.desired({})
+    from provisioner.model import PropertyChange
+
+    s.update(c, desired, desired, (PropertyChange("properties.networkAcls.virtualNetworkRules", [], []),))
+    c.keyvault.vaults.update.assert_called_once()
+    c.web.web_apps.restart.assert_called_once_with("fundrbolt-staging-rg", "fundrbolt-staging-api")
+    c.web.web_apps.restart_slot.assert_called_once_with("fundrbolt-staging-rg", "fundrbolt-staging-api", "staging")
+    c.web.web_apps.restart.reset_mock()
+    s.update(c, desired, desired, (PropertyChange("tags.Owner", "x", "operations"),))
+    c.web.web_apps.restart.assert_not_called()  # only a network change shut the app out
+
+
+def test_a_new_role_assignment_waits_for_the_apps_references(c):
+    from unittest.mock import create_autospec
+
+    from azure.mgmt.authorization.v2022_04_01.operations import RoleAssignmentsOperations
+
+    c.authorization.role_assignments = create_autospec(RoleAssignmentsOperations, instance=True)
+    s = step(session("staging"), "key_vault_access:slot")
+    c.web.web_apps.get_app_settings_key_vault_references_slot.side_effect = [
+        references("DATABASE_URL", status="AccessToKeyVaultDenied"),
+        *[references("DATABASE_URL", status="AccessToKeyVaultDenied")] * 4,
+        references("DATABASE_URL")]
+    s.create(c, s.desired({"deployment_slot": {"identity": {"principalId": "p"}}}))
+    c.authorization.role_assignments.create.assert_called_once()
+    c.web.web_apps.restart_slot.assert_called_with("fundrbolt-staging-rg", "fundrbolt-staging-api", "staging")
