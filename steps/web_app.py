@@ -85,7 +85,8 @@ class WebApp(ArmStep):
             httpsOnly=True,
             reserved=True,
             # Regional VNet integration (Basic and above: learn.microsoft.com/azure/app-service/
-            # overview-vnet-integration) with all outbound traffic routed through the VNet, so the app's Key
+            # overview-vnet-integration; microsoft/azure-skills app-service/networking.md "Feature
+            # Availability by SKU": Basic ✅) with all outbound traffic routed through the VNet, so the app's Key
             # Vault reference fetches leave through the subnet the vault admits (App Service docs, "Access
             # network-restricted vaults"; vnetRouteAllEnabled is the site property since API 2021-02-01).
             virtualNetworkSubnetId=integration_subnet_id(self.env),
