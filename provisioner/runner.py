@@ -123,11 +123,17 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
     yield Connection(clients, Timing(), None, "Azure")
 
 
-def check_tenant(env: EnvironmentSpec, clients: Any) -> str:
+def check_tenant(env: EnvironmentSpec, clients: Any) -> str | None:
     """The subscription's tenant, learned from Azure before anything is planned. An env file may pin
     tenant_id; a pin that differs would give the vault a tenant whose data plane refuses every token
-    (AKV10032), so it is a configuration error naming the file and key."""
-    actual = clients.subscription_tenant()
+    (AKV10032), so it is a configuration error naming the file and key. A failed lookup is left to the
+    key_vault step, which needs the tenant and reports it as unread (the rest of the plan still runs)."""
+    from provisioner.errors import AzureCallError
+
+    try:
+        actual = clients.subscription_tenant()
+    except AzureCallError:
+        return None
     pinned = env.overrides.get("tenant_id") or env.core.tenant_id
     if pinned and pinned.lower() != actual.lower():
         raise ConfigError([ConfigProblem(

@@ -178,3 +178,15 @@ def test_a_new_role_assignment_waits_for_the_apps_references(c):
     s.create(c, s.desired({"deployment_slot": {"identity": {"principalId": "p"}}}))
     c.authorization.role_assignments.create.assert_called_once()
     c.web.web_apps.restart_slot.assert_called_with("fundrbolt-staging-rg", "fundrbolt-staging-api", "staging")
+
+
+def test_an_unreadable_subscription_is_left_to_the_vault_step(c, dev):
+    from provisioner.errors import AzureCallError
+
+    def refuse():
+        raise AzureCallError("403 AuthorizationFailed: no", code="AuthorizationFailed", status=403)
+
+    c.subscription_tenant = refuse
+    assert check_tenant(dev.env, c) is None  # the plan goes on; key_vault reports it as not read
+    with pytest.raises(AzureCallError):
+        step(dev, "key_vault").gather(c, {})
