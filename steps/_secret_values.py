@@ -73,21 +73,6 @@ def arm_write(clients: Any, vault_id: str, name: str, value: str, tags: dict[str
         _written[f"{vault_id}|{name}".lower()] = value
 
 
-def get_secret(client: Any, name: str) -> Any | None:
-    """The latest version of a secret (SDK object, kept inside the step), or None when it does not exist."""
-    try:
-        return call(client.get_secret, name)
-    except AzureCallError as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
-def secret_value(client: Any, name: str) -> str | None:
-    secret = get_secret(client, name)
-    return None if secret is None else secret.value
-
-
 def redis_primary_key(clients: Any, resource_group: str, name: str) -> str | None:
     """POST .../listKeys: Redis keys never appear in a GET body (arm-examples RedisCacheCreate)."""
     try:

@@ -146,3 +146,24 @@ def test_production_converges_in_one_run_with_realistic_latency_and_a_random_ten
         assert not plan.has_changes and not plan.errors, [c.step for c in plan.pending]
         _, vault = rest(cloud.url, "GET", VAULT.replace("-dev-", "-production-").replace("fundrbolt-dev-rg", "fundrbolt-production-rg"))
         assert vault["properties"]["tenantId"] == tenant
+
+
+def test_localcloud_serve_tenant_id_flag() -> None:
+    """`provisioner localcloud serve --tenant-id` as a user starts it: the subscription answers that tenant."""
+    import os
+    import subprocess
+    import sys
+
+    tenant = str(uuid.uuid4())
+    proc = subprocess.Popen([sys.executable, "-m", "provisioner", "localcloud", "serve", "--tenant-id", tenant],
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        status, body = rest(url, "GET", f"/subscriptions/{SUB}", api_version="2022-12-01")
+        assert status == 200 and body["tenantId"] == tenant
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    bad = cli("localcloud", "serve", "--tenant-id", "not-a-guid", timeout=30)
+    assert bad.code == 1 and "--tenant-id" in bad.err and "GUID" in bad.err
