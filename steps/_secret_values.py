@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from provisioner.azure import call, raw
 from provisioner.errors import AzureCallError
+from provisioner.redact import remember
 
 POSTGRES_PORT = 5432
 # The tag that carries a secret's fingerprint: the ARM control plane never returns a value, so what was
@@ -26,13 +27,19 @@ def sha256(value: str) -> str:
 def postgres_url(login: str, password: str, host: str, database: str) -> str:
     # TLS is mandatory (architecture: "TLS 1.2+ for all connections"); the password is URL-quoted
     # because generated passwords may contain '@', ':' or '/'.
-    return (f"postgresql://{quote(login, safe='')}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}"
-            f"/{quote(database, safe='')}?sslmode=require")
+    remember(password, quote(password, safe=""))
+    url = (f"postgresql://{quote(login, safe='')}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}"
+           f"/{quote(database, safe='')}?sslmode=require")
+    remember(url)
+    return url
 
 
 def redis_url(key: str, host: str, ssl_port: int) -> str:
     # rediss:// = TLS on the SSL port; the non-TLS port is disabled on our caches.
-    return f"rediss://:{quote(key, safe='')}@{host}:{ssl_port}/0"
+    remember(key, quote(key, safe=""))
+    url = f"rediss://:{quote(key, safe='')}@{host}:{ssl_port}/0"
+    remember(url)
+    return url
 
 
 def key_vault_reference(vault_uri: str, secret: str) -> str:
@@ -65,6 +72,7 @@ def arm_write(clients: Any, vault_id: str, name: str, value: str, tags: dict[str
     (learn.microsoft.com/azure/key-vault/general/overview-vnet-service-endpoints: control plane operations,
     including deploying secrets through ARM, are not affected by firewalls and virtual network rules)."""
     rg, vault = vault_parts(vault_id)
+    remember(value)  # masked wherever it might appear (provisioner/redact.py)
     props: dict[str, Any] = {"value": value, "attributes": {"enabled": enabled}}
     if content_type:
         props["contentType"] = content_type
@@ -81,4 +89,5 @@ def redis_primary_key(clients: Any, resource_group: str, name: str) -> str | Non
         if exc.status == 404:
             return None
         raise
+    remember(keys.primary_key, keys.secondary_key)
     return keys.primary_key

@@ -8,6 +8,7 @@ from . import (
     cache,
     communication,
     consumption,
+    containerregistry,
     insights,
     keyvault,
     network,
@@ -20,7 +21,7 @@ from . import (
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            network, vnet, communication, consumption]
+            network, vnet, communication, consumption, containerregistry]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:
