@@ -204,9 +204,10 @@ class _Differ:
         if isinstance(value, dict) and value and (split or not in_element):
             for k, v in value.items():
                 self.account(f"{path}.{k}", v)
-        elif in_element and not _empty(value):
+        elif in_element and not _empty(value) and value is not False:
             # A declared list is owned element by element: a key added inside one (a `delete` action in a
-            # lifecycle rule) is drift, and the PUT of the declared list removes it.
+            # lifecycle rule) is drift, and the PUT of the declared list removes it. null, empty and false are
+            # how Azure echoes the defaults of keys nobody set (skipMetricValidation, dimensions): counted.
             self.emit(path, value, None)
         else:
             self.result.ignored.append(Ignored(path, "neither declared nor listed as not managed", UNDECLARED))

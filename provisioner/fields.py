@@ -161,7 +161,8 @@ def unaccounted(model: Any, at: str, rules: Rules, bodies: Iterable[dict]) -> li
     for body in bodies:
         declared |= {rule_path(p) for p in declared_paths(body)}
     owned_whole = {p for p in declared if p.endswith("[]")} | set(rules.exact) | set(rules.sets)
-    named = [p for p, _ in rules.not_managed + rules.ignore] + list(rules.write_only) + list(ENVELOPE)
+    # Declared absent (compared: a value there is drift) covers the subtree like a declared list does.
+    named = [p for p, _ in rules.not_managed + rules.ignore] + list(rules.write_only) + list(ENVELOPE) + list(rules.absent)
     declared |= set(rules.absent)
     missing = []
     for path in sorted(model_fields(model, at).writable):

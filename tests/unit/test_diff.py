@@ -247,3 +247,13 @@ def test_every_field_marked_owned_by_carries_the_observed_value_whatever_rule_ma
     desired = {"properties": {"linuxFxVersion": "DOCKER|api:1", "minTlsVersion": "1.2"}}
     observed = {"properties": {"linuxFxVersion": "DOCKER|api:7", "minTlsVersion": "1.0"}}
     assert carry_owned(desired, observed, rules)["properties"] == {"linuxFxVersion": "DOCKER|api:7", "minTlsVersion": "1.2"}
+
+
+def test_an_undeclared_default_echoed_inside_an_element_is_counted_not_drift():
+    desired = {"properties": {"rules": [{"name": "a", "threshold": 1}]}}
+    observed = {"properties": {"rules": [{"name": "a", "threshold": 1, "skipMetricValidation": False,
+                                          "dimensions": [], "location": None}]}}
+    result = diff(desired, observed)
+    assert result.empty
+    assert sorted(i.path for i in result.ignored if i.kind == UNDECLARED) == [
+        "properties.rules[a].dimensions", "properties.rules[a].location", "properties.rules[a].skipMetricValidation"]
