@@ -23,6 +23,8 @@ class Subnet(ArmStep):
     model = SubnetModel  # the GET body's SDK model: read-only fields derive from it
     not_managed = (
         nm("the single addressPrefix is declared", "properties.addressPrefixes")
+        + nm("filled in by Azure: the delegation's own id and type, the regions a service endpoint covers",
+             "properties.delegations[].id", "properties.delegations[].type", "properties.serviceEndpoints[].locations")
         + nm(UNUSED, "properties.applicationGatewayIPConfigurations", "properties.ipAllocations",
              "properties.ipamPoolPrefixAllocations", "properties.serviceEndpointPolicies", "properties.serviceGateway",
              "properties.sharingScope", "properties.privateEndpointNetworkPolicies",
