@@ -11,7 +11,7 @@ from provisioner import render
 from provisioner.model import Plan, Status
 from provisioner.progress import Progress
 from provisioner.reconciler import Policy
-from provisioner.runner import Session, TargetSpec, apply, connect, make_plan
+from provisioner.runner import Session, TargetSpec, apply, connect, hold_run_lock, make_plan
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -55,8 +55,24 @@ def _attribute(the_plan: Plan, conn: object) -> Plan:
     return attribution.attribute(the_plan, conn)
 
 
+def _pending(the_plan: Plan) -> set[tuple[str, str]]:
+    return {(c.step, c.action.value) for c in the_plan.pending}
+
+
+def _blocked(the_plan: Plan) -> bool:
+    """Print why a plan cannot be applied (read errors, refusals); True if so."""
+    for c in the_plan.pending:
+        if c.refused:
+            print(f"refused: {c.step}: {c.action.value}: {c.refused}", file=sys.stderr)
+    return bool(the_plan.errors) or any(c.refused for c in the_plan.pending)
+
+
 def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes: bool, allow_replace: bool,
               confirm: Callable[[str], bool]) -> int:
+    """Plan (read-only, no lock), confirm, then take the run lock, re-plan under it and apply.
+
+    A run with nothing to do never takes the lock; a refused confirmation writes nothing at all.
+    """
     policy = Policy(allow_replace=allow_replace)
     started = time.monotonic()
     err = sys.stderr
@@ -65,28 +81,43 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
         the_plan, known = make_plan(session, conn, policy, workers)
         if output == "text":
             print(render.plan_text(the_plan), end="")
-        if the_plan.errors:
-            return EXIT_ERROR
-        refused = [c for c in the_plan.pending if c.refused]
-        if refused:
-            for c in refused:
-                print(f"refused: {c.step}: {c.action.value}: {c.refused}", file=err)
+        if _blocked(the_plan):
             return EXIT_ERROR
         if not the_plan.has_changes:
-            if output == "json":
-                print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
-            print(f"Nothing to do ({time.monotonic() - started:.1f}s).", file=err)
-            return EXIT_OK
-        if session.env.is_production and not yes and not confirm(
-            f"Apply {len(the_plan.pending)} change(s) to PRODUCTION?"
-        ):
-            print("Aborted: nothing was changed.", file=err)
-            return EXIT_ERROR
-        with Progress(len(the_plan.changes), err) as progress:
-            outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress)
+            return _nothing_to_do(the_plan, output, started)
+        confirmed: set[tuple[str, str]] | None = None
+        if session.env.is_production and not yes:
+            if not confirm(f"Apply {len(the_plan.pending)} change(s) to PRODUCTION?"):
+                print("Aborted: nothing was changed.", file=err)
+                return EXIT_ERROR
+            confirmed = _pending(the_plan)
+        with hold_run_lock(session, conn, "provision") as lock:
+            # Re-read under the lock: another run may have changed the environment since the plan above.
+            again, known = make_plan(session, conn, policy, workers)
+            if _pending(again) != _pending(the_plan) and output == "text":
+                print("The environment changed while waiting for the run lock; plan now:", file=err)
+                print(render.plan_text(again), end="")
+            the_plan = again
+            if _blocked(the_plan):
+                return EXIT_ERROR
+            if not the_plan.has_changes:
+                return _nothing_to_do(the_plan, output, started)
+            if confirmed is not None and not _pending(the_plan) <= confirmed:
+                print("Aborted: the plan grew after you confirmed it (another run changed the environment); "
+                      "review it and run again.", file=err)
+                return EXIT_ERROR
+            with Progress(len(the_plan.changes), err) as progress:
+                outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress, lock.check)
     if output == "json":
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes)}, indent=2))
     else:
         print(render.outcomes_text(outcomes, time.monotonic() - started), end="")
     failed = [o for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _nothing_to_do(the_plan: Plan, output: str, started: float) -> int:
+    if output == "json":
+        print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
+    print(f"Nothing to do ({time.monotonic() - started:.1f}s).", file=sys.stderr)
+    return EXIT_OK

@@ -43,7 +43,8 @@ def _retryable(exc: BaseException) -> bool:
 
 class Executor:
     def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
-                 workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None):
+                 workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
+                 guard: Callable[[], None] | None = None):
         self.steps = {s.name: s for s in steps}
         self.graph = graph
         self.clients = clients
@@ -52,6 +53,7 @@ class Executor:
         self.workers = workers
         self.timing = timing
         self.on_event = on_event
+        self.guard = guard  # raises when this run lost the run lock: checked before every write
         self._lanes: dict[str, threading.Lock] = {}
         self._lanes_guard = threading.Lock()
         self.known: dict[str, dict | None] = {}
@@ -72,6 +74,11 @@ class Executor:
             return None
         with self._lanes_guard:
             return self._lanes.setdefault(key, threading.Lock())
+
+    def _write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.guard is not None:
+            self.guard()
+        return fn(*args)
 
     def _settled(self, step: Step) -> dict | None:
         """Never write to a resource that is mid-operation: wait until its provisioningState is terminal."""
@@ -120,13 +127,13 @@ class Executor:
                 self.known[step.name] = observed
                 return Outcome(change, Status.UNCHANGED, seconds=time.monotonic() - started)
             if current.action is Action.CREATE:
-                self._retry(lambda: step.create(self.clients, desired))
+                self._retry(lambda: self._write(step.create, self.clients, desired))
             elif current.action is Action.UPDATE:
                 assert observed is not None
-                self._retry(lambda: step.update(self.clients, desired, observed, current.properties))
+                self._retry(lambda: self._write(step.update, self.clients, desired, observed, current.properties))
             elif current.action is Action.REPLACE:
-                self._retry(lambda: step.delete(self.clients))
-                self._retry(lambda: step.create(self.clients, desired))
+                self._retry(lambda: self._write(step.delete, self.clients))
+                self._retry(lambda: self._write(step.create, self.clients, desired))
             self.known[step.name] = self._verify(step, desired)
         finally:
             if lane:
