@@ -158,9 +158,9 @@ class BlobStore:
         if action == "acquire":
             duration = _duration(headers.get("x-ms-lease-duration"))
             proposed = headers.get("x-ms-proposed-lease-id") or str(uuid.uuid4())
-            if state == "leased" and proposed != lease["id"]:
+            if state in ("leased", "breaking") and proposed != lease["id"]:
                 raise BlobError(409, "LeaseAlreadyPresent", "There is already a lease present.")
-            if state == "breaking":
+            if state == "breaking":  # its own id (Azurite src/blob/lease/LeaseBreakingState.ts)
                 raise BlobError(409, "LeaseIsBreakingAndCannotBeAcquired",
                                 "There is already a breaking lease present and it cannot be acquired.")
             blob["lease"] = {"id": proposed, "state": "leased", "duration": duration,
@@ -169,6 +169,11 @@ class BlobStore:
         if action not in ("renew", "release", "change", "break"):
             raise BlobError(400, "InvalidHeaderValue", "The value for one of the HTTP headers is not in the correct format: x-ms-lease-action.")
         if state == "available":
+            # Renew/release of no lease answer a mismatch, break/change "not present" (as Azurite's
+            # LeaseAvailableState, Azure/Azurite src/blob/lease/LeaseAvailableState.ts).
+            if action in ("renew", "release"):
+                raise BlobError(409, "LeaseIdMismatchWithLeaseOperation",
+                                "The lease ID specified did not match the lease ID for the blob.")
             raise BlobError(409, "LeaseNotPresentWithLeaseOperation", "There is currently no lease on the blob.")
         if action == "break":
             period = headers.get("x-ms-lease-break-period")
