@@ -15,7 +15,7 @@ from provisioner.diff import diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
 from provisioner.graph import Graph
 from provisioner.model import Action, Change, Outcome, Plan, Status
-from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown
+from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown, in_flight
 from provisioner.step import Step
 
 Event = Callable[[str, Change, Outcome | None], None]  # ("start" | "done", change, outcome)
@@ -113,7 +113,8 @@ class Executor:
         desired = step.desired(self.known)
         if has_unknown(desired):
             raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")
-        if change.action is Action.NOOP and desired == step.desired(self._planned_known):
+        if (change.action is Action.NOOP and desired == step.desired(self._planned_known)
+                and not in_flight(self._planned_known.get(step.name))):
             return Outcome(change, Status.UNCHANGED)
         lane = self._lane(step.lane)
         if lane:

@@ -62,6 +62,9 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
     if not result.changes:
         if state == "failed":
             return Change(step.name, step.ref, Action.UPDATE, (), "last provisioning failed: re-apply", ignored)
+        if in_flight(observed):
+            # Another (perhaps killed) run's operation is still going: apply waits for it, never re-sends it.
+            return Change(step.name, step.ref, Action.NOOP, (), f"in sync; {state} in progress: waited for", ignored)
         return Change(step.name, step.ref, Action.NOOP, (), "in sync", ignored)
     changes = tuple(result.changes)
     if any(c.requires_replace for c in changes):
@@ -111,6 +114,15 @@ def plan(
         desired = step.desired(observed)
         changes.append(decide(step, desired, observed[name], policy, production))
     return Plan(env_name, tuple(changes), tuple(errors)), observed
+
+
+def in_flight(observed: dict | None) -> bool:
+    """A resource mid-operation (Creating, Updating, ...): ARM's only terminal states are Succeeded,
+    Failed and Canceled (learn.microsoft.com/azure/azure-resource-manager/management/async-operations)."""
+    if not observed:
+        return False
+    state = (observed.get("properties") or {}).get("provisioningState") if isinstance(observed.get("properties"), dict) else None
+    return bool(state) and str(state).lower() not in TERMINAL
 
 
 def has_unknown(value: Any) -> bool:

@@ -1,0 +1,130 @@
+"""One run at a time and resume after kill -9: the CLI in subprocesses against one local cloud that
+outlives them (as Azure does), with realistic latency so runs overlap and operations are in flight."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from provisioner.localcloud import LocalCloud
+from tests.e2e.helpers import cli, lock_calls, writes
+from tests.support import ROOT, SUB, copy_envs
+
+pytestmark = pytest.mark.e2e
+
+
+def _start(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("AZURE_SUBSCRIPTION_ID", None)
+    return subprocess.Popen([sys.executable, "-m", "provisioner", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+
+def _wait_for(cloud: LocalCloud, what: Callable[[list[dict]], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if what(cloud.requests()):
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for the request log")
+
+
+def _acquired(requests: list[dict]) -> bool:
+    return any(r.get("lease_action") == "acquire" and r["status"] == 201 for r in requests)
+
+
+def _puts_per_id(requests: list[dict]) -> collections.Counter:
+    return collections.Counter((r["method"], r["path"].lower()) for r in writes(requests) if r["status"] < 300)
+
+
+@pytest.fixture
+def slow_cloud(tmp_path) -> Iterator[LocalCloud]:
+    with LocalCloud(state_file=tmp_path / "state.json", request_log=tmp_path / "requests.jsonl",
+                    latency="realistic", time_scale=0.02) as cloud:
+        yield cloud
+
+
+@pytest.fixture
+def short_lease(tmp_path) -> Path:
+    envs = copy_envs(tmp_path)
+    # The shortest lease Azure allows, so a killed run's lock frees itself quickly.
+    text = (envs / "common.toml").read_text().replace("lease_seconds = 60", "lease_seconds = 15").replace(
+        "renew_seconds = 15", "renew_seconds = 5")
+    (envs / "common.toml").write_text(text)
+    return envs
+
+
+def _reference_writes(env: str, envs: Path, tmp_path: Path) -> collections.Counter:
+    """Per-id successful writes of one uninterrupted run on a fresh cloud."""
+    with LocalCloud(state_file=tmp_path / "ref.json") as ref:
+        run = cli("provision", "--env", env, "--yes", "--envs-dir", str(envs), "--arm-endpoint", ref.url)
+        assert run.code == 0, run.err
+        return _puts_per_id(ref.requests())
+
+
+def test_two_concurrent_provisions_write_once_and_the_second_names_the_holder(short_lease, tmp_path):
+    with LocalCloud(state_file=tmp_path / "state.json", latency="realistic", time_scale=0.005) as cloud:
+        args = ("provision", "--env", "dev", "--envs-dir", str(short_lease), "--arm-endpoint", cloud.url)
+        first = _start(*args)
+        _wait_for(cloud, _acquired)
+        second = _start(*args)
+        out1, err1 = first.communicate(timeout=240)
+        out2, err2 = second.communicate(timeout=240)
+        requests = cloud.requests()
+    assert first.returncode == 0, err1 + out1
+    assert second.returncode == 0, err2 + out2
+    assert "dev is locked by" in err2 and f"(pid {first.pid}, `provision`" in err2  # it waited, naming the holder
+    assert "Nothing to do" in err2  # then found the environment converged
+    assert _puts_per_id(requests) == _reference_writes("dev", short_lease, tmp_path)  # one run's writes, no more
+    assert len({r["correlation_id"] for r in writes(requests)}) == 1  # all from one run
+    acquires = [r for r in lock_calls(requests) if r.get("lease_action") == "acquire"]
+    assert [r["status"] for r in acquires].count(201) == 2 and 409 in [r["status"] for r in acquires]
+
+
+def test_kill_9_at_three_points_then_resume_creates_each_resource_once(slow_cloud, short_lease, tmp_path):
+    args = ("provision", "--env", "production", "--yes", "--envs-dir", str(short_lease), "--arm-endpoint", slow_cloud.url)
+    pg = "/providers/microsoft.dbforpostgresql/flexibleservers/fundrbolt-production-pg"
+
+    def put_of(suffix: str) -> Callable[[list[dict]], bool]:
+        return lambda reqs: any(r["method"] == "PUT" and r["path"].lower().endswith(suffix) and r["status"] < 300
+                                for r in reqs)
+
+    # 1: killed once the PostgreSQL server's create is accepted (a long operation in flight).
+    run = _start(*args)
+    _wait_for(slow_cloud, put_of(pg))
+    run.send_signal(signal.SIGKILL)
+    run.wait(10)
+    assert slow_cloud.state()  # the cloud keeps going, as Azure does
+    # 2: the next run waits for the dead run's lease to expire, then is killed after its fifth write.
+    before = len(slow_cloud.requests())
+    run = _start(*args)
+    _wait_for(slow_cloud, lambda reqs: len(writes(reqs[before:])) >= 5, timeout=120)
+    run.send_signal(signal.SIGKILL)
+    _, err2 = run.communicate(timeout=10)
+    assert "production is locked by" in err2  # took over the killed run's lease after its expiry
+    # 3: killed 1 s after taking the lock, mid-apply.
+    before = len(slow_cloud.requests())
+    run = _start(*args)
+    _wait_for(slow_cloud, lambda reqs: _acquired(reqs[before:]), timeout=120)
+    time.sleep(1)
+    run.send_signal(signal.SIGKILL)
+    run.wait(10)
+    # Then a run that is left alone converges.
+    final = cli(*args, timeout=300)
+    assert final.code == 0, final.err + final.out
+    plan = cli("plan", "--env", "production", "--envs-dir", str(short_lease), "--arm-endpoint", slow_cloud.url)
+    assert plan.code == 0, plan.out + plan.err
+    resumed = _puts_per_id(slow_cloud.requests())
+    reference = _reference_writes("production", short_lease, tmp_path)
+    creates = {key: n for key, n in resumed.items() if key[0] == "PUT"}
+    assert {k: n for k, n in creates.items() if n > reference.get(k, 0)} == {}  # no resource created twice
+    assert resumed[("PUT", f"/subscriptions/{SUB}/resourcegroups/fundrbolt-production-rg{pg}")] == 1  # re-attached
+    assert set(resumed) == set(reference)
