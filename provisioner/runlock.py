@@ -50,7 +50,7 @@ def _local_blob_endpoint(arm_endpoint: str) -> str:
 
 def open_lock(env: Any, clients: Any, on_wait: Callable[[str], None] | None = None, command: str = "provision") -> RunLock:
     """The environment's RunLock (not yet acquired), its account and container created if missing."""
-    from provisioner.blobs import LeaseBlob, account_key_credential
+    from provisioner.blobs import LeaseBlob
 
     cfg = env.core.run_lock
     tags = {**env.core.tags, "Purpose": "provisioner run lock"}
@@ -58,20 +58,40 @@ def open_lock(env: Any, clients: Any, on_wait: Callable[[str], None] | None = No
     body = _ensure_account(clients, cfg.resource_group, cfg.storage_account, cfg.container,
                            cfg.location or env.location, tags)
     target = clients.target
+    name = f"{env.name}.lock"
     if target.plain_http:
         # Local clouds and emulators: Shared Key from listKeys (their http endpoints take no bearer token).
-        keys = raw(clients.storage.storage_accounts.list_keys, cfg.resource_group, cfg.storage_account) or {}
-        credential: Any = account_key_credential(cfg.storage_account, keys["keys"][0]["value"])
         endpoint = f"{_local_blob_endpoint(target.arm_endpoint)}/{cfg.storage_account}"
+        blob = LeaseBlob(endpoint, cfg.container, name, _key_credential(clients, cfg))
     else:
-        # Azure: the run's own Entra ID identity (needs Storage Blob Data Contributor on the account).
-        credential = clients.credential()
         endpoint = str(((body.get("properties") or {}).get("primaryEndpoints") or {}).get("blob") or "")
         if not endpoint:
             raise TargetError(f"run lock: storage account {cfg.storage_account} has no blob endpoint")
-    blob = LeaseBlob(endpoint, cfg.container, f"{env.name}.lock", credential)
+        # Azure: the run's own Entra ID identity (Storage Blob Data Contributor on the account). Without
+        # that role, the account key from listKeys (Contributor has it), as Terraform's azurerm backend
+        # does by default; said once on stderr.
+        blob = LeaseBlob(endpoint, cfg.container, name, clients.credential())
+        try:
+            blob.ensure()
+        except AzureCallError as exc:
+            if exc.status != 403 or (body.get("properties") or {}).get("allowSharedKeyAccess") is False:
+                raise
+            if on_wait:
+                on_wait(f"run lock: no Entra ID data access to {cfg.storage_account} ({exc.code}); using its "
+                        "account key (grant 'Storage Blob Data Contributor' to avoid this)")
+            blob = LeaseBlob(endpoint, cfg.container, name, _key_credential(clients, cfg))
     return RunLock(blob, env.name, Holder.current(command), cfg.lease_seconds, cfg.renew_seconds,
                    cfg.wait_seconds, on_wait=on_wait)
+
+
+def _key_credential(clients: Any, cfg: Any) -> Any:
+    from provisioner.blobs import account_key_credential
+
+    keys = raw(clients.storage.storage_accounts.list_keys, cfg.resource_group, cfg.storage_account) or {}
+    try:
+        return account_key_credential(cfg.storage_account, keys["keys"][0]["value"])
+    except (KeyError, IndexError, TypeError):
+        raise TargetError(f"run lock: listKeys on {cfg.storage_account} returned no key") from None
 
 
 def describe_failure(exc: AzureCallError, env: Any) -> str:

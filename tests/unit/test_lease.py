@@ -1,0 +1,122 @@
+"""RunLock against a scripted fake blob: waiting, naming the holder, renewal failures, release."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from provisioner.errors import AzureCallError
+from provisioner.lease import Holder, LeaseLost, LockTimeout, RunLock
+
+
+class FakeBlob:
+    def __init__(self, holder: Holder | None = None, free_after: int = 0):
+        self.meta = holder.metadata() if holder else {}
+        self.busy = free_after  # acquire attempts refused before the lease is free
+        self.renew_errors: list[AzureCallError] = []
+        self.calls: list[str] = []
+        self.lock = threading.Lock()
+
+    def ensure(self) -> bool:
+        self.calls.append("ensure")
+        return False
+
+    def acquire(self, lease_id: str, seconds: int) -> None:
+        self.calls.append("acquire")
+        if self.busy:
+            self.busy -= 1
+            raise AzureCallError("409 LeaseAlreadyPresent", code="LeaseAlreadyPresent", status=409)
+
+    def renew(self, lease_id: str) -> None:
+        with self.lock:
+            self.calls.append("renew")
+            if self.renew_errors:
+                raise self.renew_errors.pop(0)
+
+    def release(self, lease_id: str) -> None:
+        self.calls.append("release")
+
+    def set_metadata(self, lease_id: str | None, metadata: dict[str, str]) -> None:
+        self.calls.append("metadata")
+        self.meta = metadata
+
+    def state(self):
+        return SimpleNamespace(metadata=self.meta)
+
+
+ALICE = Holder(run_id="run-a", who="alice", host="laptop", pid=77, command="provision", started="2026-12-01T00:00:00Z")
+
+
+def test_waits_for_the_holder_then_takes_the_lock_and_names_itself():
+    blob = FakeBlob(ALICE, free_after=2)
+    said: list[str] = []
+    lock = RunLock(blob, "staging", Holder(run_id="run-b", who="bob"), wait=5, poll=0.01, on_wait=said.append)
+    lock.acquire()
+    lock.release()
+    assert said == ["staging is locked by alice on laptop (pid 77, `provision`, run run-a, since "
+                    "2026-12-01T00:00:00Z); waiting up to 5s"]
+    assert blob.calls[:4] == ["ensure", "acquire", "acquire", "acquire"]
+    assert blob.meta["holder"] == "bob" and blob.meta["runid"] == "run-b" and blob.calls[-1] == "release"
+
+
+def test_gives_up_after_the_timeout_naming_the_holder():
+    lock = RunLock(FakeBlob(ALICE, free_after=10**6), "production", Holder(who="bob"), wait=0.05, poll=0.01)
+    with pytest.raises(LockTimeout, match=r"production is locked by alice on laptop \(pid 77.*run run-a"):
+        lock.acquire()
+
+
+def test_transient_renewal_failures_are_ridden_out_within_the_lease():
+    blob = FakeBlob()
+    blob.renew_errors = [AzureCallError("503", status=503, retryable=True)] * 2
+    lock = RunLock(blob, "dev", Holder(who="bob"), lease_seconds=15, renew_seconds=0.02)
+    lock.acquire()
+    time.sleep(0.2)
+    lock.check()  # still ours: two failed renewals, then good ones
+    lock.release()
+    assert lock.renewals >= 1 and lock.lost is None and "release" in blob.calls
+
+
+def test_a_renewal_that_cannot_reach_storage_for_a_lease_period_loses_the_lock():
+    blob = FakeBlob()
+    blob.renew_errors = [AzureCallError("cannot reach", retryable=True)] * 1000
+    now = [0.0]
+    lock = RunLock(blob, "dev", Holder(who="bob"), lease_seconds=15, renew_seconds=0.01, clock=lambda: now[0])
+    lock.acquire()
+    now[0] = 15.0  # a whole lease period without a renewal: it may have lapsed
+    deadline = time.monotonic() + 2
+    while lock.lost is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(LeaseLost, match="could not renew the lease"):
+        lock.check()
+    lock.release()
+    assert "release" not in blob.calls  # not ours any more: nothing to release
+
+
+def test_a_taken_lease_is_lost_at_once():
+    blob = FakeBlob()
+    blob.renew_errors = [AzureCallError("409", code="LeaseIdMismatchWithLeaseOperation", status=409)]
+    lock = RunLock(blob, "dev", Holder(who="bob"), renew_seconds=0.01)
+    lock.acquire()
+    time.sleep(0.1)
+    with pytest.raises(LeaseLost, match=r"taken away \(LeaseIdMismatchWithLeaseOperation\)"):
+        lock.check()
+    lock.release()
+
+
+def test_other_errors_on_acquire_are_not_waited_on():
+    blob = FakeBlob()
+
+    def forbidden(lease_id: str, seconds: int) -> None:
+        raise AzureCallError("403 AuthorizationPermissionMismatch", code="AuthorizationPermissionMismatch", status=403)
+
+    blob.acquire = forbidden  # type: ignore[method-assign]
+    with pytest.raises(AzureCallError, match="403"):
+        RunLock(blob, "dev", Holder(who="bob"), wait=60).acquire()
+
+
+def test_metadata_is_plain_ascii_for_headers():
+    meta = Holder(who="zoë  o'neil", host="h\tx", pid=1).metadata()
+    assert meta["holder"] == "zo? o'neil" and meta["host"] == "h?x"
