@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable
 
 from provisioner import render
+from provisioner.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from provisioner.model import Plan, Status
 from provisioner.progress import Progress
 from provisioner.reconciler import Policy
 from provisioner.runner import Session, TargetSpec, apply, connect, hold_run_lock, make_plan
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "drift", "plan", "provision"]
 
 
 def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan") -> str:
@@ -107,7 +108,20 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
                       "review it and run again.", file=err)
                 return EXIT_ERROR
             with Progress(len(the_plan.changes), err) as progress:
-                outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress, lock.check)
+                presses: list[int] = []
+
+                def interrupted(count: int, in_flight: list[str]) -> None:
+                    presses.append(count)
+                    progress.note(_interrupt_note(count, in_flight))
+
+                outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress, interrupted,
+                                          lock.check)
+    if presses:
+        if output == "json":
+            print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes),
+                              "interrupted": True}, indent=2))
+        print(render.interrupted_text(outcomes, time.monotonic() - started), end="", file=err)
+        return EXIT_INTERRUPTED
     if output == "json":
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes)}, indent=2))
     else:
@@ -121,3 +135,14 @@ def _nothing_to_do(the_plan: Plan, output: str, started: float) -> int:
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
     print(f"Nothing to do ({time.monotonic() - started:.1f}s).", file=sys.stderr)
     return EXIT_OK
+
+
+def _interrupt_note(count: int, in_flight: list[str]) -> str:
+    if count > 1:
+        return (f"Stopped waiting for {', '.join(in_flight) or 'nothing'}: the operations continue in Azure; "
+                "the next run re-attaches to them.")
+    if not in_flight:
+        return "Interrupted: no further step starts."
+    return (f"Interrupted: no further step starts; waiting for {len(in_flight)} operation(s) in flight to finish: "
+            f"{', '.join(in_flight)}. Press Ctrl-C again to stop waiting (they continue in Azure; the next run "
+            "re-attaches to them).")

@@ -143,6 +143,11 @@ class Status(enum.Enum):
     UNCHANGED = "unchanged"
 
 
+# Why a step is SKIPPED after Ctrl-C (provisioner/executor.py; render.interrupted_text counts them).
+NOT_STARTED = "not started: interrupted"
+ABANDONED = "abandoned while in flight: the operation continues in Azure; the next run re-attaches to it"
+
+
 @dataclass(frozen=True)
 class Outcome:
     change: Change

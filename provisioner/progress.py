@@ -1,7 +1,8 @@
-"""Live progress while applying: a rich display on a terminal, one plain line per step otherwise."""
+"""Live progress while applying: a rich display on a terminal; otherwise one line per step plus a heartbeat."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -10,6 +11,27 @@ from typing import Any, TextIO
 from provisioner.model import Change, Outcome, Status
 
 _MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped"}
+_VERB = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting", "noop": "checking"}
+# Seconds between heartbeat lines without a terminal; Terraform prints "Still creating... [10s elapsed]" every
+# 10 s. PROVISIONER_HEARTBEAT overrides it (tests use a fraction of a second).
+HEARTBEAT_ENV = "PROVISIONER_HEARTBEAT"
+
+
+def heartbeat_interval() -> float:
+    try:
+        return max(0.05, float(os.environ.get(HEARTBEAT_ENV, "10")))
+    except ValueError:
+        return 10.0
+
+
+def elapsed(seconds: float) -> str:
+    """2m10s, 45s, 1h02m: what a CI log reader scans for."""
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
 
 
 class Progress:
@@ -24,6 +46,32 @@ class Progress:
         self._done = 0
         self._rich: Any = None
         self._tasks: dict[str, Any] = {}
+        self._running: dict[str, Change] = {}
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self.interval = heartbeat_interval()
+
+    def note(self, text: str) -> None:
+        """A line between progress updates (the live display keeps its place on a terminal)."""
+        if self._rich is not None:
+            self._rich.console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def in_flight(self) -> list[str]:
+        """Steps started and not finished (what a Ctrl-C waits for)."""
+        with self._lock:
+            return list(self._running)
+
+    def _beat(self) -> None:
+        # A CI log without a line for 20 minutes looks hung: every interval, one line per long-running step.
+        while not self._stop.wait(self.interval):
+            now = time.monotonic()
+            with self._lock:  # printed under the lock: never a "still creating" after that step's "done"
+                for name, c in self._running.items():
+                    if now - self._started[name] >= self.interval:
+                        print(f"  {name}: still {_VERB.get(c.action.value, 'working')}, "
+                              f"{elapsed(now - self._started[name])} elapsed", file=self.stream, flush=True)
 
     def __enter__(self) -> Progress:
         if self.live:
@@ -35,9 +83,15 @@ class Progress:
                                       TimeElapsedColumn(), console=Console(file=self.stream), transient=False)
             self._rich.__enter__()
             self._overall = self._rich.add_task(f"converging {self.total} resources", total=self.total)
+        else:
+            self._ticker = threading.Thread(target=self._beat, daemon=True, name="progress-heartbeat")
+            self._ticker.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
         if self._rich is not None:
             self._rich.__exit__(*exc)
 
@@ -45,10 +99,12 @@ class Progress:
         with self._lock:
             if event == "start":
                 self._started[change.step] = time.monotonic()
+                self._running[change.step] = change
                 if self._rich is not None and change.action.value != "noop":
                     self._tasks[change.step] = self._rich.add_task(f"{change.action.symbol} {change.step}", total=1)
                 return
             assert outcome is not None
+            self._running.pop(change.step, None)
             self._done += 1
             seconds = time.monotonic() - self._started.get(change.step, time.monotonic())
             label = _MARK[outcome.status]
