@@ -128,3 +128,29 @@ def test_kill_9_at_three_points_then_resume_creates_each_resource_once(slow_clou
     assert {k: n for k, n in creates.items() if n > reference.get(k, 0)} == {}  # no resource created twice
     assert resumed[("PUT", f"/subscriptions/{SUB}/resourcegroups/fundrbolt-production-rg{pg}")] == 1  # re-attached
     assert set(resumed) == set(reference)
+
+
+def test_a_run_whose_lease_is_broken_stops_writing_and_fails(slow_cloud, short_lease):
+    from datetime import datetime
+
+    from provisioner.azure import Clients, Target
+    from provisioner.blobs import LeaseBlob, account_key_credential
+    from provisioner.runlock import _local_blob_endpoint
+
+    args = ("provision", "--env", "production", "--yes", "--envs-dir", str(short_lease), "--arm-endpoint", slow_cloud.url)
+    run = _start(*args)
+    _wait_for(slow_cloud, _acquired)
+    clients = Clients(Target(SUB, slow_cloud.url, local=True))
+    key = clients.storage.storage_accounts.list_keys("fundrbolt-ops-rg", "fundrboltopslocks").as_dict()["keys"][0]["value"]
+    blob = LeaseBlob(f"{_local_blob_endpoint(slow_cloud.url)}/fundrboltopslocks", "provisioner-locks", "production.lock",
+                     account_key_credential("fundrboltopslocks", key))
+    blob.break_lease(None)  # an operator breaks it (the lease stays until its period ends, so the holder notices)
+    out, err = run.communicate(timeout=240)
+    assert run.returncode == 1, out + err
+    assert "lost the run lock on production: the lease was taken away (LeaseIsBrokenAndCannotBeRenewed)" in out + err
+    requests = slow_cloud.requests()
+    refused = next(r for r in requests if r.get("lease_action") == "renew" and r["status"] == 409)
+    noticed = datetime.fromisoformat(refused["ts"].rstrip("Z"))
+    late = [r for r in writes(requests) if datetime.fromisoformat(r["ts"].rstrip("Z")) > noticed
+            and (datetime.fromisoformat(r["ts"].rstrip("Z")) - noticed).total_seconds() > 0.5]
+    assert late == []  # nothing written once the loss was known (a write already past the check may land)
