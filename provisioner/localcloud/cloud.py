@@ -250,6 +250,7 @@ def serve(
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"Local cloud listening on {url}", flush=True)
+    print(f"Blob endpoint (run-lock leases, Shared Key): {cloud.blob_url}/<account>", flush=True)
     try:
         while not done.wait(0.5):
             pass
