@@ -120,3 +120,46 @@ def test_other_errors_on_acquire_are_not_waited_on():
 def test_metadata_is_plain_ascii_for_headers():
     meta = Holder(who="zoë  o'neil", host="h\tx", pid=1).metadata()
     assert meta["holder"] == "zo? o'neil" and meta["host"] == "h?x"
+
+
+def test_bootstrap_creates_group_account_and_container_only_when_missing():
+    """Against operation groups autospec'd from the real SDK: wrong method names or arguments fail."""
+    from provisioner.runlock import _ensure_account
+    from tests.support import autospec_clients
+
+    clients = autospec_clients()
+    clients.resource.resource_groups.get.return_value = None
+    clients.storage.storage_accounts.get_properties.side_effect = [None, {"name": "acct", "properties": {}}]
+    clients.storage.blob_containers.get.return_value = None
+    body = _ensure_account(clients, "ops-rg", "acct", "locks", "eastus", {"ManagedBy": "x"})
+    assert body == {"name": "acct", "properties": {}}
+    clients.resource.resource_groups.create_or_update.assert_called_once_with(
+        "ops-rg", {"location": "eastus", "tags": {"ManagedBy": "x"}})
+    args = clients.storage.storage_accounts.begin_create.call_args.args
+    assert args[:2] == ("ops-rg", "acct") and args[2]["properties"]["allowBlobPublicAccess"] is False
+    assert args[2]["properties"]["minimumTlsVersion"] == "TLS1_2"
+    clients.storage.blob_containers.create.assert_called_once_with("ops-rg", "acct", "locks", {"properties": {}})
+
+    again = autospec_clients()
+    again.resource.resource_groups.get.return_value = {"name": "ops-rg"}
+    again.storage.storage_accounts.get_properties.return_value = {"name": "acct"}
+    again.storage.blob_containers.get.return_value = {"name": "locks"}
+    _ensure_account(again, "ops-rg", "acct", "locks", "eastus", {})
+    assert again.resource.resource_groups.create_or_update.call_count == 0  # nothing written when it all exists
+    assert again.storage.storage_accounts.begin_create.call_count == 0
+    assert again.storage.blob_containers.create.call_count == 0
+
+
+def test_run_lock_settings_are_checked_naming_file_and_key(tmp_path):
+    from tests.support import config_problems, copy_envs, edit_env
+
+    envs = copy_envs(tmp_path)
+    edit_env(envs, "common.toml", "lease_seconds = 60", "lease_seconds = 90")
+    edit_env(envs, "common.toml", 'storage_account = "fundrboltopslocks"', 'storage_account = "Fundrbolt_Locks"')
+    found = {(p.file.rsplit("/", 1)[-1], p.key) for p in config_problems(envs)}
+    assert ("common.toml", "run_lock.lease_seconds") in found and ("common.toml", "run_lock.storage_account") in found
+
+    envs = copy_envs(tmp_path / "second")
+    edit_env(envs, "common.toml", "renew_seconds = 15", "renew_seconds = 40")
+    [problem] = config_problems(envs)
+    assert problem.key == "run_lock" and "at most half of lease_seconds" in problem.message
