@@ -193,6 +193,10 @@ class RunLock:
             self._thread.join(timeout=30)
         if self._held and self.lost is None:
             with contextlib.suppress(AzureCallError):  # else it expires by itself within one lease period
+                # Clear the holder first (as Terraform's azurerm backend does on unlock): the next holder's
+                # metadata lands just after its acquire, and a waiter reading in between must not be told
+                # that this finished run still holds the lock.
+                self.blob.set_metadata(self.holder.run_id, {})
                 self.blob.release(self.holder.run_id)
         self._held = False
 

@@ -55,11 +55,13 @@ def test_waits_for_the_holder_then_takes_the_lock_and_names_itself():
     said: list[str] = []
     lock = RunLock(blob, "staging", Holder(run_id="run-b", who="bob"), wait=5, poll=0.01, on_wait=said.append)
     lock.acquire()
+    held = dict(blob.meta)
     lock.release()
     assert said == ["staging is locked by alice on laptop (pid 77, `provision`, run run-a, since "
                     "2026-12-01T00:00:00Z); waiting up to 5s"]
     assert blob.calls[:4] == ["ensure", "acquire", "acquire", "acquire"]
-    assert blob.meta["holder"] == "bob" and blob.meta["runid"] == "run-b" and blob.calls[-1] == "release"
+    assert held["holder"] == "bob" and held["runid"] == "run-b"
+    assert blob.calls[-2:] == ["metadata", "release"] and blob.meta == {}  # the holder is cleared, then released
 
 
 def test_gives_up_after_the_timeout_naming_the_holder():
