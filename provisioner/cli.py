@@ -1,4 +1,4 @@
-"""Command line: validate, plan, provision, drift, localcloud serve. Exit codes only; logic lives elsewhere.
+"""Command line: validate, plan, provision, drift, deploy, rollback, cost, localcloud serve. Exit codes only; logic lives elsewhere.
 
 Exit codes are provisioner/exitcodes.py (the README's "Exit codes" table is checked against it).
 """
@@ -187,6 +187,100 @@ def drift(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | 
 
 
 @main.group()
+def deploy() -> None:
+    """Deploy the API (blue-green through the staging slot) or the admin frontend. Exit 0 deployed, 1 failed."""
+
+
+@deploy.command("backend")
+@env_options
+@target_options
+@click.option("--image", required=True, metavar="REPO:TAG", help="Container image to run, with an explicit tag.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
+@click.option("--pre-swap", default=None, metavar="CMD",
+              help="Shell command run after the slot is healthy and before the swap (e.g. Alembic migrations); "
+                   "non-zero stops the deploy. Gets DEPLOY_ENV, DEPLOY_IMAGE, DEPLOY_SLOT_URL.")
+@click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
+              help="How long each health gate waits for 200 [300 on Azure, 30 on a local cloud].")
+def deploy_backend(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+                   state_dir: Path, latency: str, workers: int, image: str, yes: bool, pre_swap: str | None,
+                   health_timeout: float | None) -> None:
+    """Set IMAGE on the staging slot, wait for its /health, swap into production, check production (swap back
+    on failure). Without a slot (dev on Basic) deploy in place. Exit 0 deployed, 1 failed (says which check)."""
+    from provisioner import operate
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        code = operate.deploy_backend(session, spec, image, yes, pre_swap, health_timeout, _confirm)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
+
+
+@deploy.command("frontend")
+@env_options
+@target_options
+@click.option("--dist", required=True, type=click.Path(path_type=Path), help="The admin build folder (with index.html).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
+def deploy_frontend(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+                    state_dir: Path, latency: str, workers: int, dist: Path, yes: bool) -> None:
+    """Upload the admin build to the environment's Static Web App. Exit 0 deployed, 1 failed."""
+    from provisioner import operate
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        code = operate.deploy_frontend(session, spec, dist, yes, _confirm)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
+
+
+@main.command()
+@env_options
+@target_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
+@click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
+              help="How long each health gate waits for 200 [300 on Azure, 30 on a local cloud].")
+def rollback(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+             state_dir: Path, latency: str, workers: int, yes: bool, health_timeout: float | None) -> None:
+    """Swap the previous version (on the staging slot) back into production, with the deploy's health checks.
+    Exit 0 rolled back, 1 failed."""
+    from provisioner import operate
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        code = operate.rollback_backend(session, spec, yes, health_timeout, _confirm)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
+
+
+@main.command()
+@env_options
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+@click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A price table (JSON) instead of the bundled one (scripts/refresh_prices.py writes one).")
+def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Path | None) -> None:
+    """Monthly estimate per resource from its declared SKU and size, the total against the budget and the
+    architecture document's estimate. Offline: no request is sent. Exit 0 report written, 1 error."""
+    from provisioner import cost as cost_mod
+    from provisioner import cost_report
+    from provisioner.runner import load_session
+
+    try:
+        session = load_session(env_name, _registry(), envs_dir)
+        est = cost_report.for_session(env_name, session.steps, cost_mod.load_prices(prices))
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    render = {"json": cost_report.to_json, "markdown": cost_report.markdown}.get(output, cost_report.text)
+    _emit(render(est), out)
+
+
+@main.group()
 def localcloud() -> None:
     """The embedded ARM-compatible local cloud."""
 
@@ -198,15 +292,17 @@ def localcloud() -> None:
 @click.option("--latency", type=click.Choice(["fast", "realistic"]), default="fast", show_default=True)
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiplies realistic durations.")
 @click.option("--faults", "faults_file", type=click.Path(path_type=Path), default=None, help="JSON list of fault rules.")
+@click.option("--unhealthy-image", "unhealthy_images", multiple=True, metavar="SUBSTRING",
+              help="Sites whose image reference contains SUBSTRING answer /health with 503 (repeatable).")
 def serve(port: int, state_file: Path | None, request_log: Path | None, latency: str, time_scale: float,
-          faults_file: Path | None) -> None:
+          faults_file: Path | None, unhealthy_images: tuple[str, ...]) -> None:
     """Run the local cloud in the foreground and print its URL."""
     from provisioner.localcloud import ServeError
     from provisioner.localcloud import serve as run
 
     try:
         run(port=port, state_file=state_file, request_log=request_log, latency=latency, time_scale=time_scale,
-            faults_file=faults_file)
+            faults_file=faults_file, unhealthy_images=list(unhealthy_images))
     except ServeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exitcodes.EXIT_ERROR)

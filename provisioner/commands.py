@@ -27,10 +27,28 @@ def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan"
 
 def plan(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
     with connect(session, spec) as conn:
-        the_plan, _ = make_plan(session, conn, workers=workers, inventory=True)
+        the_plan, known = make_plan(session, conn, workers=workers, inventory=True)
+    text = _with_cost(_report(the_plan, output, show_ignored), output, session, the_plan, known)
     if the_plan.errors:
-        return _report(the_plan, output, show_ignored), EXIT_ERROR
-    return _report(the_plan, output, show_ignored), EXIT_CHANGES if the_plan.has_changes else EXIT_OK
+        return text, EXIT_ERROR
+    return text, EXIT_CHANGES if the_plan.has_changes else EXIT_OK
+
+
+def _with_cost(text: str, output: str, session: Session, the_plan: Plan, known: dict) -> str:
+    """The monthly cost change the plan would cause (SKU, size, count; billable resources created/deleted)."""
+    from provisioner import cost, cost_report
+
+    table = cost.load_prices()
+    deltas = cost_report.plan_delta(session.steps, the_plan, known, table)
+    if output == "json":
+        doc = json.loads(text)
+        doc["cost"] = cost_report.delta_json(deltas, table)
+        return json.dumps(doc, indent=2) + "\n"
+    extra = cost_report.delta_text(deltas, table)
+    if not extra:
+        return text
+    return text + ("\n" + "\n".join(f"> {line}" for line in extra.splitlines()) + "\n" if output == "markdown"
+                   else "\n" + extra)
 
 
 def drift(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:

@@ -25,9 +25,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", choices=("fast", "realistic"), default="fast")
     parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies realistic durations")
     parser.add_argument("--faults-file", type=Path, default=None, help="JSON list of fault rules")
+    parser.add_argument("--unhealthy-image", action="append", default=[], metavar="SUBSTRING",
+                        help="sites whose image contains SUBSTRING answer /health with 503 (repeatable)")
     args = parser.parse_args(argv)
     try:
-        serve(args.port, args.state_file, args.request_log, args.latency, args.time_scale, args.faults_file, args.host)
+        serve(args.port, args.state_file, args.request_log, args.latency, args.time_scale, args.faults_file, args.host,
+              args.unhealthy_image)
     except ServeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

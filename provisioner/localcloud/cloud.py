@@ -14,6 +14,7 @@ from typing import Any
 
 from . import tls
 from .activity import ActivityLog
+from .apphosts import CONTAINER_START_SECONDS, AppHosts
 from .blob import BlobStore
 from .blobhttp import BlobHandler
 from .engine import Engine
@@ -39,6 +40,7 @@ class LocalCloud:
         faults: list[dict[str, Any]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        unhealthy_images: list[str] | None = None,
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.host, self.port = host, port
@@ -51,6 +53,9 @@ class LocalCloud:
         blobs_file = sf.with_name(sf.name + ".blobs.json") if sf else None
         self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale)
         self.secrets = SecretStore(secrets_file)
+        start = CONTAINER_START_SECONDS * time_scale if latency == "realistic" else 0.0
+        self.apphosts = AppHosts(self.engine, unhealthy_images, start)
+        self.engine.image_started = self.apphosts.image_started  # type: ignore[attr-defined]
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.blobs = BlobStore(blobs_file)  # the blob endpoint (run-lock leases); GET /_localcloud/endpoints
         self.faults = FaultTable(faults)
@@ -231,12 +236,13 @@ def serve(
     time_scale: float = 1.0,
     faults_file: Path | str | None = None,
     host: str = "127.0.0.1",
+    unhealthy_images: list[str] | None = None,
 ) -> None:
     """Run the local cloud in the foreground until SIGINT/SIGTERM; raises ServeError on bad arguments."""
     faults = load_faults(Path(faults_file)) if faults_file else []
     try:
         cloud = LocalCloud(Path(state_file) if state_file else None, Path(request_log) if request_log else None,
-                           latency, time_scale, faults, host, port)
+                           latency, time_scale, faults, host, port, unhealthy_images)
     except (ValueError, OSError) as exc:
         raise ServeError(f"--state {state_file}: cannot load: {exc}") from None
     try:

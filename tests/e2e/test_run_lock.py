@@ -154,3 +154,29 @@ def test_a_run_whose_lease_is_broken_stops_writing_and_fails(slow_cloud, short_l
     late = [r for r in writes(requests) if datetime.fromisoformat(r["ts"].rstrip("Z")) > noticed
             and (datetime.fromisoformat(r["ts"].rstrip("Z")) - noticed).total_seconds() > 0.5]
     assert late == []  # nothing written once the loss was known (a write already past the check may land)
+
+
+def test_deploy_and_rollback_take_the_same_lock(cloud, short_lease):
+    from provisioner.azure import Clients, Target
+    from provisioner.blobs import LeaseBlob, account_key_credential
+    from provisioner.lease import Holder, RunLock
+    from provisioner.runlock import _local_blob_endpoint
+
+    text = (short_lease / "common.toml").read_text().replace("wait_seconds = 900", "wait_seconds = 1")
+    (short_lease / "common.toml").write_text(text)
+    assert cli("provision", "--env", "staging", "--envs-dir", str(short_lease), "--arm-endpoint", cloud.url).code == 0
+    clients = Clients(Target(SUB, cloud.url, local=True))
+    key = clients.storage.storage_accounts.list_keys("fundrbolt-ops-rg", "fundrboltopslocks").as_dict()["keys"][0]["value"]
+    blob = LeaseBlob(f"{_local_blob_endpoint(cloud.url)}/fundrboltopslocks", "provisioner-locks", "staging.lock",
+                     account_key_credential("fundrboltopslocks", key))
+    other = RunLock(blob, "staging", Holder(who="alice", host="laptop", pid=99, command="provision"), lease_seconds=15)
+    other.acquire()
+    try:
+        before = len(cloud.requests())
+        for args in (("deploy", "backend", "--image", "fundrbolt.azurecr.io/api:v9", "--yes"), ("rollback", "--yes")):
+            run = cli(*args, "--env", "staging", "--envs-dir", str(short_lease), "--arm-endpoint", cloud.url)
+            assert run.code == 1, run.out + run.err
+            assert "staging is locked by alice on laptop (pid 99, `provision`" in run.err
+        assert writes(cloud.requests()[before:]) == []
+    finally:
+        other.release()
