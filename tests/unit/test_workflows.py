@@ -50,7 +50,8 @@ def test_main_deploys_staging_then_production_behind_its_environment():
     assert "environment: production" in production and "needs: staging" in production
     assert "group: provision-staging" in staging and "group: provision-production" in production
     assert "cancel-in-progress: false" in staging and "cancel-in-progress: false" in production
-    assert "provisioner deploy backend --env production --image" in production
+    assert "args=(--env production --image" in production and 'provisioner deploy backend "${args[@]}"' in production
+    assert "--pre-swap" in production  # migrations before the swap, when PRE_SWAP_COMMAND is set
 
 
 def test_drift_runs_on_a_schedule_and_fails_on_drift():
