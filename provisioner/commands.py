@@ -79,11 +79,22 @@ def _pending(the_plan: Plan) -> set[tuple[str, str]]:
 
 
 def _blocked(the_plan: Plan) -> bool:
-    """Print why a plan cannot be applied (read errors, refusals); True if so."""
-    for c in the_plan.pending:
-        if c.refused:
-            print(f"refused: {c.step}: {c.action.value}: {c.refused}", file=sys.stderr)
-    return bool(the_plan.errors) or any(c.refused for c in the_plan.pending)
+    """Print why a plan cannot be applied (read errors, refusals); True if so. A child of an owned collection
+    that provision must not remove is reported, not a refusal."""
+    refused = [c for c in the_plan.pending if c.refused and not c.collection]
+    for c in refused:
+        print(f"refused: {c.step}: {c.action.value}: {c.refused}", file=sys.stderr)
+    return bool(the_plan.errors) or bool(refused)
+
+
+def _nothing_pending(the_plan: Plan) -> bool:
+    """True when nothing is left to apply (children left for a person are listed, not applied)."""
+    left = [c for c in the_plan.pending if c.refused and c.collection]
+    if len(left) != len(the_plan.pending):
+        return False
+    for c in left:
+        print(f"  ! {c.step}: {c.refused}", file=sys.stderr)
+    return True
 
 
 def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes: bool, allow_replace: bool,
@@ -102,7 +113,7 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
             print(render.plan_text(the_plan), end="")
         if _blocked(the_plan):
             return EXIT_ERROR
-        if not the_plan.has_changes:
+        if _nothing_pending(the_plan):
             return _nothing_to_do(the_plan, output, started)
         confirmed: set[tuple[str, str]] | None = None
         if session.env.is_production and not yes:
@@ -119,7 +130,7 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
             the_plan = again
             if _blocked(the_plan):
                 return EXIT_ERROR
-            if not the_plan.has_changes:
+            if _nothing_pending(the_plan):
                 return _nothing_to_do(the_plan, output, started)
             if confirmed is not None and not _pending(the_plan) <= confirmed:
                 print("Aborted: the plan grew after you confirmed it (another run changed the environment); "

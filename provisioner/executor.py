@@ -12,11 +12,12 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from provisioner.children import Child, Children
 from provisioner.diff import diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
 from provisioner.graph import Graph
 from provisioner.model import ABANDONED, NOT_STARTED, Action, Change, Outcome, Plan, Status
-from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown, in_flight
+from provisioner.reconciler import Policy, decide, has_unknown, in_flight
 from provisioner.step import Step
 
 Event = Callable[[str, Change, Outcome | None], None]  # ("start" | "done", change, outcome)
@@ -46,8 +47,10 @@ class Executor:
     def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
                  workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
                  on_interrupt: Callable[[int, list[str]], None] | None = None,
+                 children: Sequence[Children] = (),
                  guard: Callable[[], None] | None = None):
         self.steps = {s.name: s for s in steps}
+        self.children = {c.name: c for c in children}
         self.graph = graph
         self.clients = clients
         self.policy = policy
@@ -88,15 +91,22 @@ class Executor:
             self.guard()
         return fn(*args)
 
-    def _settled(self, step: Step) -> dict | None:
-        """Never write to a resource that is mid-operation: wait until its provisioningState is terminal."""
+    def _wait_settled(self, step: Step) -> dict | None:
         deadline = time.monotonic() + self.timing.settle_deadline
         while True:
             body = self._retry(lambda: step.read(self.clients))
-            state = str(((body or {}).get("properties") or {}).get("provisioningState") or "succeeded").lower()
-            if body is None or state in TERMINAL or time.monotonic() > deadline:
+            if body is None or step.settled(body) or time.monotonic() > deadline:
                 return body
             time.sleep(self.timing.poll)
+
+    def _settled(self, step: Step) -> dict | None:
+        """Never write to a resource that is mid-operation, nor under a parent that is: wait until each is
+        settled (`Step.settled`: a terminal provisioningState, PostgreSQL's `state` Ready), then read it."""
+        for name in step.waits_for:
+            parent = self.steps.get(name)
+            if parent is not None:
+                self._wait_settled(parent)
+        return self._wait_settled(step)
 
     def _verify(self, step: Step, desired: dict) -> dict:
         deadline = time.monotonic() + self.timing.visible_deadline
@@ -113,7 +123,30 @@ class Executor:
             raise NotConverged(f"{step.name}: did not converge ({paths})")
         return body
 
+    def _delete_child(self, change: Change) -> Outcome:
+        """Remove a child of an owned collection that no env file declares, then check it is gone."""
+        if change.refused:
+            return Outcome(change, Status.LEFT, change.refused)
+        assert change.collection is not None
+        collection = self.children[change.collection]
+        started = time.monotonic()
+        child = Child(change.ref.id, change.ref.name, {})
+        lane = self._lane(collection.lane)
+        if lane:
+            lane.acquire()
+        try:
+            self._retry(lambda: collection.delete(self.clients, child))
+            left = self._retry(lambda: collection.list(self.clients))
+        finally:
+            if lane:
+                lane.release()
+        if any(c.name.lower() == child.name.lower() for c in left):
+            raise NotConverged(f"{change.step}: still listed after delete")
+        return Outcome(change, Status.APPLIED, seconds=time.monotonic() - started)
+
     def _apply_one(self, change: Change) -> Outcome:
+        if change.collection is not None:
+            return self._delete_child(change)
         step = self.steps[change.step]
         started = time.monotonic()
         # Desired state is recomputed now: dependencies may have been created since the plan was made.
@@ -123,7 +156,7 @@ class Executor:
             raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")
         parent_recreated = any(d in self.recreated for d in self.graph.deps.get(step.name, ()))
         if (change.action is Action.NOOP and not parent_recreated and desired == step.desired(self._planned_known)
-                and not in_flight(self._planned_known.get(step.name))):
+                and not in_flight(step, self._planned_known.get(step.name))):
             return Outcome(change, Status.UNCHANGED)
         lane = self._lane(step.lane)
         if lane:
@@ -205,11 +238,17 @@ class Executor:
                     finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in finished:
                         done[running.pop(future)] = future.result()
+                # Children no env file declares go last, once every declared resource is in place.
+                orphans = [c for c in plan.changes if c.collection is not None and c.action is Action.DELETE]
+                if interrupts.count:
+                    removed = [Outcome(c, Status.SKIPPED, NOT_STARTED) for c in orphans]
+                else:
+                    removed = list(pool.map(self._run, orphans))
             finally:
                 # After a second Ctrl-C nobody waits for the workers; their operations go on in Azure.
                 pool.shutdown(wait=interrupts.count < 2, cancel_futures=True)
         self.interrupted = interrupts.count
-        return [done[name] for name in self.graph.order if name in done]
+        return [done[name] for name in self.graph.order if name in done] + removed
 
     def _stop_starting(self, pending: list[str], changes: dict[str, Change], done: dict[str, Outcome],
                        in_flight: list[str], interrupts: _SigintCounter) -> None:

@@ -93,6 +93,7 @@ class Change:
     ignored: tuple[Ignored, ...] = ()
     refused: str | None = None  # why a destructive action will not be applied without an explicit flag
     attribution: Attribution | None = None
+    collection: str | None = None  # set on a child of a collection we own that no env file declares
 
     @property
     def type(self) -> str:
@@ -132,8 +133,9 @@ class Plan:
 
     @property
     def drift(self) -> tuple[Change, ...]:
-        """Out-of-band changes to existing resources plus managed resources that went missing."""
-        return tuple(c for c in self.changes if c.action in (Action.UPDATE, Action.REPLACE, Action.CREATE))
+        """Out-of-band changes to existing resources, managed resources that went missing, and children of a
+        collection we own that no env file declares (DELETE)."""
+        return tuple(c for c in self.changes if c.action in (Action.UPDATE, Action.REPLACE, Action.CREATE, Action.DELETE))
 
 
 class Status(enum.Enum):
@@ -141,6 +143,7 @@ class Status(enum.Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
     UNCHANGED = "unchanged"
+    LEFT = "left"  # a refused child of an owned collection: reported, left for a person, not a failure
 
 
 # Why a step is SKIPPED after Ctrl-C (provisioner/executor.py; render.interrupted_text counts them).

@@ -9,8 +9,10 @@ import time
 from typing import Any, TextIO
 
 from provisioner.model import Change, Outcome, Status
+from provisioner.redact import scrub
 
-_MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped"}
+_MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped",
+         Status.LEFT: "left for a person"}
 _VERB = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting", "noop": "checking"}
 # Seconds between heartbeat lines without a terminal; Terraform prints "Still creating... [10s elapsed]" every
 # 10 s. PROVISIONER_HEARTBEAT overrides it (tests use a fraction of a second).
@@ -116,6 +118,6 @@ class Progress:
                 return
             if outcome.status is Status.UNCHANGED:
                 return
-            detail = f": {outcome.error}" if outcome.error else ""
+            detail = f": {scrub(outcome.error)}" if outcome.error else ""
             print(f"  [{self._done}/{self.total}] {change.action.symbol} {change.step} {label} ({seconds:.1f}s){detail}",
                   file=self.stream, flush=True)
