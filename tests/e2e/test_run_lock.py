@@ -129,10 +129,17 @@ def test_kill_9_at_three_points_then_resume_creates_each_resource_once(slow_clou
     assert plan.code == 0, plan.out + plan.err
     resumed = _puts_per_id(slow_cloud.requests())
     reference = _reference_writes("production", short_lease, tmp_path)
-    creates = {key: n for key, n in resumed.items() if key[0] == "PUT"}
-    assert {k: n for k, n in creates.items() if n > reference.get(k, 0)} == {}  # no resource created twice
-    assert resumed[("PUT", f"/subscriptions/{SUB}/resourcegroups/fundrbolt-production-rg{pg}")] == 1  # re-attached
-    assert set(resumed) == set(reference)
+    server = f"/subscriptions/{SUB}/resourcegroups/fundrbolt-production-rg{pg}"
+    assert resumed[("PUT", server)] == 1  # in flight at the first kill: re-attached to, never sent again
+    extra = {k: n - reference.get(k, 0) for k, n in resumed.items() if n > reference.get(k, 0)}
+    # The one write a resume may repeat by design: the tool never reads the admin password back from Key
+    # Vault, so a run that did not create the server itself and must write `database-url` sets a new one
+    # (a new secret version, then a PATCH of the existing server: updates, not a second create;
+    # steps/postgres_server.py reset_password). Whether it happens depends on where the kills land.
+    reset = {("PUT", "/subscriptions/" + SUB + "/resourcegroups/fundrbolt-production-rg/providers/microsoft.keyvault"
+                     "/vaults/fundrbolt-production-kv/secrets/postgres-admin-password"), ("PATCH", server)}
+    assert set(extra) <= reset and all(n <= 2 for n in extra.values()), extra  # no resource created twice
+    assert set(reference) <= set(resumed)
 
 
 def test_a_run_whose_lease_is_broken_stops_writing_and_fails(slow_cloud, short_lease):
