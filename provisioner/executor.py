@@ -217,6 +217,7 @@ class Executor:
                     if interrupts.count:
                         self._stop_starting(pending, changes, done, list(running.values()), interrupts)
                         if interrupts.count > 1:
+                            self._announce(interrupts, list(running.values()))
                             for name in running.values():
                                 done[name] = Outcome(changes[name], Status.SKIPPED, ABANDONED)
                             running.clear()
@@ -255,9 +256,14 @@ class Executor:
         for name in pending:
             done[name] = Outcome(changes[name], Status.SKIPPED, NOT_STARTED)
         pending.clear()
-        if interrupts.count > interrupts.announced and self.on_interrupt:
-            interrupts.announced = interrupts.count
-            self.on_interrupt(interrupts.count, in_flight)
+        self._announce(interrupts, in_flight)
+
+    def _announce(self, interrupts: _SigintCounter, in_flight: list[str]) -> None:
+        # Read the count once: a press may land while the previous note is being printed.
+        count = interrupts.count
+        if count > interrupts.announced and self.on_interrupt:
+            interrupts.announced = count
+            self.on_interrupt(count, in_flight)
 
 
 class _SigintCounter:
