@@ -75,7 +75,8 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
         if not the_plan.has_changes:
             if output == "json":
                 print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
-            print(f"Nothing to do ({time.monotonic() - started:.1f}s).", file=err)
+            held = f" {len(the_plan.waiting)} change(s) wait on a precondition (listed above)." if the_plan.waiting else ""
+            print(f"Nothing to do ({time.monotonic() - started:.1f}s).{held}", file=err)
             return EXIT_OK
         if session.env.is_production and not yes and not confirm(
             f"Apply {len(the_plan.pending)} change(s) to PRODUCTION?"
@@ -83,7 +84,7 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
             print("Aborted: nothing was changed.", file=err)
             return EXIT_ERROR
         with Progress(len(the_plan.changes), err) as progress:
-            outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress)
+            outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress, progress.note)
     if output == "json":
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes)}, indent=2))
     else:

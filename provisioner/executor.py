@@ -12,13 +12,14 @@ from typing import Any
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from provisioner.diff import diff
-from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
+from provisioner.errors import AzureCallError, NotConverged, ProvisionerError, Waiting
 from provisioner.graph import Graph
 from provisioner.model import Action, Change, Outcome, Plan, Status
-from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown
+from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown, waits_on
 from provisioner.step import Step
 
 Event = Callable[[str, Change, Outcome | None], None]  # ("start" | "done", change, outcome)
+Note = Callable[[str, str], None]  # (step name, progress message) from a step's long wait
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,18 @@ class Timing:
         return cls(retry_deadline=30, backoff_min=0.05, backoff_max=0.5, visible_deadline=10, settle_deadline=600, poll=0.05)
 
 
+def _silent(message: str) -> None:
+    return None
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, AzureCallError) and exc.retryable
 
 
 class Executor:
     def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
-                 workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None):
+                 workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
+                 on_note: Note | None = None):
         self.steps = {s.name: s for s in steps}
         self.graph = graph
         self.clients = clients
@@ -52,6 +58,7 @@ class Executor:
         self.workers = workers
         self.timing = timing
         self.on_event = on_event
+        self.on_note = on_note
         self._lanes: dict[str, threading.Lock] = {}
         self._lanes_guard = threading.Lock()
         self.known: dict[str, dict | None] = {}
@@ -104,6 +111,8 @@ class Executor:
         # Desired state is recomputed now: dependencies may have been created since the plan was made.
         self._retry(lambda: step.gather(self.clients, self.known))
         desired = step.desired(self.known)
+        if change.action is not Action.NOOP and (why := step.precondition(self.known)):
+            return Outcome(change, Status.WAITING, why)
         if has_unknown(desired):
             raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")
         if change.action is Action.NOOP and desired == step.desired(self._planned_known):
@@ -136,8 +145,14 @@ class Executor:
     def _run(self, change: Change) -> Outcome:
         if self.on_event:
             self.on_event("start", change, None)
+        step = self.steps[change.step]
+        on_note = self.on_note
+        step.note = (lambda message: on_note(step.name, message)) if on_note else _silent
+        step.poll_seconds = self.timing.poll * 6  # 30 s on Azure, 0.3 s on the local cloud
         try:
             outcome = self._apply_one(change)
+        except Waiting as exc:  # the step stopped a bounded wait: left for the next run, not a failure
+            outcome = Outcome(change, Status.WAITING, str(exc))
         except ProvisionerError as exc:
             outcome = Outcome(change, Status.FAILED, str(exc))
         except Exception as exc:  # a bug in a step must not take the other branches down
@@ -158,9 +173,16 @@ class Executor:
             while pending or running:
                 for name in list(pending):
                     needs = [d for d in self.graph.deps.get(name, ()) if d in changes]
-                    if any(d in done and done[d].status in (Status.FAILED, Status.SKIPPED) for d in needs):
-                        failed = next(d for d in needs if d in done and done[d].status in (Status.FAILED, Status.SKIPPED))
+                    failed = next((d for d in needs if d in done and done[d].status in (Status.FAILED, Status.SKIPPED)), None)
+                    held = next((d for d in needs if d in done and done[d].status is Status.WAITING), None)
+                    if failed:
                         done[name] = Outcome(changes[name], Status.SKIPPED, f"skipped: {failed} did not succeed")
+                        pending.remove(name)
+                        if self.on_event:
+                            self.on_event("done", changes[name], done[name])
+                    elif held and changes[name].action is not Action.NOOP and all(d in done for d in needs):
+                        # Waits with what it needs; a NOOP dependent still runs (it is only re-checked).
+                        done[name] = Outcome(changes[name], Status.WAITING, waits_on(held, done[held].error or ""))
                         pending.remove(name)
                         if self.on_event:
                             self.on_event("done", changes[name], done[name])

@@ -93,6 +93,9 @@ class Change:
     ignored: tuple[Ignored, ...] = ()
     refused: str | None = None  # why a destructive action will not be applied without an explicit flag
     attribution: Attribution | None = None
+    # A precondition outside this run is not met (a DNS delegation another environment creates): not applied,
+    # not a failure; says what must happen first. The next run re-checks it.
+    waiting: str | None = None
 
     @property
     def type(self) -> str:
@@ -116,7 +119,8 @@ class Plan:
     unmanaged: tuple[tuple[str, str], ...] = ()  # (id, type) in the group that no step declares
 
     def count(self, action: Action) -> int:
-        return sum(1 for c in self.changes if c.action is action)
+        """Changes of this action that a run would apply now (waiting ones are counted apart)."""
+        return sum(1 for c in self.changes if c.action is action and c.waiting is None)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -124,7 +128,13 @@ class Plan:
 
     @property
     def pending(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.action is not Action.NOOP)
+        """What a run would apply now."""
+        return tuple(c for c in self.changes if c.action is not Action.NOOP and c.waiting is None)
+
+    @property
+    def waiting(self) -> tuple[Change, ...]:
+        """Changes held back until a precondition outside this run is met (never drift, never a failure)."""
+        return tuple(c for c in self.changes if c.action is not Action.NOOP and c.waiting is not None)
 
     @property
     def has_changes(self) -> bool:
@@ -133,7 +143,8 @@ class Plan:
     @property
     def drift(self) -> tuple[Change, ...]:
         """Out-of-band changes to existing resources plus managed resources that went missing."""
-        return tuple(c for c in self.changes if c.action in (Action.UPDATE, Action.REPLACE, Action.CREATE))
+        return tuple(c for c in self.changes
+                     if c.action in (Action.UPDATE, Action.REPLACE, Action.CREATE) and c.waiting is None)
 
 
 class Status(enum.Enum):
@@ -141,6 +152,7 @@ class Status(enum.Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
     UNCHANGED = "unchanged"
+    WAITING = "waiting"  # a precondition outside this run is not met: not applied, not a failure
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from typing import Any, TextIO
 
 from provisioner.model import Change, Outcome, Status
 
-_MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped"}
+_MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped",
+         Status.WAITING: "waiting"}
 
 
 class Progress:
@@ -40,6 +41,17 @@ class Progress:
     def __exit__(self, *exc: Any) -> None:
         if self._rich is not None:
             self._rich.__exit__(*exc)
+
+    def note(self, step: str, message: str) -> None:
+        """Progress of a step's long wait (e-mail verification): the task's line on a TTY, a line otherwise."""
+        with self._lock:
+            task = self._tasks.get(step)
+            if self._rich is not None and task is not None:
+                self._rich.update(task, description=f"{step}: {message}")
+                return
+            if self._rich is None:
+                elapsed = time.monotonic() - self._started.get(step, time.monotonic())
+                print(f"  ... {step}: {message} ({elapsed:.0f}s)", file=self.stream, flush=True)
 
     def __call__(self, event: str, change: Change, outcome: Outcome | None) -> None:
         with self._lock:

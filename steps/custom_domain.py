@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps import dns_zone
 from steps._base import ArmStep, rules
+from steps.dns_delegation import NeedsPublicDns
 from steps.web_app import SiteChild
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py)
@@ -18,19 +19,21 @@ def host(env: EnvironmentSpec, label: str) -> str:
     return f"{label}.{env.resource_name('dns_zone')}"
 
 
-class ApiHostName(SiteChild):
-    """api.<zone> on the API web app. App Service checks the CNAME and the asuid TXT record when binding."""
+class ApiHostName(NeedsPublicDns, SiteChild):
+    """api.<zone> on the API web app. App Service checks the CNAME and the asuid TXT record in public DNS when
+    binding, so it waits while the zone is not delegated (steps/dns_delegation.py)."""
 
     type = "Microsoft.Web/sites/hostNameBindings"
-    dependencies = ("web_app", "dns_record:api", "dns_record:asuid.api")
+    dependencies: ClassVar[tuple[str, ...]] = ("web_app", "dns_record:api", "dns_record:asuid.api")
     # siteName/azureResourceName/domainId/thumbprint/virtualIP/sslState are filled in by App Service.
     # Enum casing is not stable across API versions ('CName', 'cname'): compare case-insensitively.
     rules = rules(Rules(normalizers=(("properties.customHostNameDnsRecordType", lower),
                                      ("properties.hostNameType", lower))))
 
     def desired(self, known: Any) -> dict[str, Any]:
-        # TLS (sslState SniEnabled + a managed certificate's thumbprint) is a follow-up: plain binding for now.
-        return {"properties": {"siteName": self.site, "customHostNameDnsRecordType": "CName", "hostNameType": "Verified"}}
+        # The binding comes first, plain: its certificate can only be created once it exists; steps/certificate.py
+        # then turns on SNI TLS with that certificate's thumbprint on this same binding.
+        return binding_body(self.site)
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.web.web_apps.get_host_name_binding, self.resource_group, self.site, self.resource_name)
@@ -43,8 +46,13 @@ class ApiHostName(SiteChild):
         call(clients.web.web_apps.delete_host_name_binding, self.resource_group, self.site, self.resource_name)
 
 
-class AdminDomain(ArmStep):
-    """admin.<zone> on the static web app, validated through the admin CNAME (Static Web Apps issue its TLS)."""
+def binding_body(site: str) -> dict[str, Any]:
+    return {"properties": {"siteName": site, "customHostNameDnsRecordType": "CName", "hostNameType": "Verified"}}
+
+
+class AdminDomain(NeedsPublicDns, ArmStep):
+    """admin.<zone> on the static web app, validated through the admin CNAME in public DNS (Static Web Apps
+    issue its TLS certificate themselves)."""
 
     type = "Microsoft.Web/staticSites/customDomains"
     dependencies = ("static_web_app", "dns_record:admin")
