@@ -1,0 +1,56 @@
+"""The order of first runs: dev, production, dev, staging (and production, staging once staging's zone exists)
+into one local cloud. Each run exits 0; names Azure validates through public DNS wait, saying what a person
+must do, until production delegates the sub-zone; everything ends converged (every plan empty)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.helpers import cli
+
+pytestmark = pytest.mark.e2e
+
+# What waits on the delegation of a sub-zone (bindings, certificate, e-mail verification and link).
+DNS_STEPS = {"custom_domain:api", "custom_domain:admin", "certificate:api", "custom_domain:api-tls",
+             "email_domain_verification", "communication_service_link"}
+
+
+def provision(url: str, env: str):
+    run = cli("provision", "--env", env, "--arm-endpoint", url, "--yes")
+    assert run.code == 0, f"{env}: {run.err[-3000:]}{run.out[-3000:]}"
+    return run
+
+
+def plan(url: str, env: str) -> dict:
+    run = cli("plan", "--env", env, "--arm-endpoint", url, "--output", "json")
+    assert run.code == 0, run.err + run.out[-2000:]  # waiting alone is not "changes pending"
+    return run.json()
+
+
+def test_any_order_of_first_runs_converges(cloud):
+    url = cloud.url
+    first = provision(url, "dev")
+    assert "waiting: delegate dev.fundrbolt.app: production has not run yet" in first.out
+    doc = plan(url, "dev")
+    assert {w["step"] for w in doc["waiting"]} == DNS_STEPS and not [c for c in doc["changes"]
+                                                                      if c["action"] != "noop" and "waiting" not in c]
+    drift = cli("drift", "--env", "dev", "--arm-endpoint", url)
+    assert drift.code == 0 and "In sync." in drift.out and "wait on a precondition" in drift.out  # not drift
+
+    prod = provision(url, "production")  # the apex: registered, so its own names need no one
+    assert "staging.fundrbolt.app does not exist yet" in prod.out
+    assert {w["step"] for w in plan(url, "production")["waiting"]} == {"dns_delegation:staging"}
+
+    again = provision(url, "dev")  # delegated now: the bindings, certificate and e-mail complete
+    assert "waiting" not in again.out.lower(), again.out
+    assert plan(url, "dev")["waiting"] == []
+
+    staging = provision(url, "staging")
+    assert "delegate staging.fundrbolt.app: fundrbolt.app has no NS record 'staging'" in staging.out
+    provision(url, "production")
+    provision(url, "staging")
+
+    for env in ("dev", "staging", "production"):
+        doc = plan(url, env)
+        assert doc["waiting"] == [] and doc["summary"]["noop"] == len(doc["changes"]), env
+        assert cli("drift", "--env", env, "--arm-endpoint", url).code == 0
