@@ -102,3 +102,11 @@ def config_problems(envs: Path, env: str = "dev") -> list:
     with pytest.raises(ConfigError) as info:
         load_session(env, steps.ALL_STEPS, envs)
     return info.value.problems
+
+
+def waits_for_delegation(outcome: Any, zone: str = "dev.fundrbolt.app") -> bool:
+    """An outcome held back because `zone` is not yet delegated from the apex (production has not run):
+    what a lone dev run on a fresh local cloud does for its bindings, certificate and e-mail verification."""
+    from provisioner.model import Status
+
+    return outcome.status is Status.WAITING and f"delegate {zone}" in (outcome.error or "")
