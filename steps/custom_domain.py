@@ -38,6 +38,14 @@ class ApiHostName(NeedsPublicDns, SiteChild):
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.web.web_apps.get_host_name_binding, self.resource_group, self.site, self.resource_name)
 
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        # A binding has only PUT, which replaces it: keep the TLS that custom_domain:api-tls put on it, or a
+        # repair of this plain binding would switch HTTPS off until the next run (found by the mutation suite).
+        props = dict(desired["properties"])
+        for key in ("sslState", "thumbprint"):
+            props.setdefault(key, (observed.get("properties") or {}).get(key))
+        self.create(clients, {**desired, "properties": props})
+
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         call(clients.web.web_apps.create_or_update_host_name_binding, self.resource_group, self.site,
              self.resource_name, desired)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from provisioner.executor import Timing
-from provisioner.model import Action, Status
+from provisioner.model import Status
 from provisioner.reconciler import Policy
 from provisioner.runner import Connection, apply, make_plan
 from tests.support import session, waits_for_delegation

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from provisioner.diff import diff
-from provisioner.errors import AzureCallError, ProvisionerError
+from provisioner.errors import ProvisionerError
 from provisioner.model import UNKNOWN
 from tests.support import SUB, autospec_clients, session, step
 

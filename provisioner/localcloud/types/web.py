@@ -334,6 +334,8 @@ def _policy_profile(type_name: str) -> TypeProfile:
 def _binding_profile(type_name: str) -> TypeProfile:
     return TypeProfile(
         type=type_name, created=200, updated=200, provisioning_state=False, latency=5.0,
+        # No PATCH: WebApps has create_or_update/get/delete/list_host_name_binding only (azure-mgmt-web).
+        methods=frozenset({"GET", "PUT", "DELETE", "HEAD"}),
         name_fn=lambda p: "/".join(p.names), populate=_binding_populate, before_write=check_site_binding,
         after_write=lambda ctx: _binding_hosts(ctx.engine, ctx.id, ctx.path.name, True),
         on_removed=lambda engine, body, now: _binding_hosts(engine, body["id"], body["id"].rsplit("/", 1)[-1], False),
