@@ -54,3 +54,21 @@ def test_any_order_of_first_runs_converges(cloud):
         doc = plan(url, env)
         assert doc["waiting"] == [] and doc["summary"]["noop"] == len(doc["changes"]), env
         assert cli("drift", "--env", env, "--arm-endpoint", url).code == 0
+
+
+def test_production_first_run_converges_in_one_run_under_realistic_latency(tmp_path):
+    """Realistic durations scaled down (e-mail checks take 15 min each on the real clock here, 4.5 s): the apex
+    needs no delegation, so one run verifies the e-mail domain in order, issues the certificate and links."""
+    from provisioner.localcloud import LocalCloud
+
+    with LocalCloud(latency="realistic", time_scale=0.005) as cloud:
+        run = provision(cloud.url, "production")
+        held = [line for line in run.out.splitlines() if line.startswith("  … ")]
+        assert held and all(line.startswith("  … dns_delegation:") for line in held), run.out[-2000:]
+        assert "failed 0, skipped 0, waiting 2" in run.out  # only the sub-zones nobody has created yet
+        assert "verifying Domain" in run.err  # progress of the long wait is shown
+        doc = plan(cloud.url, "production")
+        assert {w["step"] for w in doc["waiting"]} == {"dns_delegation:dev", "dns_delegation:staging"}
+        assert doc["summary"]["noop"] + 2 == len(doc["changes"])
+        drift = cli("drift", "--env", "production", "--arm-endpoint", cloud.url)
+        assert drift.code == 0 and "In sync." in drift.out, drift.out
