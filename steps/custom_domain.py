@@ -9,7 +9,7 @@ from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps import dns_zone
 from steps._base import ArmStep, rules
-from steps.dns_delegation import NeedsPublicDns
+from steps.dns_delegation import NeedsPublicDns, validated_through_dns
 from steps.web_app import SiteChild
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py)
@@ -47,8 +47,9 @@ class ApiHostName(NeedsPublicDns, SiteChild):
         self.create(clients, {**desired, "properties": props})
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
-        call(clients.web.web_apps.create_or_update_host_name_binding, self.resource_group, self.site,
-             self.resource_name, desired)
+        with validated_through_dns(self.env, self.resource_name):
+            call(clients.web.web_apps.create_or_update_host_name_binding, self.resource_group, self.site,
+                 self.resource_name, desired)
 
     def delete(self, clients: Any) -> None:
         call(clients.web.web_apps.delete_host_name_binding, self.resource_group, self.site, self.resource_name)
@@ -84,8 +85,9 @@ class AdminDomain(NeedsPublicDns, ArmStep):
                    self.resource_name)
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
-        wait(call(clients.web.static_sites.begin_create_or_update_static_site_custom_domain, self.resource_group,
-                  self.site, self.resource_name, desired))
+        with validated_through_dns(self.env, self.resource_name):
+            wait(call(clients.web.static_sites.begin_create_or_update_static_site_custom_domain, self.resource_group,
+                      self.site, self.resource_name, desired))
 
     def delete(self, clients: Any) -> None:
         wait(call(clients.web.static_sites.begin_delete_static_site_custom_domain, self.resource_group, self.site,

@@ -4,12 +4,14 @@ the check every step that needs a validated name (bindings, certificates, e-mail
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
-from provisioner.errors import ConfigProblem, ProvisionerError
+from provisioner.errors import AzureCallError, ConfigProblem, ProvisionerError, Waiting
 from provisioner.model import UNKNOWN
 from steps import dns_zone
 from steps._base import ArmStep, rules
@@ -62,6 +64,26 @@ def reachability(clients: Any, env: EnvironmentSpec, zone_body: dict | None) -> 
         return (f"delegate {zone}: {parent} points {label!r} at other name servers ({', '.join(served)}); "
                 f"{run_parent} to refresh the delegation, then re-run")
     return None
+
+
+# Azure's answers when it cannot find a host name's proof in public DNS (steps/custom_domain.py cites them).
+_DNS_REFUSALS = ("A CNAME record pointing from", "A TXT record pointing from", "CNAME Record is invalid")
+
+
+@contextmanager
+def validated_through_dns(env: EnvironmentSpec, host: str) -> Iterator[None]:
+    """Turn Azure's "record not found" refusal into waiting: the records are ours, so what is missing is
+    outside the run (the registrar's name servers for the apex, or resolvers still caching the answer from
+    before the delegation). The next run retries."""
+    try:
+        yield
+    except AzureCallError as exc:
+        if exc.status != 400 or not any(r.lower() in str(exc).lower() for r in _DNS_REFUSALS):
+            raise
+        apex = ".".join(env.resource_name("dns_zone").split(".")[-2:])
+        raise Waiting(f"Azure cannot see the DNS records of {host} yet ({exc}): if the registrar of {apex} does not "
+                      "list the apex zone's name servers, set them (README, Order of first runs); a new delegation "
+                      "can also take a while to reach resolvers. The next run retries") from None
 
 
 class NeedsPublicDns:

@@ -201,3 +201,22 @@ def test_apex_txt_set_carries_one_spf_value(tmp_path):
     values = ["".join(r["value"]) for r in s.desired(known)["properties"]["TXTRecords"]]
     spf = [v for v in values if v.startswith("v=spf1")]
     assert spf == ["v=spf1 include:spf.protection.outlook.com include:_spf.google.com -all"]
+
+
+@pytest.mark.parametrize(("name", "operation", "message"), [
+    ("custom_domain:api", "web_apps.create_or_update_host_name_binding",
+     "400 BadRequest: A CNAME record pointing from api.fundrbolt.app to x.azurewebsites.net was not found."),
+    ("custom_domain:admin", "static_sites.begin_create_or_update_static_site_custom_domain",
+     "400 BadRequest: CNAME Record is invalid.  Please ensure the CNAME record has been created."),
+])
+def test_azure_not_seeing_the_records_yet_waits_instead_of_failing(c, prod, name, operation, message):
+    from provisioner.errors import Waiting
+
+    s = step(prod, name)
+    group, op = operation.split(".")
+    getattr(getattr(c.web, group), op).side_effect = AzureCallError(message, code="BadRequest", status=400)
+    with pytest.raises(Waiting, match="registrar of fundrbolt.app"):
+        s.create(c, s.desired({}))
+    getattr(getattr(c.web, group), op).side_effect = AzureCallError("400 BadRequest: something else", status=400)
+    with pytest.raises(AzureCallError):  # any other refusal is a failure as before
+        s.create(c, s.desired({}))
