@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import ArmError
+from ..ids import normalize_location, region_display
 from ..profile import EngineApi, TypeProfile, WriteCtx, defaults, det_hex
 from .network import cname_target, find_record_set, txt_values
 
@@ -90,6 +91,10 @@ def _certificate_populate(ctx: WriteCtx) -> None:
     if name and not _bound(ctx.engine, farm, name):
         raise ArmError(400, "BadRequest", f"Hostname(Custom domain) '{name}' is not registered with app")
     props.pop("password", None)  # write-only
+    # Shape of azure-rest-api-specs web .../2024-11-01/examples/GetCertificate.json: location as a display
+    # name ('East US'), friendlyName "", the thumbprint upper-case hex.
+    ctx.body["location"] = region_display(str(normalize_location(str(ctx.body.get("location") or ""))))
+    defaults(props, {"friendlyName": ""})
     issued = old.get("issueDate") or ctx.now[:19] + "+00:00"
     expires = old.get("expirationDate") or (datetime.now(UTC) + timedelta(days=180)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     thumbprint = old.get("thumbprint") or det_hex(ctx.id, name, ctx.now)[:40].upper()
