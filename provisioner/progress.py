@@ -25,6 +25,7 @@ class Progress:
         self._done = 0
         self._rich: Any = None
         self._tasks: dict[str, Any] = {}
+        self._notes: dict[str, tuple[str, float]] = {}  # step -> (last message printed, when)
 
     def __enter__(self) -> Progress:
         if self.live:
@@ -43,14 +44,19 @@ class Progress:
             self._rich.__exit__(*exc)
 
     def note(self, step: str, message: str) -> None:
-        """Progress of a step's long wait (e-mail verification): the task's line on a TTY, a line otherwise."""
+        """Progress of a step's long wait (e-mail verification): the task's line on a TTY; without one, a line
+        when the message changes or a minute has passed (an hour of polling stays a screenful)."""
         with self._lock:
+            now = time.monotonic()
+            elapsed = now - self._started.get(step, now)
             task = self._tasks.get(step)
-            if self._rich is not None and task is not None:
-                self._rich.update(task, description=f"{step}: {message}")
+            if self._rich is not None:
+                if task is not None:
+                    self._rich.update(task, description=f"{step}: {message}")
                 return
-            if self._rich is None:
-                elapsed = time.monotonic() - self._started.get(step, time.monotonic())
+            last = self._notes.get(step)
+            if last is None or last[0] != message or now - last[1] >= 60:
+                self._notes[step] = (message, now)
                 print(f"  ... {step}: {message} ({elapsed:.0f}s)", file=self.stream, flush=True)
 
     def __call__(self, event: str, change: Change, outcome: Outcome | None) -> None:

@@ -110,7 +110,6 @@ class EmailDomainVerification(NeedsPublicDns, EmailDomain):
             self._verify(clients, stage, deadline)
 
     def _verify(self, clients: Any, kinds: tuple[str, ...], deadline: float) -> None:
-        started = time.monotonic()
         while True:
             now = self.statuses(self.read(clients))
             if all(now[k] == "verified" for k in kinds):
@@ -126,7 +125,7 @@ class EmailDomainVerification(NeedsPublicDns, EmailDomain):
                 raise Waiting(f"Azure is still checking the e-mail records of {self.resource_name} ({summary}) after "
                               f"{self.env.section(email_service.SECTION, email_service.Config).verification_wait_minutes}"
                               " min; checks take 15-30 minutes each: the next run picks them up and links the domain")
-            self.note(f"verifying {', '.join(kinds)} ({summary}; {int(time.monotonic() - started)}s, checks take 15-30 min)")
+            self.note(f"Azure is verifying {', '.join(kinds)} ({summary}); each check takes 15-30 min")
             time.sleep(self.poll_seconds)
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:

@@ -106,3 +106,23 @@ def test_waiting_is_rendered_apart_with_what_to_do():
     done = render.outcomes_text(list(outcomes.values()), 1.0)
     assert "failed 0, skipped 0, waiting 1" in done and "binding: waiting: delegate dev.example" in done
     assert render.outcomes_json(list(outcomes.values()))[0]["status"] == "waiting"
+
+
+def test_progress_notes_of_a_long_wait_print_when_they_change(monkeypatch):
+    import io
+
+    from provisioner import progress as progress_mod
+    from provisioner.progress import Progress
+
+    clock = {"now": 100.0}
+    monkeypatch.setattr(progress_mod.time, "monotonic", lambda: clock["now"])
+    out = io.StringIO()
+    p = Progress(1, out, live=False)
+    for message, at in (("Domain requested", 100), ("Domain requested", 110), ("Domain verified", 120),
+                        ("Domain verified", 190)):
+        clock["now"] = at
+        p.note("email_domain_verification", message)
+    lines = out.getvalue().splitlines()
+    # Same message within a minute: once; a new status: at once; still the same after a minute: again.
+    assert [line.split(": ", 1)[1].rsplit(" (", 1)[0] for line in lines] == [
+        "Domain requested", "Domain verified", "Domain verified"]
