@@ -122,9 +122,12 @@ class EmailDomainVerification(NeedsPublicDns, EmailDomain):
                          self.service, self.resource_name, {"verificationType": kind})
             summary = ", ".join(f"{k} {now[k] or 'not started'}" for k in VERIFIED_KINDS)
             if time.monotonic() > deadline:
+                failed = [k for k in kinds if now[k] == "verificationfailed"]
+                hint = (f"; {', '.join(failed)} failed again: if it keeps failing across runs, compare the zone's "
+                        "records with the domain's verificationRecords (one v=spf1 record at the apex)") if failed else ""
                 raise Waiting(f"Azure is still checking the e-mail records of {self.resource_name} ({summary}) after "
                               f"{self.env.section(email_service.SECTION, email_service.Config).verification_wait_minutes}"
-                              " min; checks take 15-30 minutes each: the next run picks them up and links the domain")
+                              f" min; checks take 15-30 minutes each: the next run picks them up and links the domain{hint}")
             self.note(f"Azure is verifying {', '.join(kinds)} ({summary}); each check takes 15-30 min")
             time.sleep(self.poll_seconds)
 
