@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -16,6 +18,23 @@ USER_AGENT = "fundrbolt-provisioner/0.1.0"
 # Our writes carry a correlation id with this prefix, so Activity Log attribution never blames us.
 CORRELATION_PREFIX = "fb0c0de0-"
 PUBLIC_ARM = "https://management.azure.com"
+
+# azure-identity logs every failed credential at WARNING; with no logging configured Python's last-resort
+# handler prints each one to stderr (hundreds of lines). Our own one-line message replaces them.
+logging.getLogger("azure").addHandler(logging.NullHandler())
+logging.getLogger("azure").propagate = False
+
+NO_CREDENTIAL = ("no Azure credential: run `az login` (or `azd auth login`), or set AZURE_CLIENT_ID, "
+                 "AZURE_TENANT_ID and AZURE_CLIENT_SECRET; in CI use OIDC (azure/login with a federated "
+                 "credential, or AZURE_FEDERATED_TOKEN_FILE); --cloud local needs none")
+# ARM's AuthorizationFailed message names the action and the scope ("The client 'x' with object id 'y' does
+# not have authorization to perform action 'Microsoft.Resources/subscriptions/resourcegroups/read' over scope
+# '/subscriptions/…/resourcegroups/…' or the scope is invalid." — e.g. pulumi/pulumi#8993, Azure/azure-cli#32165).
+_AUTHZ = re.compile(r"perform action '(?P<action>[^']+)' over scope '(?P<scope>[^']+)'")
+# The Key Vault data plane's 403 (ForbiddenByRbac) lists them on lines of their own: "Action: '...'" and
+# "Resource: '...'" (hashicorp/terraform-provider-azurerm#27817, Azure/azure-cli#15528).
+_KV_ACTION = re.compile(r"Action: '([^']+)'")
+_KV_RESOURCE = re.compile(r"Resource: '([^']+)'")
 
 # attribute -> (module, class). Imported on first use: `provisioner --help` must not load any SDK.
 CLIENTS: dict[str, tuple[str, str]] = {
@@ -210,9 +229,10 @@ def call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         status = exc.status_code
         message = getattr(getattr(exc, "error", None), "message", None) or exc.reason or str(exc).splitlines()[0]
         retryable = code in TRANSIENT_CODES or status in (429, 502, 503, 504)
-        raise AzureCallError(f"{status} {code or ''}: {message}".strip(), code=code, status=status, retryable=retryable) from None
+        text = permission_message(status, code, message) or f"{status} {code or ''}: {message}".strip()
+        raise AzureCallError(text, code=code, status=status, retryable=retryable) from None
     except ServiceRequestError as exc:
-        raise AzureCallError(f"cannot reach {exc}", retryable=True) from None
+        raise AzureCallError(f"cannot reach the endpoint: {_short(str(exc))}", retryable=True) from None
     except AzureError as exc:
         raise AzureCallError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
@@ -220,3 +240,76 @@ def call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 def by_id(clients: Clients, resource_id: str, api_version: str) -> dict[str, Any] | None:
     """Generic GET of any ARM id (extension resources, types whose SDK lags)."""
     return raw(clients.resource.resources.get_by_id, resource_id, api_version=api_version)
+
+
+def permission_message(status: int | None, code: str | None, message: str) -> str | None:
+    """One line for a 401/403: which permission is missing on which scope, and a role that grants it."""
+    if status == 403 or code in ("AuthorizationFailed", "ForbiddenByRbac"):
+        found = _AUTHZ.search(message or "")
+        kv_action, kv_resource = _KV_ACTION.search(message or ""), _KV_RESOURCE.search(message or "")
+        if found or (kv_action and kv_resource):
+            action, scope = (found["action"], found["scope"]) if found else (kv_action[1], kv_resource[1])  # type: ignore[index]
+            return (f"permission denied: {action} on {scope}; grant a role that includes it "
+                    f"(e.g. {_role_for(action)}) at that scope")
+        return f"permission denied ({code or status}): {(message or '').splitlines()[0] if message else ''}".rstrip(": ")
+    if status == 401:
+        return f"the credential was refused ({code or 401}): sign in again (`az login`) or check the service principal"
+    return None
+
+
+def _role_for(action: str) -> str:
+    lower = action.lower()
+    if lower.startswith("microsoft.keyvault/vaults/secrets/"):
+        return "Key Vault Secrets Officer"
+    if lower.endswith("/read"):
+        return "Reader"
+    if lower.startswith("microsoft.authorization/"):
+        return "User Access Administrator or Owner"
+    return "Contributor"
+
+
+def check_access(clients: Clients, resource_group: str) -> None:
+    """Before reading anything: one token request for the ARM scope, then one GET of the resource group with
+    no retries, so a missing credential, a missing permission or an unreachable endpoint is one line within
+    seconds instead of one report per step (and azure-core's connection retries per step)."""
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+    )
+
+    endpoint = clients.target.arm_endpoint
+    if not clients.target.local:
+        try:
+            clients.credential().get_token(clients.kwargs()["credential_scopes"][0])
+        except ClientAuthenticationError:
+            raise TargetError(NO_CREDENTIAL) from None
+        except AzureError as exc:  # e.g. CredentialUnavailableError subclasses, token endpoint unreachable
+            raise TargetError(f"{NO_CREDENTIAL} ({type(exc).__name__})") from None
+    try:
+        clients.resource.resource_groups.get(resource_group, retry_total=0, connection_timeout=5)
+    except ServiceRequestError as exc:
+        reason = str(exc.message or exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TargetError(f"cannot reach {endpoint}: {_short(reason)}") from None
+    except HttpResponseError as exc:  # ClientAuthenticationError (a 401) is one too
+        code = getattr(getattr(exc, "error", None), "code", None)
+        message = getattr(getattr(exc, "error", None), "message", None) or exc.reason or ""
+        if exc.status_code == 404 and code != "SubscriptionNotFound":
+            return  # the group does not exist yet: the plan creates it
+        if code == "SubscriptionNotFound":
+            raise TargetError(f"subscription {clients.target.subscription_id} not found (or this credential "
+                              "cannot see it): check --subscription / AZURE_SUBSCRIPTION_ID") from None
+        text = permission_message(exc.status_code, code, message)
+        if text:
+            raise TargetError(text) from None
+        if exc.status_code is not None and exc.status_code >= 500:
+            return  # a transient server error: the step reads retry it
+        raise TargetError(f"{endpoint}: {exc.status_code} {code or ''}: {_short(message)}") from None
+
+
+def _short(text: str) -> str:
+    """The first line, without urllib3's object reprs: '... Connection refused' rather than a page."""
+    line = text.splitlines()[0] if text else ""
+    found = re.search(r"\[Errno -?\d+\] ([^')\]]+)", line)
+    return found.group(1).strip() if found else line[:200]

@@ -1,17 +1,19 @@
-"""Command line: validate, plan, provision, drift, localcloud serve. Exit codes only; logic lives elsewhere.
+"""Command line: validate, plan, provision, drift, deploy, rollback, cost, localcloud serve. Exit codes only; logic lives elsewhere.
 
-Exit codes: 0 success / no changes / in sync; 1 error (including invalid configuration);
-2 changes pending (plan) or drift present (drift).
+Exit codes are provisioner/exitcodes.py (the README's "Exit codes" table is checked against it).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from provisioner import exitcodes
+from provisioner.cliguard import Main, check_out_path, check_state_dir
 from provisioner.errors import ConfigError, ProvisionerError
 
 OUTPUTS = click.Choice(["text", "json", "markdown"])
@@ -25,8 +27,10 @@ def _registry() -> Any:
 
 def _fail(exc: ProvisionerError) -> None:
     if isinstance(exc, ConfigError):
-        click.echo(f"Invalid configuration ({len(exc.problems)} problem(s)):", err=True)
-        for p in exc.problems:
+        errors = [p for p in exc.problems if p.severity == "error"]
+        warnings = [p for p in exc.problems if p.severity != "error"]
+        click.echo(f"Invalid configuration: {len(errors)} error(s), {len(warnings)} warning(s)", err=True)
+        for p in errors + warnings:
             click.echo(f"  {p.severity}: {p}", err=True)
     else:
         click.echo(f"error: {exc}", err=True)
@@ -35,7 +39,11 @@ def _fail(exc: ProvisionerError) -> None:
 
 def _emit(text: str, out: str | None) -> None:
     if out:
-        Path(out).write_text(text)
+        try:
+            Path(out).write_text(text)
+        except OSError as exc:
+            click.echo(f"error: --out {out}: {exc.strerror or exc}", err=True)
+            sys.exit(exitcodes.EXIT_ERROR)
         click.echo(f"wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
@@ -69,10 +77,12 @@ def _session_and_target(env_name: str, envs_dir: Path, cloud: str | None, arm_en
         click.echo(f"warning: {w}", err=True)
     spec = TargetSpec(cloud if cloud != "azure" else None, arm_endpoint, subscription, state_dir, latency)
     check_target(spec)
+    if spec.cloud == "local":
+        check_state_dir(state_dir)
     return session, spec
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=__doc__.split("\n", 2)[2])
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]}, epilog=exitcodes.epilog())
 @click.version_option("0.1.0", prog_name="provisioner")
 def main() -> None:
     """Converge the Fundrbolt Azure environments through the Azure management SDKs."""
@@ -106,6 +116,7 @@ def plan(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | N
     from provisioner import commands
 
     try:
+        check_out_path(out)
         session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
         text, code = commands.plan(session, spec, output, workers, show_ignored)
     except ProvisionerError as exc:
@@ -124,7 +135,7 @@ def plan(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | N
 @click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
 def provision(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
               state_dir: Path, latency: str, workers: int, yes: bool, dry_run: bool, allow_replace: bool, output: str) -> None:
-    """Converge the environment. Exit 0 converged, 1 any failure."""
+    """Converge the environment. Exit 0 converged, 1 any failure, 130 interrupted; --dry-run exits as `plan`."""
     from provisioner import commands
 
     try:
@@ -132,11 +143,17 @@ def provision(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: st
         if dry_run:
             text, code = commands.plan(session, spec, output, workers, False)
             click.echo(text, nl=False)
-            sys.exit(0 if code in (0, 2) else code)
+            sys.exit(code)  # it is `plan`: 2 when changes are pending
         code = commands.provision(session, spec, output, workers, yes, allow_replace, confirm=_confirm)
     except ProvisionerError as exc:
         _fail(exc)
         return
+    if code == exitcodes.EXIT_INTERRUPTED:
+        # After a second Ctrl-C worker threads may still be polling operations; exiting normally would join
+        # them (minutes). Their operations continue in Azure either way.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 
@@ -159,6 +176,7 @@ def drift(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | 
     from provisioner import commands
 
     try:
+        check_out_path(out)
         session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
         text, code = commands.drift(session, spec, output, workers, show_ignored)
     except ProvisionerError as exc:
@@ -166,6 +184,100 @@ def drift(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | 
         return
     _emit(text, out)
     sys.exit(code)
+
+
+@main.group()
+def deploy() -> None:
+    """Deploy the API (blue-green through the staging slot) or the admin frontend. Exit 0 deployed, 1 failed."""
+
+
+@deploy.command("backend")
+@env_options
+@target_options
+@click.option("--image", required=True, metavar="REPO:TAG", help="Container image to run, with an explicit tag.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
+@click.option("--pre-swap", default=None, metavar="CMD",
+              help="Shell command run after the slot is healthy and before the swap (e.g. Alembic migrations); "
+                   "non-zero stops the deploy. Gets DEPLOY_ENV, DEPLOY_IMAGE, DEPLOY_SLOT_URL.")
+@click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
+              help="How long each health gate waits for 200 [300 on Azure, 30 on a local cloud].")
+def deploy_backend(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+                   state_dir: Path, latency: str, workers: int, image: str, yes: bool, pre_swap: str | None,
+                   health_timeout: float | None) -> None:
+    """Set IMAGE on the staging slot, wait for its /health, swap into production, check production (swap back
+    on failure). Without a slot (dev on Basic) deploy in place. Exit 0 deployed, 1 failed (says which check)."""
+    from provisioner import operate
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        code = operate.deploy_backend(session, spec, image, yes, pre_swap, health_timeout, _confirm)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
+
+
+@deploy.command("frontend")
+@env_options
+@target_options
+@click.option("--dist", required=True, type=click.Path(path_type=Path), help="The admin build folder (with index.html).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
+def deploy_frontend(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+                    state_dir: Path, latency: str, workers: int, dist: Path, yes: bool) -> None:
+    """Upload the admin build to the environment's Static Web App. Exit 0 deployed, 1 failed."""
+    from provisioner import operate
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        code = operate.deploy_frontend(session, spec, dist, yes, _confirm)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
+
+
+@main.command()
+@env_options
+@target_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
+@click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
+              help="How long each health gate waits for 200 [300 on Azure, 30 on a local cloud].")
+def rollback(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+             state_dir: Path, latency: str, workers: int, yes: bool, health_timeout: float | None) -> None:
+    """Swap the previous version (on the staging slot) back into production, with the deploy's health checks.
+    Exit 0 rolled back, 1 failed."""
+    from provisioner import operate
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        code = operate.rollback_backend(session, spec, yes, health_timeout, _confirm)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
+
+
+@main.command()
+@env_options
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+@click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A price table (JSON) instead of the bundled one (scripts/refresh_prices.py writes one).")
+def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Path | None) -> None:
+    """Monthly estimate per resource from its declared SKU and size, the total against the budget and the
+    architecture document's estimate. Offline: no request is sent. Exit 0 report written, 1 error."""
+    from provisioner import cost as cost_mod
+    from provisioner import cost_report
+    from provisioner.runner import load_session
+
+    try:
+        session = load_session(env_name, _registry(), envs_dir)
+        est = cost_report.for_session(env_name, session.steps, cost_mod.load_prices(prices))
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    render = {"json": cost_report.to_json, "markdown": cost_report.markdown}.get(output, cost_report.text)
+    _emit(render(est), out)
 
 
 @main.group()
@@ -180,13 +292,20 @@ def localcloud() -> None:
 @click.option("--latency", type=click.Choice(["fast", "realistic"]), default="fast", show_default=True)
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiplies realistic durations.")
 @click.option("--faults", "faults_file", type=click.Path(path_type=Path), default=None, help="JSON list of fault rules.")
+@click.option("--unhealthy-image", "unhealthy_images", multiple=True, metavar="SUBSTRING",
+              help="Sites whose image reference contains SUBSTRING answer /health with 503 (repeatable).")
 def serve(port: int, state_file: Path | None, request_log: Path | None, latency: str, time_scale: float,
-          faults_file: Path | None) -> None:
+          faults_file: Path | None, unhealthy_images: tuple[str, ...]) -> None:
     """Run the local cloud in the foreground and print its URL."""
+    from provisioner.localcloud import ServeError
     from provisioner.localcloud import serve as run
 
-    run(port=port, state_file=state_file, request_log=request_log, latency=latency, time_scale=time_scale,
-        faults_file=faults_file)
+    try:
+        run(port=port, state_file=state_file, request_log=request_log, latency=latency, time_scale=time_scale,
+            faults_file=faults_file, unhealthy_images=list(unhealthy_images))
+    except ServeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exitcodes.EXIT_ERROR)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable
 
 from provisioner import render
+from provisioner.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from provisioner.model import Plan, Status
 from provisioner.progress import Progress
 from provisioner.reconciler import Policy
 from provisioner.runner import Session, TargetSpec, apply, connect, make_plan
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "drift", "plan", "provision"]
 
 
 def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan") -> str:
@@ -26,10 +27,28 @@ def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan"
 
 def plan(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
     with connect(session, spec) as conn:
-        the_plan, _ = make_plan(session, conn, workers=workers, inventory=True)
+        the_plan, known = make_plan(session, conn, workers=workers, inventory=True)
+    text = _with_cost(_report(the_plan, output, show_ignored), output, session, the_plan, known)
     if the_plan.errors:
-        return _report(the_plan, output, show_ignored), EXIT_ERROR
-    return _report(the_plan, output, show_ignored), EXIT_CHANGES if the_plan.has_changes else EXIT_OK
+        return text, EXIT_ERROR
+    return text, EXIT_CHANGES if the_plan.has_changes else EXIT_OK
+
+
+def _with_cost(text: str, output: str, session: Session, the_plan: Plan, known: dict) -> str:
+    """The monthly cost change the plan would cause (SKU, size, count; billable resources created/deleted)."""
+    from provisioner import cost, cost_report
+
+    table = cost.load_prices()
+    deltas = cost_report.plan_delta(session.steps, the_plan, known, table)
+    if output == "json":
+        doc = json.loads(text)
+        doc["cost"] = cost_report.delta_json(deltas, table)
+        return json.dumps(doc, indent=2) + "\n"
+    extra = cost_report.delta_text(deltas, table)
+    if not extra:
+        return text
+    return text + ("\n" + "\n".join(f"> {line}" for line in extra.splitlines()) + "\n" if output == "markdown"
+                   else "\n" + extra)
 
 
 def drift(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
@@ -84,10 +103,34 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
             print("Aborted: nothing was changed.", file=err)
             return EXIT_ERROR
         with Progress(len(the_plan.changes), err) as progress:
-            outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress, progress.note)
+            presses: list[int] = []
+
+            def interrupted(count: int, in_flight: list[str]) -> None:
+                presses.append(count)
+                progress.note(_interrupt_note(count, in_flight))
+
+            outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress, interrupted,
+                                      progress.step_note)
+    if presses:
+        if output == "json":
+            print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes),
+                              "interrupted": True}, indent=2))
+        print(render.interrupted_text(outcomes, time.monotonic() - started), end="", file=err)
+        return EXIT_INTERRUPTED
     if output == "json":
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes)}, indent=2))
     else:
         print(render.outcomes_text(outcomes, time.monotonic() - started), end="")
     failed = [o for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _interrupt_note(count: int, in_flight: list[str]) -> str:
+    if count > 1:
+        return (f"Stopped waiting for {', '.join(in_flight) or 'nothing'}: the operations continue in Azure; "
+                "the next run re-attaches to them.")
+    if not in_flight:
+        return "Interrupted: no further step starts."
+    return (f"Interrupted: no further step starts; waiting for {len(in_flight)} operation(s) in flight to finish: "
+            f"{', '.join(in_flight)}. Press Ctrl-C again to stop waiting (they continue in Azure; the next run "
+            "re-attaches to them).")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,7 @@ from provisioner.errors import ConfigError, ConfigProblem
 LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 LOCAL_TENANT = "00000000-0000-0000-0000-000000000000"
 ENVIRONMENTS = ("dev", "staging", "production")
+FILE_KEY = "(file)"  # the key path of a problem with the whole file (missing, not TOML)
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -125,9 +129,9 @@ def _read_toml(path: Path) -> dict:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError([ConfigProblem(str(path), "-", "file not found")]) from None
+        raise ConfigError([ConfigProblem(str(path), FILE_KEY, "file not found")]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([ConfigProblem(str(path), "-", f"not valid TOML: {exc}")]) from None
+        raise ConfigError([ConfigProblem(str(path), FILE_KEY, f"not valid TOML: {exc}")]) from None
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -150,7 +154,8 @@ def load_partial(
     """Read and merge; sections that fail validation are None so later checks can still run."""
     common_path, env_path = envs_dir / "common.toml", envs_dir / f"{env}.toml"
     if env not in ENVIRONMENTS and not env_path.exists():
-        raise ConfigError([ConfigProblem(str(env_path), "-", f"unknown environment {env!r} (expected one of {', '.join(ENVIRONMENTS)})")])
+        raise ConfigError([ConfigProblem(str(env_path), FILE_KEY, f"unknown environment {env!r}{suggest(env, ENVIRONMENTS, ':')} "
+                                                               f"(expected one of {', '.join(ENVIRONMENTS)})")])
     origin: dict[str, str] = {}
     raw: dict = {}
     files = []
@@ -165,7 +170,8 @@ def load_partial(
     core_fields = set(Core.model_fields)
     for key in raw:
         if key not in core_fields and key not in sections:
-            problems.append(ConfigProblem(_where(origin, key + ".x", files), key, "unknown key (a typo?)"))
+            problems.append(ConfigProblem(_where(origin, key + ".x", files), key,
+                                          unknown_key(key, [*core_fields, *sections])))
     spec_core: Core | None = None
     parsed: dict[str, BaseModel | None] = {}
     targets: list[tuple[str, type[BaseModel]]] = [("", Core), *sections.items()]
@@ -176,7 +182,7 @@ def load_partial(
         except ValidationError as exc:
             for err in exc.errors():
                 key = ".".join(filter(None, (name, _loc(err["loc"]))))
-                problems.append(ConfigProblem(origin.get(key) or _where(origin, key, files), key, err["msg"]))
+                problems.append(ConfigProblem(origin.get(key) or _where(origin, key, files), key, _message(err, target)))
             value = None
         if not name:
             spec_core = value  # type: ignore[assignment]
@@ -204,3 +210,56 @@ def _where(origin: Mapping[str, str], key: str, files: list[str]) -> str:
         if probe in origin:
             return origin[probe]
     return files[-1]
+
+
+def suggest(word: str, choices: typing.Iterable[str], lead: str = "") -> str:
+    """'<lead> did you mean 'x'?' for the closest choice, or '' when nothing is close."""
+    options = list(choices)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close and len(word) >= 3:  # an abbreviation: prod -> production
+        close = [c for c in options if c.startswith(word)][:1]
+    return f"{lead} did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_key(word: str, choices: typing.Iterable[str]) -> str:
+    """The one wording for a key no schema knows, at any depth."""
+    return f"unknown key (a typo?{suggest(word, choices)})"
+
+
+def _model_at(model: Any, loc: tuple[Any, ...]) -> Any:
+    """The pydantic model that holds the key at `loc` (None when a dict or list is in between)."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        model = _inner_model(fields[part].annotation)
+    return model
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (list, tuple, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _inner_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _message(err: Any, model: type[BaseModel]) -> str:
+    """One wording for every layer: pydantic's phrasing rewritten into the style of our own checks."""
+    kind, loc = err.get("type"), tuple(err.get("loc") or ())
+    if kind == "extra_forbidden":
+        holder = _model_at(model, loc[:-1])
+        choices = list(getattr(holder, "model_fields", {}) or {})
+        return unknown_key(str(loc[-1]) if loc else "", choices)
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err.get("msg", ""))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    msg = msg.replace("Input should be", "should be")
+    return msg[:1].lower() + msg[1:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -14,7 +15,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 from provisioner.diff import diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError, Waiting
 from provisioner.graph import Graph
-from provisioner.model import Action, Change, Outcome, Plan, Status
+from provisioner.model import ABANDONED, NOT_STARTED, Action, Change, Outcome, Plan, Status
 from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown, waits_on
 from provisioner.step import Step
 
@@ -49,7 +50,7 @@ def _retryable(exc: BaseException) -> bool:
 class Executor:
     def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
                  workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
-                 on_note: Note | None = None):
+                 on_interrupt: Callable[[int, list[str]], None] | None = None, on_note: Note | None = None):
         self.steps = {s.name: s for s in steps}
         self.graph = graph
         self.clients = clients
@@ -58,10 +59,16 @@ class Executor:
         self.workers = workers
         self.timing = timing
         self.on_event = on_event
+        self.on_interrupt = on_interrupt  # (presses so far, steps in flight)
         self.on_note = on_note
+        self.interrupted = 0
         self._lanes: dict[str, threading.Lock] = {}
         self._lanes_guard = threading.Lock()
         self.known: dict[str, dict | None] = {}
+        # Steps deleted and created again in this run. Deleting a parent deletes its children (a static web
+        # app's custom domain), so a dependent planned as "noop" is re-read and re-decided, as Terraform
+        # re-plans the dependents of a replaced resource: one run converges.
+        self.recreated: set[str] = set()
 
     def _retry(self, fn: Callable[[], Any]) -> Any:
         for attempt in Retrying(
@@ -115,7 +122,8 @@ class Executor:
             return Outcome(change, Status.WAITING, why)
         if has_unknown(desired):
             raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")
-        if change.action is Action.NOOP and desired == step.desired(self._planned_known):
+        parent_recreated = any(d in self.recreated for d in self.graph.deps.get(step.name, ()))
+        if change.action is Action.NOOP and not parent_recreated and desired == step.desired(self._planned_known):
             return Outcome(change, Status.UNCHANGED)
         lane = self._lane(step.lane)
         if lane:
@@ -136,11 +144,15 @@ class Executor:
             elif current.action is Action.REPLACE:
                 self._retry(lambda: step.delete(self.clients))
                 self._retry(lambda: step.create(self.clients, desired))
+            if current.action in (Action.CREATE, Action.REPLACE) and (parent_recreated or current.action is Action.REPLACE):
+                self.recreated.add(step.name)
             self.known[step.name] = self._verify(step, desired)
         finally:
             if lane:
                 lane.release()
-        return Outcome(change, Status.APPLIED, seconds=time.monotonic() - started)
+        # The action actually taken: a dependent of a replaced resource planned as noop reports its create.
+        return Outcome(current if change.action is Action.NOOP else change, Status.APPLIED,
+                       seconds=time.monotonic() - started)
 
     def _run(self, change: Change) -> Outcome:
         if self.on_event:
@@ -158,40 +170,87 @@ class Executor:
         except Exception as exc:  # a bug in a step must not take the other branches down
             outcome = Outcome(change, Status.FAILED, f"{type(exc).__name__}: {exc}")
         if self.on_event:
-            self.on_event("done", change, outcome)
+            self.on_event("done", outcome.change, outcome)
         return outcome
 
     def run(self, plan: Plan, known: Mapping[str, dict | None]) -> list[Outcome]:
-        """Apply the plan: each step starts once its dependencies are done; failures skip dependents."""
+        """Apply the plan: each step starts once its dependencies are done; failures skip dependents.
+        Ctrl-C: the first stops starting steps and waits for those in flight (an ARM operation cannot be
+        taken back); a second stops waiting (the operations continue in Azure; the next run re-attaches)."""
         self.known = dict(known)
         self._planned_known = dict(known)
         changes = {c.step: c for c in plan.changes}
         pending = [name for name in self.graph.order if name in changes]
         done: dict[str, Outcome] = {}
         running: dict[Future[Outcome], str] = {}
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            while pending or running:
-                for name in list(pending):
-                    needs = [d for d in self.graph.deps.get(name, ()) if d in changes]
-                    failed = next((d for d in needs if d in done and done[d].status in (Status.FAILED, Status.SKIPPED)), None)
-                    held = next((d for d in needs if d in done and done[d].status is Status.WAITING), None)
-                    if failed:
-                        done[name] = Outcome(changes[name], Status.SKIPPED, f"skipped: {failed} did not succeed")
-                        pending.remove(name)
-                        if self.on_event:
-                            self.on_event("done", changes[name], done[name])
-                    elif held and changes[name].action is not Action.NOOP and all(d in done for d in needs):
-                        # Waits with what it needs; a NOOP dependent still runs (it is only re-checked).
-                        done[name] = Outcome(changes[name], Status.WAITING, waits_on(held, done[held].error or ""))
-                        pending.remove(name)
-                        if self.on_event:
-                            self.on_event("done", changes[name], done[name])
-                    elif all(d in done for d in needs):
-                        pending.remove(name)
-                        running[pool.submit(self._run, changes[name])] = name
-                if not running:
-                    continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    done[running.pop(future)] = future.result()
+        pool = ThreadPoolExecutor(max_workers=self.workers)
+        with _SigintCounter() as interrupts:
+            try:
+                while pending or running:
+                    if interrupts.count:
+                        self._stop_starting(pending, changes, done, list(running.values()), interrupts)
+                        if interrupts.count > 1:
+                            for name in running.values():
+                                done[name] = Outcome(changes[name], Status.SKIPPED, ABANDONED)
+                            running.clear()
+                            break
+                    for name in list(pending):
+                        needs = [d for d in self.graph.deps.get(name, ()) if d in changes]
+                        held = next((d for d in needs if d in done and done[d].status is Status.WAITING), None)
+                        if any(d in done and done[d].status in (Status.FAILED, Status.SKIPPED) for d in needs):
+                            failed = next(d for d in needs if d in done and done[d].status in (Status.FAILED, Status.SKIPPED))
+                            done[name] = Outcome(changes[name], Status.SKIPPED, f"skipped: {failed} did not succeed")
+                            pending.remove(name)
+                            if self.on_event:
+                                self.on_event("done", changes[name], done[name])
+                        elif held and changes[name].action is not Action.NOOP and all(d in done for d in needs):
+                            # Waits with what it needs; a NOOP dependent still runs (it is only re-checked).
+                            done[name] = Outcome(changes[name], Status.WAITING, waits_on(held, done[held].error or ""))
+                            pending.remove(name)
+                            if self.on_event:
+                                self.on_event("done", changes[name], done[name])
+                        elif all(d in done for d in needs):
+                            pending.remove(name)
+                            running[pool.submit(self._run, changes[name])] = name
+                    if not running:
+                        continue
+                    # A timeout, so a Ctrl-C (counted by the handler) is acted on within a fraction of a second.
+                    finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        done[running.pop(future)] = future.result()
+            finally:
+                # After a second Ctrl-C nobody waits for the workers; their operations go on in Azure.
+                pool.shutdown(wait=interrupts.count < 2, cancel_futures=True)
+        self.interrupted = interrupts.count
         return [done[name] for name in self.graph.order if name in done]
+
+    def _stop_starting(self, pending: list[str], changes: dict[str, Change], done: dict[str, Outcome],
+                       in_flight: list[str], interrupts: _SigintCounter) -> None:
+        for name in pending:
+            done[name] = Outcome(changes[name], Status.SKIPPED, NOT_STARTED)
+        pending.clear()
+        if interrupts.count > interrupts.announced and self.on_interrupt:
+            interrupts.announced = interrupts.count
+            self.on_interrupt(interrupts.count, in_flight)
+
+
+class _SigintCounter:
+    """Counts Ctrl-C presses while applying instead of raising KeyboardInterrupt in the middle of a step
+    (only the main thread can own the handler; elsewhere it counts nothing)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.announced = 0
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> _SigintCounter:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)

@@ -155,6 +155,11 @@ class Status(enum.Enum):
     WAITING = "waiting"  # a precondition outside this run is not met: not applied, not a failure
 
 
+# Why a step is SKIPPED after Ctrl-C (provisioner/executor.py; render.interrupted_text counts them).
+NOT_STARTED = "not started: interrupted"
+ABANDONED = "abandoned while in flight: the operation continues in Azure; the next run re-attaches to it"
+
+
 @dataclass(frozen=True)
 class Outcome:
     change: Change

@@ -7,7 +7,18 @@ from collections import Counter
 from datetime import UTC
 from typing import Any
 
-from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Outcome, Plan, PropertyChange, Status
+from provisioner.model import (
+    ABANDONED,
+    NOT_STARTED,
+    SENSITIVE,
+    UNKNOWN,
+    Action,
+    Change,
+    Outcome,
+    Plan,
+    PropertyChange,
+    Status,
+)
 
 SCHEMA_VERSION = 1
 
@@ -158,6 +169,14 @@ def _error_lines(plan: Plan, template: str) -> list[str]:
     return out
 
 
+def _incomplete(plan: Plan) -> str:
+    """A headline never speaks for what could not be read: it says how much that was."""
+    if not plan.errors:
+        return ""
+    unread = len({step for step, _ in plan.errors})
+    return f" (INCOMPLETE: {unread} of {unread + len(plan.changes)} resource(s) could not be read; counts cover the rest)"
+
+
 def _summary_line(plan: Plan) -> str:
     s = plan.summary
     held = f", {len(plan.waiting)} waiting" if plan.waiting else ""
@@ -195,7 +214,7 @@ def _tail_lines(change: Change) -> list[str]:
 
 
 def plan_text(plan: Plan, show_ignored: bool = False) -> str:
-    lines = [f"Plan for {plan.env}: {_summary_line(plan)}", ""]
+    lines = [f"Plan for {plan.env}{_incomplete(plan)}: {_summary_line(plan)}", ""]
     for change in plan.pending:
         lines += _change_text(change, show_ignored)
     if not plan.pending and not plan.errors:
@@ -232,7 +251,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
     """Grouped by resource: before -> after per property, who changed it, and what was filtered by rule."""
     head, noise = _drift_head(plan)
     hint = "" if show_ignored or not plan.changes else " (--show-ignored lists them)"
-    lines = [f"Drift in {plan.env}: {head}", f"  {noise}{hint}", ""]
+    lines = [f"Drift in {plan.env}{_incomplete(plan)}: {head}", f"  {noise}{hint}", ""]
     for change in plan.drift:
         lines.append(f"  {change.action.symbol:>3} {change.step}  ({change.ref.type} {change.ref.name})")
         lines.append(f"      id: {change.ref.id}")
@@ -269,7 +288,7 @@ def drift_json(plan: Plan, show_ignored: bool = False) -> str:
 def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
     """For a pull-request comment or $GITHUB_STEP_SUMMARY: the same facts as drift_json."""
     head, noise = _drift_head(plan)
-    lines = [f"### Drift in `{plan.env}`", "", f"**{head}**", "", f"<sub>{noise}</sub>", ""]
+    lines = [f"### Drift in `{plan.env}`{_incomplete(plan)}", "", f"**{head}**", "", f"<sub>{noise}</sub>", ""]
     if not plan.drift and not plan.errors:
         lines.append("In sync: the environment matches its definition.")
     for change in plan.drift:
@@ -303,7 +322,7 @@ def _md_value(value: Any) -> str:
 
 def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | None = None) -> str:
     changes = plan.pending if only is None else only
-    lines = [f"### {title} for `{plan.env}`", "", f"**{_summary_line(plan)}**", ""]
+    lines = [f"### {title} for `{plan.env}`{_incomplete(plan)}", "", f"**{_summary_line(plan)}**", ""]
     if not changes and not plan.errors:
         lines.append("No changes. The environment matches its definition.")
     for change in changes:
@@ -343,3 +362,20 @@ def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
 def outcomes_json(outcomes: list[Outcome]) -> list[dict[str, Any]]:
     return [{"step": o.change.step, "id": o.change.ref.id, "action": o.change.action.value,
              "status": o.status.value, "error": o.error, "seconds": round(o.seconds, 3)} for o in outcomes]
+
+
+def interrupted_text(outcomes: list[Outcome], seconds: float) -> str:
+    """After Ctrl-C: what was applied, what was left running in Azure, what never started."""
+    def names(items: list[Outcome]) -> str:
+        shown = ", ".join(o.change.step for o in items[:8])
+        return f" ({shown}{', ...' if len(items) > 8 else ''})" if items else ""
+
+    applied = [o for o in outcomes if o.status is Status.APPLIED]
+    failed = [o for o in outcomes if o.status is Status.FAILED]
+    abandoned = [o for o in outcomes if o.error == ABANDONED]
+    not_started = [o for o in outcomes if o.error == NOT_STARTED]
+    lines = [f"  x {o.change.step}: {o.error}" for o in failed]
+    lines.append(f"Interrupted after {seconds:.1f}s: applied {len(applied)}{names(applied)}, failed {len(failed)}, "
+                 f"left running in Azure {len(abandoned)}{names(abandoned)}, not started {len(not_started)}.")
+    lines.append("Nothing was rolled back; run provision again to finish (it waits for what is still running).")
+    return "\n".join(lines) + "\n"

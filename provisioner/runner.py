@@ -76,13 +76,16 @@ class Connection:
 @contextmanager
 def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
     """Open clients for the chosen target; the embedded local cloud lives as long as the block."""
-    from provisioner.azure import Clients, Target
+    from provisioner.azure import Clients, Target, check_access
 
     if spec.cloud == "local":
         from provisioner.localcloud import LocalCloud
 
-        spec.state_dir.mkdir(parents=True, exist_ok=True)
-        lock = _lock_state_dir(spec.state_dir)
+        try:
+            spec.state_dir.mkdir(parents=True, exist_ok=True)
+            lock = _lock_state_dir(spec.state_dir)
+        except OSError as exc:  # read-only file system, no permission: one line naming the path
+            raise TargetError(f"--state-dir {spec.state_dir}: {exc.strerror or exc}") from None
         cloud = LocalCloud(state_file=spec.state_dir / "localcloud-state.json",
                            request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
         url = cloud.start()
@@ -104,12 +107,16 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
             ca_file = str(tls.ca_file())
         target = Target(session.env.subscription_id, spec.arm_endpoint, local=local,
                         polling_interval=0.05 if local else 5.0, ca_file=ca_file)
-        yield Connection(Clients(target), Timing.local() if local else Timing(), None, f"ARM endpoint {spec.arm_endpoint}")
+        clients = Clients(target)
+        check_access(clients, session.env.resource_name("resource_group"))
+        yield Connection(clients, Timing.local() if local else Timing(), None, f"ARM endpoint {spec.arm_endpoint}")
         return
     if session.env.subscription_id == config_mod.LOCAL_SUBSCRIPTION:
         raise TargetError("no subscription: set subscription_id in the env file, pass --subscription or set "
                           "AZURE_SUBSCRIPTION_ID (or use --cloud local)")
-    yield Connection(Clients(Target(session.env.subscription_id)), Timing(), None, "Azure")
+    clients = Clients(Target(session.env.subscription_id))
+    check_access(clients, session.env.resource_name("resource_group"))
+    yield Connection(clients, Timing(), None, "Azure")
 
 
 def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), workers: int = 10,
@@ -128,10 +135,11 @@ def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), wor
 
 def apply(session: Session, conn: Connection, the_plan: Plan, known: dict[str, dict | None],
           policy: Policy = Policy(), workers: int = 10, on_event: Event | None = None,
+          on_interrupt: Callable[[int, list[str]], None] | None = None,
           on_note: Note | None = None) -> tuple[list[Outcome], float]:
     started = time.monotonic()
     executor = Executor(session.steps, session.graph, conn.clients, policy, session.env.is_production,
-                        workers, conn.timing, on_event, on_note)
+                        workers, conn.timing, on_event, on_interrupt, on_note)
     outcomes = executor.run(the_plan, known)
     return outcomes, time.monotonic() - started
 

@@ -20,7 +20,11 @@ class SiteConfig(SiteChild):
     # arm-examples GetSiteConfig: every siteConfig field comes back populated with server defaults
     # (defaultDocuments, phpVersion, logsDirectorySizeLimit, ipSecurityRestrictions 'Allow all', ...);
     # left-scoping skips them. linuxFxVersion's 'DOCKER|' prefix casing varies between portal and API.
-    rules = rules(Rules(normalizers=(("properties.ftpsState", lower), ("properties.linuxFxVersion", lower))))
+    # The image (linuxFxVersion) is set at create from [web_app] container_image; after that it is owned by
+    # deployments (`provisioner deploy backend`, swaps): comparing it would make every provision roll the
+    # site back to the image in the env file.
+    rules = rules(Rules(normalizers=(("properties.ftpsState", lower),),
+                        ignore=(("properties.linuxFxVersion", "owned by deployments"),)))
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section("web_app", WebAppConfig)
@@ -40,6 +44,11 @@ class SiteConfig(SiteChild):
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         # PATCH, not PUT: a PUT of config/web resets every setting we do not declare to its default.
         call(clients.web.web_apps.update_configuration, self.resource_group, self.env.resource_name("web_app"), desired)
+
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        # The same PATCH without the image: a deploy owns it once the site exists.
+        props = {k: v for k, v in desired["properties"].items() if k != "linuxFxVersion"}
+        self.create(clients, {"properties": props})
 
     def delete(self, clients: Any) -> None:
         """config/web goes with its site; nothing to delete on its own."""

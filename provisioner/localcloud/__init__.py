@@ -1,5 +1,5 @@
 """The local cloud: an ARM-compatible HTTP server for tests, benchmarks and offline use (stdlib only)."""
 
-from .cloud import LocalCloud, serve
+from .cloud import LocalCloud, ServeError, serve
 
-__all__ = ["LocalCloud", "serve"]
+__all__ = ["LocalCloud", "ServeError", "serve"]

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from .cloud import serve
+from .cloud import ServeError, serve
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse exits 2 on a usage error; 2 means "changes pending" to the provisioner's callers.
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m provisioner.localcloud", description=__doc__)
+    parser = _Parser(prog="python -m provisioner.localcloud", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 = any free port)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--state-file", type=Path, default=None, help="JSON state (ARM id -> body)")
@@ -17,8 +25,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", choices=("fast", "realistic"), default="fast")
     parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies realistic durations")
     parser.add_argument("--faults-file", type=Path, default=None, help="JSON list of fault rules")
+    parser.add_argument("--unhealthy-image", action="append", default=[], metavar="SUBSTRING",
+                        help="sites whose image contains SUBSTRING answer /health with 503 (repeatable)")
     args = parser.parse_args(argv)
-    serve(args.port, args.state_file, args.request_log, args.latency, args.time_scale, args.faults_file, args.host)
+    try:
+        serve(args.port, args.state_file, args.request_log, args.latency, args.time_scale, args.faults_file, args.host,
+              args.unhealthy_image)
+    except ServeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import signal
 import sys
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 
 from . import tls
 from .activity import ActivityLog
+from .apphosts import CONTAINER_START_SECONDS, AppHosts
 from .engine import Engine
 from .faults import FaultTable
 from .ids import type_of
@@ -36,6 +38,7 @@ class LocalCloud:
         faults: list[dict[str, Any]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        unhealthy_images: list[str] | None = None,
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.host, self.port = host, port
@@ -47,6 +50,9 @@ class LocalCloud:
         secrets_file = sf.with_name(sf.name + ".secrets.json") if sf else None
         self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale)
         self.secrets = SecretStore(secrets_file)
+        start = CONTAINER_START_SECONDS * time_scale if latency == "realistic" else 0.0
+        self.apphosts = AppHosts(self.engine, unhealthy_images, start)
+        self.engine.image_started = self.apphosts.image_started  # type: ignore[attr-defined]
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)
@@ -183,6 +189,33 @@ class LocalCloud:
         return self.engine.activity.events()
 
 
+class ServeError(Exception):
+    """A bad `serve` argument (busy port, unreadable faults or state file): one line, no traceback."""
+
+
+def load_faults(faults_file: Path) -> list[dict[str, Any]]:
+    """A faults file named on the command line must exist and hold valid rules: a silently ignored
+    typo would make a fault test pass for the wrong reason."""
+    import json
+
+    if not faults_file.is_file():
+        raise ServeError(f"--faults {faults_file}: file not found")
+    try:
+        faults = json.loads(faults_file.read_text(encoding="utf-8") or "[]")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServeError(f"--faults {faults_file}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ServeError(f"--faults {faults_file}: not valid JSON: {exc}") from None
+    faults = [faults] if isinstance(faults, dict) else faults
+    if not isinstance(faults, list):
+        raise ServeError(f"--faults {faults_file}: expected a JSON list of fault rules")
+    try:
+        FaultTable(faults)
+    except (ValueError, TypeError, re.error) as exc:
+        raise ServeError(f"--faults {faults_file}: {exc}") from None
+    return faults
+
+
 def serve(
     port: int = 0,
     state_file: Path | str | None = None,
@@ -191,14 +224,19 @@ def serve(
     time_scale: float = 1.0,
     faults_file: Path | str | None = None,
     host: str = "127.0.0.1",
+    unhealthy_images: list[str] | None = None,
 ) -> None:
-    """Run the local cloud in the foreground until SIGINT/SIGTERM."""
-    faults = read_json(Path(faults_file), []) if faults_file else []
-    if isinstance(faults, dict):
-        faults = [faults]
-    cloud = LocalCloud(Path(state_file) if state_file else None, Path(request_log) if request_log else None,
-                       latency, time_scale, faults, host, port)
-    url = cloud.start()
+    """Run the local cloud in the foreground until SIGINT/SIGTERM; raises ServeError on bad arguments."""
+    faults = load_faults(Path(faults_file)) if faults_file else []
+    try:
+        cloud = LocalCloud(Path(state_file) if state_file else None, Path(request_log) if request_log else None,
+                           latency, time_scale, faults, host, port, unhealthy_images)
+    except (ValueError, OSError) as exc:
+        raise ServeError(f"--state {state_file}: cannot load: {exc}") from None
+    try:
+        url = cloud.start()
+    except OSError as exc:
+        raise ServeError(f"--port {port}: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     done = threading.Event()
 
     def _stop(signum: int, frame: Any) -> None:

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .apphosts import is_app_host
 from .auth import bearer_token, caller_of
 from .engine import Reply, Request
 from .errors import ArmError
@@ -70,6 +71,11 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if path.startswith(CONTROL.rstrip("/")):
             self._control(cloud, method, path, raw)
+            return
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+        if is_app_host(host):
+            answer = cloud.apphosts.handle(method, host, split.path, raw, self.headers)
+            self._send_raw(answer.status, answer.body, answer.content_type, method)
             return
         token = bearer_token(self.headers.get("Authorization"))
         caller = caller_of(token) if token else ""
@@ -141,6 +147,14 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if data:
+            self.wfile.write(data)
+
+    def _send_raw(self, status: int, data: bytes, content_type: str, method: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if method != "HEAD":
             self.wfile.write(data)
 
     # ------------------------------------------------------------------ control endpoints

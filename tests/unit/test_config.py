@@ -76,3 +76,25 @@ def test_production_requires_purge_protection(envs):
     (envs / "production.toml").write_text(text)
     [p] = problems(envs, "production")
     assert p.key == "key_vault.purge_protection"
+
+
+def test_nested_typo_reads_like_a_top_level_one_and_suggests_the_key(envs):
+    """Issue 11.9: no pydantic wording ("Extra inputs are not permitted"), one style at every depth."""
+    (envs / "dev.toml").write_text((envs / "dev.toml").read_text()
+                                   + "\n[metric_alerts.cpu]\nthreshhold = 90\n[[budget.notifications]]\nthreshold = 50\n"
+                                     "operator = 'GreaterThan'\nthreshold_type = 'Actual'\ncontact_email = 'x@y.z'\n")
+    found = {p.key: p.message for p in problems(envs)}
+    assert found["metric_alerts.cpu.threshhold"] == "unknown key (a typo? did you mean 'threshold'?)"
+    assert not any("Extra inputs" in m or "Field required" in m for m in found.values())
+
+
+def test_top_level_typo_suggests_the_closest_section(envs):
+    (envs / "dev.toml").write_text((envs / "dev.toml").read_text() + "\n[postgress]\nsku_name = 'x'\n")
+    [p] = problems(envs)
+    assert p.key == "postgress" and p.message == "unknown key (a typo? did you mean 'postgres'?)"
+
+
+def test_unknown_environment_suggests_the_closest_and_names_no_dash_key(envs):
+    [p] = problems(envs, "prod")
+    assert p.key == "(file)" and "did you mean 'production'?" in p.message
+    assert str(p).startswith(str(envs / "prod.toml") + ": (file): unknown environment 'prod'")

@@ -196,3 +196,40 @@ def test_non_terminal_state_waits_before_writing(state):
     threading.Thread(target=settle).start()
     _, outcomes = run([Fake("a", {"value": 1})], store)
     assert outcomes["a"].status is Status.APPLIED
+
+
+class CascadingStore(Store):
+    def __init__(self, children: dict[str, list[str]]):
+        super().__init__()
+        self.children = children
+
+
+class Parent(Fake):
+    """Deleting it deletes its children (as ARM does with a static site's custom domains)."""
+
+    def delete(self, clients: CascadingStore) -> None:  # type: ignore[override]
+        super().delete(clients)
+        gone = list(clients.children.get(self.name, []))
+        while gone:  # ARM deletes every nested child resource with its parent
+            name = gone.pop()
+            clients.items.pop(name, None)
+            gone += clients.children.get(name, [])
+
+
+def test_replacing_a_parent_recreates_its_children_in_the_same_run():
+    """Issue 11.8: the child was planned noop, the replace deleted it; the same run re-creates it (and its child)."""
+    store = CascadingStore({"site": ["domain"], "domain": ["cert"]})
+    site = Parent("site", {"kind": "old"}, rules=Rules(replace_on=("kind",)))
+    domain, cert = Parent("domain", {"v": 1}, deps=("site",)), Fake("cert", {"v": 2}, deps=("domain",))
+    other = Fake("other", {"v": 3}, deps=("site",))
+    run([site, domain, cert, other], store)
+    site.body = {"kind": "new"}
+    the_plan, outcomes = run([site, domain, cert, other], store, Policy(allow_replace=True))
+    assert [c.action for c in the_plan.changes if c.action is not Action.NOOP] == [Action.REPLACE]
+    assert outcomes["domain"].status is Status.APPLIED and outcomes["domain"].change.action is Action.CREATE
+    assert outcomes["cert"].status is Status.APPLIED and outcomes["cert"].change.action is Action.CREATE
+    assert outcomes["other"].status is Status.UNCHANGED  # re-read, still there: nothing written
+    assert {"domain", "cert", "site"} <= set(store.items)
+    store.writes.clear()
+    again, _ = run([site, domain, cert, other], store)
+    assert not again.has_changes and store.writes == []

@@ -139,6 +139,7 @@ def _site_populate(ctx: WriteCtx) -> None:
     config = merged_config(current, sent_config) if isinstance(sent_config, dict) else current
     props["siteConfig"] = site_view(config)
     ctx.extra["config"] = config
+    ctx.extra["image_changed"] = config.get("linuxFxVersion") != current.get("linuxFxVersion")
     if isinstance(sent_config, dict) and sent_config.get("appSettings") is not None:
         ctx.extra["appsettings"] = {s["name"]: s.get("value", "") for s in sent_config["appSettings"]}
 
@@ -155,6 +156,8 @@ def _site_after_write(ctx: WriteCtx) -> None:
     config_type = ("Microsoft.Web/sites/slots" if "/slots/" in sid.lower() else "Microsoft.Web/sites") + "/config"
     policy_type = config_type.replace("/config", "/basicPublishingCredentialsPolicies")
     engine.put_raw(f"{sid}/config/web", _child(sid, config_type, "config/web", loc, ctx.extra["config"]))
+    if ctx.extra.get("image_changed"):
+        _image_started(engine, sid, ctx.extra["config"].get("linuxFxVersion"))
     settings = ctx.extra.get("appsettings")
     if settings is not None or engine.get(f"{sid}/config/appsettings") is None:
         current = settings if settings is not None else {}
@@ -199,10 +202,37 @@ def _slot_quota(ctx: WriteCtx) -> None:
                        f"of slots allowed for the '{tier}' SKU.")
 
 
+# What stays with its slot on a swap (MicrosoftDocs/azure-docs includes/app-service-deployment-slots-settings.md,
+# "When you swap slots, these settings aren't swapped"): protocol settings (TLS version, HTTP/2), publishing
+# endpoints (FTPS), IP restrictions, Always On, diagnostic log settings, CORS, scale, managed identities, VNet
+# integration. Everything else in config/web (the container image in linuxFxVersion, language stacks, 32/64
+# bit, WebSockets, handler and path mappings, the health check path) follows the content.
+SLOT_SPECIFIC_CONFIG = frozenset({
+    "alwaysOn", "minTlsVersion", "scmMinTlsVersion", "minTlsCipherSuite", "http20Enabled", "ftpsState",
+    "ipSecurityRestrictions", "ipSecurityRestrictionsDefaultAction", "scmIpSecurityRestrictions",
+    "scmIpSecurityRestrictionsDefaultAction", "scmIpSecurityRestrictionsUseMain", "cors", "httpLoggingEnabled",
+    "detailedErrorLoggingEnabled", "requestTracingEnabled", "logsDirectorySizeLimit", "vnetName",
+    "vnetRouteAllEnabled", "vnetPrivatePortsCount", "publicNetworkAccess", "numberOfWorkers",
+    "publishingUsername", "scmType", "managedServiceIdentityId", "xManagedServiceIdentityId",
+})
+
+
+def _sticky_setting(name: str, sticky: set[str]) -> bool:
+    # Same source: app settings marked as slot settings, and "settings ending with _EXTENSION_VERSION".
+    return name in sticky or name.upper().endswith("_EXTENSION_VERSION")
+
+
 def _swap(ctx: ActionCtx) -> ActionReply:
-    """slotsswap: exchange config/web and the non-sticky app settings of two slots."""
+    """slotsswap: exchange the swappable part of config/web and the non-sticky app settings of two slots.
+    An LRO (202 + Azure-AsyncOperation, 1-5 min in realistic latency) as on Azure; the local cloud makes the
+    exchange when it accepts the request, so a client that waits for the LRO sees what Azure shows after it."""
     request = ctx.request if isinstance(ctx.request, dict) else {}
     target = str(request.get("targetSlot") or "")
+    # CsmSlotEntity: targetSlot and preserveVnet are both required (azure-mgmt-web models, REST spec).
+    if not target:
+        raise ArmError(400, "BadRequest", "The parameter targetSlot has an invalid value.")
+    if not isinstance(request.get("preserveVnet"), bool):
+        raise ArmError(400, "BadRequest", "The parameter preserveVnet has an invalid value.")
     site_id = ctx.id.rsplit("/slots/", 1)[0]
     source = ctx.id if "/slots/" in ctx.id.lower() else site_id
     other = site_id if target.lower() == "production" else f"{site_id}/slots/{target}"
@@ -214,21 +244,31 @@ def _swap(ctx: ActionCtx) -> ActionReply:
                  .get("appSettingNames") or [])
     a_cfg, b_cfg = ctx.engine.get(f"{source}/config/web"), ctx.engine.get(f"{other}/config/web")
     if a_cfg and b_cfg:
-        a_cfg["properties"], b_cfg["properties"] = b_cfg["properties"], a_cfg["properties"]
+        a_props, b_props = a_cfg["properties"], b_cfg["properties"]
+        keys = (set(a_props) | set(b_props)) - SLOT_SPECIFIC_CONFIG
+        a_cfg["properties"] = {**a_props, **{k: b_props.get(k) for k in keys}}
+        b_cfg["properties"] = {**b_props, **{k: a_props.get(k) for k in keys}}
         ctx.engine.put_raw(f"{source}/config/web", a_cfg)
         ctx.engine.put_raw(f"{other}/config/web", b_cfg)
     a_set, b_set = ctx.engine.get(f"{source}/config/appsettings"), ctx.engine.get(f"{other}/config/appsettings")
     if a_set and b_set:
         a_props, b_props = a_set["properties"], b_set["properties"]
-        a_new = {k: v for k, v in a_props.items() if k in sticky} | {k: v for k, v in b_props.items() if k not in sticky}
-        b_new = {k: v for k, v in b_props.items() if k in sticky} | {k: v for k, v in a_props.items() if k not in sticky}
+        a_new = ({k: v for k, v in a_props.items() if _sticky_setting(k, sticky)}
+                 | {k: v for k, v in b_props.items() if not _sticky_setting(k, sticky)})
+        b_new = ({k: v for k, v in b_props.items() if _sticky_setting(k, sticky)}
+                 | {k: v for k, v in a_props.items() if not _sticky_setting(k, sticky)})
         a_set["properties"], b_set["properties"] = a_new, b_new
         ctx.engine.put_raw(f"{source}/config/appsettings", a_set)
         ctx.engine.put_raw(f"{other}/config/appsettings", b_set)
+    source_name = source.rsplit("/slots/", 1)[1] if "/slots/" in source else "production"
+    other_name = other.rsplit("/slots/", 1)[1] if "/slots/" in other else "production"
     for sid in (source, other):
         site = ctx.engine.get(sid)
         if site is not None and isinstance((cfg := ctx.engine.get(f"{sid}/config/web")), dict):
             site["properties"]["siteConfig"] = site_view(cfg["properties"])
+            # GET shows the last swap (Site.slotSwapStatus in the REST spec: timestampUtc, source, destination).
+            site["properties"]["slotSwapStatus"] = {"timestampUtc": ctx.now, "sourceSlotName": source_name,
+                                                    "destinationSlotName": other_name}
             ctx.engine.put_raw(sid, site)
     return ActionReply(202, None, lro_seconds=120.0)
 
@@ -277,6 +317,17 @@ def _config_after_write(ctx: WriteCtx) -> None:
     if site is not None:
         site["properties"]["siteConfig"] = site_view(ctx.body["properties"])
         ctx.engine.put_raw(site_id, site)
+    image = ctx.body["properties"].get("linuxFxVersion")
+    if image != (((ctx.existing or {}).get("properties") or {}).get("linuxFxVersion")):
+        _image_started(ctx.engine, site_id, image)
+
+
+def _image_started(engine: EngineApi, site_id: str, image: Any) -> None:
+    """A new image on a site or slot: its container pulls and starts (the app hosts answer 503 meanwhile).
+    A swap calls nothing: it exchanges instances that are already warm."""
+    hook = getattr(engine, "image_started", None)
+    if hook is not None and image:
+        hook(site_id, str(image))
 
 
 def _config_list(ctx: ActionCtx) -> ActionReply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..apphosts import static_token
 from ..errors import ArmError
 from ..ids import normalize_location, region_display
 from ..profile import Action, ActionCtx, ActionReply, TypeProfile, WriteCtx, defaults, det_hex
@@ -42,7 +43,7 @@ def _static_populate(ctx: WriteCtx) -> None:
 
 def _secrets(ctx: ActionCtx) -> ActionReply:
     return ActionReply(200, {"id": ctx.id + "/secrets", "name": "secrets", "type": "Microsoft.Web/staticSites/secrets",
-                             "properties": {"apiKey": det_hex(ctx.id, "deployment-token")[:56]}})
+                             "properties": {"apiKey": static_token(ctx.id)}})
 
 
 def _domain_populate(ctx: WriteCtx) -> None:

@@ -1,0 +1,187 @@
+"""Regenerate the README's samples from real runs, so they cannot drift from what the CLI prints.
+
+Usage: python scripts/readme_samples.py [--check]
+
+Runs the real CLI (subprocesses) against a local cloud and rewrites each block between
+`<!-- sample:NAME -->` and `<!-- /sample:NAME -->` in README.md. Other README text is left alone.
+`--check` rewrites nothing: exit 1 when a block differs from a fresh run, comparing with timestamps,
+durations, ports and generated ids masked (they change every run; the shape and the counts may not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from provisioner import exitcodes  # noqa: E402
+from provisioner.localcloud import LocalCloud  # noqa: E402
+
+README = ROOT / "README.md"
+SUB = "00000000-0000-0000-0000-000000000000"
+RG = f"/subscriptions/{SUB}/resourceGroups/fundrbolt-dev-rg"
+MARK = re.compile(r"(<!-- sample:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /sample:(?P=name) -->)", re.S)
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("AZURE_SUBSCRIPTION_ID", None)
+    proc = subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600, stdin=subprocess.DEVNULL)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def rest(url: str, method: str, path: str, body: Any = None, caller: str = "alice@fundrbolt.app",
+         api_version: str = "2024-11-01") -> tuple[int, Any]:
+    req = urllib.request.Request(f"{url}{path}?api-version={api_version}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {caller}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, json.loads(raw) if raw else None
+
+
+def fenced(text: str, lang: str = "") -> str:
+    return f"```{lang}\n{text.rstrip()}\n```\n"
+
+
+def abridge_plan(text: str, keep: int = 3) -> str:
+    """The headline, the first `keep` resources and the last one; '...' for the rest."""
+    lines = text.rstrip().splitlines()
+    starts = [i for i, line in enumerate(lines) if re.match(r"\s{2}\s*[-+~/ ]{1,3} \S+  \(", line)]
+    if len(starts) <= keep + 1:
+        return text
+    return "\n".join(lines[:starts[keep]] + ["    ..."] + lines[starts[-1]:]) + "\n"
+
+
+def pending_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """A plan document with its noop changes left out (the summary still counts them)."""
+    return {**doc, "changes": [c for c in doc["changes"] if c["action"] != "noop"]}
+
+
+def compact(doc: dict[str, Any]) -> str:
+    """JSON with one line per key and per list item: the shape reads at a glance."""
+    lines = ["{"]
+    for i, (key, value) in enumerate(doc.items()):
+        comma = "," if i < len(doc) - 1 else ""
+        if isinstance(value, list) and value:
+            items = [f"    {json.dumps(v)}" for v in value]
+            lines += [f'  "{key}": [', ",\n".join(items), f"  ]{comma}"]
+        else:
+            lines.append(f'  "{key}": {json.dumps(value)}{comma}')
+    return "\n".join(lines + ["}"])
+
+
+def exit_codes_table() -> str:
+    rows = ["| code | meaning |", "|---|---|"]
+    rows += [f"| {code} | {text} |" for code, text in exitcodes.MEANINGS.items()]
+    return "\n".join(rows) + "\n"
+
+
+def generate() -> dict[str, str]:
+    samples: dict[str, str] = {"exit-codes": exit_codes_table()}
+    with tempfile.TemporaryDirectory() as tmp, LocalCloud(state_file=Path(tmp) / "state.json") as cloud:
+        url = cloud.url
+        code, out, err = cli("plan", "--env", "production", "--arm-endpoint", url)
+        assert code == 2, err
+        samples["plan-text"] = fenced(abridge_plan(out))
+        code, out, err = cli("provision", "--env", "dev", "--arm-endpoint", url)
+        assert code == 0, err
+
+        # Changes made by hand, as people in the portal would: the caller is whatever the bearer token says.
+        site = f"{RG}/providers/Microsoft.Web/sites/fundrbolt-dev-api"
+        status, body = rest(url, "PATCH", f"{site}/config/web", {"properties": {"minTlsVersion": "1.0",
+                                                                               "ftpsState": "AllAllowed"}})
+        assert status == 200, body
+        code, out, err = cli("plan", "--env", "dev", "--arm-endpoint", url, "--output", "json")
+        assert code == 2, err
+        samples["plan-json"] = fenced(compact(pending_only(json.loads(out))), "json")
+        samples["rest"] = fenced(
+            f"curl -s -X PATCH '{url}{site}/config/web?api-version=2024-11-01' \\\n"
+            "  -H 'Authorization: Bearer alice@fundrbolt.app' -H 'Content-Type: application/json' \\\n"
+            "  -d '{\"properties\": {\"minTlsVersion\": \"1.0\", \"ftpsState\": \"AllAllowed\"}}'\n"
+            f"# HTTP {status}; the Activity Log records the write as alice@fundrbolt.app:\n"
+            f"curl -s '{url}/_localcloud/activity' | jq '.[-1] | {{caller, operationName, eventTimestamp}}'\n"
+            + json.dumps({k: cloud.activity()[-1].get(k) for k in ("caller", "operationName", "eventTimestamp")},
+                         indent=2), "bash")
+        status, body = rest(url, "PATCH", f"{RG}/providers/Microsoft.Cache/redis/fundrbolt-dev-redis",
+                            {"properties": {"enableNonSslPort": True}}, caller="bob@fundrbolt.app")
+        assert status in (200, 202), body
+        status, body = rest(url, "PATCH", f"{RG}/providers/Microsoft.Storage/storageAccounts/fundrboltdevst",
+                            {"tags": {**(rest(url, "GET", f"{RG}/providers/Microsoft.Storage/storageAccounts/"
+                                                         "fundrboltdevst", caller="bob@fundrbolt.app")[1]["tags"]),
+                                      "temp": "bob"}}, caller="bob@fundrbolt.app")
+        assert status == 200, body
+
+        code, out, err = cli("drift", "--env", "dev", "--arm-endpoint", url)
+        assert code == 2, err
+        samples["drift-text"] = fenced(out)
+        code, out, err = cli("provision", "--env", "dev", "--arm-endpoint", url, "--output", "json")
+        assert code == 0, err
+        doc = json.loads(out)
+        doc = {"plan": "(the plan document, exactly as plan --output json prints it)",
+               "outcomes": [o for o in doc["outcomes"] if o["status"] != "unchanged"]}
+        samples["provision-json"] = fenced(compact(doc), "json")
+    return samples
+
+
+def normalize(text: str) -> str:
+    """Mask what changes every run: timestamps, 'Ns ago', durations, ports, GUIDs."""
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?", "<time>", text)
+    text = re.sub(r"\(\d+[smhd] ago\)", "(<ago>)", text)
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
+    text = re.sub(r"\"seconds\": [\d.]+", "\"seconds\": <s>", text)
+    text = re.sub(r"\b\d+\.\d+s\b", "<s>", text)
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<guid>", text)
+
+
+def apply(readme: str, samples: dict[str, str]) -> tuple[str, list[str]]:
+    """The README with each marked block replaced; also the names of blocks whose content changed shape."""
+    stale: list[str] = []
+    missing = set(samples) - {m["name"] for m in MARK.finditer(readme)}
+    stale += sorted(f"{name} (no marker in README.md)" for name in missing)
+
+    def swap(m: re.Match[str]) -> str:
+        name = m["name"]
+        if name not in samples:
+            return m.group(0)
+        if normalize(m["body"]) != normalize(samples[name]):
+            stale.append(name)
+        return m.group(1) + samples[name] + m.group(4)
+
+    return MARK.sub(swap, readme), stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when README.md's samples are out of date")
+    args = parser.parse_args(argv)
+    readme = README.read_text()
+    updated, stale = apply(readme, generate())
+    if args.check:
+        for name in stale:
+            print(f"README.md sample '{name}' is out of date: run python scripts/readme_samples.py", file=sys.stderr)
+        return 1 if stale else 0
+    if updated != readme:
+        README.write_text(updated)
+    print(f"README.md: {len(stale)} sample(s) changed" + (f" ({', '.join(stale)})" if stale else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

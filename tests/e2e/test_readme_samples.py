@@ -1,0 +1,28 @@
+"""README samples come from real runs (scripts/readme_samples.py); this fails when one no longer matches."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def test_readme_samples_match_a_fresh_run():
+    proc = subprocess.run([sys.executable, "scripts/readme_samples.py", "--check"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+def test_normalize_masks_only_what_changes_every_run():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import readme_samples
+
+    a = "last changed by bob at 2026-11-25T18:58:58Z (2s ago) in 1.7s on 127.0.0.1:4242"
+    b = "last changed by bob at 2026-12-01T02:25:11Z (13m ago) in 0.2s on 127.0.0.1:39341"
+    assert readme_samples.normalize(a) == readme_samples.normalize(b)
+    assert readme_samples.normalize("3 of 58 resource(s)") != readme_samples.normalize("3 of 59 resource(s)")
