@@ -108,21 +108,23 @@ def test_waiting_is_rendered_apart_with_what_to_do():
     assert render.outcomes_json(list(outcomes.values()))[0]["status"] == "waiting"
 
 
-def test_progress_notes_of_a_long_wait_print_when_they_change(monkeypatch):
+def test_progress_of_a_long_wait_prints_when_it_changes_and_rides_the_heartbeat(monkeypatch):
     import io
+    import time
 
-    from provisioner import progress as progress_mod
+    from provisioner.model import Change, ResourceRef
     from provisioner.progress import Progress
 
-    clock = {"now": 100.0}
-    monkeypatch.setattr(progress_mod.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setenv("PROVISIONER_HEARTBEAT", "0.05")
     out = io.StringIO()
-    p = Progress(1, out, live=False)
-    for message, at in (("Domain requested", 100), ("Domain requested", 110), ("Domain verified", 120),
-                        ("Domain verified", 190)):
-        clock["now"] = at
-        p.note("email_domain_verification", message)
+    change = Change("email_domain_verification", ResourceRef("s", "rg", "T/x", "d"), Action.UPDATE)
+    with Progress(1, out, live=False) as p:
+        p("start", change, None)
+        for message in ("Domain requested", "Domain requested", "Domain verified"):
+            p.step_note("email_domain_verification", message)
+        time.sleep(0.3)
     lines = out.getvalue().splitlines()
-    # Same message within a minute: once; a new status: at once; still the same after a minute: again.
-    assert [line.split(": ", 1)[1].rsplit(" (", 1)[0] for line in lines] == [
-        "Domain requested", "Domain verified", "Domain verified"]
+    assert [line for line in lines if "elapsed)" in line and "still" not in line] == [
+        line for line in lines if line.startswith("  email_domain_verification: Domain")]
+    assert sum("Domain requested" in line and "still" not in line for line in lines) == 1  # once per change
+    assert any("still updating" in line and line.endswith("(Domain verified)") for line in lines)  # heartbeat
