@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
+from provisioner.errors import ConfigProblem
 from provisioner.model import UNKNOWN
 from steps import dns_zone
 from steps._base import ArmStep, name_problems, rules
@@ -74,6 +75,6 @@ def instances(env: EnvironmentSpec) -> list[ArmStep]:
             ApiTls(env, "custom_domain:api-tls", host(env, dns.api_host))]
 
 
-def validate(env: EnvironmentSpec) -> list[Any]:
+def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     # Certificate names: 1-260 characters without / \\ ? # and not ending with '.' or ' ' (like other Web names).
     return name_problems(env, "certificate", r"[^/\\?#]{0,259}[^/\\?#. ]", "1-260 characters, no / \\ ? #")
