@@ -112,6 +112,7 @@ class Delegation(ArmStep):
         super().__init__(env, name, label)
         self.child_group = child_group
         self._servers: list[str] | None = None
+        self._unreadable: str | None = None
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -129,10 +130,17 @@ class Delegation(ArmStep):
         return f"dnsZones/{self.zone}"
 
     def gather(self, clients: Any, known: Any) -> None:
-        body = raw(clients.dns.zones.get, self.child_group, self.child)
+        self._unreadable = None
+        try:
+            body = raw(clients.dns.zones.get, self.child_group, self.child)
+        except ProvisionerError as exc:  # e.g. 403: this identity may not read the other environment's group
+            body, self._unreadable = None, str(exc)
         self._servers = name_servers(body) if body else None
 
     def precondition(self, known: Any) -> str | None:
+        if self._unreadable:
+            return (f"cannot read {self.child} in {self.child_group} ({self._unreadable}): give this identity Reader "
+                    f"on that zone; the next run of {self.env.name} delegates it")
         if self._servers is None:
             return (f"{self.child} does not exist yet in {self.child_group}: its environment has not run; "
                     f"the next run of {self.env.name} delegates it")

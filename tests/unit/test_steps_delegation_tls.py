@@ -220,3 +220,11 @@ def test_azure_not_seeing_the_records_yet_waits_instead_of_failing(c, prod, name
     getattr(getattr(c.web, group), op).side_effect = AzureCallError("400 BadRequest: something else", status=400)
     with pytest.raises(AzureCallError):  # any other refusal is a failure as before
         s.create(c, s.desired({}))
+
+
+def test_a_sub_zone_production_may_not_read_waits_and_says_what_to_grant(c, prod):
+    s = step(prod, "dns_delegation:dev")
+    c.dns.zones.get.side_effect = AzureCallError("403 AuthorizationFailed: no", code="AuthorizationFailed", status=403)
+    s.gather(c, {})
+    why = s.precondition({}) or ""
+    assert "cannot read dev.fundrbolt.app in fundrbolt-dev-rg" in why and "Reader" in why
