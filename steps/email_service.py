@@ -32,7 +32,7 @@ class Config(Section):
     # Verify the domain once its DNS records exist and link it to the communication service.
     link_domain: bool = True
     # How long one run waits for Azure's DNS checks (15-30 minutes each) before leaving them to the next run.
-    verification_wait_minutes: int = Field(45, ge=1, le=24 * 60)
+    verification_wait_minutes: float = Field(45, gt=0, le=24 * 60)
     # Domains the company's SPF record already includes, merged with Azure's include into one v=spf1 record.
     spf_includes: list[str] = []
 

@@ -83,3 +83,44 @@ def test_production_first_run_converges_in_one_run_under_realistic_latency(tmp_p
         assert doc["summary"]["noop"] + 2 == len(doc["changes"])
         drift = cli("drift", "--env", "production", "--arm-endpoint", cloud.url)
         assert drift.code == 0 and "In sync." in drift.out, drift.out
+
+
+def test_a_run_that_stops_waiting_for_email_leaves_the_link_to_the_next_run(tmp_path):
+    """Azure's checks outlast a run's bound: the run waits (exit 0 semantics), what is verified stays verified,
+    and later runs finish verification in order and link the domain (in-process runner, realistic latency)."""
+    import shutil
+    import time
+
+    from provisioner.azure import Clients, Target
+    from provisioner.executor import Timing
+    from provisioner.graph import build
+    from provisioner.localcloud import LocalCloud
+    from provisioner.model import Status
+    from provisioner.runner import Connection, Session, apply, make_plan
+    from tests.support import ENVS, SUB, closure, session
+
+    envs = tmp_path / "envs"
+    shutil.copytree(ENVS, envs)
+    prod_file = envs / "production.toml"
+    prod_file.write_text(prod_file.read_text() + "\n[email]\nverification_wait_minutes = 0.01\n")  # 0.6 s
+    full = session("production", envs)
+    names = set(closure(full, "communication_service_link"))
+    steps = [s for s in full.steps if s.name in names]
+    sub = Session(full.env, steps, build([(s.name, s.depends_on) for s in steps]))
+    with LocalCloud(latency="realistic", time_scale=0.005) as cloud:  # each DNS check: 900 s -> 4.5 s
+        conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02)), Timing.local())
+        seen = []
+        for _ in range(4):
+            the_plan, known = make_plan(sub, conn)
+            outcomes = {o.change.step: o for o in apply(sub, conn, the_plan, known)[0]}
+            assert not [o for o in outcomes.values() if o.status in (Status.FAILED, Status.SKIPPED)]
+            seen.append((outcomes.get("email_domain_verification"), outcomes.get("communication_service_link")))
+            if outcomes.get("communication_service_link") and outcomes["communication_service_link"].status is Status.APPLIED:
+                break
+            time.sleep(4.6)
+        first_verify, first_link = seen[0]
+        assert first_verify.status is Status.WAITING and "the next run picks them up" in first_verify.error
+        assert first_link.status is Status.WAITING and first_link.error.startswith("after email_domain_verification")
+        assert seen[-1][1].status is Status.APPLIED and len(seen) >= 3  # ownership, then SPF/DKIM, then linked
+        final, _ = make_plan(sub, conn)
+        assert not final.pending and not final.waiting
