@@ -58,14 +58,27 @@ CLIENTS: dict[str, tuple[str, str]] = {
 TRANSIENT_CODES = {
     "AnotherOperationInProgress",
     "ServerIsBusy",
+    # PostgreSQL Flexible Server answers child writes with ServerBusy while the server is Updating
+    # (azure-rest-api-specs postgresql common error codes; azure-sdk-facts: PG settles via `state`).
+    "ServerBusy",
     "OperationInProgress",
     "RetryableError",
     "ReferencedResourceNotProvisioned",
-    "Conflict",
     # An LRO that ends Canceled was stopped by the platform, not refused: re-PUT (ARCHITECTURE.md, Applying).
     "OperationCanceled",
     "Canceled",
 }
+# A plain 409 `Conflict` is permanent (a name taken, a plan full, a purge-protected vault): retrying it until
+# the deadline only delays the failure. Only its busy/in-progress wording is transient (App Service answers
+# "Cannot modify this site because another operation is in progress" under code Conflict).
+_BUSY_WORDING = re.compile(r"in progress|is busy|try again later|retry (when|later)", re.IGNORECASE)
+
+
+def is_transient(status: int | None, code: str | None, message: str) -> bool:
+    """Pure: whether an ARM error answer is worth retrying at the step level."""
+    if code in TRANSIENT_CODES or status in (429, 502, 503, 504):
+        return True
+    return status == 409 and code in (None, "", "Conflict") and bool(_BUSY_WORDING.search(message or ""))
 
 
 class StaticTokenCredential:
@@ -166,6 +179,23 @@ class Clients:
                 self._cache[attr] = client_cls(self.credential(), self.target.subscription_id, **self.kwargs())
             return self._cache[attr]
 
+    def caller_object_id(self) -> str | None:
+        """The object id (`oid` claim) of the identity the ARM token names, lower-cased; None when the
+        token is not a JWT (the local cloud's static token) or carries no oid."""
+        if "caller_oid" not in self._cache:
+            import base64
+
+            oid = None
+            try:
+                token = self.credential().get_token(self.kwargs()["credential_scopes"][0]).token
+                payload = token.split(".")[1]
+                claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                oid = str(claims.get("oid") or "").lower() or None
+            except Exception:  # not a JWT, or no credential: nothing to protect by identity
+                oid = None
+            self._cache["caller_oid"] = oid
+        return self._cache["caller_oid"]
+
     def secrets(self, vault_url: str) -> Any:
         """A Key Vault data-plane client for one vault."""
         key = f"secrets:{vault_url}"
@@ -174,11 +204,8 @@ class Clients:
                 from azure.keyvault.secrets import SecretClient
 
                 kw = self.kwargs()
+                # The runner hands over the local cloud's CA file (this boundary never imports the local cloud).
                 ca = self.target.ca_file
-                if ca is None and self.target.local:
-                    from provisioner.localcloud import tls  # the local cloud's fixed loopback certificate
-
-                    ca = str(tls.ca_file())
                 extra = {"connection_verify": ca} if ca else {}
                 self._cache[key] = SecretClient(
                     vault_url,
@@ -228,7 +255,7 @@ def call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         code = getattr(getattr(exc, "error", None), "code", None)
         status = exc.status_code
         message = getattr(getattr(exc, "error", None), "message", None) or exc.reason or str(exc).splitlines()[0]
-        retryable = code in TRANSIENT_CODES or status in (429, 502, 503, 504)
+        retryable = is_transient(status, code, message)
         text = permission_message(status, code, message) or f"{status} {code or ''}: {message}".strip()
         raise AzureCallError(text, code=code, status=status, retryable=retryable) from None
     except ServiceRequestError as exc:

@@ -86,12 +86,16 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
             print(render.plan_text(the_plan), end="")
         if the_plan.errors:
             return EXIT_ERROR
-        refused = [c for c in the_plan.pending if c.refused]
+        # A child of an owned collection that provision must not remove is reported, not a refusal.
+        left = [c for c in the_plan.pending if c.refused and c.collection]
+        refused = [c for c in the_plan.pending if c.refused and not c.collection]
         if refused:
             for c in refused:
                 print(f"refused: {c.step}: {c.action.value}: {c.refused}", file=err)
             return EXIT_ERROR
-        if not the_plan.has_changes:
+        if len(left) == len(the_plan.pending):
+            for c in left:
+                print(f"  ! {c.step}: {c.refused}", file=err)
             if output == "json":
                 print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
             held = f" {len(the_plan.waiting)} change(s) wait on a precondition (listed above)." if the_plan.waiting else ""

@@ -125,7 +125,8 @@ class _Differ:
         if isinstance(desired, dict):
             self.walk_dict(path, desired, observed)
         elif isinstance(desired, list):
-            if not self.list_equal(path, desired, observed):
+            # A list-level normalizer (e.g. "enabled entries only") applies to both sides before comparing.
+            if not self.list_equal(path, self.norm(path, desired), self.norm(path, observed)):
                 self.emit(path, observed, desired)
         elif self.norm(path, desired) != self.norm(path, observed):
             self.emit(path, observed, desired)

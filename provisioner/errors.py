@@ -9,6 +9,12 @@ class ProvisionerError(Exception):
     exit_code = 1
     retryable = False
 
+    def __str__(self) -> str:
+        # Every message that reaches a person goes through here: an SDK error may quote a request body.
+        from provisioner.redact import scrub
+
+        return scrub(super().__str__())
+
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -18,7 +24,9 @@ class ConfigProblem:
     severity: str = "error"  # "error" | "warning"
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.key}: {self.message}"
+        from provisioner.redact import scrub  # a bad value quoted back may be a pasted credential
+
+        return f"{self.file}: {self.key}: {scrub(self.message)}"
 
 
 class ConfigError(ProvisionerError):

@@ -12,11 +12,12 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from provisioner.children import Child, Children
 from provisioner.diff import diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError, Waiting
 from provisioner.graph import Graph
 from provisioner.model import ABANDONED, NOT_STARTED, Action, Change, Outcome, Plan, Status
-from provisioner.reconciler import TERMINAL, Policy, decide, has_unknown, waits_on
+from provisioner.reconciler import Policy, decide, has_unknown, waits_on
 from provisioner.step import Step
 
 Event = Callable[[str, Change, Outcome | None], None]  # ("start" | "done", change, outcome)
@@ -50,8 +51,10 @@ def _retryable(exc: BaseException) -> bool:
 class Executor:
     def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
                  workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
-                 on_interrupt: Callable[[int, list[str]], None] | None = None, on_note: Note | None = None):
+                 on_interrupt: Callable[[int, list[str]], None] | None = None,
+                 children: Sequence[Children] = (), on_note: Note | None = None):
         self.steps = {s.name: s for s in steps}
+        self.children = {c.name: c for c in children}
         self.graph = graph
         self.clients = clients
         self.policy = policy
@@ -87,15 +90,22 @@ class Executor:
         with self._lanes_guard:
             return self._lanes.setdefault(key, threading.Lock())
 
-    def _settled(self, step: Step) -> dict | None:
-        """Never write to a resource that is mid-operation: wait until its provisioningState is terminal."""
+    def _wait_settled(self, step: Step) -> dict | None:
         deadline = time.monotonic() + self.timing.settle_deadline
         while True:
             body = self._retry(lambda: step.read(self.clients))
-            state = str(((body or {}).get("properties") or {}).get("provisioningState") or "succeeded").lower()
-            if body is None or state in TERMINAL or time.monotonic() > deadline:
+            if body is None or step.settled(body) or time.monotonic() > deadline:
                 return body
             time.sleep(self.timing.poll)
+
+    def _settled(self, step: Step) -> dict | None:
+        """Never write to a resource that is mid-operation, nor under a parent that is: wait until each is
+        settled (`Step.settled`: a terminal provisioningState, PostgreSQL's `state` Ready), then read it."""
+        for name in step.waits_for:
+            parent = self.steps.get(name)
+            if parent is not None:
+                self._wait_settled(parent)
+        return self._wait_settled(step)
 
     def _verify(self, step: Step, desired: dict) -> dict:
         deadline = time.monotonic() + self.timing.visible_deadline
@@ -112,7 +122,30 @@ class Executor:
             raise NotConverged(f"{step.name}: did not converge ({paths})")
         return body
 
+    def _delete_child(self, change: Change) -> Outcome:
+        """Remove a child of an owned collection that no env file declares, then check it is gone."""
+        if change.refused:
+            return Outcome(change, Status.LEFT, change.refused)
+        assert change.collection is not None
+        collection = self.children[change.collection]
+        started = time.monotonic()
+        child = Child(change.ref.id, change.ref.name, {})
+        lane = self._lane(collection.lane)
+        if lane:
+            lane.acquire()
+        try:
+            self._retry(lambda: collection.delete(self.clients, child))
+            left = self._retry(lambda: collection.list(self.clients))
+        finally:
+            if lane:
+                lane.release()
+        if any(c.name.lower() == child.name.lower() for c in left):
+            raise NotConverged(f"{change.step}: still listed after delete")
+        return Outcome(change, Status.APPLIED, seconds=time.monotonic() - started)
+
     def _apply_one(self, change: Change) -> Outcome:
+        if change.collection is not None:
+            return self._delete_child(change)
         step = self.steps[change.step]
         started = time.monotonic()
         # Desired state is recomputed now: dependencies may have been created since the plan was made.
@@ -157,10 +190,11 @@ class Executor:
     def _run(self, change: Change) -> Outcome:
         if self.on_event:
             self.on_event("start", change, None)
-        step = self.steps[change.step]
-        on_note = self.on_note
-        step.note = (lambda message: on_note(step.name, message)) if on_note else _silent
-        step.poll_seconds = self.timing.poll * 6  # 30 s on Azure, 0.3 s on the local cloud
+        step = self.steps.get(change.step)
+        if step is not None:
+            on_note = self.on_note
+            step.note = (lambda message: on_note(step.name, message)) if on_note else _silent
+            step.poll_seconds = self.timing.poll * 6  # 30 s on Azure, 0.3 s on the local cloud
         try:
             outcome = self._apply_one(change)
         except Waiting as exc:  # the step stopped a bounded wait: left for the next run, not a failure
@@ -218,11 +252,17 @@ class Executor:
                     finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in finished:
                         done[running.pop(future)] = future.result()
+                # Children no env file declares go last, once every declared resource is in place.
+                orphans = [c for c in plan.changes if c.collection is not None and c.action is Action.DELETE]
+                if interrupts.count:
+                    removed = [Outcome(c, Status.SKIPPED, NOT_STARTED) for c in orphans]
+                else:
+                    removed = list(pool.map(self._run, orphans))
             finally:
                 # After a second Ctrl-C nobody waits for the workers; their operations go on in Azure.
                 pool.shutdown(wait=interrupts.count < 2, cancel_futures=True)
         self.interrupted = interrupts.count
-        return [done[name] for name in self.graph.order if name in done]
+        return [done[name] for name in self.graph.order if name in done] + removed
 
     def _stop_starting(self, pending: list[str], changes: dict[str, Change], done: dict[str, Outcome],
                        in_flight: list[str], interrupts: _SigintCounter) -> None:

@@ -93,6 +93,7 @@ class Change:
     ignored: tuple[Ignored, ...] = ()
     refused: str | None = None  # why a destructive action will not be applied without an explicit flag
     attribution: Attribution | None = None
+    collection: str | None = None  # set on a child of a collection we own that no env file declares
     # A precondition outside this run is not met (a DNS delegation another environment creates): not applied,
     # not a failure; says what must happen first. The next run re-checks it.
     waiting: str | None = None
@@ -142,9 +143,10 @@ class Plan:
 
     @property
     def drift(self) -> tuple[Change, ...]:
-        """Out-of-band changes to existing resources plus managed resources that went missing."""
+        """Out-of-band changes to existing resources, managed resources that went missing, and children of a
+        collection we own that no env file declares (DELETE)."""
         return tuple(c for c in self.changes
-                     if c.action in (Action.UPDATE, Action.REPLACE, Action.CREATE) and c.waiting is None)
+                     if c.action in (Action.UPDATE, Action.REPLACE, Action.CREATE, Action.DELETE) and c.waiting is None)
 
 
 class Status(enum.Enum):
@@ -152,6 +154,7 @@ class Status(enum.Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
     UNCHANGED = "unchanged"
+    LEFT = "left"  # a refused child of an owned collection: reported, left for a person, not a failure
     WAITING = "waiting"  # a precondition outside this run is not met: not applied, not a failure
 
 

@@ -9,9 +9,10 @@ import time
 from typing import Any, TextIO
 
 from provisioner.model import Change, Outcome, Status
+from provisioner.redact import scrub
 
 _MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped",
-         Status.WAITING: "waiting"}
+         Status.LEFT: "left for a person", Status.WAITING: "waiting"}
 _VERB = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting", "noop": "checking"}
 # Seconds between heartbeat lines without a terminal; Terraform prints "Still creating... [10s elapsed]" every
 # 10 s. PROVISIONER_HEARTBEAT overrides it (tests use a fraction of a second).
@@ -72,7 +73,7 @@ class Progress:
                     self._rich.update(task, description=f"{step}: {message}")
             elif changed:
                 since = time.monotonic() - self._started.get(step, time.monotonic())
-                print(f"  {step}: {message} ({elapsed(since)} elapsed)", file=self.stream, flush=True)
+                print(f"  {step}: {scrub(message)} ({elapsed(since)} elapsed)", file=self.stream, flush=True)
 
     def in_flight(self) -> list[str]:
         """Steps started and not finished (what a Ctrl-C waits for)."""
@@ -133,6 +134,6 @@ class Progress:
                 return
             if outcome.status is Status.UNCHANGED:
                 return
-            detail = f": {outcome.error}" if outcome.error else ""
+            detail = f": {scrub(outcome.error)}" if outcome.error else ""
             print(f"  [{self._done}/{self.total}] {change.action.symbol} {change.step} {label} ({seconds:.1f}s){detail}",
                   file=self.stream, flush=True)

@@ -8,13 +8,15 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
+from provisioner import children as owned
+from provisioner.children import Child, Children
 from provisioner.diff import DiffResult, diff
 from provisioner.errors import ProvisionerError
 from provisioner.graph import Graph
 from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Ignored, Plan, PropertyChange
-from provisioner.step import Step
+from provisioner.step import TERMINAL, Step, delete_blocked, left_for_person, lock_scopes
 
-TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+__all__ = ["TERMINAL", "Policy", "decide", "delete_blocked", "has_unknown", "lock_scopes", "observe", "plan"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,12 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
     changes = tuple(result.changes)
     if any(c.requires_replace for c in changes):
         refused = None
-        if step.holds_data and (production or not policy.allow_data_loss):
+        blocked = delete_blocked(step.ref.id, step.locked_scopes)
+        if blocked:
+            # Replacing deletes first: under a lock that delete fails (409 ScopeLocked) and the resource is left
+            # half-changed, so it is never planned as part of an ordinary update.
+            refused = left_for_person(step.ref.id, blocked)
+        elif step.holds_data and (production or not policy.allow_data_loss):
             refused = "replacing it would delete its data" + (" (never allowed in production)" if production else "; pass --allow-data-loss")
         elif not step.holds_data and not policy.allow_replace:
             refused = "an immutable property changed; pass --allow-replace to delete and re-create it"
@@ -84,6 +91,7 @@ def plan(
     production: bool = False,
     workers: int = 10,
     on_read: Callable[[str], None] | None = None,
+    children: Sequence[Children] = (),
 ) -> tuple[Plan, dict[str, dict | None]]:
     """Observe everything, then decide each step in dependency order; returns the plan and what was read."""
     by_name = {s.name: s for s in steps}
@@ -118,7 +126,49 @@ def plan(
                 waiting[name] = why
                 change = replace(change, waiting=why)
         changes.append(change)
+    if children and steps:
+        changes += _undeclared_children(steps, children, observed, clients, workers, errors)
     return Plan(env_name, tuple(changes), tuple(errors)), observed
+
+
+def observe_children(children: Sequence[Children], observed: dict[str, dict | None], clients: Any,
+                     workers: int = 10) -> dict[str, list[Child] | Exception]:
+    """List every owned collection whose parent exists (a missing parent has no children to judge)."""
+    present = [c for c in children if observed.get(c.parent_step) is not None]
+
+    def one(collection: Children) -> list[Child] | Exception:
+        try:
+            return collection.list(clients)
+        except ProvisionerError as exc:
+            return exc
+
+    if not present:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(present)))) as pool:
+        results = list(pool.map(one, present))
+    return {c.name: r for c, r in zip(present, results, strict=True)}
+
+
+def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], observed: dict[str, dict | None],
+                         clients: Any, workers: int, errors: list[tuple[str, str]]) -> list[Change]:
+    """READ the owned collections, then DECIDE (pure, provisioner/children.py) on what no step declares."""
+    listed = observe_children(children, observed, clients, workers)
+    refs = [(s.name, s.ref) for s in steps]
+    found_locks = [child.id for kids in listed.values() if not isinstance(kids, Exception) for child in kids
+                   if "/providers/microsoft.authorization/locks/" in child.id.lower()]
+    locked = owned.lock_scopes(refs, found_locks)
+    first = steps[0]
+    out: list[Change] = []
+    for collection in children:
+        kids = listed.get(collection.name)
+        if kids is None:
+            continue
+        if isinstance(kids, Exception):
+            errors.append((collection.name, str(kids)))
+            continue
+        declared = owned.declared_names(collection, refs) | {n.lower() for n in collection.declared_from(observed)}
+        out += owned.decide(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "")
+    return out
 
 
 def waits_on(dependency: str, why: str) -> str:

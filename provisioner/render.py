@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC
 from typing import Any
 
+from provisioner import redact
 from provisioner.model import (
     ABANDONED,
     NOT_STARTED,
@@ -101,6 +102,8 @@ def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
     }
     if change.refused:
         out["refused"] = change.refused
+    if change.collection:
+        out["collection"] = change.collection
     if change.waiting:
         out["waiting"] = change.waiting
     if change.attribution:
@@ -111,7 +114,8 @@ def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
 
 
 def plan_json(plan: Plan, only: tuple[Change, ...] | None = None, show_ignored: bool = False) -> str:
-    changes = plan.changes if only is None else only
+    plan = redact.plan(plan)
+    changes = plan.changes if only is None else tuple(redact.change(c) for c in only)
     doc = {
         "schema": SCHEMA_VERSION,
         "env": plan.env,
@@ -179,9 +183,11 @@ def _incomplete(plan: Plan) -> str:
 
 def _summary_line(plan: Plan) -> str:
     s = plan.summary
+    left = sum(1 for c in plan.changes if c.action is Action.DELETE and c.collection and c.refused)
+    kept = f" ({left} left for a person)" if left else ""
     held = f", {len(plan.waiting)} waiting" if plan.waiting else ""
     return (f"{s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
-            f"{s['delete']} to delete, {s['noop']} unchanged{held}")
+            f"{s['delete']} to delete{kept}, {s['noop']} unchanged{held}")
 
 
 def _prop_line(p: PropertyChange, action: Action) -> str:
@@ -204,7 +210,9 @@ def _change_text(change: Change, show_ignored: bool) -> list[str]:
 
 def _tail_lines(change: Change) -> list[str]:
     """What follows a change's properties in text: refusal, who changed it, what was not compared."""
-    lines = [f"      REFUSED: {change.refused}"] if change.refused else []
+    # A child of an owned collection that provision leaves alone is a report, not a refusal of the run.
+    mark = "! " if change.collection else "REFUSED: "
+    lines = [f"      {mark}{change.refused}"] if change.refused else []
     who = _attribution(change)
     if who:
         lines.append(f"      {who}")
@@ -214,6 +222,7 @@ def _tail_lines(change: Change) -> list[str]:
 
 
 def plan_text(plan: Plan, show_ignored: bool = False) -> str:
+    plan = redact.plan(plan)
     lines = [f"Plan for {plan.env}{_incomplete(plan)}: {_summary_line(plan)}", ""]
     for change in plan.pending:
         lines += _change_text(change, show_ignored)
@@ -249,6 +258,7 @@ def _drift_reason(change: Change) -> str:
 
 def drift_text(plan: Plan, show_ignored: bool = False) -> str:
     """Grouped by resource: before -> after per property, who changed it, and what was filtered by rule."""
+    plan = redact.plan(plan)
     head, noise = _drift_head(plan)
     hint = "" if show_ignored or not plan.changes else " (--show-ignored lists them)"
     lines = [f"Drift in {plan.env}{_incomplete(plan)}: {head}", f"  {noise}{hint}", ""]
@@ -258,6 +268,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
         if change.action is Action.CREATE:
             lines.append(f"      {_drift_reason(change)}")
         else:
+            lines += [f"      {change.reason}"] if change.action is Action.DELETE else []
             lines += [_prop_line(p, change.action) for p in change.properties]
         lines += _tail_lines(change)
     if show_ignored:
@@ -275,6 +286,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
 
 def drift_json(plan: Plan, show_ignored: bool = False) -> str:
     """plan_json restricted to drifted resources, plus totals of what was ignored across all of them."""
+    plan = redact.plan(plan)
     doc = json.loads(plan_json(plan, only=plan.drift, show_ignored=show_ignored))
     counts = _ignored_counts(plan.changes)
     doc["drift"] = {"resources": len(plan.changes), "drifted": len(plan.drift),
@@ -287,16 +299,17 @@ def drift_json(plan: Plan, show_ignored: bool = False) -> str:
 
 def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
     """For a pull-request comment or $GITHUB_STEP_SUMMARY: the same facts as drift_json."""
+    plan = redact.plan(plan)
     head, noise = _drift_head(plan)
     lines = [f"### Drift in `{plan.env}`{_incomplete(plan)}", "", f"**{head}**", "", f"<sub>{noise}</sub>", ""]
     if not plan.drift and not plan.errors:
         lines.append("In sync: the environment matches its definition.")
     for change in plan.drift:
         lines += ["", f"#### `{change.action.symbol}` `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
-        if change.action is Action.CREATE:
+        if change.action in (Action.CREATE, Action.DELETE):
             lines.append(f"{_drift_reason(change)}\n")
         if change.refused:
-            lines.append(f"> **Refused:** {change.refused}\n")
+            lines.append(_refused_md(change))
         who = _attribution(change)
         if who:
             lines.append(f"_{who}_\n")
@@ -320,15 +333,23 @@ def _md_value(value: Any) -> str:
     return "`" + _show(value).replace("|", "\\|").replace("`", "'") + "`"
 
 
+def _refused_md(change: Change) -> str:
+    assert change.refused is not None
+    if change.collection:
+        return f"> **Left for a person:** {change.refused.removeprefix('left for a person: ')}\n"
+    return f"> **Refused:** {change.refused}\n"
+
+
 def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | None = None) -> str:
-    changes = plan.pending if only is None else only
+    plan = redact.plan(plan)
+    changes = plan.pending if only is None else tuple(redact.change(c) for c in only)
     lines = [f"### {title} for `{plan.env}`{_incomplete(plan)}", "", f"**{_summary_line(plan)}**", ""]
     if not changes and not plan.errors:
         lines.append("No changes. The environment matches its definition.")
     for change in changes:
         lines += ["", f"#### `{change.action.symbol}` {change.action.value} `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
         if change.refused:
-            lines.append(f"> **Refused:** {change.refused}\n")
+            lines.append(_refused_md(change))
         who = _attribution(change)
         if who:
             lines.append(f"_{who}_\n")
@@ -348,20 +369,24 @@ def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
     lines = []
     for o in outcomes:
         if o.status in (Status.FAILED, Status.SKIPPED):
-            lines.append(f"  x {o.change.step}: {o.error}")
+            lines.append(f"  x {o.change.step}: {redact.scrub(o.error or '')}")
+        elif o.status is Status.LEFT:
+            lines.append(f"  ! {o.change.step}: {redact.scrub(o.error or '')}")
         elif o.status is Status.WAITING:
-            lines.append(f"  … {o.change.step}: waiting: {o.error}")
-    held = f", waiting {counts[Status.WAITING]}" if counts[Status.WAITING] else ""
+            lines.append(f"  … {o.change.step}: waiting: {redact.scrub(o.error or '')}")
     lines.append(
         f"Applied {counts[Status.APPLIED]}, unchanged {counts[Status.UNCHANGED]}, "
-        f"failed {counts[Status.FAILED]}, skipped {counts[Status.SKIPPED]}{held} in {seconds:.1f}s"
+        f"failed {counts[Status.FAILED]}, skipped {counts[Status.SKIPPED]}"
+        + (f", left for a person {counts[Status.LEFT]}" if counts[Status.LEFT] else "")
+        + (f", waiting {counts[Status.WAITING]}" if counts[Status.WAITING] else "") + f" in {seconds:.1f}s"
     )
     return "\n".join(lines) + "\n"
 
 
 def outcomes_json(outcomes: list[Outcome]) -> list[dict[str, Any]]:
     return [{"step": o.change.step, "id": o.change.ref.id, "action": o.change.action.value,
-             "status": o.status.value, "error": o.error, "seconds": round(o.seconds, 3)} for o in outcomes]
+             "status": o.status.value, "error": redact.scrub(o.error) if o.error else None,
+             "seconds": round(o.seconds, 3)} for o in outcomes]
 
 
 def interrupted_text(outcomes: list[Outcome], seconds: float) -> str:
@@ -374,7 +399,7 @@ def interrupted_text(outcomes: list[Outcome], seconds: float) -> str:
     failed = [o for o in outcomes if o.status is Status.FAILED]
     abandoned = [o for o in outcomes if o.error == ABANDONED]
     not_started = [o for o in outcomes if o.error == NOT_STARTED]
-    lines = [f"  x {o.change.step}: {o.error}" for o in failed]
+    lines = [f"  x {o.change.step}: {redact.scrub(o.error or '')}" for o in failed]
     lines.append(f"Interrupted after {seconds:.1f}s: applied {len(applied)}{names(applied)}, failed {len(failed)}, "
                  f"left running in Azure {len(abandoned)}{names(abandoned)}, not started {len(not_started)}.")
     lines.append("Nothing was rolled back; run provision again to finish (it waits for what is still running).")

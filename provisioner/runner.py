@@ -11,12 +11,13 @@ from types import ModuleType
 from typing import Any
 
 from provisioner import config as config_mod
+from provisioner.children import Children
 from provisioner.config import EnvironmentSpec, SectionUnavailable
 from provisioner.errors import ConfigError, ConfigProblem, TargetError
 from provisioner.executor import Event, Executor, Note, Timing
 from provisioner.graph import Graph, GraphError, build
 from provisioner.model import Outcome, Plan
-from provisioner.reconciler import Policy, plan
+from provisioner.reconciler import Policy, lock_scopes, plan
 from provisioner.step import Step, check_section
 
 STATE_DIR = Path(".provisioner")
@@ -30,6 +31,7 @@ class Session:
     steps: list[Step]
     graph: Graph
     warnings: list[ConfigProblem] = field(default_factory=list)
+    children: list[Children] = field(default_factory=list)  # collections we own whole (steps/owned.py)
 
 
 def load_session(env_name: str, registry: Sequence[ModuleType], envs_dir: Path = Path("envs"),
@@ -38,10 +40,12 @@ def load_session(env_name: str, registry: Sequence[ModuleType], envs_dir: Path =
     sections = {m.SECTION: m.Config for m in registry if getattr(m, "SECTION", None)}
     spec, problems = config_mod.load_partial(env_name, sections, envs_dir, overrides)
     steps: list[Step] = []
+    children: list[Children] = []
     for module in registry:
         try:
             problems += check_section(module, spec)
             steps += module.instances(spec)
+            children += getattr(module, "children", lambda _env: [])(spec)
         except ConfigError as exc:
             problems += exc.problems
         except SectionUnavailable:
@@ -49,11 +53,14 @@ def load_session(env_name: str, registry: Sequence[ModuleType], envs_dir: Path =
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(problems)
+    locked = lock_scopes(steps)
+    for step in steps:
+        step.locked_scopes = locked  # deletes under a lock are left for a person (reconciler.delete_blocked)
     try:
         graph = build([(s.name, s.depends_on) for s in steps])
     except GraphError as exc:
         raise ConfigError([ConfigProblem("steps/", "depends_on", str(exc))]) from None
-    return Session(spec, steps, graph, [p for p in problems if p.severity != "error"])
+    return Session(spec, steps, graph, [p for p in problems if p.severity != "error"], children)
 
 
 @dataclass
@@ -122,13 +129,16 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
 def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), workers: int = 10,
               on_read: Callable[[str], None] | None = None, inventory: bool = False) -> tuple[Plan, dict[str, dict | None]]:
     the_plan, known = plan(session.env.name, session.steps, session.graph, conn.clients, policy,
-                           session.env.is_production, workers, on_read)
+                           session.env.is_production, workers, on_read, session.children)
     if inventory and known.get("resource_group") is not None:
         from dataclasses import replace
 
         from provisioner.inventory import unmanaged
 
         found = unmanaged(session.steps, conn.clients, session.env.resource_name("resource_group"))
+        # A child of a collection we own is already in the plan (drift), not an unmanaged resource.
+        owned_ids = {c.ref.id.lower() for c in the_plan.changes if c.collection}
+        found = tuple(f for f in found if f[0].lower() not in owned_ids)
         the_plan = replace(the_plan, unmanaged=found)
     return the_plan, known
 
@@ -139,7 +149,7 @@ def apply(session: Session, conn: Connection, the_plan: Plan, known: dict[str, d
           on_note: Note | None = None) -> tuple[list[Outcome], float]:
     started = time.monotonic()
     executor = Executor(session.steps, session.graph, conn.clients, policy, session.env.is_production,
-                        workers, conn.timing, on_event, on_interrupt, on_note)
+                        workers, conn.timing, on_event, on_interrupt, session.children, on_note=on_note)
     outcomes = executor.run(the_plan, known)
     return outcomes, time.monotonic() - started
 

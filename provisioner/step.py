@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
@@ -16,6 +16,9 @@ from provisioner.model import PropertyChange, ResourceRef
 # (None when that resource does not exist yet, so values derived from it are UNKNOWN in a plan).
 Known = Mapping[str, dict | None]
 
+# provisioningState values after which ARM accepts the next write.
+TERMINAL = frozenset({"succeeded", "failed", "canceled", "cancelled"})
+
 
 class Step:
     """One resource instance. Subclasses set the class attributes and implement read/create (update/delete)."""
@@ -24,6 +27,12 @@ class Step:
     rules: ClassVar[Rules] = Rules()
     holds_data: ClassVar[bool] = False  # deleting or replacing loses user data: refused by default
     dependencies: ClassVar[tuple[str, ...]] = ()  # step names this one needs to exist first
+    # Step names whose resources must be *settled* (see `settled`) before this one is written: children of
+    # a server that stays busy after its own operation has ended (PostgreSQL answers 409 ServerBusy).
+    waits_for: ClassVar[tuple[str, ...]] = ()
+    # ARM ids under a CanNotDelete lock in this environment (set by the runner from the lock steps): deletes
+    # under them are never planned, they are left for a person (provisioner.reconciler.delete_blocked).
+    locked_scopes: frozenset[str] = frozenset()
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
         self.env = env
@@ -57,6 +66,15 @@ class Step:
     def tags(self) -> dict[str, str]:
         return self.env.tags
 
+    def settled(self, body: dict[str, Any]) -> bool:
+        """Whether the live resource accepts writes now (pure). Default: a terminal provisioningState.
+        Communication Services and Email report `Running` as their steady state (arm-examples
+        communicationServices/2025-05-01/get.json, emailServices/2025-05-01/get.json)."""
+        state = str((body.get("properties") or {}).get("provisioningState") or "succeeded").lower()
+        if state == "running" and self.type.lower().startswith("microsoft.communication/"):
+            return True
+        return state in TERMINAL
+
     def gather(self, clients: Any, known: Known) -> None:
         """Read inputs Azure never returns in a resource body (a cache's access key, a password held in Key
         Vault) before `desired` runs; called in plan and again before apply. Most steps need nothing."""
@@ -84,6 +102,39 @@ class Step:
 
     def delete(self, clients: Any) -> None:
         raise NotImplementedError
+
+
+LOCKS = "/providers/microsoft.authorization/locks/"
+
+
+def lock_scopes(steps: Sequence[Step]) -> frozenset[str]:
+    """Pure: the ids the environment's CanNotDelete locks protect (a lock step's id is <scope>/providers/
+    Microsoft.Authorization/locks/<name>). Lower-cased: ARM ids compare case-insensitively."""
+    out = set()
+    for step in steps:
+        rid = step.ref.id.lower()
+        if step.type.lower() == "microsoft.authorization/locks" and LOCKS in rid:
+            out.add(rid.split(LOCKS)[0])
+    return frozenset(out)
+
+
+def delete_blocked(resource_id: str, locked: frozenset[str]) -> str | None:
+    """Pure: the locked scope that makes ARM refuse deleting `resource_id` (409 ScopeLocked), or None. A
+    CanNotDelete lock protects the resource, its children and extension resources such as role assignments
+    scoped to it (learn.microsoft.com/azure/azure-resource-manager/management/lock-resources: locks are
+    inherited; MicrosoftDocs/azure-docs#110791, hashicorp/terraform-provider-azurerm#11770 for role
+    assignments), and deleting anything that contains it fails too."""
+    rid = resource_id.lower().rstrip("/")
+    for scope in sorted(locked):
+        if rid == scope or rid.startswith(scope + "/") or scope.startswith(rid + "/"):
+            return scope
+    return None
+
+
+def left_for_person(resource_id: str, scope: str) -> str:
+    name = scope.rsplit("/", 1)[-1]
+    return (f"left for a person: deleting {resource_id} is refused while the CanNotDelete lock on {name} stands "
+            f"(remove the lock, delete it, re-run provision to restore the lock)")
 
 
 class StepModule(Protocol):

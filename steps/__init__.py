@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from steps import (
+    acr_pull,
     action_group,
     app_insights,
     app_insights_billing,
@@ -29,6 +30,7 @@ from steps import (
     lock,
     log_analytics,
     metric_alert,
+    owned,
     postgres_configuration,
     postgres_database,
     postgres_firewall,
@@ -65,6 +67,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     slot_sticky_settings,
     autoscale,
     key_vault_access,
+    acr_pull,
     static_web_app,
     postgres_server,
     postgres_configuration,
@@ -88,6 +91,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     availability_alert,
     budget,
     lock,  # last: each lock waits for the resource it protects
+    owned,  # no steps: the collections we own whole (children no env file declares)
 )
 
 

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from provisioner.azure import call
 from provisioner.errors import AzureCallError
+from provisioner.redact import remember
 
 POSTGRES_PORT = 5432
 
@@ -20,13 +21,19 @@ def sha256(value: str) -> str:
 def postgres_url(login: str, password: str, host: str, database: str) -> str:
     # TLS is mandatory (architecture: "TLS 1.2+ for all connections"); the password is URL-quoted
     # because generated passwords may contain '@', ':' or '/'.
-    return (f"postgresql://{quote(login, safe='')}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}"
-            f"/{quote(database, safe='')}?sslmode=require")
+    remember(password, quote(password, safe=""))
+    url = (f"postgresql://{quote(login, safe='')}:{quote(password, safe='')}@{host}:{POSTGRES_PORT}"
+           f"/{quote(database, safe='')}?sslmode=require")
+    remember(url)
+    return url
 
 
 def redis_url(key: str, host: str, ssl_port: int) -> str:
     # rediss:// = TLS on the SSL port; the non-TLS port is disabled on our caches.
-    return f"rediss://:{quote(key, safe='')}@{host}:{ssl_port}/0"
+    remember(key, quote(key, safe=""))
+    url = f"rediss://:{quote(key, safe='')}@{host}:{ssl_port}/0"
+    remember(url)
+    return url
 
 
 def key_vault_reference(vault_uri: str, secret: str) -> str:
@@ -46,6 +53,8 @@ def get_secret(client: Any, name: str) -> Any | None:
 
 def secret_value(client: Any, name: str) -> str | None:
     secret = get_secret(client, name)
+    if secret is not None:
+        remember(secret.value)  # every secret the run reads is masked wherever it appears
     return None if secret is None else secret.value
 
 
@@ -57,4 +66,5 @@ def redis_primary_key(clients: Any, resource_group: str, name: str) -> str | Non
         if exc.status == 404:
             return None
         raise
+    remember(keys.primary_key, keys.secondary_key)
     return keys.primary_key

@@ -9,7 +9,9 @@ from pydantic import Field
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.errors import ConfigProblem
 from steps._monitoring import group_id, resource_id
-from steps.metric_alert import AlertStep, Window
+from steps.metric_alert import SECTION as ALERTS_SECTION
+from steps.metric_alert import AlertStep, Window, window_problem
+from steps.metric_alert import Config as AlertsConfig
 from steps.web_test import SECTION as WEB_TESTS
 from steps.web_test import TESTS
 from steps.web_test import Config as WebTestConfig
@@ -55,8 +57,12 @@ def instances(env: EnvironmentSpec) -> list[AvailabilityAlert]:
 def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     c = env.section(SECTION, Config)
     locations = env.section(WEB_TESTS, WebTestConfig).locations
+    problems = []
     key = "availability_alerts.failed_location_count"
     if c.failed_location_count > len(locations):
-        return [ConfigProblem(env.where(key), key, f"{c.failed_location_count} failed locations can never happen: "
-                              f"the tests run from {len(locations)} (web_tests.locations)")]
-    return []
+        problems.append(ConfigProblem(env.where(key), key, f"{c.failed_location_count} failed locations can never "
+                                      f"happen: the tests run from {len(locations)} (web_tests.locations)"))
+    frequency = env.section(ALERTS_SECTION, AlertsConfig).evaluation_frequency
+    if msg := window_problem(c.window, frequency):
+        problems.append(ConfigProblem(env.where("availability_alerts.window"), "availability_alerts.window", msg))
+    return problems

@@ -27,10 +27,18 @@ class Notification(Section):
 
 class Config(Section):
     amount: float = Field(gt=0)  # USD per month
-    # First day of a fixed month: "today" would change the desired state on every run. Azure keeps the
-    # start date once the budget exists (a change means re-creating it).
-    start_date: dt.date
+    # No start date here: it is the first of the month the budget is created in (see `start_date`). A fixed
+    # date in an env file fails every create from the month after it on.
     notifications: list[Notification] = Field(min_length=1, max_length=5)  # Azure: at most 5 per budget
+
+
+def start_date(today: dt.date | None = None) -> str:
+    """The first of the current month (UTC): Azure refuses a monthly budget created with an earlier start
+    ("Start date for monthly time grain should not be prior to current month", 400; also
+    hashicorp/terraform-provider-azurerm#12121), and never lets it change afterwards ("Start date of budgets
+    cannot be updated. Please delete and create a new budget.", jpsnover/ai-triad-research#1697)."""
+    day = today or dt.datetime.now(dt.UTC).date()
+    return f"{day.replace(day=1).isoformat()}T00:00:00Z"
 
 
 class Budget(Step):
@@ -40,12 +48,12 @@ class Budget(Step):
         ignore=(
             # arm-examples Budget.json: `locale` is accepted on PUT but absent from the GET.
             ("properties.notifications.*.locale", "write-only"),
+            # Create-only (see start_date): set at create to the month it was created in, then never compared
+            # and never changed (an update re-sends the live value, which the PUT requires).
+            ("properties.timePeriod", "create-only: starts the month it was created"),
         ),
         normalizers=(("properties.category", lower), ("properties.timeGrain", lower),
-                     ("properties.notifications.*.operator", lower), ("properties.notifications.*.thresholdType", lower),
-                     # Azure may echo the start date with fractional seconds or an offset; compare the date.
-                     ("properties.timePeriod.startDate", lambda v: v[:10] if isinstance(v, str) else v)),
-        replace_on=("properties.timePeriod.startDate",),
+                     ("properties.notifications.*.operator", lower), ("properties.notifications.*.thresholdType", lower)),
     )
 
     @property
@@ -69,11 +77,12 @@ class Budget(Step):
                                   "thresholdType": n.type, "contactEmails": emails, "locale": "en-us"}
             for n in c.notifications
         }
-        return {"properties": {
-            "category": "Cost", "amount": c.amount, "timeGrain": "Monthly",
-            "timePeriod": {"startDate": f"{c.start_date.isoformat()}T00:00:00Z"},
-            "notifications": notifications,
-        }}
+        props: dict[str, Any] = {"category": "Cost", "amount": c.amount, "timeGrain": "Monthly"}
+        if (known or {}).get(self.name) is None:
+            # Only a create carries a start date (computed when the plan or the apply is made).
+            props["timePeriod"] = {"startDate": start_date()}
+        props["notifications"] = notifications
+        return {"properties": props}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.consumption.budgets.get, self.scope, self.resource_name)
@@ -84,8 +93,10 @@ class Budget(Step):
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         # Optimistic concurrency: an update must carry the eTag of the version it replaces (arm-examples
         # CreateOrUpdateBudget); a stale one is a 412, retried by re-planning, never by forcing.
+        # The PUT requires timePeriod: the live one goes back unchanged (a start date is never updated).
+        props = {**desired["properties"], "timePeriod": (observed.get("properties") or {}).get("timePeriod")}
         call(clients.consumption.budgets.create_or_update, self.scope, self.resource_name,
-             {**desired, "eTag": observed.get("eTag")})
+             {**desired, "properties": props, "eTag": observed.get("eTag")})
 
     def delete(self, clients: Any) -> None:
         call(clients.consumption.budgets.delete, self.scope, self.resource_name)
@@ -103,9 +114,6 @@ def instances(env: EnvironmentSpec) -> list[Budget]:
 def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     c = env.section(SECTION, Config)
     problems: list[ConfigProblem] = []
-    if c.start_date.day != 1:
-        key = "budget.start_date"
-        problems.append(ConfigProblem(env.where(key), key, f"{c.start_date} must be the first day of a month"))
     key = "budget.notifications"
     for i, n in enumerate(c.notifications):
         if not 0 <= n.threshold <= 1000:

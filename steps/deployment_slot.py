@@ -16,7 +16,7 @@ from steps.app_service_plan import SECTION as PLAN_SECTION
 from steps.app_service_plan import Config as PlanConfig
 from steps.web_app import SECTION as WEB_SECTION
 from steps.web_app import Config as WebAppConfig
-from steps.web_app import SiteChild, WebApp
+from steps.web_app import SiteChild, WebApp, update_site
 
 SECTION = "deployment_slot"
 
@@ -69,10 +69,9 @@ class DeploymentSlot(SiteChild):
                   self.resource_name, desired))
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        # PATCH without siteConfig: a PUT would reset the slot's config/web to what siteConfig says.
-        patch = {k: v for k, v in desired.items() if k in ("tags", "identity", "properties")}
-        patch["properties"] = {k: v for k, v in desired["properties"].items() if k != "siteConfig"}
-        call(clients.web.web_apps.update_slot, self.resource_group, self.site, self.resource_name, patch)
+        # As for the site: PATCH without siteConfig, tags through the Tags API (steps/web_app.py update_site).
+        update_site(clients, self.ref.id, desired, changes, lambda patch: call(
+            clients.web.web_apps.update_slot, self.resource_group, self.site, self.resource_name, patch))
 
     def delete(self, clients: Any) -> None:
         call(clients.web.web_apps.delete_slot, self.resource_group, self.site, self.resource_name)

@@ -38,13 +38,24 @@ class Config(Section):
     log_category_group: Literal["allLogs", "audit"] = "allLogs"
 
 
+def enabled_only(value: Any) -> Any:
+    """The entries of a logs/metrics list that are switched on (others are what Azure echoes back)."""
+    if not isinstance(value, list):
+        return value
+    return [e for e in value if not isinstance(e, dict) or e.get("enabled", True) is not False]
+
+
 class DiagnosticSetting(Step):
     type = "Microsoft.Insights/diagnosticSettings"
     rules = Rules(
         # Each entry comes back with retentionPolicy {enabled: false, days: 0} and category/categoryGroup
         # null for the form not used (arm diagnosticSettings GET); left-scoped per element, so no rule.
         # The workspace id comes back with its own casing: ids compare case-insensitively by default.
-        normalizers=(("properties.logs[].categoryGroup", lower),),
+        normalizers=(("properties.logs[].categoryGroup", lower),
+                     # Only enabled categories are compared: Azure may return the categories and groups not
+                     # sent as entries with enabled=false (hashicorp/terraform-provider-azurerm#5673, #10388,
+                     # #28428), which are not a difference.
+                     ("properties.logs", enabled_only), ("properties.metrics", enabled_only)),
         sets=("properties.logs", "properties.metrics"),
     )
 

@@ -18,6 +18,19 @@ SECTION = "metric_alerts"
 PG_SECTION = "postgres"  # the PostgreSQL step's section; its sku_name sizes the db-connections threshold
 Duration = Literal["PT1M", "PT5M", "PT15M", "PT30M", "PT1H"]  # evaluation frequencies Azure accepts
 Window = Literal["PT1M", "PT5M", "PT10M", "PT15M", "PT30M", "PT45M", "PT1H", "PT6H", "PT12H", "P1D"]
+MINUTES = {"PT1M": 1, "PT5M": 5, "PT10M": 10, "PT15M": 15, "PT30M": 30, "PT45M": 45, "PT1H": 60, "PT6H": 360,
+           "PT12H": 720, "P1D": 1440}
+
+
+def window_problem(window: str, frequency: str) -> str | None:
+    """Azure accepts a window (lookback period) only if it is at least the evaluation frequency: an alert
+    evaluated every 15 minutes cannot look back 5 (learn.microsoft.com/azure/azure-monitor/alerts/
+    alerts-metric-create-templates: windowSize "Period of time used to monitor alert activity", one minute
+    to one day; evaluationFrequency PT1M..PT1H; the portal offers only lookback periods >= "Check every")."""
+    if MINUTES[window] < MINUTES[frequency]:
+        return (f"{window} is shorter than the evaluation frequency {frequency} (metric_alerts.evaluation_frequency):"
+                f" Azure accepts only windows of at least the frequency")
+    return None
 
 # max_connections per PostgreSQL flexible server SKU (learn.microsoft.com "Limits in Azure Database for
 # PostgreSQL flexible server"; the value depends on the SKU's memory, capped at 5000).
@@ -164,6 +177,11 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
         key = f"{PG_SECTION}.sku_name"
         problems.append(ConfigProblem(env.where(key), key, f"unknown PostgreSQL SKU {sku!r}: the db-connections "
                                       "alert needs its max_connections (steps/metric_alert.py PG_MAX_CONNECTIONS)"))
+    for name in Config.model_fields:
+        value = getattr(c, name)
+        if isinstance(value, Rule) and (msg := window_problem(value.window, c.evaluation_frequency)):
+            k = f"metric_alerts.{name}.window"
+            problems.append(ConfigProblem(env.where(k), k, msg))
     for name in ("cpu", "memory", "db_connections"):
         rule: Rule = getattr(c, name)
         if rule.threshold > 100:

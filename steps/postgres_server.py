@@ -15,6 +15,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem, ProvisionerError
 from provisioner.model import UNKNOWN
+from provisioner.redact import remember
 from steps._base import ArmStep, name_problems, rules
 
 SECTION = "postgres"
@@ -55,6 +56,9 @@ class PostgresChild(ArmStep):
     """A child of the server (database, firewall rule, parameter): addressed under it, serialized with it."""
 
     dependencies = ("postgres_server",)
+    # A server accepts child writes only once it is Ready (Azure/bicep-registry-modules#4451: a configuration
+    # written right after create fails with 409 ServerBusy): wait for it instead of spending retries.
+    waits_for = ("postgres_server",)
 
     @property
     def server(self) -> str:
@@ -92,6 +96,27 @@ class PostgresServer(ArmStep):
     def lane(self) -> str | None:
         return lane_of(self.env)
 
+    def settled(self, body: dict[str, Any]) -> bool:
+        """Flexible Server has no provisioningState: it is settled when `state` is Ready and HA is Healthy or
+        NotEnabled (SDK enums ServerState, HighAvailabilityState; a new HA server stays Updating /
+        CreatingStandby after its create operation has ended)."""
+        props = body.get("properties") or {}
+        state = str(props.get("state") or "Ready").lower()
+        ha = str((props.get("highAvailability") or {}).get("state") or "NotEnabled").lower()
+        return state == "ready" and ha in ("healthy", "notenabled")
+
+    grows_only = ("properties.storage.storageSizeGB",)  # see storage_size
+
+    def storage_size(self, known: Any) -> int:
+        """Storage only grows: Azure refuses a smaller size, and auto-grow or a person may have enlarged it
+        (learn.microsoft.com/azure/postgresql/flexible-server/how-to-scale-compute-storage-portal: "You can't
+        scale down the storage").
+        A larger live size is kept, so it is never drift and a smaller declared size is never sent."""
+        declared = self.config.storage_size_gb
+        live = (((known or {}).get(self.name) or {}).get("properties") or {}).get("storage") or {}
+        size = live.get("storageSizeGB")
+        return max(declared, size) if isinstance(size, int) else declared
+
     def password_ref(self, known: Any) -> Any:
         vault = (known.get("key_vault") or {}).get("properties", {}).get("vaultUri") if known else None
         return f"{PASSWORD_REF}{vault}#{PASSWORD_SECRET}" if vault else UNKNOWN
@@ -102,7 +127,7 @@ class PostgresServer(ArmStep):
             administratorLogin=c.administrator_login,
             administratorLoginPassword=self.password_ref(known),
             version=c.version,
-            storage={"storageSizeGB": c.storage_size_gb},
+            storage={"storageSizeGB": self.storage_size(known)},
             # The document does not ask for geo-redundant backup, and it can only be chosen at create.
             backup={"backupRetentionDays": c.backup_retention_days,
                     "geoRedundantBackup": "Enabled" if c.geo_redundant_backup else "Disabled"},
@@ -163,8 +188,10 @@ def admin_password(clients: Any, ref: str) -> str:
 
     existing = call(stored)
     if existing is not None:
+        remember(existing)
         return existing
     value = new_password()
+    remember(value)
     # Stored before the server exists: a failed create is retried with the same password, never a second one.
     call(vault.set_secret, name, value, content_type="text/plain", tags={"ManagedBy": "fundrbolt-provisioner"})
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from provisioner.azure import call
+from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.errors import AzureCallError
@@ -26,9 +26,22 @@ def rule_name(ip: str) -> str:
     return PREFIX + re.sub(r"[^0-9A-Za-z]", "_", ip)
 
 
+def _ips(addresses: str) -> list[str]:
+    return sorted({a.strip() for a in addresses.split(",") if a.strip()})
+
+
+def declared_names(web: dict[str, Any] | None) -> set[str] | None:
+    """The rule names the web app's outbound addresses call for; None while the site is unknown."""
+    # Comma-separated on the site (azure-sdk-facts §1 web app RO "outbound IPs").
+    addresses = ((web or {}).get("properties") or {}).get("possibleOutboundIpAddresses")
+    return {rule_name(ip) for ip in _ips(addresses)} if addresses else None
+
+
 class RedisFirewall(ArmStep):
-    """The rule set is learned from another step, so ONE step owns all of it: the body is {"rules": [...]}.
-    A rule Azure has that is not in the set is drift and is deleted (architecture: "App Service ... only")."""
+    """The rules learned from another step (one per web-app outbound address) as one body {"rules": [...]},
+    compared as a set. A rule Azure has that is not in the set is not this step's: it belongs to the
+    `redis/firewallRules` collection (steps/owned.py), which revokes it ("App Service ... only"), or
+    leaves it for a person where production's lock on the cache stands."""
 
     type = "Microsoft.Cache/redis/firewallRules"
     dependencies = ("redis", "web_app")
@@ -57,44 +70,51 @@ class RedisFirewall(ArmStep):
 
     def desired(self, known: Any) -> dict[str, Any]:
         web = (known or {}).get("web_app") or {}
-        # Comma-separated on the site (azure-sdk-facts §1 web app RO "outbound IPs"); unknown until it exists.
         addresses = (web.get("properties") or {}).get("possibleOutboundIpAddresses")
-        if not addresses:
+        if not addresses:  # unknown until the site exists
             return {"rules": UNKNOWN}
-        ips = sorted({a.strip() for a in addresses.split(",") if a.strip()})
-        return {"rules": [{"name": rule_name(ip), "properties": {"startIP": ip, "endIP": ip}} for ip in ips]}
+        return {"rules": [{"name": rule_name(ip), "properties": {"startIP": ip, "endIP": ip}} for ip in _ips(addresses)]}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        """None when the cache is missing or has no rules: an empty set is an absent set."""
-        def listed() -> list[dict[str, Any]]:
-            pages = clients.redis.firewall_rules.list(self.resource_group, self.cache,
-                                                      cls=lambda items: [i.serialize(keep_readonly=True) for i in items])
-            return list(pages)
-        try:
-            found = call(listed)
-        except AzureCallError as exc:
-            if exc.status == 404:  # no cache yet
-                return None
-            raise
-        return {"rules": sorted(found, key=lambda r: r.get("name", ""))} if found else None
+        """Our rules only (named after the site's current outbound addresses); None when the cache is
+        missing or has none of them: an empty set is an absent set."""
+        # The site first, the list last: the list is this step's resource (tests replay a step's last read).
+        ours = declared_names(raw(clients.web.web_apps.get, self.resource_group, self.env.resource_name("web_app")))
+        found = list_rules(clients, self.resource_group, self.cache)
+        if found is None:
+            return None
+        mine = [r for r in found if short(r.get("name")) in (ours or set())]
+        return {"rules": sorted(mine, key=lambda r: r.get("name", ""))} if mine else None
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         self.update(clients, desired, {"rules": []}, ())
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        # Only our rules: one Azure has beyond them is the owned collection's to revoke (or leave under a lock).
         want = {r["name"]: r for r in desired["rules"]}
         have = {short(r.get("name")): r for r in (observed or {}).get("rules", [])}
         for name, rule in want.items():
             if (have.get(name) or {}).get("properties", {}) != rule["properties"]:
                 call(clients.redis.firewall_rules.create_or_update, self.resource_group, self.cache, name,
                      {"properties": rule["properties"]})
-        for name in have:
-            if name not in want:
-                call(clients.redis.firewall_rules.delete, self.resource_group, self.cache, name)
 
     def delete(self, clients: Any) -> None:
         for rule in (self.read(clients) or {}).get("rules", []):
             call(clients.redis.firewall_rules.delete, self.resource_group, self.cache, short(rule["name"]))
+
+
+def list_rules(clients: Any, resource_group: str, cache: str) -> list[dict[str, Any]] | None:
+    """Every firewall rule of the cache as the API lists it (wire format), or None when there is no cache."""
+    def listed() -> list[dict[str, Any]]:
+        pages = clients.redis.firewall_rules.list(resource_group, cache,
+                                                  cls=lambda items: [i.serialize(keep_readonly=True) for i in items])
+        return list(pages)
+    try:
+        return call(listed)
+    except AzureCallError as exc:
+        if exc.status == 404:  # no cache yet
+            return None
+        raise
 
 
 def instances(env: EnvironmentSpec) -> list[RedisFirewall]:

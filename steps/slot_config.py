@@ -14,7 +14,7 @@ from steps.app_settings import SECRET_NAME
 from steps.deployment_slot import slot_config, slot_settings, slots_enabled
 from steps.web_app import SECTION as WEB_SECTION
 from steps.web_app import Config as WebAppConfig
-from steps.web_app import plan_lane
+from steps.web_app import plan_lane, private_registry
 from steps.web_app_config import SiteConfig
 
 SECTION = None  # configured by [web_app] (config/web) and [deployment_slot] (app settings overrides)
@@ -46,7 +46,12 @@ class SlotSiteConfig(_SlotChild, SiteConfig):
 
     type = "Microsoft.Web/sites/slots/config"
     dependencies = ("deployment_slot",)
-    # rules: inherited from web_app_config (arm-examples GetSiteConfig: a fully defaulted body).
+    # rules: inherited from web_app_config (arm-examples GetSiteConfig: a fully defaulted body; the image is
+    # owned by deployments).
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return (*self.dependencies, "acr_pull:slot") if private_registry(self.env) else self.dependencies
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.web.web_apps.get_configuration_slot, self.resource_group, self.site, self.slot)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from provisioner.azure import call, raw, wait
@@ -23,7 +25,25 @@ class Config(Section):
     app_settings: dict[str, str] = {}
     # setting name -> Key Vault secret name (steps/key_vault_secret.py); written as versionless references
     key_vault_references: dict[str, str] = {}
+    # ARM id of the private registry container_image is pulled from (Microsoft.ContainerRegistry/registries;
+    # `{subscription_id}` stands for the environment's subscription). Needed when the image is in
+    # *.azurecr.io: the app's and slot's identities get AcrPull on it (steps/acr_pull.py).
+    container_registry_id: str | None = None
 
+
+# An Azure Container Registry login server: <name>.azurecr.io (name: 5-50 alphanumerics).
+ACR_IMAGE = re.compile(r"^([A-Za-z0-9]{5,50})\.azurecr\.io/", re.IGNORECASE)
+REGISTRY_ID = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36}|\{subscription_id\})/resourceGroups/([-\w.()]{1,90})"
+                         r"/providers/Microsoft\.ContainerRegistry/registries/([A-Za-z0-9]{5,50})$", re.IGNORECASE)
+
+
+def private_registry(env: EnvironmentSpec) -> str | None:
+    """The registry's ARM id when the image is pulled from a private registry (*.azurecr.io), else None: a
+    public image needs neither the AcrPull role nor acrUseManagedIdentityCreds."""
+    c = env.section(SECTION, Config)
+    if not ACR_IMAGE.match(c.container_image) or not c.container_registry_id:
+        return None
+    return c.container_registry_id.replace("{subscription_id}", env.subscription_id)
 
 
 def plan_lane(env: EnvironmentSpec) -> str:
@@ -78,8 +98,11 @@ class WebApp(ArmStep):
             serverFarmId=self.plan_id(),
             httpsOnly=True,
             reserved=True,
-            # Sent on create so the container starts with the right image; compared via config/web.
-            siteConfig={"linuxFxVersion": f"DOCKER|{c.container_image}", "alwaysOn": c.always_on},
+            # Sent on create so the container starts with the env file's image; from then on the image belongs
+            # to deployments (never compared: steps/web_app_config.py). A private image is pulled with the
+            # site's identity.
+            siteConfig={"linuxFxVersion": f"DOCKER|{c.container_image}", "alwaysOn": c.always_on,
+                        "acrUseManagedIdentityCreds": private_registry(self.env) is not None},
         )
         body.update(kind="app,linux,container", identity={"type": "SystemAssigned"})
         return body
@@ -91,12 +114,24 @@ class WebApp(ArmStep):
         wait(call(clients.web.web_apps.begin_create_or_update, self.resource_group, self.resource_name, desired))
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        patch = {k: v for k, v in desired.items() if k in ("tags", "identity", "properties")}
-        patch["properties"] = {k: v for k, v in desired["properties"].items() if k != "siteConfig"}
-        call(clients.web.web_apps.update, self.resource_group, self.resource_name, patch)
+        update_site(clients, self.ref.id, desired, changes,
+                    lambda patch: call(clients.web.web_apps.update, self.resource_group, self.resource_name, patch))
 
     def delete(self, clients: Any) -> None:
         call(clients.web.web_apps.delete, self.resource_group, self.resource_name)
+
+
+def update_site(clients: Any, site_id: str, desired: dict[str, Any], changes: Any,
+                patch_site: Callable[[dict[str, Any]], Any]) -> None:
+    """PATCH a site or slot without siteConfig (a PUT would reset config/web to it); tags go through the Tags
+    API, because a site PATCH ignores `tags` (SitePatchResource has none: azure-mgmt-web models, REST spec)."""
+    if any(str(getattr(c, "path", "")).startswith("tags") for c in changes):
+        wait(call(clients.resource.tags.begin_create_or_update_at_scope, site_id,
+                  {"properties": {"tags": desired.get("tags") or {}}}))
+    patch = {k: v for k, v in desired.items() if k in ("identity", "properties")}
+    patch["properties"] = {k: v for k, v in desired["properties"].items() if k != "siteConfig"}
+    if any(not str(getattr(c, "path", "")).startswith("tags") for c in changes) or not changes:
+        patch_site(patch)
 
 
 def instances(env: EnvironmentSpec) -> list[WebApp]:
@@ -104,5 +139,30 @@ def instances(env: EnvironmentSpec) -> list[WebApp]:
 
 
 def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
-    return name_problems(env, "web_app", r"[A-Za-z0-9][A-Za-z0-9-]{0,58}[A-Za-z0-9]",
-                         "2-60 letters, digits and '-', not starting or ending with '-'")
+    problems = name_problems(env, "web_app", r"[A-Za-z0-9][A-Za-z0-9-]{0,58}[A-Za-z0-9]",
+                             "2-60 letters, digits and '-', not starting or ending with '-'")
+    return problems + registry_problems(env)
+
+
+def registry_problems(env: EnvironmentSpec) -> list[ConfigProblem]:
+    c = env.section(SECTION, Config)
+    key = f"{SECTION}.container_registry_id"
+    image = ACR_IMAGE.match(c.container_image)
+    if c.container_registry_id is None:
+        if image:
+            return [ConfigProblem(env.where(key), key, f"{c.container_image!r} is in a private registry "
+                                  f"({image.group(1).lower()}.azurecr.io): set the registry's ARM id so the app's "
+                                  "identity gets AcrPull on it")]
+        return []
+    found = REGISTRY_ID.match(c.container_registry_id)
+    if not found:
+        return [ConfigProblem(env.where(key), key, f"{c.container_registry_id!r} is not a container registry id: "
+                              "/subscriptions/<guid or {subscription_id}>/resourceGroups/<group>/providers/"
+                              "Microsoft.ContainerRegistry/registries/<name, 5-50 letters and digits>")]
+    if image and image.group(1).lower() != found.group(3).lower():
+        return [ConfigProblem(env.where(key), key, f"the image is pulled from {image.group(1).lower()}.azurecr.io but "
+                              f"the registry id names {found.group(3)!r}")]
+    if not image:
+        return [ConfigProblem(env.where(key), key, f"{c.container_image!r} is not in a private registry (*.azurecr.io):"
+                              " the registry id is not used", severity="warning")]
+    return []

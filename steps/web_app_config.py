@@ -9,7 +9,7 @@ from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps._base import rules
 from steps.web_app import Config as WebAppConfig
-from steps.web_app import SiteChild
+from steps.web_app import SiteChild, private_registry
 
 SECTION = None  # configured by [web_app]
 
@@ -19,17 +19,26 @@ class SiteConfig(SiteChild):
     dependencies = ("web_app",)
     # arm-examples GetSiteConfig: every siteConfig field comes back populated with server defaults
     # (defaultDocuments, phpVersion, logsDirectorySizeLimit, ipSecurityRestrictions 'Allow all', ...);
-    # left-scoping skips them. linuxFxVersion's 'DOCKER|' prefix casing varies between portal and API.
-    # The image (linuxFxVersion) is set at create from [web_app] container_image; after that it is owned by
-    # deployments (`provisioner deploy backend`, swaps): comparing it would make every provision roll the
-    # site back to the image in the env file.
-    rules = rules(Rules(normalizers=(("properties.ftpsState", lower),),
-                        ignore=(("properties.linuxFxVersion", "owned by deployments"),)))
+    # left-scoping skips them.
+    rules = rules(Rules(
+        normalizers=(("properties.ftpsState", lower),),
+        # The image (linuxFxVersion) is set at create from [web_app] container_image (steps/web_app.py
+        # siteConfig); after that it is owned by deployments (`provisioner deploy backend`, swaps): comparing
+        # or sending it would make every provision roll the site back to the image in the env file.
+        ignore=(("properties.linuxFxVersion", "owned by deployments"),),
+    ))
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        # Managed-identity pulls are switched on once the identity holds AcrPull on the registry.
+        return (*self.dependencies, "acr_pull") if private_registry(self.env) else self.dependencies
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section("web_app", WebAppConfig)
         return {"properties": {
-            "linuxFxVersion": f"DOCKER|{c.container_image}",
+            # A private image is pulled with the site's managed identity (learn.microsoft.com/azure/app-service/
+            # configure-custom-container#use-managed-identity-to-pull-image-from-azure-container-registry).
+            "acrUseManagedIdentityCreds": private_registry(self.env) is not None,
             "alwaysOn": c.always_on,
             "healthCheckPath": c.health_check_path,
             "minTlsVersion": c.min_tls_version,

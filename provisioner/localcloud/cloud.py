@@ -23,6 +23,21 @@ from .requestlog import RequestLog
 from .server import Handler, LocalHTTPServer
 from .store import Store, read_json, write_json_atomic
 
+# What exists in the subscription before the tool runs, as on a real one: the organisation's shared container
+# registry that envs/common.toml `web_app.container_registry_id` names (created outside the tool; role
+# assignments on it need it to exist, as ARM refuses an assignment on a missing scope).
+SHARED_GROUP = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-shared-rg"
+SHARED_REGISTRY = f"{SHARED_GROUP}/providers/Microsoft.ContainerRegistry/registries/fundrbolt"
+
+
+def seed(store: Store) -> None:
+    from .types.containerregistry import registry
+
+    store.put(SHARED_GROUP, {"id": SHARED_GROUP, "name": "fundrbolt-shared-rg", "type": "Microsoft.Resources/resourceGroups",
+                             "location": "eastus", "tags": {}, "properties": {"provisioningState": "Succeeded"}})
+    store.put(SHARED_REGISTRY, registry(SHARED_REGISTRY))
+
+
 _TRANSIENT = {"creating", "updating", "accepted", "registeringdns", "provisioning", "inprogress", "running"}
 
 
@@ -44,6 +59,8 @@ class LocalCloud:
         self.host, self.port = host, port
         self.store = Store(self.state_file)
         self.store.load()
+        if not self.store.ids():
+            seed(self.store)
         sf = self.state_file
         # Side files next to the state: the Activity Log and the Key Vault secrets survive restarts.
         activity_file = sf.with_name(sf.name + ".activity.json") if sf else None
@@ -151,7 +168,8 @@ class LocalCloud:
                 if state == "deleting":
                     self.engine.remove(rid)
                     continue
-                if state in _TRANSIENT and self.engine.ops.running_for(rid) is None:
+                steady = state == "running" and type_of(rid).lower().startswith("microsoft.communication/")
+                if state in _TRANSIENT and not steady and self.engine.ops.running_for(rid) is None:
                     props["provisioningState"] = "Succeeded"
                     self.store.put(rid, body)
                 if type_of(rid).lower() == "microsoft.keyvault/vaults":

@@ -77,13 +77,28 @@ class Engine:
         want = type_name.lower()
         return [b for i, b in self.store.items() if type_of(i).lower() == want and (not under or is_under(i, under))]
 
+    def later(self, resource_id: str, seconds: float, lane: str | None,
+              fn: Callable[[Any, dict[str, Any]], None]) -> None:
+        """Change a resource after `seconds` (realistic, scaled; at once under fast latency) while holding
+        `lane` busy: a server that keeps working after its own operation has ended."""
+        path = cached_parse(resource_id)
+        body = self.store.get(resource_id) or {}
+        scaled = 0.0 if self.latency == "fast" else seconds * self.time_scale
+        op = self._new_op("later", resource_id, path, body, scaled, "Succeeded", lane)
+        op.extra["fn"] = fn
+
     # ------------------------------------------------------------------ lifecycle
     def settle(self) -> None:
         """Finish every operation whose time has come (lazily, on each request and state read)."""
         with self.lock:
-            for op in self.ops.due(time.time()):
-                self._finish(op)
+            self._finish_due()
             self.store.save()
+
+    def _finish_due(self) -> None:
+        # Finishing one operation may start another that is already due (`later` under fast latency).
+        while due := self.ops.due(time.time()):
+            for op in due:
+                self._finish(op)
 
     def seconds(self, profile: TypeProfile, body: dict[str, Any], kind: str) -> float:
         if self.latency == "fast":
@@ -95,8 +110,7 @@ class Engine:
 
     def handle(self, req: Request) -> Reply:
         with self.lock:
-            for op in self.ops.due(time.time()):
-                self._finish(op)
+            self._finish_due()
             try:
                 return self._dispatch(req)
             finally:
@@ -118,6 +132,9 @@ class Engine:
         if path.is_collection and not profile.singleton:
             if req.method != "GET":
                 raise ArmError(405, "MethodNotAllowed", f"The method '{req.method}' is not allowed on a collection.")
+            if profile.list_query_fn is not None:
+                self._require_container(path)
+                return Reply(200, {"value": profile.list_query_fn(self, path, req.query)})
             return Reply(200, {"value": self._list(path, profile)})
         if req.method in ("GET", "HEAD"):
             return self._get(req, path, profile)
@@ -365,6 +382,11 @@ class Engine:
             return
         body = self.store.get(op.resource_id)
         profile = profile_for(type_of(op.resource_id))
+        if op.kind == "later":
+            if body is not None:
+                op.extra["fn"](self, body)
+                self.store.put(op.resource_id, body)
+            return
         if op.kind == "delete":
             if op.final_status == "Succeeded":
                 self._remove_tree(op.resource_id)

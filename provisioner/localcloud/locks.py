@@ -27,9 +27,13 @@ def check(store: Store, target: str, operation: str, type_name: str) -> None:
 
     delete: any lock on the target, an ancestor scope, or anything below the target (deleting a
     group that holds a locked resource fails). write/action: a ReadOnly lock on the target or above.
-    Locks themselves stay manageable, as they are for an Owner.
+    Locks are inherited by children and by extension resources at the scope: a CanNotDelete lock refuses
+    deleting a role assignment scoped to the locked resource (or below it) while a new assignment may still
+    be added (learn.microsoft.com/azure/azure-resource-manager/management/lock-resources;
+    MicrosoftDocs/azure-docs#110791; hashicorp/terraform-provider-azurerm#11770, hashicorp/terraform#15111
+    show Azure's 409 ScopeLocked for such a delete). Locks themselves stay manageable, as for an Owner.
     """
-    if type_name.lower().startswith("microsoft.authorization/"):
+    if type_name.lower().startswith("microsoft.authorization/locks"):
         return
     for scope, level in _locks(store):
         if operation == "delete":

@@ -29,6 +29,9 @@ class EngineApi(Protocol):
 
     def find(self, type_name: str, under: str = "") -> list[dict[str, Any]]: ...
 
+    def later(self, resource_id: str, seconds: float, lane: str | None,
+              fn: Callable[[EngineApi, dict[str, Any]], None]) -> None: ...
+
 
 @dataclass
 class WriteCtx:
@@ -134,6 +137,8 @@ class TypeProfile:
     busy_lane: Callable[[str], str | None] | None = None  # one write at a time per lane (PG server)
     busy_code: str = "ServerIsBusy"
     list_fn: Callable[[EngineApi, ArmPath], list[dict[str, Any]]] | None = None
+    # A list that honours the query ($filter on role assignments): (engine, path, query) -> items.
+    list_query_fn: Callable[[EngineApi, ArmPath, dict[str, str]], list[dict[str, Any]]] | None = None
     methods: frozenset[str] = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
     extension: bool = False
     # The body GET returns for a resource that always exists (PG configurations, billing features).

@@ -19,12 +19,16 @@ _SUB = re.compile(r"^/subscriptions/([^/]+)$", re.IGNORECASE)
 _RESOURCES = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/resources$", re.IGNORECASE)
 _NS_ACTION = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)/([^/]+)$", re.IGNORECASE)
 _PROVIDER = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)$", re.IGNORECASE)
+_TAGS = re.compile(r"^(/subscriptions/.+)/providers/microsoft\.resources/tags/default$", re.IGNORECASE)
 
 
 def route(engine: Engine, req: Request) -> Reply | None:
     from .engine import Reply
 
     path, method = req.path, req.method
+    m = _TAGS.match(path)
+    if m:
+        return _tags_at_scope(engine, req, m.group(1))
     m = _OP.search(path)
     if m and method == "GET":
         return _operation(engine, m.group(1).lower(), m.group(2), req.api_version)
@@ -52,6 +56,49 @@ def route(engine: Engine, req: Request) -> Reply | None:
     if m and method == "POST":
         return _namespace_action(engine, req, m.group(2), m.group(3))
     return None
+
+
+def _tags_at_scope(engine: Engine, req: Request, scope: str) -> Reply:
+    """The Tags API (Microsoft.Resources/tags/default at any scope): the one way to change a resource's tags
+    that every type honours, including sites whose PATCH ignores `tags` (azure-rest-api-specs
+    resources Tags_CreateOrUpdateAtScope / Tags_UpdateAtScope)."""
+    from . import locks
+    from .engine import Reply
+    from .ids import cached_parse
+
+    resource = engine.store.get(scope)
+    if resource is None:
+        raise ArmError(404, "ResourceNotFound", f"The resource '{scope}' was not found.")
+
+    def answer(status: int) -> Reply:
+        return Reply(status, {"id": f"{scope}/providers/Microsoft.Resources/tags/default", "name": "default",
+                              "type": "Microsoft.Resources/tags", "properties": {"tags": resource.get("tags") or {}}},
+                     write=req.method != "GET")
+
+    if req.method == "GET":
+        return answer(200)
+    if req.method not in ("PUT", "PATCH"):
+        raise ArmError(405, "MethodNotAllowed", f"The method '{req.method}' is not allowed on tags.")
+    try:
+        sent = json.loads(req.body or b"{}")
+    except ValueError as exc:
+        raise bad_request(f"The request content was invalid and could not be deserialized: '{exc}'.") from exc
+    tags = ((sent.get("properties") or {}).get("tags") or {}) if isinstance(sent, dict) else {}
+    if not isinstance(tags, dict):
+        raise bad_request("properties.tags must be an object.")
+    locks.check(engine.store, scope, "write", cached_parse(scope).full_type)
+    current = dict(resource.get("tags") or {})
+    operation = str(sent.get("operation") or "Replace").lower() if req.method == "PATCH" else "replace"
+    if operation == "merge":
+        current.update(tags)
+    elif operation == "delete":
+        current = {k: v for k, v in current.items() if k not in tags}
+    else:
+        current = dict(tags)
+    resource["tags"] = current
+    engine.store.put(scope, resource)
+    engine._record(req, cached_parse(scope), scope, 200)
+    return answer(200)
 
 
 def _operation(engine: Engine, kind: str, op_id: str, api_version: str) -> Reply:
@@ -90,6 +137,10 @@ def _generic_list(engine: Engine, scope: str, group: str | None) -> list[dict[st
             continue
         if p.parent_id.lower() != f"/subscriptions/{p.subscription}/resourcegroups/{p.resource_group}".lower():
             continue  # extension resources live under another resource
+        if p.full_type.lower().startswith("microsoft.authorization/"):
+            # Role assignments and locks at the group's scope are extension resources, not group members:
+            # Resources_ListByResourceGroup does not return them (they have their own list operations).
+            continue
         keys = ("id", "name", "type", "location", "kind", "sku", "tags", "identity")
         out.append({str(k): body[k] for k in keys if k in body})
     return out

@@ -140,19 +140,23 @@ def recase(value: Any, template: Any) -> Any:
     return "/".join(ours.get(seg.lower(), seg) for seg in value.split("/"))
 
 
-def derive(shape: dict, example: Example, rules: Rules) -> dict:
+def derive(shape: dict, example: Example, rules: Rules, sources: list[tuple[str, str]] | None = None) -> dict:
     """The step's desired body with every leaf taken from the example: the request's value where it has
-    one (what a user asked for), else the response's (a default Azure filled in), else not declared."""
+    one (what a user asked for), else the response's (a default Azure filled in), else not declared.
+    `sources`, when given, receives (path, "request" | "response") for every leaf derived."""
     artifacts = PAIRS[example.file][1] if example.paired else PATH_ARTIFACTS.get(example.file, {})
     exact = set(rules.exact)
+    seen: list[tuple[str, str]] = sources if sources is not None else []
 
     def fill(path: str, want: Any, req: Any, resp: Any) -> Any:
         if path in artifacts:
             req = None
         if path == "tags":
+            seen.append((path, "request" if isinstance(req, dict) else "response"))
             return _tags(req, resp)
         if path in exact:  # owned whole (app settings): the example's dict as it is
             src = req if isinstance(req, dict) else resp
+            seen.append((path, "request" if isinstance(req, dict) else "response"))
             return dict(src) if isinstance(src, dict) else DROP
         if isinstance(want, dict):
             out = {}
@@ -179,10 +183,15 @@ def derive(shape: dict, example: Example, rules: Rules) -> dict:
                     items.append({} if got is DROP else got)
                 return items
             template = next((w for w in want if isinstance(w, str)), None)
+            seen.append((path, "request" if src is req else "response"))
             return [recase(v, template) for v in src]
         if req is not None:
+            seen.append((path, "request"))
             return recase(req, want)
-        return recase(resp, want) if resp is not None else DROP
+        if resp is not None:
+            seen.append((path, "response"))
+            return recase(resp, want)
+        return DROP
 
     out = fill("", shape, example.request, example.response)
     return {} if out is DROP else out

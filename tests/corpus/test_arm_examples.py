@@ -126,3 +126,37 @@ def test_steps_whose_types_gain_azure_tags_manage_them() -> None:
     offenders = [s.name for t in HIDDEN_LINK_TYPES for s in step_instances().get(t, [])
                  if not set(AZURE_TAGS) <= set(s.rules.managed_keys)]
     assert offenders == []
+
+
+# What the corpus proves rests on the cases whose desired state comes from the example's REQUEST (what a
+# user asked for) and is then diffed against the RESPONSE (what Azure stored): only those can fail on a
+# normalization the differ lacks. Leaves taken from the response itself can only agree with it. Measured
+# on this corpus; a change that makes fewer cases real (a step declaring less, derive falling back to the
+# response) fails here instead of quietly weakening the figure. Raise the pins when the corpus grows.
+PINNED_REAL_CASES = 72
+PINNED_REQUEST_LEAVES = 540
+
+
+def _provenance() -> tuple[int, int, int, int]:
+    """(cases run, request-vs-response cases, leaves from requests, leaves from responses)."""
+    run = real = from_request = from_response = 0
+    for example, step in CASES:
+        sources: list[tuple[str, str]] = []
+        if not derive(step.desired(_known()), example, step.rules, sources):
+            continue  # skipped by the test above
+        run += 1
+        n = sum(1 for _, origin in sources if origin == "request")
+        from_request += n
+        from_response += len(sources) - n
+        real += 1 if example.request is not None and n else 0
+    return run, real, from_request, from_response
+
+
+@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/arm-examples is not available")
+def test_request_vs_response_cases_do_not_drop(capsys) -> None:
+    run, real, from_request, from_response = _provenance()
+    with capsys.disabled():
+        print(f"\ncorpus: {run} cases, {real} request-vs-response; compared leaves: {from_request} from requests, "
+              f"{from_response} from responses")
+    assert real >= PINNED_REAL_CASES, f"only {real} request-vs-response cases (pinned {PINNED_REAL_CASES})"
+    assert from_request >= PINNED_REQUEST_LEAVES, f"only {from_request} leaves from requests ({PINNED_REQUEST_LEAVES})"

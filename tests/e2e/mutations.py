@@ -41,6 +41,7 @@ class Mutation:
     value: Any  # what the person writes at `path` (None: the key is removed)
     label: str  # what was done, for the report
     dropped: Any = None  # for "drop a list element": the element taken out
+    added: Any = None  # for "add a list element" / "change ... inside an element": the element written
 
 
 def leaves(body: Any, path: str = "") -> list[tuple[str, Any]]:
@@ -88,6 +89,10 @@ def mutations(step: Step, desired: dict[str, Any]) -> tuple[list[Mutation], list
             return "ignored by rule"
         if any(fnmatchcase(path, p) for p in rules.replace_on):
             return "immutable: Azure refuses the change in place"
+        if path in getattr(step, "grows_only", ()):
+            # A larger value is not drift (auto-grow), a smaller one is refused by the service: tested in
+            # tests/unit/test_settling.py and tests/localcloud/test_more_types.py instead.
+            return "grows only"
         if path.endswith("odata.type"):
             return "polymorphic discriminator: changing it changes the object's type, not a value"
         return None
@@ -112,6 +117,7 @@ def mutations(step: Step, desired: dict[str, Any]) -> tuple[list[Mutation], list
                 skipped.append(f"{path} (empty list)")
                 continue
             out.append(Mutation(path, value[:-1], "drop a list element", dropped=value[-1]))
+            out += list_mutations(path, value)
             continue
         new = HAND_SECRET_SHA256 if path.endswith("valueSha256") else _other(path.rsplit(".", 1)[-1], value)
         if new is None:
@@ -119,6 +125,55 @@ def mutations(step: Step, desired: dict[str, Any]) -> tuple[list[Mutation], list
             continue
         out.append(Mutation(path, new, f"set {new!r}"))
     return out, skipped
+
+
+HAND_ADDRESS = "203.0.113.77"  # TEST-NET-3: an address a person adds to an allow list
+
+
+def _hand_element(item: Any) -> Any:
+    """A new element shaped like `item`, as a person would add one: names and addresses changed."""
+    if isinstance(item, str):
+        return HAND_ADDRESS if item.count(".") == 3 and item.replace(".", "").isdigit() else f"{item}Hand"
+    if not isinstance(item, dict):
+        return None
+    out = copy.deepcopy(item)
+    for key, value in item.items():
+        if key == "name" and isinstance(value, str):
+            out[key] = value + "hand"  # letters only: every name rule accepts them
+        elif isinstance(value, str) and value.count(".") == 3 and value.replace(".", "").isdigit():
+            out[key] = HAND_ADDRESS
+        elif isinstance(value, dict):
+            out[key] = _hand_element(value)
+    return out
+
+
+def _first_leaf(item: dict[str, Any], path: str = "") -> tuple[str, Any] | None:
+    """The first scalar leaf inside a list element that is not its natural key (`name`)."""
+    for key, value in item.items():
+        sub = f"{path}.{key}" if path else key
+        if isinstance(value, dict):
+            found = _first_leaf(value, sub)
+            if found:
+                return found
+        elif key != "name" and isinstance(value, (str, int, float, bool)) and not isinstance(value, list):
+            return sub, value
+    return None
+
+
+def list_mutations(path: str, value: list[Any]) -> list[Mutation]:
+    """A list gains an element (a rule, an address, a receiver), and a key inside an element changes."""
+    out: list[Mutation] = []
+    added = _hand_element(value[-1])
+    if added is not None and added not in value:
+        out.append(Mutation(path, [*value, added], "add a list element", added=added))
+    if isinstance(value[0], dict) and (leaf := _first_leaf(value[0])):
+        inner, old = leaf
+        ip = isinstance(old, str) and old.count(".") == 3 and old.replace(".", "").isdigit()
+        new = HAND_ADDRESS if ip else _other(inner.rsplit(".", 1)[-1], old)
+        if new is not None:
+            changed = [set_path(value[0], inner, new), *value[1:]]
+            out.append(Mutation(path, changed, f"change {inner} inside an element", added=changed[0]))
+    return out
 
 
 def set_path(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -234,7 +289,10 @@ def apply_mutation(rest: Rest, how: ReadCall, mutation: Mutation) -> tuple[int, 
 
 
 def _collection_write(rest: Rest, how: ReadCall, items: list[dict[str, Any]], mutation: Mutation) -> tuple[int, Any]:
-    """A step that owns a whole collection (firewall rules): a person deletes one element of it."""
+    """A step that owns a whole collection (firewall rules): a person deletes, adds or edits one element."""
+    if isinstance(mutation.added, dict) and mutation.added.get("name"):
+        name = str(mutation.added["name"]).rsplit("/", 1)[-1]
+        return rest.call("PUT", how.at(f"{how.path}/{name}"), {"properties": mutation.added.get("properties") or {}})
     if mutation.dropped is None:
         return 400, {"error": {"code": "NoCollectionMutation", "message": f"no collection mutation for {mutation.path}"}}
     name = mutation.dropped.get("name") if isinstance(mutation.dropped, dict) else None

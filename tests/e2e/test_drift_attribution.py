@@ -43,7 +43,7 @@ def _session() -> Session:
 
 def _provision(cloud: LocalCloud) -> None:
     s = _session()
-    conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02)), Timing.local())
+    conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02, ca_file=str(cloud.ca_file))), Timing.local())
     plan, known = make_plan(s, conn, Policy())
     outcomes, _ = apply(s, conn, plan, known)
     assert [(o.change.step, o.error) for o in outcomes if o.status is Status.FAILED] == []
@@ -122,7 +122,7 @@ def test_the_cli_on_the_whole_environment_blames_only_alice() -> None:
     """`provisioner drift --output json` as a user runs it (a real process), on all of dev."""
     with LocalCloud() as cloud:
         full = session("dev")
-        conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02)), Timing.local())
+        conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02, ca_file=str(cloud.ca_file))), Timing.local())
         plan, known = make_plan(full, conn, Policy())
         outcomes, _ = apply(full, conn, plan, known)
         assert [(o.change.step, o.error) for o in outcomes if o.status is Status.FAILED] == []

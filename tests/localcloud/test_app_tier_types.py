@@ -118,3 +118,30 @@ def test_role_assignments(cloud, make, web, rg):
     fresh = auth.role_assignments.create(scope, NAME, {"properties": {
         "roleDefinitionId": ROLE, "principalId": "99999999-9999-9999-9999-999999999999", "principalType": "ServicePrincipal"}})
     assert fresh.principal_id == "99999999-9999-9999-9999-999999999999"
+
+
+def test_role_assignment_lists_follow_arm_filters(cloud, make, web, rg):
+    """RoleAssignments_ListForScope: no filter = at, above and below; atScope() = at or above only;
+    principalId eq = that principal anywhere related (learn.microsoft.com RoleAssignmentCollection.GetAll)."""
+    auth = make(AuthorizationManagementClient)
+    plan = _plan(web, rg, "S1", "Standard")
+    _site(web, rg, plan["id"])
+    group = f"/subscriptions/{SUB}/resourceGroups/{rg}"
+    site = rid("Microsoft.Web/sites/app-1")
+    names = {"group": "0b1e0000-0000-4000-8000-00000000000a", "site": "0b1e0000-0000-4000-8000-00000000000b"}
+    a, b = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+    auth.role_assignments.create(group, names["group"], {"properties": {"roleDefinitionId": ROLE, "principalId": a,
+                                                                         "principalType": "User"}})
+    auth.role_assignments.create(site, names["site"], {"properties": {"roleDefinitionId": ROLE, "principalId": b,
+                                                                       "principalType": "User"}})
+
+    def listed(scope: str, flt: str | None = None) -> set[str]:
+        return {r.name for r in auth.role_assignments.list_for_scope(scope, filter=flt)}
+
+    assert listed(site, "atScope()") == {names["group"], names["site"]}  # inherited from the group, and its own
+    assert listed(group, "atScope()") == {names["group"]}  # not the site's: it is below
+    assert listed(group) == {names["group"], names["site"]}  # unfiltered: below too
+    assert listed(group, f"principalId eq '{b}'") == {names["site"]}
+    with pytest.raises(HttpResponseError) as info:
+        auth.role_assignments.list_for_scope(group, filter="roleDefinitionId eq 'x'").next()
+    assert info.value.status_code == 400

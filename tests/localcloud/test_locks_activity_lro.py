@@ -112,3 +112,33 @@ def test_lro_headers(cloud, rg):
     assert "/providers/Microsoft.Web/locations/eastus/operationStatuses/" in op_url
     status, op, _ = raw(cloud, "GET", op_url[len(cloud.url):])
     assert status == 200 and op["status"] == "Succeeded" and op["endTime"] and op["name"] in op_url
+
+
+def test_cannot_delete_lock_refuses_deleting_a_role_assignment_scoped_to_the_resource(cloud, make, rg):
+    import uuid
+
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
+
+    locks = make(ManagementLockClient)
+    _plan(make, rg)
+    scope = rid("Microsoft.Web/serverfarms/plan-l")
+    auth = make(AuthorizationManagementClient)
+    role = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d"
+
+    def grant() -> str:
+        name = str(uuid.uuid4())
+        auth.role_assignments.create(scope, name, RoleAssignmentCreateParameters(
+            role_definition_id=role, principal_id=str(uuid.uuid4()), principal_type="ServicePrincipal"))
+        return name
+
+    old = grant()
+    locks.management_locks.create_or_update_at_resource_level(
+        rg, "Microsoft.Web", "", "serverfarms", "plan-l", "keep", ManagementLockObject(level="CanNotDelete"))
+    new = grant()  # adding an assignment under a CanNotDelete lock is allowed (MicrosoftDocs/azure-docs#110791)
+    for name in (old, new):
+        with pytest.raises(HttpResponseError) as err:
+            auth.role_assignments.delete(scope, name)
+        assert err.value.status_code == 409 and err.value.error.code == "ScopeLocked"
+    locks.management_locks.delete_at_resource_level(rg, "Microsoft.Web", "", "serverfarms", "plan-l", "keep")
+    auth.role_assignments.delete(scope, old)

@@ -128,7 +128,52 @@ def test_postgres_server_is_busy():
         server = rid("Microsoft.DBforPostgreSQL/flexibleServers/pg-busy")
         assert raw(cloud, "PUT", server + "?api-version=2024-08-01", _pg_server())[0] == 202
         status, body, _ = raw(cloud, "PUT", server + "/databases/app?api-version=2024-08-01", {"properties": {}})
-        assert (status, body["error"]["code"]) == (409, "ServerIsBusy")
+        # Azure's code for this (Azure/bicep-registry-modules#4451) is ServerBusy, not ServerIsBusy.
+        assert (status, body["error"]["code"]) == (409, "ServerBusy")
+
+
+def test_a_new_ha_server_stays_updating_after_its_create_and_children_get_server_busy():
+    import time
+
+    # Server create 900 s (HA) and 300 s of standby creation, scaled: 1.8 s + 0.6 s.
+    with LocalCloud(latency="realistic", time_scale=0.002) as cloud:
+        raw(cloud, "PUT", f"/subscriptions/{SUB}/resourceGroups/{RG}?api-version=2025-04-01", {"location": "eastus"})
+        server = rid("Microsoft.DBforPostgreSQL/flexibleServers/pg-ha")
+        body = _pg_server()
+        body["sku"] = {"name": "Standard_D2s_v3", "tier": "GeneralPurpose"}
+        body["properties"]["highAvailability"] = {"mode": "ZoneRedundant"}
+        assert raw(cloud, "PUT", server + "?api-version=2024-08-01", body)[0] == 202
+        assert cloud.state()[server]["properties"]["state"] == "Updating"
+        busy = 0
+        deadline = time.time() + 10
+        while cloud.state()[server]["properties"].get("state") == "Updating" and time.time() < deadline:
+            props = cloud.state()[server]["properties"]
+            assert props["highAvailability"]["state"] == "CreatingStandby"
+            status, err, _ = raw(cloud, "PUT", server + "/firewallRules/r?api-version=2024-08-01", {"properties": {
+                "startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}})
+            if status == 409:
+                assert err["error"]["code"] == "ServerBusy"
+                busy += 1
+            time.sleep(0.1)
+        assert busy > 5  # busy through the create and the standby creation after it
+        props = cloud.state()[server]["properties"]
+        assert (props["state"], props["highAvailability"]["state"]) == ("Ready", "Healthy")
+        assert raw(cloud, "PUT", server + "/databases/app?api-version=2024-08-01", {"properties": {}})[0] == 202
+
+
+def test_postgres_storage_never_shrinks(cloud, make, rg):
+    from azure.core.exceptions import HttpResponseError
+    from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+
+    pg = make(PostgreSQLManagementClient)
+    body = _pg_server()
+    body["properties"]["storage"] = {"storageSizeGB": 64}
+    pg.servers.begin_create_or_update(rg, "pg-grow", body).result()
+    with pytest.raises(HttpResponseError) as err:
+        pg.servers.begin_update(rg, "pg-grow", {"properties": {"storage": {"storageSizeGB": 32}}}).result()
+    assert err.value.status_code == 400
+    grown = pg.servers.begin_update(rg, "pg-grow", {"properties": {"storage": {"storageSizeGB": 128}}}).result()
+    assert grown.storage.storage_size_gb == 128
 
 
 def test_redis(cloud, make, rg):
@@ -180,7 +225,8 @@ def test_communication(cloud, make, rg):
     comm = make(CommunicationServiceManagementClient)
     email = comm.email_services.begin_create_or_update(rg, "email-fund", {
         "location": "global", "properties": {"dataLocation": "United States"}}).result()
-    assert email.provisioning_state == "Succeeded" and email.location == "global"
+    # Azure's steady state for these services is Running (arm-examples emailServices/2025-05-01/get.json).
+    assert email.provisioning_state == "Running" and email.location == "global"
     domain = comm.domains.begin_create_or_update(rg, "email-fund", "AzureManagedDomain", {
         "location": "global", "properties": {"domainManagement": "AzureManaged"}}).result()
     assert domain.from_sender_domain.endswith(".azurecomm.net")
@@ -200,13 +246,14 @@ def test_budget_and_role_assignment(cloud, make, rg):
 
     cons = make(ConsumptionManagementClient)
     scope = f"/subscriptions/{SUB}/resourceGroups/{rg}"
+    start = _this_month()
     budget = cons.budgets.create_or_update(scope, "monthly", {"properties": {
         "category": "Cost", "amount": 100, "timeGrain": "Monthly",
-        "timePeriod": {"startDate": "2026-01-01T00:00:00Z"},
+        "timePeriod": {"startDate": start},
         "notifications": {"a80": {"enabled": True, "operator": "GreaterThan", "threshold": 80,
                                   "contactEmails": ["ops@fundrbolt.app"], "locale": "en-us"}}}})
     again = cons.budgets.create_or_update(scope, "monthly", {"eTag": budget.e_tag, "properties": {
-        "category": "Cost", "amount": 200, "timeGrain": "Monthly", "timePeriod": {"startDate": "2026-01-01T00:00:00Z"}}})
+        "category": "Cost", "amount": 200, "timeGrain": "Monthly", "timePeriod": {"startDate": start}}})
     assert again.e_tag != budget.e_tag and again.amount == 200
     assert cons.budgets.get(scope, "monthly").current_spend.amount == 0.0
     cons.budgets.delete(scope, "monthly")
@@ -219,6 +266,37 @@ def test_budget_and_role_assignment(cloud, make, rg):
     assert ra.scope == scope and ra.principal_type == "ServicePrincipal"
     assert auth.role_assignments.get(scope, name).role_definition_id == role
     auth.role_assignments.delete(scope, name)
+
+
+def _this_month(months_back: int = 0) -> str:
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date().replace(day=1)
+    for _ in range(months_back):
+        today = (today - dt.timedelta(days=1)).replace(day=1)
+    return f"{today.isoformat()}T00:00:00Z"
+
+
+def test_a_budget_cannot_start_in_a_past_month_nor_change_its_start(cloud, make, rg):
+    from azure.mgmt.consumption import ConsumptionManagementClient
+
+    cons = make(ConsumptionManagementClient)
+    scope = f"/subscriptions/{SUB}/resourceGroups/{rg}"
+
+    def body(start: str) -> dict:
+        return {"properties": {"category": "Cost", "amount": 100, "timeGrain": "Monthly",
+                               "timePeriod": {"startDate": start}}}
+
+    with pytest.raises(HttpResponseError) as err:
+        cons.budgets.create_or_update(scope, "b", body(_this_month(1)))
+    assert err.value.status_code == 400 and "prior to current month" in str(err.value)
+    with pytest.raises(HttpResponseError) as err:
+        cons.budgets.create_or_update(scope, "b", body(_this_month()[:8] + "15T00:00:00Z"))
+    assert "first day of the month" in str(err.value)
+    made = cons.budgets.create_or_update(scope, "b", body(_this_month()))
+    with pytest.raises(HttpResponseError) as err:
+        cons.budgets.create_or_update(scope, "b", {**body(_this_month(1)), "eTag": made.e_tag})
+    assert "cannot be updated" in str(err.value)
 
 
 def test_unknown_post_action_is_explicit(cloud, rg):
@@ -242,3 +320,14 @@ def test_static_site(cloud, make, rg):
     assert web.static_sites.get_static_site(rg, "swa-fund").custom_domains == ["www.fundrbolt.app"]
     with pytest.raises(HttpResponseError):
         web.static_sites.get_static_site(rg, "nope")
+
+
+def test_a_metric_alert_window_shorter_than_its_frequency_is_refused(cloud, rg):
+    alert = rid("Microsoft.Insights/metricAlerts/a")
+    body = {"location": "global", "properties": {"severity": 2, "enabled": True, "scopes": [], "criteria": {
+        "odata.type": "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria", "allOf": []},
+        "evaluationFrequency": "PT15M", "windowSize": "PT5M"}}
+    status, err, _ = raw(cloud, "PUT", alert + "?api-version=2018-03-01", body)
+    assert status == 400 and "window size" in err["error"]["message"]
+    body["properties"]["windowSize"] = "PT1H"
+    assert raw(cloud, "PUT", alert + "?api-version=2018-03-01", body)[0] in (200, 201)

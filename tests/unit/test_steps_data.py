@@ -238,6 +238,17 @@ def test_redis_non_ssl_port_drift_is_seen(dev):
 
 # --- Redis firewall ------------------------------------------------------------------------------------
 
+
+class _Resp:
+    """What `raw` hands its `cls`: a pipeline response whose http_response has json()."""
+
+    def __init__(self, body):
+        self.http_response = self
+        self._body = body
+
+    def json(self):
+        return self._body
+
 WEB = {"web_app": {"properties": {"possibleOutboundIpAddresses": "20.1.2.3,20.1.2.4, 20.1.2.3"}}}
 
 
@@ -251,16 +262,35 @@ def test_redis_firewall_set_comes_from_the_web_app(dev):
     assert set(s.depends_on) == {"redis", "web_app"}
 
 
-def test_redis_firewall_adds_missing_and_deletes_extra(c, dev):
+def test_redis_firewall_adds_missing_and_leaves_extra_to_the_owned_collection(c, dev):
     s = step(dev, "redis_firewall")
     observed = {"rules": [
         {"name": "fundrbolt-dev-redis/webapp_20_1_2_3", "properties": {"startIP": "20.1.2.3", "endIP": "20.1.2.3"}},
-        {"name": "fundrbolt-dev-redis/handmade", "properties": {"startIP": "0.0.0.0", "endIP": "255.255.255.255"}},
     ]}
     s.update(c, s.desired(WEB), observed, ())
     c.redis.firewall_rules.create_or_update.assert_called_once_with(
         RG, "fundrbolt-dev-redis", "webapp_20_1_2_4", {"properties": {"startIP": "20.1.2.4", "endIP": "20.1.2.4"}})
+    c.redis.firewall_rules.delete.assert_not_called()  # steps/owned.py RedisFirewallRules revokes extras
+
+
+def test_a_hand_made_redis_rule_is_the_collections_to_revoke(c, dev):
+    from provisioner import children as owned
+    from steps.owned import RedisFirewallRules
+
+    rules = RedisFirewallRules(dev.env)
+    c.redis.firewall_rules.list.return_value = iter([
+        {"id": f"{rules.parent_id}/firewallRules/webapp_20_1_2_3", "name": "fundrbolt-dev-redis/webapp_20_1_2_3",
+         "properties": {"startIP": "20.1.2.3", "endIP": "20.1.2.3"}},
+        {"id": f"{rules.parent_id}/firewallRules/handmade", "name": "fundrbolt-dev-redis/handmade",
+         "properties": {"startIP": "0.0.0.0", "endIP": "255.255.255.255"}}])
+    listed = rules.list(c)
+    [change] = owned.decide(rules, listed, rules.declared_from(WEB), [], "s", RG)
+    assert change.ref.name == "handmade" and change.refused is None
+    rules.delete(c, listed[1])
     c.redis.firewall_rules.delete.assert_called_once_with(RG, "fundrbolt-dev-redis", "handmade")
+    # Under production's lock on the cache, the same rule is left for a person.
+    [locked] = owned.decide(rules, listed, rules.declared_from(WEB), [rules.parent_id], "s", RG)
+    assert locked.refused and "lock" in locked.refused
 
 
 def test_redis_firewall_compares_as_a_set_with_cache_prefixed_names(dev):
@@ -274,13 +304,15 @@ def test_redis_firewall_compares_as_a_set_with_cache_prefixed_names(dev):
     assert not diff(desired, extra, s.rules).empty
 
 
-def test_redis_firewall_reads_the_list(c, dev):
+def test_redis_firewall_reads_its_own_rules(c, dev):
     s = step(dev, "redis_firewall")
     c.redis.firewall_rules.list.return_value = iter([])
     assert s.read(c) is None  # no rules == nothing managed yet
     assert c.redis.firewall_rules.list.call_args.args == (RG, "fundrbolt-dev-redis")
-    c.redis.firewall_rules.list.return_value = iter([{"name": "webapp_1_1_1_1", "properties": {}}])
-    assert s.read(c) == {"rules": [{"name": "webapp_1_1_1_1", "properties": {}}]}
+    c.web.web_apps.get.side_effect = lambda *a, cls, **kw: cls(_Resp(WEB["web_app"]), None, {})
+    c.redis.firewall_rules.list.return_value = iter([{"name": "webapp_20_1_2_3", "properties": {}},
+                                                     {"name": "handmade", "properties": {}}])
+    assert s.read(c) == {"rules": [{"name": "webapp_20_1_2_3", "properties": {}}]}
     assert redis_firewall.rule_name("10.0.0.1") == "webapp_10_0_0_1"
 
 

@@ -283,7 +283,9 @@ def test_budget_amounts_and_notifications(c, dev, prod):
     s = step(dev, "budget")
     d = s.desired({})
     p = d["properties"]
-    assert (p["amount"], p["timeGrain"], p["timePeriod"]["startDate"]) == (100, "Monthly", "2026-11-01T00:00:00Z")
+    from steps.budget import start_date
+
+    assert (p["amount"], p["timeGrain"], p["timePeriod"]["startDate"]) == (100, "Monthly", start_date())
     assert {(n["thresholdType"], n["threshold"]) for n in p["notifications"].values()} == {
         ("Actual", 80), ("Forecasted", 90), ("Actual", 100)}
     assert all(n["contactEmails"] == ["devops@fundrbolt.app"] for n in p["notifications"].values())
@@ -297,10 +299,27 @@ def test_budget_amounts_and_notifications(c, dev, prod):
 
 def test_budget_update_carries_the_etag(c, dev):
     s = step(dev, "budget")
-    d = s.desired({})
-    s.update(c, d, {**d, "eTag": '"1d34d012214157f"'}, ())
+    live = {"eTag": '"1d34d012214157f"', "properties": {"timePeriod": {"startDate": "2026-11-01T00:00:00Z",
+                                                                       "endDate": "2036-10-31T00:00:00Z"}}}
+    d = s.desired({"budget": live})
+    s.update(c, d, live, ())
     body = c.consumption.budgets.create_or_update.call_args.args[2]
-    assert body["eTag"] == '"1d34d012214157f"' and body["properties"] == d["properties"]
+    assert body["eTag"] == '"1d34d012214157f"'
+    # The start date is create-only: the update re-sends the live timePeriod (the PUT requires it), never a new one.
+    assert body["properties"] == {**d["properties"], "timePeriod": live["properties"]["timePeriod"]}
+
+
+def test_budget_starts_the_month_it_is_created_and_is_never_compared_again(dev):
+    import datetime as dt
+
+    from steps.budget import start_date
+
+    assert start_date(dt.date(2027, 3, 17)) == "2027-03-01T00:00:00Z"
+    assert start_date(dt.date(2027, 1, 1)) == "2027-01-01T00:00:00Z"
+    s = step(dev, "budget")
+    assert "timePeriod" in s.desired({"budget": None})["properties"]  # a create carries it
+    existing = {"properties": {"timePeriod": {"startDate": "2025-01-01T00:00:00Z"}}}
+    assert "timePeriod" not in s.desired({"budget": existing})["properties"]  # an update never does
 
 
 def test_budget_get_noise_is_not_drift(dev):
@@ -312,6 +331,18 @@ def test_budget_get_noise_is_not_drift(dev):
         **d["properties"], "notifications": notes, "currentSpend": {"amount": 80.89, "unit": "USD"},
         "timePeriod": {"startDate": "2026-11-01T00:00:00Z", "endDate": "2036-10-31T00:00:00Z"}}}
     assert changes(s, d, observed) == []
+    # Any live start date is fine: never compared (create-only), never a replace.
     observed["properties"]["timePeriod"]["startDate"] = "2026-12-01T00:00:00Z"
-    [change] = diff(d, observed, s.rules).changes
-    assert change.requires_replace
+    assert diff(d, observed, s.rules).changes == []
+
+
+def test_diagnostic_settings_compare_only_enabled_categories(dev):
+    s = step(dev, "diagnostic_setting:web_app")
+    d = s.desired({})
+    live = {"properties": {**d["properties"],
+                           "logs": [*d["properties"]["logs"], {"categoryGroup": "audit", "enabled": False}],
+                           "metrics": [*d["properties"]["metrics"], {"category": "Other", "enabled": False}]}}
+    assert diff(d, live, s.rules).changes == []
+    # An enabled category that is not declared, or a declared one switched off, is still a difference.
+    live["properties"]["logs"][0] = {**live["properties"]["logs"][0], "enabled": False}
+    assert [c.path for c in diff(d, live, s.rules).changes] == ["properties.logs"]

@@ -124,6 +124,22 @@ def test_budget_notification_threshold_0_to_1000(envs):
     assert "0-1000" in p.message
 
 
-def test_budget_starts_on_the_first_of_a_month(envs):
-    edit(envs, "common.toml", "start_date = 2026-11-01", "start_date = 2026-11-15")
-    assert "first day" in only(envs, "dev", "budget.start_date", "common.toml").message
+def test_a_fixed_budget_start_date_is_refused_it_would_fail_from_the_next_month_on(envs):
+    edit(envs, "common.toml", "[budget]\n", "[budget]\nstart_date = 2026-11-01\n")
+    only(envs, "dev", "budget.start_date", "common.toml")
+
+
+def test_metric_alert_window_must_be_at_least_the_evaluation_frequency(envs):
+    edit(envs, "common.toml", 'evaluation_frequency = "PT1M"', 'evaluation_frequency = "PT15M"')
+    p = only(envs, "dev", "metric_alerts.cpu.window", "common.toml")
+    assert "PT10M" in p.message and "PT15M" in p.message
+    only(envs, "dev", "availability_alerts.window", "common.toml")
+
+
+def test_shipped_alert_windows_fit_their_frequency():
+    import steps
+    from provisioner.runner import load_session
+    from tests.support import ENVS
+
+    for env in ("dev", "staging", "production"):
+        assert not [p for p in load_session(env, steps.ALL_STEPS, ENVS).warnings if "window" in p.key]

@@ -8,6 +8,7 @@ from . import (
     cache,
     communication,
     consumption,
+    containerregistry,
     insights,
     keyvault,
     network,
@@ -19,7 +20,7 @@ from . import (
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            network, communication, consumption]
+            network, communication, consumption, containerregistry]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ArmError
-from ..ids import split_extension
+from ..ids import ArmPath, is_under, split_extension
 from ..profile import TENANT_ID, EngineApi, TypeProfile, WriteCtx
 
 
@@ -92,10 +92,43 @@ def _assignment_populate(ctx: WriteCtx) -> None:
     ctx.extra["tenant"] = TENANT_ID
 
 
+_PRINCIPAL_FILTER = re.compile(r"^\s*principalId\s+eq\s+'?([0-9a-fA-F-]+)'?\s*$")
+
+
+def _list_assignments(engine: EngineApi, path: ArmPath, query: dict[str, str]) -> list[dict[str, object]]:
+    """GET {scope}/providers/Microsoft.Authorization/roleAssignments as ARM answers it
+    (RoleAssignments_ListForScope, azure-rest-api-specs authorization RoleAssignmentsCalls.json; the same
+    text in learn.microsoft.com/dotnet/api/azure.resourcemanager.authorization.roleassignmentcollection.getall):
+    no filter: every assignment that applies at the scope (at or above it) and those below it;
+    `$filter=atScope()`: at or above the scope only (what inherits to it);
+    `$filter=principalId eq {id}`: at, above or below, for that principal. Any other filter is refused."""
+    scope = path.parent_id
+    flt = (query.get("$filter") or "").strip()
+    principal = None
+    if flt and flt.lower() != "atscope()":
+        m = _PRINCIPAL_FILTER.match(flt)
+        if not m:
+            raise ArmError(400, "UnsupportedQuery", f"The filter '{flt}' is not supported.")
+        principal = m.group(1).lower()
+    out = []
+    for body in engine.find("Microsoft.Authorization/roleAssignments"):
+        at = split_extension(body["id"])[0] or "/"
+        above = is_under(scope, at)  # at the scope or on one of its ancestors
+        below = is_under(at, scope)
+        if flt.lower() == "atscope()" and not above:
+            continue
+        if not (above or below):
+            continue
+        if principal and str((body.get("properties") or {}).get("principalId") or "").lower() != principal:
+            continue
+        out.append(body)
+    return out
+
+
 PROFILES = [
     TypeProfile(type="Microsoft.Authorization/locks", created=201, updated=200, provisioning_state=False,
                 has_location=False, latency=1.0, extension=True, populate=_lock_populate),
     TypeProfile(type="Microsoft.Authorization/roleAssignments", created=201, updated=200, provisioning_state=False,
                 has_location=False, latency=2.0, extension=True, methods=frozenset({"GET", "PUT", "DELETE", "HEAD"}),
-                populate=_assignment_populate),
+                populate=_assignment_populate, list_query_fn=_list_assignments),
 ]

@@ -171,16 +171,32 @@ def _verification_done(engine: EngineApi, body: dict[str, Any]) -> None:
                 "status": "VerificationFailed", "errorCode": "DnsRecordNotFound"}
 
 
+def _running(engine: EngineApi, body: dict[str, Any]) -> None:
+    """Communication and Email services report `Running` as their steady state, not `Succeeded`
+    (arm-examples communicationServices/2025-05-01/get.json, emailServices/2025-05-01/get.json)."""
+    props = body.get("properties")
+    if isinstance(props, dict) and props.get("provisioningState") == "Succeeded":
+        props["provisioningState"] = "Running"
+
+
+def _steady(populate: Any) -> Any:
+    """A sync write (PATCH) answers with the steady `Running` too; an LRO's Creating/Updating overrides it."""
+    def hook(ctx: WriteCtx) -> None:
+        populate(ctx)
+        ctx.props["provisioningState"] = "Running"
+    return hook
+
+
 def _lro(type_name: str, **kw: Any) -> TypeProfile:
     return TypeProfile(type=type_name, lro=True, created=201, updated=200, delete_lro=True, latency=120.0,
                        keep_location=True, **kw)
 
 
 PROFILES = [
-    _lro("Microsoft.Communication/communicationServices", populate=_service_populate, before_write=_check_links,
-         actions={"listKeys": Action(_keys, write=False)}),
-    _lro("Microsoft.Communication/emailServices", patch_lro=True, populate=_email_populate,
-         before_write=_data_location),
+    _lro("Microsoft.Communication/communicationServices", populate=_steady(_service_populate), before_write=_check_links,
+         actions={"listKeys": Action(_keys, write=False)}, on_settled=_running),
+    _lro("Microsoft.Communication/emailServices", patch_lro=True, populate=_steady(_email_populate),
+         before_write=_data_location, on_settled=_running),
     _lro("Microsoft.Communication/emailServices/domains", patch_lro=True, populate=_domain_populate,
          before_write=_domain_before_write, on_settled=_verification_done,
          actions={"initiateVerification": Action(_verify, write=True)}),

@@ -30,6 +30,41 @@ def _component_populate(ctx: WriteCtx) -> None:
     )
 
 
+# What Azure creates next to a new component (MicrosoftDocs/azure-docs#117421; CompositionalIT/farmer#637 for the
+# shapes): a "Failure Anomalies" smart detector rule and, once per group, the action group it notifies.
+MONITORING_CONTRIBUTOR = "749f88d5-cbae-40b8-bcfc-e573ddc772fa"
+MONITORING_READER = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
+
+
+def _component_companions(ctx: WriteCtx) -> None:
+    if not ctx.created:
+        return
+    group = ctx.id.split("/providers/")[0]
+    ag_id = f"{group}/providers/microsoft.insights/actiongroups/Application Insights Smart Detection"
+    if ctx.engine.get(ag_id) is None:
+        ctx.engine.put_raw(ag_id, {
+            "id": ag_id, "name": "Application Insights Smart Detection", "type": "Microsoft.Insights/ActionGroups",
+            "location": "Global", "tags": {}, "properties": {
+                "groupShortName": "SmartDetect", "enabled": True, "emailReceivers": [], "smsReceivers": [],
+                "webhookReceivers": [], "eventHubReceivers": [], "itsmReceivers": [], "azureAppPushReceivers": [],
+                "automationRunbookReceivers": [], "voiceReceivers": [], "logicAppReceivers": [],
+                "azureFunctionReceivers": [],
+                "armRoleReceivers": [{"name": "Monitoring Contributor", "roleId": MONITORING_CONTRIBUTOR,
+                                      "useCommonAlertSchema": True},
+                                     {"name": "Monitoring Reader", "roleId": MONITORING_READER,
+                                      "useCommonAlertSchema": True}]}})
+    name = f"Failure Anomalies - {ctx.path.name}"
+    rule_id = f"{group}/providers/microsoft.alertsmanagement/smartdetectoralertrules/{name}"
+    ctx.engine.put_raw(rule_id, {
+        "id": rule_id, "name": name, "type": "Microsoft.AlertsManagement/smartDetectorAlertRules",
+        "location": "global", "properties": {
+            "description": "Failure Anomalies notifies you of an unusual rise in the rate of failed HTTP requests or "
+                           "dependency calls.",
+            "state": "Enabled", "severity": "Sev3", "frequency": "PT1M",
+            "detector": {"id": "FailureAnomaliesDetector"}, "scope": [ctx.id],
+            "actionGroups": {"groupIds": [ag_id]}}})
+
+
 def _billing_default(engine: EngineApi, path: ArmPath) -> dict[str, Any]:
     return {"CurrentBillingFeatures": ["Basic"], "DataVolumeCap": {
         "Cap": 100.0, "ResetTime": 0, "WarningThreshold": 90, "StopSendNotificationWhenHitThreshold": False,
@@ -45,8 +80,22 @@ def _billing_populate(ctx: WriteCtx) -> None:
 _DURATION = re.compile(r"^p(t?)[0-9a-z.]+$", re.IGNORECASE)
 
 
+def _minutes(duration: str) -> float | None:
+    m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", duration.upper())
+    if not m or not any(m.groups()):
+        return None
+    days, hours, minutes = (int(x or 0) for x in m.groups())
+    return days * 1440 + hours * 60 + minutes
+
+
 def _alert_populate(ctx: WriteCtx) -> None:
     props = ctx.props
+    window, frequency = (_minutes(str(props.get(k) or "")) for k in ("windowSize", "evaluationFrequency"))
+    if window is not None and frequency is not None and window < frequency:
+        # learn.microsoft.com/azure/azure-monitor/alerts/alerts-metric-create-templates: the lookback window
+        # is at least the evaluation frequency (the portal offers nothing shorter; ARM refuses it).
+        raise ArmError(400, "BadRequest", f"The window size {props['windowSize']} must be greater than or equal to "
+                       f"the evaluation frequency {props['evaluationFrequency']}.")
     for key in ("evaluationFrequency", "windowSize"):
         if isinstance(props.get(key), str) and _DURATION.match(props[key]):
             props[key] = props[key].upper()  # ARM returns ISO-8601 durations upper-cased (Pt1m -> PT1M)
@@ -130,9 +179,26 @@ def _autoscale_populate(ctx: WriteCtx) -> None:
                     part[key] = part[key].upper()  # ISO-8601 durations come back upper-cased
 
 
+def _diagnostic_populate(ctx: WriteCtx) -> None:
+    """Azure echoes the log category group that was not chosen as a disabled entry, and metrics that were
+    not sent as a disabled AllMetrics (hashicorp/terraform-provider-azurerm#5673, #10388, #28428): GET
+    returns more entries than were written."""
+    props = ctx.props
+    logs = props.get("logs")
+    if isinstance(logs, list) and logs:
+        groups = {str(e.get("categoryGroup") or "").lower() for e in logs if isinstance(e, dict)}
+        for group in ("audit", "allLogs"):
+            if groups & {"audit", "alllogs"} and group.lower() not in groups:
+                logs.append({"category": None, "categoryGroup": group, "enabled": False,
+                             "retentionPolicy": {"enabled": False, "days": 0}})
+    if not props.get("metrics"):
+        props["metrics"] = [{"category": "AllMetrics", "enabled": False, "timeGrain": None,
+                             "retentionPolicy": {"enabled": False, "days": 0}}]
+
+
 PROFILES = [
     TypeProfile(type="Microsoft.Insights/components", created=200, updated=200, latency=5.0,
-                populate=_component_populate),
+                populate=_component_populate, after_write=_component_companions),
     TypeProfile(type="Microsoft.Insights/components/currentbillingfeatures", created=200, updated=200,
                 singleton=True, raw_body=True, latency=1.0, default_body=_billing_default,
                 populate=_billing_populate, methods=frozenset({"GET", "PUT"})),
@@ -144,5 +210,5 @@ PROFILES = [
     TypeProfile(type="Microsoft.Insights/autoscaleSettings", created=201, updated=200, latency=3.0,
                 provisioning_state=False, populate=_autoscale_populate),
     TypeProfile(type="Microsoft.Insights/diagnosticSettings", created=200, updated=200, latency=2.0,
-                provisioning_state=False, has_location=False, extension=True),
+                provisioning_state=False, has_location=False, extension=True, populate=_diagnostic_populate),
 ]

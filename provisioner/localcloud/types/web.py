@@ -98,6 +98,14 @@ def _site_populate(ctx: WriteCtx) -> None:
     body["kind"] = body.get("kind") or ("app,linux" if plan and plan["properties"].get("reserved") else "app")
     sent_config = props.pop("siteConfig", None)
     old = (ctx.existing or {}).get("properties") or {}
+    if ctx.method == "PATCH" and ctx.existing is not None:
+        # A site PATCH carries no tags: SitePatchResource is a ProxyOnlyResource without `tags`
+        # (azure-rest-api-specs web WebApps.json; azure-mgmt-web models.SitePatchResource), so App Service
+        # ignores them. Tags change through a PUT or the Tags API (routes._tags_at_scope).
+        if ctx.existing.get("tags") is None:
+            body.pop("tags", None)
+        else:
+            body["tags"] = ctx.existing["tags"]
     ips = fake_ips(ctx.id, 6)
     defaults(props, {
         "enabled": True, "reserved": bool(plan and plan["properties"].get("reserved")), "isXenon": False,

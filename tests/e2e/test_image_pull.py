@@ -1,0 +1,97 @@
+"""The private image is pulled with the app's identity (AcrPull on the registry), and the image itself belongs to
+deployments: set at create, never compared or reverted (real SDK, local cloud)."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioner.executor import Timing
+from provisioner.graph import build
+from provisioner.localcloud.cloud import SHARED_REGISTRY
+from provisioner.model import Action, Status
+from provisioner.reconciler import Policy
+from provisioner.runner import Connection, Session, apply, make_plan
+from steps.acr_pull import ACR_PULL
+from tests.support import closure, session
+
+pytestmark = pytest.mark.e2e
+
+
+def _sub(env: str, *names: str) -> Session:
+    full = session(env)
+    wanted = {n for name in names for n in closure(full, name)}
+    steps = [s for s in full.steps if s.name in wanted]
+    return Session(full.env, steps, build([(s.name, s.depends_on) for s in steps]))
+
+
+def _run(sub: Session, clients) -> dict:
+    conn = Connection(clients, Timing.local())
+    plan, known = make_plan(sub, conn, Policy())
+    outcomes, _ = apply(sub, conn, plan, known)
+    return {o.change.step: o for o in outcomes}
+
+
+def test_acr_pull_needs_the_registry_to_exist_then_each_identity_gets_it(cloud, clients):
+    state = cloud.state()
+    cloud.set_state({k: v for k, v in state.items() if "containerregistry" not in k.lower()})
+    sub = _sub("production", "web_app_config", "slot_config")
+    outcomes = _run(sub, clients)
+    # As ARM: a role assignment on a scope that does not exist is refused (404 ParentResourceNotFound).
+    assert outcomes["acr_pull"].status is Status.FAILED and "not found" in (outcomes["acr_pull"].error or "")
+    assert outcomes["web_app_config"].status is Status.SKIPPED
+
+    cloud.set_state({**cloud.state(), **{k: v for k, v in state.items() if "containerregistry" in k.lower()}})
+    outcomes = _run(sub, clients)
+    assert all(o.status in (Status.APPLIED, Status.UNCHANGED) for o in outcomes.values()), {
+        k: o.error for k, o in outcomes.items() if o.status not in (Status.APPLIED, Status.UNCHANGED)}
+    now = cloud.state()
+    grants = [b for rid, b in now.items() if rid.lower().startswith(SHARED_REGISTRY.lower() + "/providers/microsoft.authorization/roleassignments/")]
+    principals = {b["properties"]["principalId"] for b in grants}
+    site = next(b for rid, b in now.items() if rid.lower().endswith("/sites/fundrbolt-production-api"))
+    slot = next(b for rid, b in now.items() if rid.lower().endswith("/sites/fundrbolt-production-api/slots/staging"))
+    assert principals == {site["identity"]["principalId"], slot["identity"]["principalId"]}
+    assert all(b["properties"]["roleDefinitionId"].endswith(ACR_PULL) for b in grants)
+    configs = [b for rid, b in now.items() if rid.lower().endswith("/config/web")]
+    assert configs and all(b["properties"]["acrUseManagedIdentityCreds"] is True for b in configs)
+
+    again, _ = make_plan(sub, Connection(clients, Timing.local()), Policy())
+    assert again.pending == ()
+
+
+def test_the_running_image_belongs_to_deployments(cloud, clients):
+    sub = _sub("dev", "web_app_config")
+    _run(sub, clients)
+    site = next(rid for rid in cloud.state() if rid.lower().endswith("/sites/fundrbolt-dev-api"))
+    assert cloud.state()[site + "/config/web"]["properties"]["linuxFxVersion"] == "DOCKER|fundrbolt.azurecr.io/fundrbolt-api:latest"
+    from tests.e2e.helpers import rest
+
+    status, _ = rest(cloud.url, "PATCH", site + "/config/web", {"properties": {
+        "linuxFxVersion": "DOCKER|fundrbolt.azurecr.io/fundrbolt-api:sha-1234"}}, caller="ci@fundrbolt.app",
+        api_version="2024-11-01")
+    assert status == 200
+    plan, _ = make_plan(sub, Connection(clients, Timing.local()), Policy())
+    change = next(c for c in plan.changes if c.step == "web_app_config")
+    assert change.action is Action.NOOP
+    assert any(i.path == "properties.linuxFxVersion" and "deployments" in i.rule for i in change.ignored)
+
+
+def test_a_tag_added_to_the_site_by_hand_is_drift_and_provision_removes_it(cloud, clients):
+    from tests.e2e.helpers import rest
+
+    sub = _sub("staging", "deployment_slot")
+    _run(sub, clients)
+    site = next(rid for rid in cloud.state() if rid.lower().endswith("/sites/fundrbolt-staging-api"))
+    for target in (site, site + "/slots/staging"):
+        # The portal changes tags through the Tags API (a site PATCH would ignore them, as on Azure).
+        status, _ = rest(cloud.url, "PATCH", target + "/providers/Microsoft.Resources/tags/default",
+                         {"operation": "Merge", "properties": {"tags": {"HandMade": "by-alice"}}}, api_version="2021-04-01")
+        assert status == 200
+        assert cloud.state()[target]["tags"]["HandMade"] == "by-alice"
+        status, body = rest(cloud.url, "PATCH", target, {"tags": {"Other": "x"}})
+        assert status == 200 and "Other" not in body["tags"]
+    plan, _ = make_plan(sub, Connection(clients, Timing.local()), Policy())
+    drifted = {c.step: [p.path for p in c.properties] for c in plan.pending}
+    assert drifted == {"web_app": ["tags.HandMade"], "deployment_slot": ["tags.HandMade"]}
+    outcomes = _run(sub, clients)  # before: PATCH ignored the tags and the step "did not converge"
+    assert {k: o.status for k, o in outcomes.items() if k in drifted} == {k: Status.APPLIED for k in drifted}
+    assert all("HandMade" not in (cloud.state()[t].get("tags") or {}) for t in (site, site + "/slots/staging"))

@@ -1,0 +1,66 @@
+"""Deletes under a CanNotDelete lock are never planned: they are left for a person, with the reason."""
+
+from __future__ import annotations
+
+from provisioner import children
+from provisioner.children import Child
+from provisioner.model import Action
+from provisioner.reconciler import Policy, decide, delete_blocked, lock_scopes
+from steps.owned import children as owned_children
+from tests.support import SUB, session, step
+
+GROUP = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-production-rg"
+REDIS = f"{GROUP}/providers/Microsoft.Cache/redis/fundrbolt-production-redis"
+
+
+def test_lock_scopes_come_from_the_lock_steps_and_every_step_knows_them():
+    s = session("production")
+    scopes = lock_scopes(s.steps)
+    assert REDIS.lower() in scopes and len(scopes) == 4
+    assert all(x.locked_scopes == scopes for x in s.steps)
+    assert lock_scopes(session("dev").steps) == frozenset()
+
+
+def test_delete_blocked_covers_the_resource_its_children_extension_resources_and_what_contains_it():
+    locked = frozenset({REDIS.lower()})
+    assert delete_blocked(REDIS, locked) == REDIS.lower()
+    assert delete_blocked(f"{REDIS}/firewallRules/app1", locked) == REDIS.lower()
+    assert delete_blocked(f"{REDIS}/providers/Microsoft.Authorization/roleAssignments/x", locked) == REDIS.lower()
+    assert delete_blocked(GROUP, locked) == REDIS.lower()  # deleting the group would delete the cache
+    assert delete_blocked(f"{GROUP}/providers/Microsoft.Cache/redis/other", locked) is None
+    assert delete_blocked(REDIS + "x", locked) is None
+
+
+def _rules(*ips: str) -> list[dict]:
+    return [{"name": "webapp_" + ip.replace(".", "_"), "properties": {"startIP": ip, "endIP": ip}} for ip in ips]
+
+
+def test_a_stale_redis_rule_under_the_lock_is_left_for_a_person_not_deleted():
+    """The rule step keeps only the app's rules; a stale one is a child of the owned collection
+    `redis/firewallRules`, and under production's lock on the cache it is reported, never a planned delete."""
+    s = session("production")
+    fw = step(s, "redis_firewall")
+    web = {"properties": {"possibleOutboundIpAddresses": "20.1.1.1,20.1.1.2"}}
+    desired = fw.desired({"web_app": web})
+    assert sorted(r["name"] for r in desired["rules"]) == ["webapp_20_1_1_1", "webapp_20_1_1_2"]
+    collection = next(c for c in owned_children(s.env) if c.name == "redis/firewallRules")
+    stale = Child(f"{REDIS}/firewallRules/webapp_20_9_9_9", "webapp_20_9_9_9",
+                  {"properties": {"startIP": "20.9.9.9", "endIP": "20.9.9.9"}})
+    kept = Child(f"{REDIS}/firewallRules/webapp_20_1_1_1", "webapp_20_1_1_1", {})
+    declared = {n.lower() for n in collection.declared_from({"web_app": web})}
+    [change] = children.decide(collection, [stale, kept], declared, [REDIS], SUB, "fundrbolt-production-rg")
+    assert change.action is Action.DELETE and change.collection == "redis/firewallRules"
+    assert change.refused and change.refused.startswith("left for a person:") and "fundrbolt-production-redis" in change.refused
+    # Without a lock (dev) the stale rule is revoked: the same change, not refused.
+    [dev] = children.decide(collection, [stale], declared, [], SUB, "fundrbolt-production-rg")
+    assert dev.action is Action.DELETE and dev.refused is None
+
+
+def test_a_replace_under_a_lock_is_refused_and_left_for_a_person():
+    s = session("production")
+    grant = step(s, "key_vault_access")
+    desired = grant.desired({"web_app": {"identity": {"principalId": "new-principal"}}})
+    observed = {"properties": {**desired["properties"], "principalId": "old-principal"}}
+    change = decide(grant, desired, observed, Policy(allow_replace=True), production=True)
+    assert change.action is Action.REPLACE
+    assert change.refused and change.refused.startswith("left for a person:") and "lock" in change.refused
