@@ -48,6 +48,7 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "postgres": ("azure.mgmt.postgresqlflexibleservers", "PostgreSQLManagementClient"),
     "redis": ("azure.mgmt.redis", "RedisManagementClient"),
     "dns": ("azure.mgmt.dns", "DnsManagementClient"),
+    "network": ("azure.mgmt.network", "NetworkManagementClient"),
     "communication": ("azure.mgmt.communication", "CommunicationServiceManagementClient"),
     "appinsights": ("azure.mgmt.applicationinsights", "ApplicationInsightsManagementClient"),
     "consumption": ("azure.mgmt.consumption", "ConsumptionManagementClient"),
@@ -178,6 +179,23 @@ class Clients:
                 client_cls = getattr(importlib.import_module(module), cls)
                 self._cache[attr] = client_cls(self.credential(), self.target.subscription_id, **self.kwargs())
             return self._cache[attr]
+
+    def subscription_tenant(self) -> str:
+        """The directory the subscription belongs to, as Azure says (GET /subscriptions/{id}): what a Key
+        Vault's tenantId must be, or its data plane refuses every token (AKV10032)."""
+        with self._lock:
+            if "tenant" not in self._cache:
+                from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+                kw = self.kwargs()
+                client = SubscriptionClient(self.credential(), base_url=kw["base_url"],
+                                            credential_scopes=kw["credential_scopes"],
+                                            per_call_policies=kw["per_call_policies"], user_agent=USER_AGENT)
+                sub = call(client.subscriptions.get, self.target.subscription_id)
+                if not getattr(sub, "tenant_id", None):
+                    raise AzureCallError(f"subscription {self.target.subscription_id} names no tenant")
+                self._cache["tenant"] = str(sub.tenant_id).lower()
+            return str(self._cache["tenant"])
 
     def caller_object_id(self) -> str | None:
         """The object id (`oid` claim) of the identity the ARM token names, lower-cased; None when the

@@ -294,15 +294,27 @@ def localcloud() -> None:
 @click.option("--faults", "faults_file", type=click.Path(path_type=Path), default=None, help="JSON list of fault rules.")
 @click.option("--unhealthy-image", "unhealthy_images", multiple=True, metavar="SUBSTRING",
               help="Sites whose image reference contains SUBSTRING answer /health with 503 (repeatable).")
+@click.option("--tenant-id", default="00000000-0000-0000-0000-000000000000", show_default=True,
+              help="The directory the subscription belongs to (GET /subscriptions/{id} answers it).")
+@click.option("--client-ip", default="203.0.113.10", show_default=True,
+              help="The public address the Key Vault firewall sees for every caller.")
 def serve(port: int, state_file: Path | None, request_log: Path | None, latency: str, time_scale: float,
-          faults_file: Path | None, unhealthy_images: tuple[str, ...]) -> None:
+          faults_file: Path | None, unhealthy_images: tuple[str, ...], tenant_id: str, client_ip: str) -> None:
     """Run the local cloud in the foreground and print its URL."""
+    import uuid
+
     from provisioner.localcloud import ServeError
     from provisioner.localcloud import serve as run
 
     try:
+        tenant_id = str(uuid.UUID(tenant_id))
+    except ValueError:
+        click.echo(f"error: --tenant-id {tenant_id!r} is not a GUID", err=True)
+        sys.exit(exitcodes.EXIT_ERROR)
+    try:
         run(port=port, state_file=state_file, request_log=request_log, latency=latency, time_scale=time_scale,
-            faults_file=faults_file, unhealthy_images=list(unhealthy_images))
+            faults_file=faults_file, unhealthy_images=list(unhealthy_images), tenant_id=tenant_id,
+            client_ip=client_ip)
     except ServeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exitcodes.EXIT_ERROR)

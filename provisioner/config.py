@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from provisioner.errors import ConfigError, ConfigProblem
 
 LOCAL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-LOCAL_TENANT = "00000000-0000-0000-0000-000000000000"
 ENVIRONMENTS = ("dev", "staging", "production")
 FILE_KEY = "(file)"  # the key path of a problem with the whole file (missing, not TOML)
 T = TypeVar("T", bound=BaseModel)
@@ -38,6 +37,7 @@ class Core(Section):
     project: str = Field(pattern=r"^[a-z][a-z0-9]{1,15}$")
     location: str
     subscription_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{36}$")
+    # Optional pin: the tenant is learned from the subscription (runner.check_tenant refuses a different one).
     tenant_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{36}$")
     naming: dict[str, str]
     tags: dict[str, str]
@@ -68,10 +68,6 @@ class EnvironmentSpec:
     @property
     def subscription_id(self) -> str:
         return self.overrides.get("subscription_id") or self.core.subscription_id or LOCAL_SUBSCRIPTION
-
-    @property
-    def tenant_id(self) -> str:
-        return self.overrides.get("tenant_id") or self.core.tenant_id or LOCAL_TENANT
 
     @property
     def tags(self) -> dict[str, str]:

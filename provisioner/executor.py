@@ -292,5 +292,7 @@ class _SigintCounter:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self._previous is not None:
+        # Once interrupted, keep counting: a press that lands after the last step finished but before the
+        # summary is printed must not become a KeyboardInterrupt that swallows the summary.
+        if self._previous is not None and not self.count:
             signal.signal(signal.SIGINT, self._previous)

@@ -99,7 +99,9 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
         try:
             target = Target(session.env.subscription_id, url, local=True, polling_interval=0.05,
                             ca_file=str(cloud.ca_file))
-            yield Connection(Clients(target), Timing.local(), cloud, f"local cloud at {url} (state in {spec.state_dir})")
+            clients = Clients(target)
+            check_tenant(session.env, clients)
+            yield Connection(clients, Timing.local(), cloud, f"local cloud at {url} (state in {spec.state_dir})")
         finally:
             cloud.stop()
             lock.close()  # releases the flock
@@ -116,6 +118,7 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
                         polling_interval=0.05 if local else 5.0, ca_file=ca_file)
         clients = Clients(target)
         check_access(clients, session.env.resource_name("resource_group"))
+        check_tenant(session.env, clients)
         yield Connection(clients, Timing.local() if local else Timing(), None, f"ARM endpoint {spec.arm_endpoint}")
         return
     if session.env.subscription_id == config_mod.LOCAL_SUBSCRIPTION:
@@ -123,7 +126,28 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
                           "AZURE_SUBSCRIPTION_ID (or use --cloud local)")
     clients = Clients(Target(session.env.subscription_id))
     check_access(clients, session.env.resource_name("resource_group"))
+    check_tenant(session.env, clients)
     yield Connection(clients, Timing(), None, "Azure")
+
+
+def check_tenant(env: EnvironmentSpec, clients: Any) -> str | None:
+    """The subscription's tenant, learned from Azure before anything is planned. An env file may pin
+    tenant_id; a pin that differs would give the vault a tenant whose data plane refuses every token
+    (AKV10032), so it is a configuration error naming the file and key. A failed lookup is left to the
+    key_vault step, which needs the tenant and reports it as unread (the rest of the plan still runs)."""
+    from provisioner.errors import AzureCallError
+
+    try:
+        actual = clients.subscription_tenant()
+    except AzureCallError:
+        return None
+    pinned = env.overrides.get("tenant_id") or env.core.tenant_id
+    if pinned and pinned.lower() != actual.lower():
+        raise ConfigError([ConfigProblem(
+            env.where("tenant_id"), "tenant_id",
+            f"{pinned} is not the tenant of subscription {env.subscription_id} ({actual}, from Azure): a vault "
+            "with this tenantId refuses every token (AKV10032); correct it or remove the key")])
+    return actual
 
 
 def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), workers: int = 10,

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Any
 from urllib.parse import quote
 
-from provisioner.azure import call
+from provisioner.azure import call, raw
 from provisioner.errors import AzureCallError
 from provisioner.redact import remember
 
 POSTGRES_PORT = 5432
+# The tag that carries a secret's fingerprint: the ARM control plane never returns a value, so what was
+# written is recognised by this tag on the latest version (a new version set by hand lacks it).
+FINGERPRINT_TAG = "fingerprint-sha256"
+_written: dict[str, str] = {}  # "<vault id>|<secret>" (lower) -> the last value this process wrote there
+_written_lock = threading.Lock()
 
 
 def sha256(value: str) -> str:
@@ -41,21 +47,38 @@ def key_vault_reference(vault_uri: str, secret: str) -> str:
     return f"@Microsoft.KeyVault(SecretUri={vault_uri.rstrip('/')}/secrets/{secret}/)"
 
 
-def get_secret(client: Any, name: str) -> Any | None:
-    """The latest version of a secret (SDK object, kept inside the step), or None when it does not exist."""
-    try:
-        return call(client.get_secret, name)
-    except AzureCallError as exc:
-        if exc.status == 404:
-            return None
-        raise
+def vault_parts(vault_id: str) -> tuple[str, str]:
+    """(resource group, vault name) of a vault's ARM id."""
+    parts = vault_id.strip("/").split("/")
+    return parts[3], parts[-1]
 
 
-def secret_value(client: Any, name: str) -> str | None:
-    secret = get_secret(client, name)
-    if secret is not None:
-        remember(secret.value)  # every secret the run reads is masked wherever it appears
-    return None if secret is None else secret.value
+def written(vault_id: str, name: str) -> str | None:
+    """A value this process wrote to the secret: the tool never reads one back (the vault's firewall keeps
+    the deploying machine out of its data plane), it keeps what it generated for the rest of the run."""
+    with _written_lock:
+        return _written.get(f"{vault_id}|{name}".lower())
+
+
+def arm_secret(clients: Any, vault_id: str, name: str) -> dict[str, Any] | None:
+    """GET through the control plane: tags and attributes of the latest version, never the value."""
+    rg, vault = vault_parts(vault_id)
+    return raw(clients.keyvault.secrets.get, rg, vault, name)
+
+
+def arm_write(clients: Any, vault_id: str, name: str, value: str, tags: dict[str, str],
+              enabled: bool = True, content_type: str | None = None) -> None:
+    """PUT through the control plane (a new version every time). Key Vault's firewall does not apply to it
+    (learn.microsoft.com/azure/key-vault/general/overview-vnet-service-endpoints: control plane operations,
+    including deploying secrets through ARM, are not affected by firewalls and virtual network rules)."""
+    rg, vault = vault_parts(vault_id)
+    remember(value)  # masked wherever it might appear (provisioner/redact.py)
+    props: dict[str, Any] = {"value": value, "attributes": {"enabled": enabled}}
+    if content_type:
+        props["contentType"] = content_type
+    call(clients.keyvault.secrets.create_or_update, rg, vault, name, {"tags": tags, "properties": props})
+    with _written_lock:
+        _written[f"{vault_id}|{name}".lower()] = value
 
 
 def redis_primary_key(clients: Any, resource_group: str, name: str) -> str | None:

@@ -9,7 +9,7 @@ from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.errors import ConfigProblem
-from steps import _app_secrets
+from steps import _app_secrets, _kv_references
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild
 
@@ -52,6 +52,10 @@ class AppSettings(SiteChild):
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         call(clients.web.web_apps.update_application_settings, self.resource_group, self.env.resource_name("web_app"), desired)
+        # Written is not working: each Key Vault reference must resolve (secret, role, network), or the app
+        # starts with the literal '@Microsoft.KeyVault(...)' as its DATABASE_URL.
+        _kv_references.await_resolved(clients, self.resource_group, self.env.resource_name("web_app"), None,
+                                      _app_secrets.references(self.env))
 
     def delete(self, clients: Any) -> None:
         call(clients.web.web_apps.update_application_settings, self.resource_group, self.env.resource_name("web_app"), {"properties": {}})

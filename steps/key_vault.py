@@ -12,7 +12,9 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, location, lower
 from provisioner.errors import ConfigProblem
 from provisioner.model import UNKNOWN
+from steps import _kv_references
 from steps._base import ArmStep, name_problems, no_double_hyphen, rules
+from steps.deployment_slot import slot_config, slots_enabled
 
 SECTION = "key_vault"
 
@@ -22,7 +24,8 @@ class Config(Section):
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
     purge_protection: bool = False
     rbac_authorization: bool = True
-    # Addresses (IPv4 or CIDR) allowed through the vault firewall besides the web app's outbound IPs.
+    # Public addresses (IPv4 or CIDR) let through the vault firewall, e.g. an operator's network. Neither
+    # the app nor the tool needs one: the app comes through its VNet, the tool through the control plane.
     allowed_ips: list[str] = []
 
 
@@ -34,48 +37,64 @@ def cidr(value: Any) -> Any:
     return value
 
 
-def ip_rules(known: Any, allowed: list[str]) -> Any:
-    """The web app's possible outbound addresses (UNKNOWN until it exists) plus the configured ones."""
-    site = (known or {}).get("web_app")
-    if not site:
-        return UNKNOWN
-    outbound = str((site.get("properties") or {}).get("possibleOutboundIpAddresses") or "")
-    values = {cidr(ip.strip()) for ip in outbound.split(",") if ip.strip()} | {cidr(ip) for ip in allowed}
-    return [{"value": v} for v in sorted(values)]
+def ip_rules(allowed: list[str]) -> list[dict[str, str]]:
+    return [{"value": v} for v in sorted({cidr(ip) for ip in allowed})]
+
+
+def subnet_id(env: EnvironmentSpec) -> str:
+    """The app's VNet integration subnet (steps/subnet.py): the only network the vault admits."""
+    return (f"/subscriptions/{env.subscription_id}/resourceGroups/{env.resource_name('resource_group')}"
+            f"/providers/Microsoft.Network/virtualNetworks/{env.resource_name('virtual_network')}"
+            f"/subnets/{env.resource_name('app_subnet')}")
 
 
 class KeyVault(ArmStep):
     type = "Microsoft.KeyVault/vaults"
-    # web_app: the firewall lets in the app's outbound IPs (App Service is not a "trusted service" that
-    # bypass=AzureServices covers). web_app must never depend on key_vault (cycle).
-    dependencies = ("resource_group", "web_app")
+    # App Service fetches Key Vault references from addresses that are not the app's outbound IPs, and it is
+    # not a trusted service that bypass=AzureServices lets in (App Service docs, "Access network-restricted
+    # vaults"): the vault admits the app's VNet integration subnet (service endpoint Microsoft.KeyVault),
+    # which must exist with that endpoint before a rule may name it.
+    dependencies = ("resource_group", "subnet")
     holds_data = True  # secrets; a deleted vault's name stays reserved for the retention period
     rules = rules(Rules(
         normalizers=(("properties.sku.name", lower), ("properties.sku.family", lower), ("properties.tenantId", lower),
                      ("properties.networkAcls.defaultAction", lower), ("properties.networkAcls.bypass", lower),
                      ("properties.networkAcls.ipRules*.value", cidr)),
-        # An IP rule list is a set: the service does not keep the order it was written in.
-        sets=("properties.networkAcls.ipRules",),
+        # Rule lists are sets: the service does not keep the order they were written in.
+        sets=("properties.networkAcls.ipRules", "properties.networkAcls.virtualNetworkRules"),
         # Retention is fixed once the vault exists (azure-sdk-facts §1 Key Vault).
         replace_on=("properties.softDeleteRetentionInDays",),
     ))
+
+    def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
+        super().__init__(env, name, resource_name)
+        self._tenant: str | None = None  # learned from Azure by gather()
 
     @property
     def config(self) -> Config:
         return self.env.section(SECTION, Config)
 
+    def gather(self, clients: Any, known: Any) -> None:
+        """The subscription's tenant as Azure says (GET /subscriptions/{id}), never a placeholder: a vault
+        whose tenantId is another directory refuses every token (AKV10032; MicrosoftDocs/azure-docs#75410).
+        The runner already refused an env file that pins a different one."""
+        learn = getattr(clients, "subscription_tenant", None)
+        if callable(learn):
+            self._tenant = learn()
+
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.config
         props: dict[str, Any] = {
-            "tenantId": self.env.tenant_id,
+            "tenantId": self._tenant or self.env.core.tenant_id or UNKNOWN,
             "sku": {"family": "A", "name": c.sku},
             # API >= 2026-02-01 turns RBAC on by default; say it explicitly so the intent is in the plan.
             "enableRbacAuthorization": c.rbac_authorization,
             "enableSoftDelete": True,
             "softDeleteRetentionInDays": c.soft_delete_retention_days,
-            # architecture "Key Vault network ACLs": deny by default, Azure services and our addresses in.
-            "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices",
-                            "ipRules": ip_rules(known, c.allowed_ips)},
+            # architecture "Key Vault network ACLs": deny by default; the app's integration subnet in (its
+            # Key Vault references), the configured addresses in, nothing else.
+            "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": ip_rules(c.allowed_ips),
+                            "virtualNetworkRules": [{"id": subnet_id(self.env)}]},
         }
         if c.purge_protection:
             # Purge protection is irreversible and Azure rejects an explicit false: declare it only when on.
@@ -101,6 +120,13 @@ class KeyVault(ArmStep):
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         patch = {"tags": desired["tags"], "properties": {k: v for k, v in desired["properties"].items() if k != "softDeleteRetentionInDays"}}
         call(clients.keyvault.vaults.update, self.resource_group, self.resource_name, patch)
+        if any(str(getattr(c, "path", "")).startswith("properties.networkAcls") for c in changes):
+            # The app cached a failed resolution while the vault shut it out: restart it so it re-reads its
+            # references now rather than within 24 hours. Not waited for here: a missing role is repaired by
+            # a later step (key_vault_access), which waits for every reference to resolve.
+            site = self.env.resource_name("web_app")
+            for slot in (None, *((slot_config(self.env).name,) if slots_enabled(self.env) else ())):
+                _kv_references.restart(clients, self.resource_group, site, slot)
 
     def delete(self, clients: Any) -> None:
         call(clients.keyvault.vaults.delete, self.resource_group, self.resource_name)

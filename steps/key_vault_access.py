@@ -11,6 +11,7 @@ from provisioner.diff import Rules, lower
 from provisioner.errors import AzureCallError
 from provisioner.model import UNKNOWN, ResourceRef
 from provisioner.step import Step
+from steps import _kv_references
 from steps.deployment_slot import slot_config, slots_enabled
 
 SECTION = None  # nothing to configure: the role and the principals follow from the other steps
@@ -76,6 +77,13 @@ class KeyVaultAccess(Step):
         return raw(clients.authorization.role_assignments.get, self.scope, self.resource_name)
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        self._assign(clients, desired)
+        # An app that already has its settings cached the failed resolution: wait for the role to reach Key
+        # Vault (minutes on Azure), restarting the app so it re-reads them (nothing to wait for on a first run).
+        site, _, slot = self.owner_id.rsplit("/sites/", 1)[1].partition("/slots/")
+        _kv_references.await_resolved(clients, self.resource_group, site, slot or None, None)
+
+    def _assign(self, clients: Any, desired: dict[str, Any]) -> None:
         try:
             call(clients.authorization.role_assignments.create, self.scope, self.resource_name, desired)
         except AzureCallError as exc:

@@ -6,7 +6,7 @@ import re
 import secrets as token
 from typing import Any, Literal
 
-from provisioner.azure import call, raw, wait
+from provisioner.azure import call
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules
 from provisioner.errors import AzureCallError, ConfigProblem, ProvisionerError
@@ -16,6 +16,7 @@ from steps._base import ArmStep
 from steps.postgres_server import PASSWORD_SECRET as POSTGRES_PASSWORD_SECRET
 from steps.postgres_server import SECTION as POSTGRES_SECTION
 from steps.postgres_server import Config as PostgresConfig
+from steps.postgres_server import reset_password
 from steps.redis import SECTION as REDIS_SECTION
 
 SECTION = "key_vault_secrets"
@@ -36,18 +37,22 @@ class Config(Section):
 
 
 class KeyVaultSecret(ArmStep):
+    """Written and read through the ARM control plane (Microsoft.KeyVault/vaults/secrets), to which the vault's
+    firewall does not apply: the deploying machine never needs the data plane. ARM never returns a value, so
+    the fingerprint of what was written rides along as a tag and is compared instead (HASH)."""
+
     type = "Microsoft.KeyVault/vaults/secrets"
     holds_data = True  # a deleted JWT key logs every user out; secrets are soft-deleted, not gone
-    # Values never round-trip into a plan: read() returns a SHA-256 of the value, and that field is
-    # shown as (sensitive) (azure-sdk-facts §1 KV secret: "every set_secret creates a new version: compare a hash").
+    # read() shows the fingerprint tag as properties.valueSha256, shown as (sensitive) (azure-sdk-facts §1
+    # KV secret: "every set_secret creates a new version: compare a hash").
     rules = Rules(sensitive=(HASH,))
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str, source: str):
         super().__init__(env, name, resource_name)
         self.source = source
-        self._clients: Any = None  # remembered from gather()/read() for the data-plane client
-        self._inputs: dict[str, str] = {}  # cache of those inputs for this run
-        self._values: dict[str, str] = {}  # sha256 -> value to write; never leaves this object
+        self._inputs: dict[str, str] = {}  # cache of inputs no GET returns (Redis key), this run only
+        self._values: dict[str, str] = {}  # fingerprint -> value to write; never leaves this object
+        self._known: Any = {}  # what gather() saw, for the values assembled at write time
 
     def __repr__(self) -> str:  # no values, ever
         return f"<KeyVaultSecret {self.name}>"
@@ -57,138 +62,134 @@ class KeyVaultSecret(ArmStep):
         return ("key_vault", *SOURCES[self.source][0])
 
     def parent_path(self) -> str:
-        return f"vaults/{self.env.resource_name('key_vault')}"
+        return f"vaults/{self.vault}"
+
+    @property
+    def vault(self) -> str:
+        return self.env.resource_name("key_vault")
+
+    @property
+    def vault_id(self) -> str:
+        return (f"/subscriptions/{self.env.subscription_id}/resourceGroups/{self.resource_group}"
+                f"/providers/Microsoft.KeyVault/vaults/{self.vault}")
 
     # -- desired -------------------------------------------------------------------------------------
     def desired(self, known: Any) -> dict[str, Any]:
         body: dict[str, Any] = {"tags": self.tags(), "properties": {"attributes": {"enabled": True}}}
         if self.source != "generated":
-            # A generated secret is exists-or-create ("present"): no hash, so it is never rotated.
-            body["properties"]["valueSha256"] = self._desired_hash(known)
+            # A generated secret is exists-or-create ("present"): no fingerprint, so it is never rotated.
+            body["properties"]["valueSha256"] = self._fingerprint(known)
         return body
 
-    def _desired_hash(self, known: Any) -> Any:
-        value = self._value(known)
+    def _fingerprint(self, known: Any) -> Any:
+        if self.source == "postgres":
+            # The password is never read back, so the fingerprint covers what the URL is built from besides
+            # it; the value is assembled at write time from the password this run holds (or sets).
+            parts = self._postgres_parts(known)
+            if parts is None:
+                return UNKNOWN
+            login, host, database = parts
+            return sv.sha256(sv.postgres_url(login, "", host, database))
+        value = self._redis_value(known)
         if value is None:
             return UNKNOWN
         digest = sv.sha256(value)
         self._values[digest] = value
         return digest
 
-    def _value(self, known: Any) -> str | None:
-        """The value from the resources it is built from; None while any of them does not exist yet. Pure:
-        the inputs GET never returns were read by gather()."""
-        if self.source == "postgres":
-            server = known.get("postgres_server")
-            password = self._inputs.get(f"pg:{(server or {}).get('id')}")
-            host = ((server or {}).get("properties") or {}).get("fullyQualifiedDomainName")
-            if password is None or not host:
-                return None
-            login = self.env.section(POSTGRES_SECTION, PostgresConfig).administrator_login
-            return sv.postgres_url(login, password, host, self.env.resource_name("postgres_database"))
-        if self.source == "redis":
-            cache = known.get("redis")
-            props = (cache or {}).get("properties") or {}
-            key = self._inputs.get(f"redis:{(cache or {}).get('id')}")
-            if key is None or not props.get("hostName"):
-                return None
-            return sv.redis_url(key, props["hostName"], props.get("sslPort", 6380))
-        return None
+    def _postgres_parts(self, known: Any) -> tuple[str, str, str] | None:
+        host = (((known.get("postgres_server") or {}).get("properties")) or {}).get("fullyQualifiedDomainName")
+        if not host:
+            return None
+        login = self.env.section(POSTGRES_SECTION, PostgresConfig).administrator_login
+        return login, host, self.env.resource_name("postgres_database")
+
+    def _redis_value(self, known: Any) -> str | None:
+        """Pure: the access key GET never returns was read by gather()."""
+        cache = known.get("redis")
+        props = (cache or {}).get("properties") or {}
+        key = self._inputs.get(f"redis:{(cache or {}).get('id')}")
+        if key is None or not props.get("hostName"):
+            return None
+        return sv.redis_url(key, props["hostName"], props.get("sslPort", 6380))
 
     def gather(self, clients: Any, known: Any) -> None:
-        """Read what the value is built from but no GET returns: the PostgreSQL password (Key Vault) or the
-        Redis access key (listKeys). Kept in memory for this run only, never in a plan or a log."""
-        self._clients = clients
-        vault = known.get("key_vault")
-        if not vault:
-            return
-        if self.source == "postgres" and (server := known.get("postgres_server")):
-            self._input(f"pg:{server.get('id')}",
-                        lambda: sv.secret_value(self._client(vault), POSTGRES_PASSWORD_SECRET))
-        elif self.source == "redis" and (cache := known.get("redis")):
-            self._input(f"redis:{cache.get('id')}", lambda: sv.redis_primary_key(
-                clients, self.resource_group, self.env.resource_name("redis")))
-
-    def _input(self, key: str, fetch: Any) -> None:
-        if key not in self._inputs:
-            value = fetch()
+        """The Redis access key (POST listKeys): kept in memory for this run only, never in a plan or a log."""
+        if self.source == "redis" and (cache := known.get("redis")) and f"redis:{cache.get('id')}" not in self._inputs:
+            value = sv.redis_primary_key(clients, self.resource_group, self.env.resource_name("redis"))
             if value is not None:  # not cached when absent: it may exist by the time the executor asks again
-                self._inputs[key] = value
+                self._inputs[f"redis:{cache.get('id')}"] = value
+        self._known = known
 
     # -- I/O -----------------------------------------------------------------------------------------
-    def _vault_uri(self, clients: Any) -> str | None:
-        vault = raw(clients.keyvault.vaults.get, self.resource_group, self.env.resource_name("key_vault"))
-        return ((vault or {}).get("properties") or {}).get("vaultUri")
-
-    def _client(self, vault: dict[str, Any]) -> Any:
-        return self._clients.secrets(vault["properties"]["vaultUri"])
-
     def read(self, clients: Any) -> dict[str, Any] | None:
-        self._clients = clients
-        uri = self._vault_uri(clients)
-        secret = sv.get_secret(clients.secrets(uri), self.resource_name) if uri else None
-        if secret is None:
+        body = sv.arm_secret(clients, self.vault_id, self.resource_name)
+        if body is None:
             return None
-        p = secret.properties
-        return {  # only a hash and attributes: the value itself is dropped here
-            "id": secret.id,
-            "name": secret.name,
-            "tags": dict(p.tags or {}),
-            "properties": {
-                "valueSha256": sv.sha256(secret.value or ""),
-                "contentType": p.content_type,
-                "attributes": {"enabled": p.enabled,
-                               "created": p.created_on.isoformat() if p.created_on else None,
-                               "updated": p.updated_on.isoformat() if p.updated_on else None},
-            },
-        }
+        tags = dict(body.get("tags") or {})
+        fingerprint = tags.pop(sv.FINGERPRINT_TAG, None)
+        props = dict(body.get("properties") or {})
+        # A version without our tag was set by someone else: its value is unknown, so it differs from ours.
+        props["valueSha256"] = fingerprint or "no fingerprint: not written by the provisioner"
+        return {**body, "tags": tags, "properties": props}
 
-    def _data_client(self, clients: Any) -> Any:
-        uri = self._vault_uri(clients)
-        if not uri:
-            raise ProvisionerError(f"{self.name}: the Key Vault {self.env.resource_name('key_vault')} does not exist")
-        return clients.secrets(uri)
-
-    def _new_value(self, desired: dict[str, Any]) -> str:
+    def _new_value(self, clients: Any, desired: dict[str, Any]) -> str:
         if self.source == "generated":
             return token.token_urlsafe(64)
-        value = self._values.get(desired["properties"].get("valueSha256"))
+        fingerprint = desired["properties"].get("valueSha256")
+        if self.source == "postgres":
+            parts = self._postgres_parts(self._known or {})
+            if parts is None:
+                raise ProvisionerError(f"{self.name}: the PostgreSQL server is not known yet")
+            password = sv.written(self.vault_id, POSTGRES_PASSWORD_SECRET)
+            if password is None:
+                # The password exists only in the vault, and the tool never reads it back: set a new one
+                # (stored first, then on the server) rather than open the vault's data plane to this machine.
+                password = reset_password(clients, self.resource_group, self.env.resource_name("postgres_server"),
+                                          self.vault_id)
+            return sv.postgres_url(parts[0], password, parts[1], parts[2])
+        value = self._values.get(fingerprint)
         if value is None:
             raise ProvisionerError(f"{self.name}: its value could not be resolved from {', '.join(self.depends_on)}")
         return value
 
+    def _tags(self, desired: dict[str, Any]) -> dict[str, str]:
+        tags = dict(desired["tags"])
+        if desired["properties"].get("valueSha256"):
+            tags[sv.FINGERPRINT_TAG] = desired["properties"]["valueSha256"]
+        return tags
+
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
-        client = self._data_client(clients)
         try:
-            self._write(client, desired)
+            self._write(clients, desired)
         except AzureCallError as exc:
             if exc.status != 409:
                 raise
-            # A soft-deleted secret keeps its name (azure-sdk-facts §8): recover it, then converge it.
-            wait(call(client.begin_recover_deleted_secret, self.resource_name))
-            if self.source == "generated":
-                self._patch(client, desired)  # the recovered key is the key: never regenerated
-            else:
-                self._write(client, desired)
+            # A soft-deleted secret keeps its name (azure-sdk-facts §8) and only the data plane recovers it:
+            # that needs a data-plane role and a firewall opening, which the tool never has by design.
+            raise ProvisionerError(
+                f"{self.name}: secret {self.resource_name} is soft-deleted in vault {self.vault}; recover it "
+                f"(az keyvault secret recover --vault-name {self.vault} --name {self.resource_name}) from a "
+                "machine the vault admits, then run provision again") from None
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any],
                changes: tuple[PropertyChange, ...]) -> None:
-        client = self._data_client(clients)
         if any(c.path == HASH for c in changes):
-            self._write(client, desired)  # the only case that makes a new version
-        else:
-            self._patch(client, desired)  # tags/enabled only: same version, value untouched
+            self._write(clients, desired)  # the only case that makes a new version
+            return
+        # tags/enabled only (PATCH): same version, value untouched; the fingerprint tag is kept.
+        rg, vault = sv.vault_parts(self.vault_id)
+        call(clients.keyvault.secrets.update, rg, vault, self.resource_name,
+             {"tags": self._tags(desired), "properties": {"attributes": desired["properties"]["attributes"]}})
 
-    def _write(self, client: Any, desired: dict[str, Any]) -> None:
-        call(client.set_secret, self.resource_name, self._new_value(desired),
-             enabled=desired["properties"]["attributes"]["enabled"], tags=desired["tags"])
-
-    def _patch(self, client: Any, desired: dict[str, Any]) -> None:
-        call(client.update_secret_properties, self.resource_name,
-             enabled=desired["properties"]["attributes"]["enabled"], tags=desired["tags"])
+    def _write(self, clients: Any, desired: dict[str, Any]) -> None:
+        sv.arm_write(clients, self.vault_id, self.resource_name, self._new_value(clients, desired), self._tags(desired),
+                     enabled=desired["properties"]["attributes"]["enabled"])
 
     def delete(self, clients: Any) -> None:
-        wait(call(self._data_client(clients).begin_delete_secret, self.resource_name))  # soft delete
+        # The control plane has no delete for secrets: only the data plane (soft delete) does, and it needs
+        # access the tool does not hold. Deleting a secret is a person's decision.
+        raise ProvisionerError(f"{self.name}: delete secret {self.resource_name} by hand (az keyvault secret delete)")
 
 
 def available(env: EnvironmentSpec, source: str) -> bool:

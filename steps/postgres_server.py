@@ -15,7 +15,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem, ProvisionerError
 from provisioner.model import UNKNOWN
-from provisioner.redact import remember
+from steps import _secret_values as sv
 from steps._base import ArmStep, name_problems, rules
 
 SECTION = "postgres"
@@ -118,7 +118,7 @@ class PostgresServer(ArmStep):
         return max(declared, size) if isinstance(size, int) else declared
 
     def password_ref(self, known: Any) -> Any:
-        vault = (known.get("key_vault") or {}).get("properties", {}).get("vaultUri") if known else None
+        vault = (known.get("key_vault") or {}).get("id") if known else None
         return f"{PASSWORD_REF}{vault}#{PASSWORD_SECRET}" if vault else UNKNOWN
 
     def desired(self, known: Any) -> dict[str, Any]:
@@ -171,29 +171,32 @@ def new_password(length: int = 32) -> str:
             return value
 
 
+PASSWORD_TAGS = {"ManagedBy": "fundrbolt-provisioner"}
+
+
 def admin_password(clients: Any, ref: str) -> str:
-    """The password from Key Vault; generated and stored there first if this is the very first create."""
+    """A new password for a server being created, stored in Key Vault first through the control plane (the
+    vault's firewall keeps the deploying machine out of its data plane, so nothing is read back). A retry in
+    this run reuses it; a server that does not exist yet has no password to keep."""
     if not isinstance(ref, str) or not ref.startswith(PASSWORD_REF):
         raise ProvisionerError("postgres_server: the Key Vault holding the admin password is not known yet")
-    vault_url, _, name = ref[len(PASSWORD_REF):].partition("#")
-    vault = clients.secrets(vault_url)
+    vault_id, _, name = ref[len(PASSWORD_REF):].partition("#")
+    value = sv.written(vault_id, name)
+    if value is None:
+        value = new_password()
+        sv.arm_write(clients, vault_id, name, value, PASSWORD_TAGS, content_type="text/plain")
+    return value
 
-    def stored() -> str | None:
-        from azure.core.exceptions import ResourceNotFoundError
 
-        try:
-            return str(vault.get_secret(name).value)
-        except ResourceNotFoundError:
-            return None
-
-    existing = call(stored)
-    if existing is not None:
-        remember(existing)
-        return existing
-    value = new_password()
-    remember(value)
-    # Stored before the server exists: a failed create is retried with the same password, never a second one.
-    call(vault.set_secret, name, value, content_type="text/plain", tags={"ManagedBy": "fundrbolt-provisioner"})
+def reset_password(clients: Any, resource_group: str, server: str, vault_id: str) -> str:
+    """A new admin password, stored first, then set on the server (PATCH): how the tool gets a password it
+    can build the connection string from when it holds none (it never reads the stored one back)."""
+    value = sv.written(vault_id, PASSWORD_SECRET)
+    if value is None:
+        value = new_password()
+        sv.arm_write(clients, vault_id, PASSWORD_SECRET, value, PASSWORD_TAGS, content_type="text/plain")
+    wait(call(clients.postgres.servers.begin_update, resource_group, server,
+              {"properties": {"administratorLoginPassword": value}}))
     return value
 
 

@@ -8,7 +8,7 @@ from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.step import Step
-from steps import _app_secrets
+from steps import _app_secrets, _kv_references
 from steps._base import ArmStep
 from steps.app_settings import SECRET_NAME
 from steps.deployment_slot import slot_config, slot_settings, slots_enabled
@@ -98,6 +98,8 @@ class SlotAppSettings(_SlotChild, ArmStep):
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         call(clients.web.web_apps.update_application_settings_slot, self.resource_group, self.site, self.slot,
              desired)
+        _kv_references.await_resolved(clients, self.resource_group, self.site, self.slot,
+                                      _app_secrets.references(self.env))
 
     def delete(self, clients: Any) -> None:
         call(clients.web.web_apps.update_application_settings_slot, self.resource_group, self.site, self.slot,

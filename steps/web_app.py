@@ -66,9 +66,15 @@ class SiteChild(ArmStep):
         return plan_lane(self.env)
 
 
+def integration_subnet_id(env: EnvironmentSpec) -> str:
+    return (f"/subscriptions/{env.subscription_id}/resourceGroups/{env.resource_name('resource_group')}"
+            f"/providers/Microsoft.Network/virtualNetworks/{env.resource_name('virtual_network')}"
+            f"/subnets/{env.resource_name('app_subnet')}")
+
+
 class WebApp(ArmStep):
     type = "Microsoft.Web/sites"
-    dependencies = ("app_service_plan",)
+    dependencies = ("app_service_plan", "subnet")
     rules = rules(Rules(
         # GET /sites returns siteConfig mostly null (azure-sdk-facts §1: write-only as a whole); the
         # web_app_config step owns it through GET .../config/web.
@@ -98,6 +104,13 @@ class WebApp(ArmStep):
             serverFarmId=self.plan_id(),
             httpsOnly=True,
             reserved=True,
+            # Regional VNet integration (Basic and above: learn.microsoft.com/azure/app-service/
+            # overview-vnet-integration; microsoft/azure-skills app-service/networking.md "Feature
+            # Availability by SKU": Basic ✅) with all outbound traffic routed through the VNet, so the app's Key
+            # Vault reference fetches leave through the subnet the vault admits (App Service docs, "Access
+            # network-restricted vaults"; vnetRouteAllEnabled is the site property since API 2021-02-01).
+            virtualNetworkSubnetId=integration_subnet_id(self.env),
+            vnetRouteAllEnabled=True,
             # Sent on create so the container starts with the env file's image; from then on the image belongs
             # to deployments (never compared: steps/web_app_config.py). A private image is pulled with the
             # site's identity.

@@ -53,7 +53,23 @@ def autospec_clients() -> SimpleNamespace:
     out = SimpleNamespace(**{attr: _LazyGroups(_client_groups(attr)) for attr in CLIENTS})
     out.secrets = lambda vault_url: create_autospec(
         importlib.import_module("azure.keyvault.secrets").SecretClient, instance=True)
+    out.subscription_tenant = lambda: TENANT
+    # A fast target: steps that poll (Key Vault reference statuses) poll briefly.
+    out.target = SimpleNamespace(local=True, plain_http=True, polling_interval=0.01)
+    # App settings wait for their Key Vault references: by default Azure reports every one resolved.
+    web = out.web.web_apps
+    web.get_app_settings_key_vault_references.return_value = references(*REFERENCES)
+    web.get_app_settings_key_vault_references_slot.return_value = references(*REFERENCES)
     return out
+
+
+TENANT = "72f988bf-0000-4000-8000-000000000001"
+REFERENCES = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET_KEY")  # envs/common.toml [web_app.key_vault_references]
+
+
+def references(*names: str, status: str = "Resolved", details: str = "") -> list[SimpleNamespace]:
+    """What GET .../config/configreferences/appsettings lists (ApiKVReference), one per setting."""
+    return [SimpleNamespace(name=n, properties=SimpleNamespace(status=status, details=details)) for n in names]
 
 
 def session(env: str = "dev", envs_dir: Path = ENVS) -> Session:

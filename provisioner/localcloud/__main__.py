@@ -27,10 +27,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--faults-file", type=Path, default=None, help="JSON list of fault rules")
     parser.add_argument("--unhealthy-image", action="append", default=[], metavar="SUBSTRING",
                         help="sites whose image contains SUBSTRING answer /health with 503 (repeatable)")
+    parser.add_argument("--tenant-id", default="00000000-0000-0000-0000-000000000000",
+                        help="the directory the subscription belongs to")
+    parser.add_argument("--client-ip", default="203.0.113.10", help="the address the Key Vault firewall sees")
     args = parser.parse_args(argv)
     try:
         serve(args.port, args.state_file, args.request_log, args.latency, args.time_scale, args.faults_file, args.host,
-              args.unhealthy_image)
+              args.unhealthy_image, args.tenant_id, args.client_ip)
     except ServeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

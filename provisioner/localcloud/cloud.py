@@ -19,10 +19,13 @@ from .engine import Engine
 from .faults import FaultTable
 from .ids import type_of
 from .keyvault_data import SecretStore
+from .profile import TENANT_ID
 from .requestlog import RequestLog
 from .server import Handler, LocalHTTPServer
 from .store import Store, read_json, write_json_atomic
 
+# TEST-NET-3 (RFC 5737): documentation-only, so it never matches a real operator's allow-list entry.
+DEFAULT_CLIENT_IP = "203.0.113.10"
 # What exists in the subscription before the tool runs, as on a real one: the organisation's shared container
 # registry that envs/common.toml `web_app.container_registry_id` names (created outside the tool; role
 # assignments on it need it to exist, as ARM refuses an assignment on a missing scope).
@@ -54,6 +57,8 @@ class LocalCloud:
         host: str = "127.0.0.1",
         port: int = 0,
         unhealthy_images: list[str] | None = None,
+        tenant_id: str = TENANT_ID,
+        client_ip: str = DEFAULT_CLIENT_IP,
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.host, self.port = host, port
@@ -65,12 +70,17 @@ class LocalCloud:
         # Side files next to the state: the Activity Log and the Key Vault secrets survive restarts.
         activity_file = sf.with_name(sf.name + ".activity.json") if sf else None
         secrets_file = sf.with_name(sf.name + ".secrets.json") if sf else None
-        self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale)
+        self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale, tenant_id)
+        # Every caller reaches the loopback listener from 127.0.0.1; the Key Vault firewall instead sees this
+        # address, the public IP a caller on the internet would have (`serve --client-ip`). A request may
+        # name its own with the X-Forwarded-For header (tests acting as a second person).
+        self.client_ip = client_ip
         self.secrets = SecretStore(secrets_file)
         start = CONTAINER_START_SECONDS * time_scale if latency == "realistic" else 0.0
         self.apphosts = AppHosts(self.engine, unhealthy_images, start)
         self.engine.image_started = self.apphosts.image_started  # type: ignore[attr-defined]
         self.engine.purge_vault_secrets = self.secrets.purge_vault
+        self.engine.secret_store = self.secrets  # ARM vaults/secrets and configreferences read it
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)
         self.latency, self.time_scale = latency, time_scale
@@ -243,12 +253,14 @@ def serve(
     faults_file: Path | str | None = None,
     host: str = "127.0.0.1",
     unhealthy_images: list[str] | None = None,
+    tenant_id: str = TENANT_ID,
+    client_ip: str = DEFAULT_CLIENT_IP,
 ) -> None:
     """Run the local cloud in the foreground until SIGINT/SIGTERM; raises ServeError on bad arguments."""
     faults = load_faults(Path(faults_file)) if faults_file else []
     try:
         cloud = LocalCloud(Path(state_file) if state_file else None, Path(request_log) if request_log else None,
-                           latency, time_scale, faults, host, port, unhealthy_images)
+                           latency, time_scale, faults, host, port, unhealthy_images, tenant_id, client_ip)
     except (ValueError, OSError) as exc:
         raise ServeError(f"--state {state_file}: cannot load: {exc}") from None
     try:

@@ -17,7 +17,7 @@ from .errors import ArmError, bad_request, group_not_found, not_found
 from .faults import Fault
 from .ids import ArmPath, cached_parse, canonical_id, normalize_location, type_of
 from .lro import Operation, Operations
-from .profile import ActionCtx, TypeProfile, WriteCtx, drop_path, merge_patch, now_iso
+from .profile import TENANT_ID, ActionCtx, TypeProfile, WriteCtx, drop_path, merge_patch, now_iso
 from .store import Store
 from .types import profile_for
 
@@ -47,7 +47,8 @@ class Reply:
 class Engine:
     """All state changes happen under one lock; the HTTP layer sleeps outside it."""
 
-    def __init__(self, store: Store, activity: ActivityLog, latency: str = "fast", time_scale: float = 1.0) -> None:
+    def __init__(self, store: Store, activity: ActivityLog, latency: str = "fast", time_scale: float = 1.0,
+                 tenant_id: str = TENANT_ID) -> None:
         if latency not in ("fast", "realistic"):
             raise ValueError("latency must be 'fast' or 'realistic'")
         self.store = store
@@ -57,9 +58,12 @@ class Engine:
         self.time_scale = time_scale
         self.base_url = ""
         self.vault_base_url = ""
+        self.tenant_id = tenant_id
         self.lock = threading.RLock()
         # Purging a deleted vault also purges its data-plane secrets (set by LocalCloud).
         self.purge_vault_secrets: Callable[[str], None] | None = None
+        self.secret_store: Any = None  # the Key Vault data plane's SecretStore (set by LocalCloud)
+        self.kv_references: dict[str, list[dict[str, Any]]] = {}  # site id -> last resolution (kvrefs.py)
 
     # ------------------------------------------------------------------ EngineApi (used by hooks)
     def get(self, resource_id: str) -> dict[str, Any] | None:
@@ -159,7 +163,7 @@ class Engine:
                            f"'{parent}' not found.")
 
     def _get(self, req: Request, path: ArmPath, profile: TypeProfile) -> Reply:
-        body = self.store.get(path.path)
+        body = self.store.get(path.path) if profile.stored else None
         if body is None and profile.default_body is not None:
             self._require_container(path)
             body = profile.default_body(self, path)
@@ -218,7 +222,7 @@ class Engine:
         sent = self._json(req)
         if not isinstance(sent, dict):
             raise bad_request("The request content was invalid and could not be deserialized: expected an object.")
-        existing = self.store.get(rid)
+        existing = self.store.get(rid) if profile.stored else None
         if existing is None and profile.default_body is not None:
             self._require_container(path)
             existing = profile.default_body(self, path)
@@ -241,7 +245,8 @@ class Engine:
         headers: dict[str, str] = {}
         if lro and profile.provisioning_state:
             ctx.props["provisioningState"] = profile.creating_state if ctx.created else profile.updating_state
-        self.store.put(stored_id, ctx.body)
+        if profile.stored:
+            self.store.put(stored_id, ctx.body)
         if profile.after_write:
             profile.after_write(ctx)
         if lro:

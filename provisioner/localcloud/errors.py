@@ -14,9 +14,13 @@ class ArmError(Exception):
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.inner: str | None = None  # Key Vault's innererror.code (ForbiddenByFirewall, ForbiddenByRbac)
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.inner:
+            error["innererror"] = {"code": self.inner}
+        return {"error": error}
 
 
 def not_found(resource_id: str, type_name: str = "") -> ArmError:

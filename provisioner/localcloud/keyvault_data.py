@@ -7,10 +7,13 @@ import json
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import keyvault_access as access
 from .engine import Reply
+from .errors import ArmError
 from .store import read_json, write_json_atomic
 
 if TYPE_CHECKING:
@@ -43,7 +46,7 @@ class SecretStore:
             write_json_atomic(self.path, self._vaults)
 
     def handle(self, method: str, path: str, query: dict[str, str], raw: bytes, token: str | None,
-               cloud: LocalCloud) -> Reply:
+               cloud: LocalCloud, client_ip: str = "") -> Reply:
         write = method in ("PUT", "PATCH", "DELETE", "POST")
         if token is None:
             # The SDK's challenge policy sends the first request without a token to learn the tenant.
@@ -57,6 +60,10 @@ class SecretStore:
         if not vaults:
             return _error(404, "VaultNotFound", f"The vault '{vault_name}' does not exist (or is soft-deleted).",
                           write=write)
+        try:
+            self._admit(vaults[0], method, collection, rest, token, client_ip or cloud.client_ip, cloud)
+        except ArmError as err:
+            return Reply(err.status, err.body(), err.headers, write=write)
         body: Any = None
         if raw.strip():
             try:
@@ -70,6 +77,99 @@ class SecretStore:
                 self._save()
         reply.write = write
         return reply
+
+    @staticmethod
+    def _need(method: str, collection: str, rest: list[str]) -> str:
+        if method != "GET":
+            return "write"
+        if collection == "secrets" and len(rest) in (1, 2) and not (len(rest) == 2 and rest[1].lower() == "versions"):
+            return "read"  # the value itself
+        return "metadata"
+
+    def _admit(self, vault: dict[str, Any], method: str, collection: str, rest: list[str], token: str | None,
+               client_ip: str, cloud: LocalCloud) -> None:
+        """Authentication (the token's tenant), then the firewall, then authorization, as Key Vault does."""
+        access.check_tenant(vault, access.tenant_of(token, cloud.engine.tenant_id))
+        principal = access.principal_of(token)
+        caller = f"oid={principal}" if principal else f"upn={token}"
+        if not access.network_admits(vault, client_ip=client_ip):
+            raise access.firewall_denied(vault, client_ip, caller)
+        need = self._need(method, collection, rest)
+        with cloud.engine.lock:
+            ok = access.authorized(cloud.engine, vault, principal, need, datetime.now(UTC))
+        if not ok:
+            resource = f"{vault['id']}/secrets/{rest[0]}" if rest else vault["id"]
+            raise access.rbac_denied(vault, caller, need, resource)
+
+    # ------------------------------------------------------------------ ARM view (Microsoft.KeyVault/vaults/secrets)
+    def exists(self, vault: str, name: str, version: str = "") -> bool:
+        with self._lock:
+            entry = self._vaults.get(vault.lower(), {}).get(name.lower())
+            return bool(entry and not entry.get("deleted") and self._version(entry, version) is not None)
+
+    def latest_value(self, vault: str, name: str) -> str | None:
+        """For tests that check what was stored (an operator with access would read it the same way)."""
+        with self._lock:
+            entry = self._vaults.get(vault.lower(), {}).get(name.lower())
+            if not entry or entry.get("deleted") or not entry["versions"]:
+                return None
+            return str(entry["versions"][-1]["value"])
+
+    def arm_body(self, vault: dict[str, Any], name: str, base: str) -> dict[str, Any] | None:
+        """GET .../vaults/{v}/secrets/{name}: the latest version's tags and attributes, never the value
+        (azure-rest-api-specs keyvault secrets.json: SecretProperties.value is not returned)."""
+        with self._lock:
+            entry = self._vaults.get(str(vault["name"]).lower(), {}).get(name.lower())
+            if not entry or entry.get("deleted") or not entry["versions"]:
+                return None
+            return self._arm_shape(vault, entry, entry["versions"][-1], base)
+
+    def arm_list(self, vault: dict[str, Any], base: str) -> list[dict[str, Any]]:
+        with self._lock:
+            entries = self._vaults.get(str(vault["name"]).lower(), {}).values()
+            return [self._arm_shape(vault, e, e["versions"][-1], base) for e in entries
+                    if e["versions"] and not e.get("deleted")]
+
+    def arm_write(self, vault: dict[str, Any], name: str, sent: dict[str, Any], method: str) -> None:
+        """PUT makes a new version when a value is sent (every PUT does: the API has no compare); PATCH
+        changes the latest version's tags/contentType/attributes. The vault firewall does not apply: this is
+        the control plane (learn.microsoft.com/azure/key-vault/general/overview-vnet-service-endpoints)."""
+        props: dict[str, Any] = sent["properties"] if isinstance(sent.get("properties"), dict) else {}
+        with self._lock:
+            secrets = self._vaults.setdefault(str(vault["name"]).lower(), {})
+            entry = secrets.get(name.lower())
+            if method == "PUT":
+                body = {"value": props.get("value"), "tags": sent.get("tags"), "contentType": props.get("contentType"),
+                        "attributes": props.get("attributes") or {}}
+                if props.get("value") is None:
+                    raise ArmError(400, "BadRequest", "The parameter properties.value is required.")
+                reply = self._set(name, entry, body, secrets, "")
+                if reply.status >= 300:
+                    err = (reply.body or {}).get("error") or {}
+                    raise ArmError(reply.status, err.get("code", "Conflict"), err.get("message", ""))
+            else:
+                if entry is None or entry.get("deleted") or not entry["versions"]:
+                    raise ArmError(404, "ResourceNotFound", f"The secret '{name}' was not found.")
+                latest = entry["versions"][-1]
+                if "tags" in sent:
+                    latest["tags"] = sent["tags"]
+                if "contentType" in props:
+                    latest["contentType"] = props["contentType"]
+                latest["attributes"].update(props.get("attributes") or {})
+                latest["attributes"]["updated"] = int(time.time())
+            self._save()
+
+    @staticmethod
+    def _arm_shape(vault: dict[str, Any], entry: dict[str, Any], version: dict[str, Any], base: str) -> dict[str, Any]:
+        uri = f"{base}/secrets/{entry['name']}"
+        attributes = {k: v for k, v in version["attributes"].items() if k in ("enabled", "nbf", "exp", "created", "updated")}
+        props: dict[str, Any] = {"attributes": attributes, "secretUri": uri,
+                                 "secretUriWithVersion": f"{uri}/{version['version']}"}
+        if version.get("contentType") is not None:
+            props["contentType"] = version["contentType"]
+        return {"id": f"{vault['id']}/secrets/{entry['name']}", "name": entry["name"],
+                "type": "Microsoft.KeyVault/vaults/secrets", "location": vault.get("location"),
+                "tags": dict(version.get("tags") or {}), "properties": props}
 
     # ------------------------------------------------------------------ routes
     def _route(self, method: str, collection: str, rest: list[str], body: dict[str, Any],

@@ -20,6 +20,7 @@ class EngineApi(Protocol):
 
     base_url: str
     vault_base_url: str
+    tenant_id: str  # the directory of this cloud's subscription (`localcloud serve --tenant-id`)
 
     def get(self, resource_id: str) -> dict[str, Any] | None: ...
 
@@ -143,6 +144,9 @@ class TypeProfile:
     extension: bool = False
     # The body GET returns for a resource that always exists (PG configurations, billing features).
     default_body: Callable[[EngineApi, ArmPath], dict[str, Any] | None] | None = None
+    # False: a view of state kept elsewhere (ARM Key Vault secrets live in the data plane's store):
+    # GET always asks default_body, a write is never stored as a resource body.
+    stored: bool = True
     raw_body: bool = False  # stored as sent, no id/name/type/systemData (currentbillingfeatures)  # attaches at any scope; its container is the scope, not a group
 
     def duration(self, body: dict[str, Any]) -> float:
@@ -190,7 +194,7 @@ def drop_path(body: dict[str, Any], dotted: str) -> None:
         cur.pop(parts[-1], None)
 
 
-def fill_identity(body: dict[str, Any], resource_id: str, created_at: str) -> None:
+def fill_identity(body: dict[str, Any], resource_id: str, created_at: str, tenant: str = TENANT_ID) -> None:
     """System/user-assigned identity ids, as ARM fills them (new principal per creation)."""
     ident = body.get("identity")
     if not isinstance(ident, dict):
@@ -198,7 +202,7 @@ def fill_identity(body: dict[str, Any], resource_id: str, created_at: str) -> No
     kind = str(ident.get("type") or "None")
     if "systemassigned" in kind.lower():
         ident.setdefault("principalId", det_guid(resource_id, created_at, "principal"))
-        ident.setdefault("tenantId", TENANT_ID)
+        ident.setdefault("tenantId", tenant)
     else:
         ident.pop("principalId", None)
         ident.pop("tenantId", None)

@@ -7,8 +7,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from . import kvrefs
 from .errors import ArmError, bad_request
-from .profile import TENANT_ID
 
 if TYPE_CHECKING:
     from .engine import Engine, Reply, Request
@@ -37,10 +37,19 @@ def route(engine: Engine, req: Request) -> Reply | None:
         if method != "GET":
             raise ArmError(405, "MethodNotAllowed", "The Activity Log is read-only.")
         return Reply(200, {"value": engine.activity.query(m.group(1), req.query.get("$filter", ""))})
+    m = kvrefs.PATH.match(path)
+    if m:
+        if method != "GET":
+            raise ArmError(405, "MethodNotAllowed", "Key Vault reference statuses are read-only.")
+        site = engine.get(m.group(1))
+        refs = kvrefs.get(engine, site["id"]) if site else None
+        if refs is None:
+            raise ArmError(404, "ResourceNotFound", f"The Resource '{m.group(1)}' was not found.")
+        return Reply(200, {"value": refs, "nextLink": None})
     m = _SUB.match(path)
     if m and method == "GET":
         sub = m.group(1)
-        return Reply(200, {"id": f"/subscriptions/{sub}", "subscriptionId": sub, "tenantId": TENANT_ID,
+        return Reply(200, {"id": f"/subscriptions/{sub}", "subscriptionId": sub, "tenantId": engine.tenant_id,
                            "displayName": "Local cloud", "state": "Enabled",
                            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
                                                     "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"}})

@@ -86,7 +86,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             cloud.request_delay()
             if dataplane:
-                reply = cloud.secrets.handle(method, path, query, raw, token, cloud)
+                reply = cloud.secrets.handle(method, path, query, raw, token, cloud,
+                                             self.headers.get("X-Forwarded-For") or cloud.client_ip)
             else:
                 if token is None:
                     raise ArmError(401, "AuthenticationFailed",

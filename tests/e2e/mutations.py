@@ -275,6 +275,8 @@ def apply_mutation(rest: Rest, how: ReadCall, mutation: Mutation) -> tuple[int, 
         return rest.call("PUT", how.at(target), {"properties": changed.get("properties") or {}})
     if how.dataplane:
         return _secret_write(rest, how, mutation)
+    if mutation.path == "properties.valueSha256" and "/secrets/" in how.path.lower():
+        return _secret_value_by_hand(rest, how)
     _, current = rest.call("GET", how.url)
     if isinstance((current or {}).get("value"), list):
         return _collection_write(rest, how, current["value"], mutation)
@@ -298,6 +300,16 @@ def _collection_write(rest: Rest, how: ReadCall, items: list[dict[str, Any]], mu
     name = mutation.dropped.get("name") if isinstance(mutation.dropped, dict) else None
     victim = next((i for i in items if name and str(i.get("name", "")).rsplit("/", 1)[-1] == name), items[-1])
     return rest.call("DELETE", how.at(victim["id"]))
+
+
+def _secret_value_by_hand(rest: Rest, how: ReadCall) -> tuple[int, Any]:
+    """A person sets a new value (a new version) through ARM, keeping the tags they see; the fingerprint tag
+    the tool writes is ours alone, and a new version set by hand (portal, CLI) does not carry it."""
+    from steps._secret_values import FINGERPRINT_TAG
+
+    _, current = rest.call("GET", how.url)
+    tags = {k: v for k, v in ((current or {}).get("tags") or {}).items() if k != FINGERPRINT_TAG}
+    return rest.call("PUT", how.url, {"tags": tags, "properties": {"value": HAND_SECRET}})
 
 
 def _secret_write(rest: Rest, how: ReadCall, mutation: Mutation) -> tuple[int, Any]:

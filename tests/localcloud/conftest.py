@@ -25,8 +25,21 @@ class AllowHttp(SansIOHTTPPolicy):
 
 
 class StaticCred:
+    def __init__(self, token: str = "fundrbolt-provisioner") -> None:
+        self.token = token
+
     def get_token(self, *scopes: str, **kw: Any) -> AccessToken:
-        return AccessToken("fundrbolt-provisioner", 4102444800)
+        return AccessToken(self.token, 4102444800)
+
+
+def jwt(**claims: Any) -> str:
+    """An unsigned JWT naming a principal (`oid`) and its directory (`tid`), as Entra ID tokens do."""
+    import base64
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.sig"
 
 
 @pytest.fixture

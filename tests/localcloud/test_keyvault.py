@@ -14,7 +14,7 @@ from azure.mgmt.keyvault.models import (
     VaultProperties,
 )
 
-from .conftest import SUB, StaticCred, raw
+from .conftest import SUB, StaticCred, jwt, raw
 
 TENANT = "00000000-0000-0000-0000-000000000000"
 
@@ -83,10 +83,25 @@ def test_group_delete_soft_deletes_vault(cloud, kv, make, rg):
     assert kv.vaults.get_deleted("kv-fund-3", "eastus").name == "kv-fund-3"
 
 
-def test_secrets_data_plane(cloud, kv, rg):
+OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"  # Key Vault Secrets Officer
+
+
+def grant(make, scope: str, principal: str, role: str = OFFICER) -> None:
+    import uuid
+
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
+    make(AuthorizationManagementClient).role_assignments.create(scope, str(uuid.uuid4()), {"properties": {
+        "roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+        "principalId": principal, "principalType": "User"}})
+
+
+def test_secrets_data_plane(cloud, kv, make, rg):
     vault = kv.vaults.begin_create_or_update(rg, "kv-fund-4", _params()).result()
+    operator = "11111111-2222-3333-4444-555555555555"
+    grant(make, vault.id, operator)
     # The secrets SDK refuses http outright: the vault URI is the cloud's loopback https listener.
-    client = SecretClient(vault.properties.vault_uri, StaticCred(), verify_challenge_resource=False,
+    client = SecretClient(vault.properties.vault_uri, StaticCred(jwt(oid=operator)), verify_challenge_resource=False,
                           connection_verify=str(cloud.ca_file))
     first = client.set_secret("db-password", "s3cret-1")
     second = client.set_secret("db-password", "s3cret-2", content_type="text/plain")

@@ -10,3 +10,13 @@ from tests.support import copy_envs
 @pytest.fixture
 def envs(tmp_path) -> Path:
     return copy_envs(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _forget_written_secrets():
+    """Values a step wrote are kept for the rest of a run (steps/_secret_values.py): one test is one run."""
+    from steps import _secret_values
+
+    _secret_values._written.clear()
+    yield
+    _secret_values._written.clear()

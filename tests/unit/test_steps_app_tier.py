@@ -305,41 +305,50 @@ def test_principal_not_found_is_retried(c, staging):
 # ----------------------------------------------------------------------------- Key Vault firewall
 
 
-def test_vault_firewall_lets_the_app_in(staging):
+SUBNET = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-staging-rg/providers/"
+          "Microsoft.Network/virtualNetworks/fundrbolt-staging-vnet/subnets/app-integration")
+
+
+def test_vault_firewall_admits_the_app_subnet_not_its_outbound_ips(staging):
+    # App Service fetches Key Vault references from addresses that are not its outbound IPs: an IP rule for
+    # them would not let the app in, and would let in everyone else sharing those addresses.
     s = step(staging, "key_vault")
-    assert "web_app" in s.depends_on
-    assert s.desired({})["properties"]["networkAcls"]["ipRules"] is UNKNOWN  # known after the app exists
-    known = {"web_app": {"properties": {"possibleOutboundIpAddresses": "20.1.2.3, 20.1.2.4,20.1.2.3"}}}
+    assert "subnet" in s.depends_on and "web_app" not in s.depends_on
+    known = {"web_app": {"properties": {"possibleOutboundIpAddresses": "20.1.2.3, 20.1.2.4"}}}
     acls = s.desired(known)["properties"]["networkAcls"]
-    assert acls == {"defaultAction": "Deny", "bypass": "AzureServices",
-                    "ipRules": [{"value": "20.1.2.3/32"}, {"value": "20.1.2.4/32"}]}
+    assert acls == {"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [],
+                    "virtualNetworkRules": [{"id": SUBNET}]}
 
 
 def test_vault_firewall_adds_allowed_ips():
     prod = session("production")
     override(prod, "key_vault", allowed_ips=["52.1.1.1", "40.0.0.0/24"])
-    known = {"web_app": {"properties": {"possibleOutboundIpAddresses": "20.1.2.3"}}}
-    ip_rules = step(prod, "key_vault").desired(known)["properties"]["networkAcls"]["ipRules"]
-    assert ip_rules == [{"value": "20.1.2.3/32"}, {"value": "40.0.0.0/24"}, {"value": "52.1.1.1/32"}]
+    ip_rules = step(prod, "key_vault").desired({})["properties"]["networkAcls"]["ipRules"]
+    assert ip_rules == [{"value": "40.0.0.0/24"}, {"value": "52.1.1.1/32"}]
 
 
-def test_vault_ip_rules_compare_as_set_with_32_normalized(staging):
+def test_vault_network_rules_compare_as_sets_with_32_normalized(staging):
+    override(staging, "key_vault", allowed_ips=["20.1.2.3", "20.1.2.4"])
     s = step(staging, "key_vault")
-    known = {"web_app": {"properties": {"possibleOutboundIpAddresses": "20.1.2.3,20.1.2.4"}}}
-    desired = s.desired(known)
+    s.gather(autospec_clients(), {})  # the tenant, from the subscription
+    desired = s.desired({})
     observed = {**desired, "properties": {**desired["properties"], "vaultUri": "https://x.vault.azure.net/",
                                           "networkAcls": {"defaultAction": "deny", "bypass": "AzureServices",
                                                           "ipRules": [{"value": "20.1.2.4"}, {"value": "20.1.2.3/32"}],
-                                                          "virtualNetworkRules": []}}}
+                                                          "virtualNetworkRules": [{"id": SUBNET.lower(),
+                                                                                   "ignoreMissingVnetServiceEndpoint": False}]}}}
     assert diff(desired, observed, s.rules).empty
     observed["properties"]["networkAcls"]["ipRules"] = [{"value": "20.1.2.3/32"}]
-    assert [c.path for c in diff(desired, observed, s.rules).changes] == ["properties.networkAcls.ipRules"]
+    observed["properties"]["networkAcls"]["virtualNetworkRules"] = []
+    assert [c.path for c in diff(desired, observed, s.rules).changes] == [
+        "properties.networkAcls.ipRules", "properties.networkAcls.virtualNetworkRules"]
 
 
 def test_graph_has_no_cycle_and_web_app_does_not_need_the_vault():
     for env in ("dev", "staging", "production"):
         g = session(env).graph
-        assert g.order.index("web_app") < g.order.index("key_vault")
+        # The subnet (with its Key Vault service endpoint) exists before the vault names it and the app joins it.
+        assert g.order.index("subnet") < min(g.order.index("key_vault"), g.order.index("web_app"))
         assert "key_vault" not in g.dependents("key_vault") and "web_app" not in g.dependents("key_vault")
 
 

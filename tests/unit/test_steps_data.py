@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from unittest.mock import create_autospec
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
 from azure.keyvault.secrets import SecretClient
 
 from provisioner.diff import diff
@@ -19,7 +17,9 @@ from tests.support import autospec_clients, session, step
 RG = "fundrbolt-dev-rg"
 PG = "fundrbolt-dev-pg"
 VAULT = "https://fundrbolt-dev-kv.vault.azure.net/"
-KNOWN = {"key_vault": {"properties": {"vaultUri": VAULT}}}
+VAULT_ID = (f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/{RG}"
+            "/providers/Microsoft.KeyVault/vaults/fundrbolt-dev-kv")
+KNOWN = {"key_vault": {"id": VAULT_ID, "properties": {"vaultUri": VAULT}}}
 
 
 @pytest.fixture
@@ -29,8 +29,9 @@ def c():
 
 @pytest.fixture
 def vault(c):
+    # The deploying machine never uses the vault's data plane (its firewall keeps it out): any use fails.
     v = create_autospec(SecretClient, instance=True)
-    c.secrets = lambda url: v if url == VAULT else pytest.fail(f"wrong vault {url}")
+    c.secrets = lambda url: pytest.fail(f"data plane of {url} used")
     return v
 
 
@@ -59,7 +60,7 @@ def test_desired_holds_a_vault_reference_never_a_password(dev):
     s = step(dev, "postgres_server")
     assert s.desired({})["properties"]["administratorLoginPassword"] is UNKNOWN  # vault not created yet
     ref = s.desired(KNOWN)["properties"]["administratorLoginPassword"]
-    assert ref == f"{pg.PASSWORD_REF}{VAULT}#postgres-admin-password"
+    assert ref == f"{pg.PASSWORD_REF}{VAULT_ID}#postgres-admin-password"
 
 
 def test_password_is_write_only_and_sensitive_in_a_plan(dev):
@@ -78,27 +79,35 @@ def test_read_server(c, dev):
     assert c.postgres.servers.get.call_args.args == (RG, PG)
 
 
-def test_create_reads_the_password_back_from_key_vault(c, vault, dev):
+def test_create_stores_a_new_password_through_the_control_plane_first(c, vault, dev):
     s = step(dev, "postgres_server")
     desired = s.desired(KNOWN)
-    vault.get_secret.return_value = SimpleNamespace(value="Stored-Pass-1")
     s.create(c, desired)
-    vault.get_secret.assert_called_once_with("postgres-admin-password")
-    vault.set_secret.assert_not_called()
+    rg, kv, name, secret = c.keyvault.secrets.create_or_update.call_args.args
+    assert (rg, kv, name) == (RG, "fundrbolt-dev-kv", "postgres-admin-password")
+    value = secret["properties"]["value"]
+    assert len(value) == 32 and secret["properties"]["contentType"] == "text/plain"
     rg, name, body = c.postgres.servers.begin_create_or_update.call_args.args
     assert (rg, name) == (RG, PG)
-    assert body["properties"]["administratorLoginPassword"] == "Stored-Pass-1"
+    assert body["properties"]["administratorLoginPassword"] == value
     assert body["properties"]["createMode"] == "Create"
     assert desired["properties"]["administratorLoginPassword"].startswith(pg.PASSWORD_REF)  # caller's dict untouched
 
 
-def test_create_generates_and_stores_the_password_once(c, vault, dev):
+def test_a_retried_create_reuses_the_password_of_this_run(c, vault, dev):
     s = step(dev, "postgres_server")
-    vault.get_secret.side_effect = ResourceNotFoundError("SecretNotFound")
     s.create(c, s.desired(KNOWN))
-    name, value = vault.set_secret.call_args.args
-    assert name == "postgres-admin-password" and len(value) == 32
-    assert c.postgres.servers.begin_create_or_update.call_args.args[2]["properties"]["administratorLoginPassword"] == value
+    s.create(c, s.desired(KNOWN))
+    assert c.keyvault.secrets.create_or_update.call_count == 1  # stored once, never a second password
+    first, second = (call.args[2]["properties"]["administratorLoginPassword"]
+                     for call in c.postgres.servers.begin_create_or_update.call_args_list)
+    assert first == second
+
+
+def test_reset_password_stores_then_patches_the_server(c, vault, dev):
+    value = pg.reset_password(c, RG, PG, VAULT_ID)
+    assert c.keyvault.secrets.create_or_update.call_args.args[3]["properties"]["value"] == value
+    c.postgres.servers.begin_update.assert_called_once_with(RG, PG, {"properties": {"administratorLoginPassword": value}})
 
 
 def test_generated_passwords_meet_azure_complexity():

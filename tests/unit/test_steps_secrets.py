@@ -5,25 +5,26 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 from typing import Any
-from unittest.mock import create_autospec
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.keyvault.secrets import SecretClient
 
 from provisioner.diff import diff
+from provisioner.errors import ProvisionerError
 from provisioner.model import SENSITIVE, UNKNOWN, Action, PropertyChange
 from provisioner.reconciler import Policy, decide
 from provisioner.render import plan_json, plan_text
 from steps import _secret_values as sv
+from steps import postgres_server as pg
 from tests.support import autospec_clients, session, step
 
 RG = "fundrbolt-dev-rg"
 VAULT_URI = "https://fundrbolt-dev-kv.vault.azure.net/"
 PASSWORD = "Pa55-word_with.symbols~"
 REDIS_KEY = "redisPrimaryKey+/=="
+VAULT_ID = f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/fundrbolt-dev-kv"
 KNOWN = {
-    "key_vault": {"id": "/kv", "properties": {"vaultUri": VAULT_URI}},
+    "key_vault": {"id": VAULT_ID, "properties": {"vaultUri": VAULT_URI}},
     "postgres_server": {"id": "/pg", "properties": {"fullyQualifiedDomainName": "fundrbolt-dev-pg.postgres.database.azure.com",
                                                     "administratorLogin": "fundrboltadmin"}},
     "postgres_database": {"id": "/pgdb", "properties": {}},
@@ -59,9 +60,34 @@ def not_found() -> ResourceNotFoundError:
     return ResourceNotFoundError(response=response)
 
 
-def bundle(name: str, value: str, tags: dict | None = None, enabled: bool = True) -> SimpleNamespace:
-    props = SimpleNamespace(tags=tags, content_type=None, enabled=enabled, created_on=None, updated_on=None)
-    return SimpleNamespace(id=f"{VAULT_URI}secrets/{name}/v1", name=name, value=value, properties=props)
+class Vault:
+    """The control plane's view of a vault (Microsoft.KeyVault/vaults/secrets): a PUT adds a version, a PATCH
+    changes tags/attributes, a GET shows tags and attributes of the latest version and never a value."""
+
+    def __init__(self, c):
+        self.values: dict[str, str] = {}
+        self.tags: dict[str, dict] = {}
+        self.versions: dict[str, int] = {}
+        c.keyvault.secrets.get.side_effect = self.get
+        c.keyvault.secrets.create_or_update.side_effect = self.put
+        c.keyvault.secrets.update.side_effect = self.patch
+
+    def put(self, rg, vault, name, body, **kw):
+        assert (rg, vault) == (RG, "fundrbolt-dev-kv")
+        self.values[name] = body["properties"]["value"]
+        self.tags[name] = dict(body.get("tags") or {})
+        self.versions[name] = self.versions.get(name, 0) + 1
+
+    def patch(self, rg, vault, name, body, **kw):
+        self.tags[name] = dict(body["tags"])
+
+    def get(self, rg, vault, name, **kw):
+        if name not in self.values:
+            raise not_found()
+        uri = f"{VAULT_URI}secrets/{name}"
+        return {"id": f"{VAULT_ID}/secrets/{name}", "name": name, "tags": dict(self.tags[name]),
+                "properties": {"attributes": {"enabled": True}, "secretUri": uri,
+                               "secretUriWithVersion": f"{uri}/v{self.versions[name]}"}}
 
 
 @pytest.fixture
@@ -72,21 +98,11 @@ def dev():
 @pytest.fixture
 def c():
     clients = autospec_clients()
-    kv = create_autospec(SecretClient, instance=True)
-    clients.secrets = lambda url: kv  # one data-plane client per vault, as provisioner.azure caches it
-    clients.kv = kv
-    clients.keyvault.vaults.get.return_value = KNOWN["key_vault"]
+    # The deploying machine never uses a vault's data plane: its firewall keeps it out.
+    clients.secrets = lambda url: pytest.fail(f"data plane of {url} used")
     clients.redis.redis.list_keys.return_value = SimpleNamespace(primary_key=REDIS_KEY, secondary_key="other")
+    clients.vault = Vault(clients)
     return clients
-
-
-def store(c, secrets: dict[str, str]) -> None:
-    """The vault's content: get_secret answers from it, 404 otherwise."""
-    def get(name, version=None, **kw):
-        if name not in secrets:
-            raise not_found()
-        return bundle(name, secrets[name], tags=session("dev").env.tags)
-    c.kv.get_secret.side_effect = get
 
 
 def test_value_renderers_quote_what_urls_cannot_carry():
@@ -96,64 +112,72 @@ def test_value_renderers_quote_what_urls_cannot_carry():
     assert sv.key_vault_reference("https://v.vault.azure.net", "x").endswith("net/secrets/x/)")
 
 
-def test_read_returns_hash_and_attributes_never_the_value(c, dev):
+def test_read_returns_the_fingerprint_and_attributes_never_a_value(c, dev):
     s = step(dev, "key_vault_secret:database-url")
-    store(c, {"database-url": DB_URL})
+    c.vault.put(RG, "fundrbolt-dev-kv", "database-url", {"tags": {**dev.env.tags, sv.FINGERPRINT_TAG: "f1"},
+                                                         "properties": {"value": DB_URL}})
     body = s.read(c)
-    assert c.keyvault.vaults.get.call_args.args == (RG, "fundrbolt-dev-kv")
-    c.kv.get_secret.assert_called_with("database-url")
-    assert body["properties"]["valueSha256"] == sv.sha256(DB_URL)
+    assert c.keyvault.secrets.get.call_args.args == (RG, "fundrbolt-dev-kv", "database-url")
+    assert body["properties"]["valueSha256"] == "f1" and body["tags"] == dev.env.tags  # the tag is not a tag here
     assert body["properties"]["attributes"]["enabled"] is True
     assert PASSWORD not in json.dumps(body) and DB_URL not in json.dumps(body)
 
 
-def test_read_absent_secret_and_absent_vault(c, dev):
-    s = step(dev, "key_vault_secret:jwt-signing-key")
-    store(c, {})
-    assert s.read(c) is None
-    c.keyvault.vaults.get.return_value = None
-    c.kv.get_secret.reset_mock()
-    assert s.read(c) is None
-    c.kv.get_secret.assert_not_called()
+def test_read_absent_secret(c, dev):
+    assert step(dev, "key_vault_secret:jwt-signing-key").read(c) is None
 
 
 def test_values_are_unknown_until_their_resources_exist(c, dev):
-    store(c, {"postgres-admin-password": PASSWORD})
-    for name, missing in (("database-url", "postgres_server"), ("database-url", "key_vault"),
-                          ("redis-url", "redis"), ("redis-url", "key_vault")):
+    for name, missing in (("database-url", "postgres_server"), ("redis-url", "redis")):
         s = step(dev, f"key_vault_secret:{name}")
-        s.read(c)
         assert planned(s, c, {**KNOWN, missing: None})["properties"]["valueSha256"] is UNKNOWN, (name, missing)
 
 
-def test_database_url_from_server_password_secret_and_config(c, dev):
+def written_password(c, dev) -> str:
+    """What postgres_server's create did earlier in this run: a new password, stored through ARM."""
+    return pg.admin_password(c, step(dev, "postgres_server").desired(KNOWN)["properties"]["administratorLoginPassword"])
+
+
+def test_database_url_is_built_from_the_password_this_run_stored(c, dev):
     s = step(dev, "key_vault_secret:database-url")
     assert s.depends_on == ("key_vault", "postgres_server", "postgres_database")
-    store(c, {"postgres-admin-password": PASSWORD})
-    assert s.read(c) is None
+    password = written_password(c, dev)
     desired = planned(s, c, KNOWN)
-    assert desired["properties"]["valueSha256"] == sv.sha256(DB_URL)
+    # The fingerprint covers everything but the password, which is never read back.
+    assert desired["properties"]["valueSha256"] == sv.sha256(DB_URL.replace(PASSWORD, ""))
     s.create(c, desired)
-    c.kv.set_secret.assert_called_once_with("database-url", DB_URL, enabled=True, tags=s.tags())
+    assert c.vault.values["database-url"] == DB_URL.replace(PASSWORD, password)
+    assert c.vault.tags["database-url"][sv.FINGERPRINT_TAG] == desired["properties"]["valueSha256"]
+    c.postgres.servers.begin_update.assert_not_called()
+    assert diff(desired, s.read(c), s.rules).empty
+
+
+def test_database_url_without_a_password_in_hand_sets_a_new_one(c, dev):
+    # e.g. a first run stopped between the server and the URL: the stored password cannot be read back.
+    s = step(dev, "key_vault_secret:database-url")
+    s.create(c, planned(s, c, KNOWN))
+    password = c.vault.values["postgres-admin-password"]
+    c.postgres.servers.begin_update.assert_called_once_with(
+        RG, "fundrbolt-dev-pg", {"properties": {"administratorLoginPassword": password}})
+    assert c.vault.values["database-url"] == DB_URL.replace(PASSWORD, password)
 
 
 def test_redis_url_from_list_keys(c, dev):
     s = step(dev, "key_vault_secret:redis-url")
     assert s.depends_on == ("key_vault", "redis")
-    store(c, {})
-    s.read(c)
     desired = planned(s, c, KNOWN)
     c.redis.redis.list_keys.assert_called_once_with(RG, "fundrbolt-dev-redis")
     assert desired["properties"]["valueSha256"] == sv.sha256(REDIS_URL)
     planned(s, c, KNOWN)  # asked again by the executor: keys are read once per run
     c.redis.redis.list_keys.assert_called_once()
     s.create(c, desired)
-    assert c.kv.set_secret.call_args.args == ("redis-url", REDIS_URL)
+    assert c.vault.values["redis-url"] == REDIS_URL
+    assert c.vault.tags["redis-url"] == {**s.tags(), sv.FINGERPRINT_TAG: sv.sha256(REDIS_URL)}
 
 
 def test_unchanged_value_is_noop_and_a_new_value_is_one_write(c, dev):
     s = step(dev, "key_vault_secret:redis-url")
-    store(c, {"redis-url": REDIS_URL})
+    s.create(c, planned(s, c, KNOWN))
     observed = s.read(c)
     assert diff(planned(s, c, KNOWN), observed, s.rules).empty  # no new version when nothing changed
 
@@ -165,19 +189,29 @@ def test_unchanged_value_is_noop_and_a_new_value_is_one_write(c, dev):
     [p] = change.properties
     assert (p.path, p.before, p.after, p.sensitive) == ("properties.valueSha256", SENSITIVE, SENSITIVE, True)
     s.update(c, desired, observed, change.properties)
-    c.kv.set_secret.assert_called_once()
-    assert "rotated" in c.kv.set_secret.call_args.args[1]
-    c.kv.update_secret_properties.assert_not_called()
+    assert c.vault.versions["redis-url"] == 2 and "rotated" in c.vault.values["redis-url"]
+    c.keyvault.secrets.update.assert_not_called()
 
 
-def test_tag_drift_patches_properties_without_a_new_version(c, dev):
-    s = step(dev, "key_vault_secret:database-url")
-    store(c, {"postgres-admin-password": PASSWORD})
-    s.read(c)
+def test_a_version_set_by_hand_lacks_the_fingerprint_and_is_drift(c, dev):
+    s = step(dev, "key_vault_secret:redis-url")
     desired = planned(s, c, KNOWN)
-    s.update(c, desired, {}, (PropertyChange("tags.Owner", "someone", "operations"),))
-    c.kv.update_secret_properties.assert_called_once_with("database-url", enabled=True, tags=s.tags())
-    c.kv.set_secret.assert_not_called()
+    s.create(c, desired)
+    c.vault.put(RG, "fundrbolt-dev-kv", "redis-url", {"tags": dict(dev.env.tags), "properties": {"value": "pasted"}})
+    change = decide(s, desired, s.read(c), Policy(), production=False)
+    assert [p.path for p in change.properties] == ["properties.valueSha256"]
+
+
+def test_tag_drift_patches_without_a_new_version(c, dev):
+    s = step(dev, "key_vault_secret:redis-url")
+    desired = planned(s, c, KNOWN)
+    s.create(c, desired)
+    s.update(c, desired, s.read(c), (PropertyChange("tags.Owner", "someone", "operations"),))
+    rg, vault, name, body = c.keyvault.secrets.update.call_args.args
+    assert (rg, vault, name) == (RG, "fundrbolt-dev-kv", "redis-url")
+    assert body == {"tags": {**s.tags(), sv.FINGERPRINT_TAG: sv.sha256(REDIS_URL)},
+                    "properties": {"attributes": {"enabled": True}}}
+    assert c.vault.versions["redis-url"] == 1
 
 
 def test_generated_secret_is_created_once_and_never_rotated(c, dev):
@@ -185,38 +219,33 @@ def test_generated_secret_is_created_once_and_never_rotated(c, dev):
     assert s.depends_on == ("key_vault",)
     desired = s.desired({})
     assert "valueSha256" not in desired["properties"]  # "present", never "rotate"
-    store(c, {})
     s.create(c, desired)
-    name, value = c.kv.set_secret.call_args.args
-    assert name == "jwt-signing-key" and len(value) >= 86  # token_urlsafe(64)
-    store(c, {"jwt-signing-key": value})
+    assert len(c.vault.values["jwt-signing-key"]) >= 86  # token_urlsafe(64)
+    assert sv.FINGERPRINT_TAG not in c.vault.tags["jwt-signing-key"]
     assert diff(desired, s.read(c), s.rules).empty
     s.update(c, desired, {}, (PropertyChange("properties.attributes.enabled", False, True),))
-    c.kv.set_secret.assert_called_once()  # still only the first write
-    c.kv.update_secret_properties.assert_called_once()
+    assert c.vault.versions["jwt-signing-key"] == 1  # still only the first write
+    c.keyvault.secrets.update.assert_called_once()
 
 
-def test_soft_deleted_generated_secret_is_recovered_not_regenerated(c, dev):
+def test_soft_deleted_secret_is_left_to_a_person(c, dev):
     s = step(dev, "key_vault_secret:jwt-signing-key")
     conflict: Any = _Response(409, "Conflict")  # ObjectIsDeletedButRecoverable
-    c.kv.set_secret.side_effect = HttpResponseError(response=conflict)
-    s.create(c, s.desired({}))
-    c.kv.begin_recover_deleted_secret.assert_called_once_with("jwt-signing-key")
-    c.kv.update_secret_properties.assert_called_once()
-    assert c.kv.set_secret.call_count == 1
+    c.keyvault.secrets.create_or_update.side_effect = HttpResponseError(response=conflict)
+    with pytest.raises(ProvisionerError, match="soft-deleted.*az keyvault secret recover"):
+        s.create(c, s.desired({}))
 
 
 def test_plan_and_errors_never_show_values(c, dev):
     s = step(dev, "key_vault_secret:database-url")
-    store(c, {"postgres-admin-password": PASSWORD})
-    s.read(c)
+    written_password(c, dev)
     change = decide(s, planned(s, c, KNOWN), None, Policy(), production=False)
     assert change.action is Action.CREATE
     hashed = next(p for p in change.properties if p.path == "properties.valueSha256")
     assert hashed.after == SENSITIVE and hashed.sensitive
     from provisioner.model import Plan
     text = plan_text(Plan("dev", (change,))) + plan_json(Plan("dev", (change,)))
-    assert PASSWORD not in text and sv.sha256(DB_URL) not in text
+    assert PASSWORD not in text and hashed.after == SENSITIVE and sv.sha256(DB_URL.replace(PASSWORD, "")) not in text
     assert PASSWORD not in repr(s)
 
 

@@ -16,11 +16,12 @@ from . import (
     postgres,
     resources,
     storage,
+    vnet,
     web,
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            network, communication, consumption, containerregistry]
+            network, vnet, communication, consumption, containerregistry]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:

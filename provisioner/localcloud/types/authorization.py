@@ -6,7 +6,7 @@ import re
 
 from ..errors import ArmError
 from ..ids import ArmPath, is_under, split_extension
-from ..profile import TENANT_ID, EngineApi, TypeProfile, WriteCtx
+from ..profile import EngineApi, TypeProfile, WriteCtx
 
 
 def _lock_populate(ctx: WriteCtx) -> None:
@@ -80,7 +80,7 @@ def _assignment_populate(ctx: WriteCtx) -> None:
         # replication); with it, the lookup is skipped. The local cloud knows managed identities only.
         if str(props["principalId"]).lower() not in _managed_principals(ctx.engine):
             raise ArmError(400, "PrincipalNotFound", f"Principal {props['principalId']} does not exist in the "
-                           f"directory {TENANT_ID}. Check that you have the correct principal ID. If you are "
+                           f"directory {ctx.engine.tenant_id}. Check that you have the correct principal ID. If you are "
                            "creating this principal and then immediately assigning a role, this error might be "
                            "related to a replication delay. In this case, set the role assignment principalType "
                            "property to a value, such as ServicePrincipal, User, or Group.")
@@ -89,7 +89,7 @@ def _assignment_populate(ctx: WriteCtx) -> None:
                  conditionVersion=props.get("conditionVersion"), createdOn=props.get("createdOn") or ctx.now,
                  updatedOn=ctx.now, createdBy=props.get("createdBy") or ctx.caller, updatedBy=ctx.caller,
                  delegatedManagedIdentityResourceId=None, description=props.get("description"))
-    ctx.extra["tenant"] = TENANT_ID
+    ctx.extra["tenant"] = ctx.engine.tenant_id
 
 
 _PRINCIPAL_FILTER = re.compile(r"^\s*principalId\s+eq\s+'?([0-9a-fA-F-]+)'?\s*$")

@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import ArmError
 from ..ids import ArmPath, normalize_location
 from ..profile import Action, ActionCtx, ActionReply, EngineApi, TypeProfile, WriteCtx, defaults
+from .vnet import has_service_endpoint
 
 DELETED = "Microsoft.KeyVault/locations/deletedVaults"
 
@@ -21,7 +22,21 @@ def _find_deleted(engine: EngineApi, name: str) -> dict[str, Any] | None:
     return next((d for d in engine.find(DELETED) if d["name"].lower() == name.lower()), None)
 
 
+def _check_vnet_rules(ctx: WriteCtx) -> None:
+    """A virtual network rule needs the subnet's Microsoft.KeyVault service endpoint first, unless the caller
+    says ignoreMissingVnetServiceEndpoint (learn.microsoft.com/azure/key-vault/general/network-security)."""
+    acls = ctx.sent_props.get("networkAcls") or {}
+    for rule in acls.get("virtualNetworkRules") or []:
+        subnet = str(rule.get("id") or "")
+        if rule.get("ignoreMissingVnetServiceEndpoint"):
+            continue
+        if not has_service_endpoint(ctx.engine, subnet, "Microsoft.KeyVault"):
+            raise ArmError(400, "BadRequest", f"Subnet '{subnet}' does not have the 'Microsoft.KeyVault' service "
+                           "endpoint enabled: enable it on the subnet, or set ignoreMissingVnetServiceEndpoint.")
+
+
 def _before_write(ctx: WriteCtx) -> None:
+    _check_vnet_rules(ctx)
     if ctx.method != "PUT" or not ctx.created:
         return
     name = ctx.path.name
@@ -105,7 +120,50 @@ def _list_deleted(engine: EngineApi, path: ArmPath) -> list[dict[str, Any]]:
     return [d for d in engine.find(DELETED) if d["id"].lower().startswith(prefix)]
 
 
+# ------------------------------------------------------------------ secrets through the control plane
+
+
+def _vault_of(engine: EngineApi, path: ArmPath) -> dict[str, Any] | None:
+    return engine.get(path.parent_id)
+
+
+def _base(vault: dict[str, Any]) -> str:
+    return str((vault.get("properties") or {}).get("vaultUri") or "").rstrip("/")
+
+
+def _secret_body(engine: EngineApi, path: ArmPath) -> dict[str, Any] | None:
+    vault = _vault_of(engine, path)
+    store = getattr(engine, "secret_store", None)
+    if vault is None or store is None:
+        return None
+    return store.arm_body(vault, path.name, _base(vault))  # type: ignore[no-any-return]
+
+
+def _secret_populate(ctx: WriteCtx) -> None:
+    """The data plane's store holds the versions; the ARM resource is a view of its latest one."""
+    vault = _vault_of(ctx.engine, ctx.path)
+    store = getattr(ctx.engine, "secret_store", None)
+    if vault is None or store is None:
+        raise ArmError(404, "ParentResourceNotFound", f"Parent resource '{ctx.path.parent_id}' not found.")
+    store.arm_write(vault, ctx.path.name, ctx.sent, ctx.method)
+    ctx.body = store.arm_body(vault, ctx.path.name, _base(vault)) or {}
+
+
+def _secret_list(engine: EngineApi, path: ArmPath) -> list[dict[str, Any]]:
+    vault = engine.get(path.parent_id)
+    store = getattr(engine, "secret_store", None)
+    if vault is None or store is None:
+        raise ArmError(404, "ResourceNotFound", f"The Resource '{path.parent_id}' was not found.")
+    return store.arm_list(vault, _base(vault))  # type: ignore[no-any-return]
+
+
 PROFILES = [
+    # Microsoft.KeyVault/vaults/secrets (ARM): "intended for ARM deployments"; PUT/PATCH/GET/list, no DELETE.
+    # The vault's firewall does not apply to it (learn.microsoft.com/azure/key-vault/general/
+    # overview-vnet-service-endpoints: "deployment of secrets or keys through ARM templates ... not affected").
+    TypeProfile(type="Microsoft.KeyVault/vaults/secrets", created=201, updated=200, provisioning_state=False,
+                has_location=False, latency=2.0, stored=False, default_body=_secret_body, populate=_secret_populate,
+                list_fn=_secret_list, methods=frozenset({"GET", "PUT", "PATCH"})),
     TypeProfile(type="Microsoft.KeyVault/vaults", lro=True, created=201, updated=200, patch_status=200,
                 latency=45.0, creating_state="RegisteringDns", updating_state="Succeeded",
                 before_write=_before_write, populate=_populate, on_removed=_soft_delete,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import kvrefs
 from ..errors import ArmError
 from ..ids import ArmPath, region_display
 from ..profile import (
@@ -18,6 +19,7 @@ from ..profile import (
     fake_ips,
     fill_identity,
 )
+from .vnet import check_integration_subnet
 from .web_config import SEPARATE, default_config, merged_config, site_view
 from .web_domains import PROFILES as DOMAIN_PROFILES
 from .web_domains import check_site_binding, site_ssl_state
@@ -98,6 +100,13 @@ def _site_populate(ctx: WriteCtx) -> None:
     body["kind"] = body.get("kind") or ("app,linux" if plan and plan["properties"].get("reserved") else "app")
     sent_config = props.pop("siteConfig", None)
     old = (ctx.existing or {}).get("properties") or {}
+    subnet = props.get("virtualNetworkSubnetId")
+    if subnet and str(subnet).lower() != str(old.get("virtualNetworkSubnetId") or "").lower():
+        tier = str(((plan or {}).get("sku") or {}).get("tier") or "Standard")
+        if tier in ("Free", "Shared"):
+            # Regional VNet integration needs a dedicated tier: Basic and up (overview-vnet-integration).
+            raise ArmError(400, "BadRequest", f"Virtual network integration is not supported on the {tier} tier.")
+        check_integration_subnet(ctx.engine, str(subnet))
     if ctx.method == "PATCH" and ctx.existing is not None:
         # A site PATCH carries no tags: SitePatchResource is a ProxyOnlyResource without `tags`
         # (azure-rest-api-specs web WebApps.json; azure-mgmt-web models.SitePatchResource), so App Service
@@ -139,7 +148,7 @@ def _site_populate(ctx: WriteCtx) -> None:
         slotSwapStatus=old.get("slotSwapStatus"),
     )
     created_at = ((ctx.existing or {}).get("systemData") or {}).get("createdAt", ctx.now)
-    fill_identity(body, ctx.id, created_at)
+    fill_identity(body, ctx.id, created_at, ctx.engine.tenant_id)
     # siteConfig is write-only on the site: the values land in config/web (merged onto what is there),
     # app settings in config/appsettings; GET /sites shows the null-filled view.
     config_id = f"{ctx.id}/config/web"
@@ -178,6 +187,7 @@ def _site_after_write(ctx: WriteCtx) -> None:
             engine.put_raw(f"{sid}/basicPublishingCredentialsPolicies/{which}",
                            _child(sid, policy_type, f"basicPublishingCredentialsPolicies/{which}", loc,
                                   {"allow": True}))
+    kvrefs.refresh(engine, sid)
     old_plan = ((ctx.existing or {}).get("properties") or {}).get("serverFarmId")
     _refresh_plan(engine, ctx.props.get("serverFarmId"))
     if old_plan and str(old_plan).lower() != str(ctx.props.get("serverFarmId", "")).lower():
@@ -292,6 +302,7 @@ def _state_action(state: str) -> Action:
 
 
 def _restart(ctx: ActionCtx) -> ActionReply:
+    kvrefs.refresh(ctx.engine, ctx.id)  # how App Service re-reads Key Vault references
     return ActionReply(200, None)
 
 
@@ -318,9 +329,10 @@ def _config_populate(ctx: WriteCtx) -> None:
 
 
 def _config_after_write(ctx: WriteCtx) -> None:
+    site_id = ctx.id.rsplit("/config/", 1)[0]
+    kvrefs.refresh(ctx.engine, site_id)  # a configuration change re-resolves Key Vault references
     if ctx.path.name.lower() != "web":
         return
-    site_id = ctx.id.rsplit("/config/", 1)[0]
     site = ctx.engine.get(site_id)
     if site is not None:
         site["properties"]["siteConfig"] = site_view(ctx.body["properties"])

@@ -1,0 +1,163 @@
+"""Who may reach a vault's data plane: token tenant (AKV10032), network ACLs, RBAC roles and their propagation."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+from datetime import datetime
+from typing import Any
+
+from .errors import ArmError
+from .ids import split_extension
+
+# Built-in data-plane roles (learn.microsoft.com/azure/key-vault/general/rbac-guide, "Azure built-in roles
+# for Key Vault data plane operations"). Owner/Contributor carry no dataActions: they cannot read a secret.
+ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+READER = "21090545-7ca7-4776-b22c-e363652d74d2"  # metadata only, never values
+ROLES = {  # what a request needs -> the roles whose dataActions include it
+    "read": {ADMINISTRATOR, SECRETS_OFFICER, SECRETS_USER},
+    "metadata": {ADMINISTRATOR, SECRETS_OFFICER, SECRETS_USER, READER},
+    "write": {ADMINISTRATOR, SECRETS_OFFICER},
+}
+ACTIONS = {"read": "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+           "metadata": "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+           "write": "Microsoft.KeyVault/vaults/secrets/setSecret/action"}
+POLICY_PERMISSIONS = {"read": "get", "metadata": "list", "write": "set"}
+# Azure: "role assignments can take up to 10 minutes to propagate" (rbac-guide, "Azure role-based access
+# control ... best practices"); typically a few. Simulated only under --latency realistic (scaled).
+ROLE_PROPAGATION_SECONDS = 180.0
+
+
+def claims(token: str | None) -> dict[str, Any]:
+    """The payload of a JWT (unsigned is fine: the local cloud trusts every issuer it is told about)."""
+    parts = (token or "").split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode((parts[1] + "=" * (-len(parts[1]) % 4)).encode()))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def principal_of(token: str | None) -> str | None:
+    """The object id a token stands for (`oid`); a plain test token names a person with no object id."""
+    oid = claims(token).get("oid")
+    return str(oid).lower() if oid else None
+
+
+def tenant_of(token: str | None, default: str) -> str:
+    """The directory that issued the token (`tid`); plain tokens come from the cloud's own tenant."""
+    return str(claims(token).get("tid") or default).lower()
+
+
+def forbidden(message: str, inner: str) -> ArmError:
+    err = ArmError(403, "Forbidden", message)
+    err.inner = inner
+    return err
+
+
+def check_tenant(vault: dict[str, Any], token_tenant: str) -> None:
+    """A vault accepts tokens from its own tenantId only (MicrosoftDocs/azure-docs#75410,
+    Azure/azure-cli#11871: 401 'AKV10032: Invalid issuer' when the vault's tenant is another directory)."""
+    expected = str((vault.get("properties") or {}).get("tenantId") or "").lower()
+    if expected != token_tenant.lower():
+        raise ArmError(401, "Unauthorized", f"AKV10032: Invalid issuer. Expected one of "
+                       f"https://sts.windows.net/{expected}/, found https://sts.windows.net/{token_tenant}/.")
+
+
+def _in_rules(address: str, rules: list[dict[str, Any]]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for rule in rules:
+        try:
+            if ip in ipaddress.ip_network(str(rule.get("value") or ""), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def network_admits(vault: dict[str, Any], client_ip: str | None = None, subnet_id: str | None = None) -> bool:
+    """Key Vault's firewall (learn.microsoft.com/azure/key-vault/general/network-security): public access
+    disabled admits nobody here; defaultAction Deny admits the ipRules and, for traffic that leaves a subnet
+    with the Microsoft.KeyVault service endpoint, the virtualNetworkRules. bypass=AzureServices covers only
+    the listed trusted services, none of which call from here."""
+    props = vault.get("properties") or {}
+    if str(props.get("publicNetworkAccess") or "Enabled").lower() == "disabled":
+        return False
+    acls = props.get("networkAcls") or {}
+    if str(acls.get("defaultAction") or "Allow").lower() != "deny":
+        return True
+    if client_ip and _in_rules(client_ip, acls.get("ipRules") or []):
+        return True
+    if subnet_id:
+        return any(str(r.get("id") or "").lower() == subnet_id.lower() for r in acls.get("virtualNetworkRules") or [])
+    return False
+
+
+def _ready(assignment: dict[str, Any], delay: float, now: datetime) -> bool:
+    created = str((assignment.get("properties") or {}).get("createdOn") or "")
+    try:
+        at = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return (now - at).total_seconds() >= delay
+
+
+def propagation_delay(engine: Any) -> float:
+    return ROLE_PROPAGATION_SECONDS * engine.time_scale if engine.latency == "realistic" else 0.0
+
+
+def authorized(engine: Any, vault: dict[str, Any], principal: str | None, need: str, now: datetime) -> bool:
+    """RBAC (a role with the dataAction at the vault or above, propagated) or, on an access-policy vault,
+    a policy entry for the object id with the permission."""
+    if not principal:
+        return False
+    props = vault.get("properties") or {}
+    if not props.get("enableRbacAuthorization"):
+        for policy in props.get("accessPolicies") or []:
+            if str(policy.get("objectId") or "").lower() == principal:
+                granted = [p.lower() for p in (policy.get("permissions") or {}).get("secrets") or []]
+                if POLICY_PERMISSIONS[need] in granted or "all" in granted:
+                    return True
+        return False
+    vault_id = str(vault["id"]).lower()
+    delay = propagation_delay(engine)
+    for assignment in engine.find("Microsoft.Authorization/roleAssignments"):
+        props = assignment.get("properties") or {}
+        scope = (split_extension(assignment["id"])[0] or "/").lower().rstrip("/")
+        role = str(props.get("roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
+        if (str(props.get("principalId") or "").lower() == principal and role in ROLES[need]
+                and (vault_id == scope or vault_id.startswith(scope + "/") or scope == "")
+                and _ready(assignment, delay, now)):
+            return True
+    return False
+
+
+def rbac_denied(vault: dict[str, Any], caller: str, need: str, resource: str) -> ArmError:
+    """The 403 an unauthorized caller gets (innererror ForbiddenByRbac; access-policy vaults: AccessDenied)."""
+    location = vault.get("location") or ""
+    if not (vault.get("properties") or {}).get("enableRbacAuthorization"):
+        return forbidden(f"The user, group or application '{caller}' does not have secrets "
+                         f"{POLICY_PERMISSIONS[need]} permission on key vault '{vault['name']};location={location}'.",
+                         "AccessDenied")
+    return forbidden("Caller is not authorized to perform action on resource.\r\nIf role assignments, deny "
+                     "assignments or role definitions were changed recently, please observe propagation time.\r\n"
+                     f"Caller: {caller}\r\nAction: '{ACTIONS[need]}'\r\nResource: '{resource}'\r\n"
+                     f"Assignment: (not found)\r\nVault: {vault['name']};location={location}\r\n", "ForbiddenByRbac")
+
+
+def firewall_denied(vault: dict[str, Any], client_ip: str, caller: str) -> ArmError:
+    props = vault.get("properties") or {}
+    if str(props.get("publicNetworkAccess") or "Enabled").lower() == "disabled":
+        return forbidden("Public network access is disabled and request is not from a trusted service nor via an "
+                         "approved private link.", "ForbiddenByConnection")
+    return forbidden(f"Client address is not authorized and caller is not a trusted service.\r\nClient address: "
+                     f"{client_ip}\r\nCaller: {caller}\r\nVault: {vault['name']};location={vault.get('location')}",
+                     "ForbiddenByFirewall")

@@ -1,0 +1,61 @@
+"""Step: the app's VNet integration subnet, delegated to App Service, with a Key Vault service endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.azure import call, raw, wait
+from provisioner.config import EnvironmentSpec
+from provisioner.diff import Rules, lower
+from steps._base import ArmStep
+from steps.virtual_network import SECTION as NETWORK_SECTION
+from steps.virtual_network import Config as NetworkConfig
+from steps.virtual_network import lane_of
+
+SECTION = None  # configured by [network]
+
+
+class Subnet(ArmStep):
+    type = "Microsoft.Network/virtualNetworks/subnets"
+    dependencies = ("virtual_network",)
+    rules = Rules(
+        normalizers=(("properties.delegations*.properties.serviceName", lower),
+                     ("properties.serviceEndpoints*.service", lower)),
+        sets=("properties.serviceEndpoints", "properties.delegations"),
+    )
+
+    @property
+    def vnet(self) -> str:
+        return self.env.resource_name("virtual_network")
+
+    def parent_path(self) -> str | None:
+        return f"virtualNetworks/{self.vnet}"
+
+    @property
+    def lane(self) -> str | None:
+        return lane_of(self.env)
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        return {"properties": {
+            "addressPrefix": self.env.section(NETWORK_SECTION, NetworkConfig).app_subnet_prefix,
+            # Regional VNet integration needs a subnet delegated to Microsoft.Web/serverFarms
+            # (learn.microsoft.com/azure/app-service/overview-vnet-integration#subnet-requirements).
+            "delegations": [{"name": "app-service", "properties": {"serviceName": "Microsoft.Web/serverFarms"}}],
+            # The vault's virtualNetworkRules admit traffic from this subnet only through this endpoint
+            # (learn.microsoft.com/azure/key-vault/general/overview-vnet-service-endpoints).
+            "serviceEndpoints": [{"service": "Microsoft.KeyVault"}],
+        }}
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.network.subnets.get, self.resource_group, self.vnet, self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        wait(call(clients.network.subnets.begin_create_or_update, self.resource_group, self.vnet, self.resource_name,
+                  desired))
+
+    def delete(self, clients: Any) -> None:
+        wait(call(clients.network.subnets.begin_delete, self.resource_group, self.vnet, self.resource_name))
+
+
+def instances(env: EnvironmentSpec) -> list[Subnet]:
+    return [Subnet(env, "subnet", env.resource_name("app_subnet"))]
