@@ -17,7 +17,7 @@ from provisioner.diff import diff
 from provisioner.errors import AzureCallError, NotConverged, ProvisionerError, Waiting
 from provisioner.graph import Graph
 from provisioner.model import ABANDONED, NOT_STARTED, Action, Change, Outcome, Plan, Status
-from provisioner.reconciler import Policy, decide, has_unknown, waits_on
+from provisioner.reconciler import Policy, decide, has_unknown, in_flight, waits_on
 from provisioner.step import Step
 
 Event = Callable[[str, Change, Outcome | None], None]  # ("start" | "done", change, outcome)
@@ -52,7 +52,8 @@ class Executor:
     def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
                  workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
                  on_interrupt: Callable[[int, list[str]], None] | None = None,
-                 children: Sequence[Children] = (), on_note: Note | None = None):
+                 children: Sequence[Children] = (),
+                 guard: Callable[[], None] | None = None, on_note: Note | None = None):
         self.steps = {s.name: s for s in steps}
         self.children = {c.name: c for c in children}
         self.graph = graph
@@ -65,6 +66,7 @@ class Executor:
         self.on_interrupt = on_interrupt  # (presses so far, steps in flight)
         self.on_note = on_note
         self.interrupted = 0
+        self.guard = guard  # raises when this run lost the run lock: checked before every write
         self._lanes: dict[str, threading.Lock] = {}
         self._lanes_guard = threading.Lock()
         self.known: dict[str, dict | None] = {}
@@ -89,6 +91,11 @@ class Executor:
             return None
         with self._lanes_guard:
             return self._lanes.setdefault(key, threading.Lock())
+
+    def _write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.guard is not None:
+            self.guard()
+        return fn(*args)
 
     def _wait_settled(self, step: Step) -> dict | None:
         deadline = time.monotonic() + self.timing.settle_deadline
@@ -156,7 +163,8 @@ class Executor:
         if has_unknown(desired):
             raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")
         parent_recreated = any(d in self.recreated for d in self.graph.deps.get(step.name, ()))
-        if change.action is Action.NOOP and not parent_recreated and desired == step.desired(self._planned_known):
+        if (change.action is Action.NOOP and not parent_recreated and desired == step.desired(self._planned_known)
+                and not in_flight(step, self._planned_known.get(step.name))):
             return Outcome(change, Status.UNCHANGED)
         lane = self._lane(step.lane)
         if lane:
@@ -170,13 +178,13 @@ class Executor:
                 self.known[step.name] = observed
                 return Outcome(change, Status.UNCHANGED, seconds=time.monotonic() - started)
             if current.action is Action.CREATE:
-                self._retry(lambda: step.create(self.clients, desired))
+                self._retry(lambda: self._write(step.create, self.clients, desired))
             elif current.action is Action.UPDATE:
                 assert observed is not None
-                self._retry(lambda: step.update(self.clients, desired, observed, current.properties))
+                self._retry(lambda: self._write(step.update, self.clients, desired, observed, current.properties))
             elif current.action is Action.REPLACE:
-                self._retry(lambda: step.delete(self.clients))
-                self._retry(lambda: step.create(self.clients, desired))
+                self._retry(lambda: self._write(step.delete, self.clients))
+                self._retry(lambda: self._write(step.create, self.clients, desired))
             if current.action in (Action.CREATE, Action.REPLACE) and (parent_recreated or current.action is Action.REPLACE):
                 self.recreated.add(step.name)
             self.known[step.name] = self._verify(step, desired)

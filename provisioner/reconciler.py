@@ -64,6 +64,9 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
     if not result.changes:
         if state == "failed":
             return Change(step.name, step.ref, Action.UPDATE, (), "last provisioning failed: re-apply", ignored)
+        if in_flight(step, observed):
+            # Another (perhaps killed) run's operation is still going: apply waits for it, never re-sends it.
+            return Change(step.name, step.ref, Action.NOOP, (), f"in sync; {state} in progress: waited for", ignored)
         return Change(step.name, step.ref, Action.NOOP, (), "in sync", ignored)
     changes = tuple(result.changes)
     if any(c.requires_replace for c in changes):
@@ -129,6 +132,13 @@ def plan(
     if children and steps:
         changes += _undeclared_children(steps, children, observed, clients, workers, errors)
     return Plan(env_name, tuple(changes), tuple(errors)), observed
+
+
+def in_flight(step: Step, observed: dict | None) -> bool:
+    """A resource mid-operation (Creating, Updating, ...; `Step.settled` knows each type's steady states):
+    ARM's only terminal states are Succeeded, Failed and Canceled
+    (learn.microsoft.com/azure/azure-resource-manager/management/async-operations)."""
+    return observed is not None and not step.settled(observed)
 
 
 def observe_children(children: Sequence[Children], observed: dict[str, dict | None], clients: Any,
