@@ -144,7 +144,7 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
                     progress.note(_interrupt_note(count, in_flight))
 
                 outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress, interrupted,
-                                          lock.check)
+                                          lock.check, progress.step_note)
     if presses:
         if output == "json":
             print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes),
@@ -162,7 +162,8 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
 def _nothing_to_do(the_plan: Plan, output: str, started: float) -> int:
     if output == "json":
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
-    print(f"Nothing to do ({time.monotonic() - started:.1f}s).", file=sys.stderr)
+    held = f" {len(the_plan.waiting)} change(s) wait on a precondition (listed above)." if the_plan.waiting else ""
+    print(f"Nothing to do ({time.monotonic() - started:.1f}s).{held}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -14,13 +14,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 
 from provisioner.children import Child, Children
 from provisioner.diff import diff
-from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
+from provisioner.errors import AzureCallError, NotConverged, ProvisionerError, Waiting
 from provisioner.graph import Graph
 from provisioner.model import ABANDONED, NOT_STARTED, Action, Change, Outcome, Plan, Status
-from provisioner.reconciler import Policy, decide, has_unknown, in_flight
+from provisioner.reconciler import Policy, decide, has_unknown, in_flight, waits_on
 from provisioner.step import Step
 
 Event = Callable[[str, Change, Outcome | None], None]  # ("start" | "done", change, outcome)
+Note = Callable[[str, str], None]  # (step name, progress message) from a step's long wait
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class Timing:
         return cls(retry_deadline=30, backoff_min=0.05, backoff_max=0.5, visible_deadline=10, settle_deadline=600, poll=0.05)
 
 
+def _silent(message: str) -> None:
+    return None
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, AzureCallError) and exc.retryable
 
@@ -48,7 +53,7 @@ class Executor:
                  workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
                  on_interrupt: Callable[[int, list[str]], None] | None = None,
                  children: Sequence[Children] = (),
-                 guard: Callable[[], None] | None = None):
+                 guard: Callable[[], None] | None = None, on_note: Note | None = None):
         self.steps = {s.name: s for s in steps}
         self.children = {c.name: c for c in children}
         self.graph = graph
@@ -59,6 +64,7 @@ class Executor:
         self.timing = timing
         self.on_event = on_event
         self.on_interrupt = on_interrupt  # (presses so far, steps in flight)
+        self.on_note = on_note
         self.interrupted = 0
         self.guard = guard  # raises when this run lost the run lock: checked before every write
         self._lanes: dict[str, threading.Lock] = {}
@@ -152,6 +158,8 @@ class Executor:
         # Desired state is recomputed now: dependencies may have been created since the plan was made.
         self._retry(lambda: step.gather(self.clients, self.known))
         desired = step.desired(self.known)
+        if change.action is not Action.NOOP and (why := step.precondition(self.known)):
+            return Outcome(change, Status.WAITING, why)
         if has_unknown(desired):
             raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")
         parent_recreated = any(d in self.recreated for d in self.graph.deps.get(step.name, ()))
@@ -190,8 +198,15 @@ class Executor:
     def _run(self, change: Change) -> Outcome:
         if self.on_event:
             self.on_event("start", change, None)
+        step = self.steps.get(change.step)
+        if step is not None:
+            on_note = self.on_note
+            step.note = (lambda message: on_note(step.name, message)) if on_note else _silent
+            step.poll_seconds = self.timing.poll * 6  # 30 s on Azure, 0.3 s on the local cloud
         try:
             outcome = self._apply_one(change)
+        except Waiting as exc:  # the step stopped a bounded wait: left for the next run, not a failure
+            outcome = Outcome(change, Status.WAITING, str(exc))
         except ProvisionerError as exc:
             outcome = Outcome(change, Status.FAILED, str(exc))
         except Exception as exc:  # a bug in a step must not take the other branches down
@@ -224,9 +239,16 @@ class Executor:
                             break
                     for name in list(pending):
                         needs = [d for d in self.graph.deps.get(name, ()) if d in changes]
+                        held = next((d for d in needs if d in done and done[d].status is Status.WAITING), None)
                         if any(d in done and done[d].status in (Status.FAILED, Status.SKIPPED) for d in needs):
                             failed = next(d for d in needs if d in done and done[d].status in (Status.FAILED, Status.SKIPPED))
                             done[name] = Outcome(changes[name], Status.SKIPPED, f"skipped: {failed} did not succeed")
+                            pending.remove(name)
+                            if self.on_event:
+                                self.on_event("done", changes[name], done[name])
+                        elif held and changes[name].action is not Action.NOOP and all(d in done for d in needs):
+                            # Waits with what it needs; a NOOP dependent still runs (it is only re-checked).
+                            done[name] = Outcome(changes[name], Status.WAITING, waits_on(held, done[held].error or ""))
                             pending.remove(name)
                             if self.on_event:
                                 self.on_event("done", changes[name], done[name])

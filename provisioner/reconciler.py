@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -110,6 +110,7 @@ def plan(
         if on_read:
             on_read(name)
     changes: list[Change] = []
+    waiting: dict[str, str] = {}
     for name in graph.order:
         if any(n == name for n, _ in errors):
             continue
@@ -120,7 +121,14 @@ def plan(
             errors.append((name, str(exc)))
             continue
         desired = step.desired(observed)
-        changes.append(decide(step, desired, observed[name], policy, production))
+        change = decide(step, desired, observed[name], policy, production)
+        if change.action is not Action.NOOP:
+            why = step.precondition(observed) or next(
+                (waits_on(dep, waiting[dep]) for dep in graph.deps.get(name, ()) if dep in waiting), None)
+            if why:
+                waiting[name] = why
+                change = replace(change, waiting=why)
+        changes.append(change)
     if children and steps:
         changes += _undeclared_children(steps, children, observed, clients, workers, errors)
     return Plan(env_name, tuple(changes), tuple(errors)), observed
@@ -171,6 +179,11 @@ def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], ob
         declared = owned.declared_names(collection, refs) | {n.lower() for n in collection.declared_from(observed)}
         out += owned.decide(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "")
     return out
+
+
+def waits_on(dependency: str, why: str) -> str:
+    """A change held back because a step it needs is waiting: the root cause, not a chain of 'after's."""
+    return why if why.startswith("after ") else f"after {dependency}: {why}"
 
 
 def has_unknown(value: Any) -> bool:

@@ -128,10 +128,14 @@ def _email_record(env: EnvironmentSpec, kind: str, relative: str) -> Source:
 
 def _apex_txt(env: EnvironmentSpec, extra: list[str]) -> Source:
     verify, spf = _email_record(env, "Domain", "@"), _email_record(env, "SPF", "@")
+    includes = env.section(email_service.SECTION, email_service.Config).spf_includes
 
     def source(known: Any) -> Any:
         values = [verify(known), spf(known)]
-        return UNKNOWN if UNKNOWN in values else [*values, *extra]
+        if UNKNOWN in values:
+            return UNKNOWN
+        # One SPF record per name (RFC 7208 §3.2): the company's includes join Azure's in a single v=spf1 value.
+        return [values[0], email_service.merged_spf(values[1], includes), *extra]
 
     return source
 

@@ -25,6 +25,13 @@ class Config(Section):
     admin_host: str = "admin"  # admin.<zone> -> the static web app ("admin.fundrbolt.app → Static Web App")
     # Extra TXT records by relative name ("@" joins the apex set that carries the email verification and SPF).
     txt_records: dict[str, list[str]] = {}
+    # Public DNS finds a sub-zone (dev.fundrbolt.app) only through NS records in its parent zone (steps/
+    # dns_delegation.py). parent_environment owns that parent zone ("" for a zone registered at a registrar:
+    # the apex); parent_resource_group is its group, read to see whether the delegation is in place.
+    parent_environment: str = ""
+    parent_resource_group: str = ""
+    # Sub-zones this zone delegates: first label -> resource group of that zone (its name servers are read there).
+    delegations: dict[str, str] = {}
 
 
 def zone_problems(value: str) -> str | None:

@@ -159,19 +159,22 @@ def test_heartbeat_without_a_terminal_under_realistic_latency(tmp_path):
 
 
 def test_allow_replace_recreates_the_replaced_resources_children_in_the_same_run(cloud, tmp_path):
-    """Replacing the static web app deletes its custom domain (a child): the same run re-creates it."""
+    """Replacing the static web app deletes its custom domain (a child): the same run re-creates it. In production,
+    whose apex zone needs no delegation (a dev custom domain would wait for production: test_first_runs.py)."""
     envs = tmp_path / "envs"
     shutil.copytree(ENVS, envs)
-    assert cli("provision", "--env", "dev", "--envs-dir", str(envs), "--arm-endpoint", cloud.url).code == 0
-    (envs / "dev.toml").write_text((envs / "dev.toml").read_text() + '\n[static_web_app]\nlocation = "westus2"\n')
-    run = cli("provision", "--env", "dev", "--envs-dir", str(envs), "--arm-endpoint", cloud.url, "--allow-replace",
-              "--output", "json")
+    assert cli("provision", "--env", "production", "--envs-dir", str(envs), "--arm-endpoint", cloud.url,
+               "--yes").code == 0
+    (envs / "production.toml").write_text((envs / "production.toml").read_text()
+                                          + '\n[static_web_app]\nlocation = "westus2"\n')
+    run = cli("provision", "--env", "production", "--envs-dir", str(envs), "--arm-endpoint", cloud.url,
+              "--allow-replace", "--yes", "--output", "json")
     assert run.code == 0, run.err
     outcomes = {o["step"]: o for o in run.json()["outcomes"]}
     assert outcomes["static_web_app"]["action"] == "replace" and outcomes["static_web_app"]["status"] == "applied"
     assert outcomes["custom_domain:admin"]["action"] == "create"
     assert outcomes["custom_domain:admin"]["status"] == "applied"
-    again = cli("plan", "--env", "dev", "--envs-dir", str(envs), "--arm-endpoint", cloud.url, "--output", "json")
+    again = cli("plan", "--env", "production", "--envs-dir", str(envs), "--arm-endpoint", cloud.url, "--output", "json")
     assert again.code == 0, again.out  # converged in one run
 
 
