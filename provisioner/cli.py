@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,20 @@ def provision(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: st
     sys.exit(code)
 
 
+def _operate(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+             state_dir: Path, latency: str, action: Callable[[Any, Any, Any], int]) -> None:
+    """deploy/rollback: build the session and target, run one operation (provisioner/operate.py), exit with its code."""
+    from provisioner import operate
+
+    try:
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        code = action(operate, session, spec)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
+
+
 def _confirm(prompt: str) -> bool:
     if not sys.stdin.isatty():
         click.echo(f"{prompt} [refused: no terminal to confirm on; pass --yes]", err=True)
@@ -206,15 +221,8 @@ def deploy_backend(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoin
                    health_timeout: float | None) -> None:
     """Set IMAGE on the staging slot, wait for its /health, swap into production, check production (swap back
     on failure). Without a slot (dev on Basic) deploy in place. Exit 0 deployed, 1 failed (says which check)."""
-    from provisioner import operate
-
-    try:
-        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
-        code = operate.deploy_backend(session, spec, image, yes, pre_swap, health_timeout, _confirm)
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
-    sys.exit(code)
+    _operate(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency,
+             lambda operate, session, spec: operate.deploy_backend(session, spec, image, yes, pre_swap, health_timeout, _confirm))
 
 
 @deploy.command("frontend")
@@ -225,15 +233,8 @@ def deploy_backend(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoin
 def deploy_frontend(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
                     state_dir: Path, latency: str, workers: int, dist: Path, yes: bool) -> None:
     """Upload the admin build to the environment's Static Web App. Exit 0 deployed, 1 failed."""
-    from provisioner import operate
-
-    try:
-        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
-        code = operate.deploy_frontend(session, spec, dist, yes, _confirm)
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
-    sys.exit(code)
+    _operate(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency,
+             lambda operate, session, spec: operate.deploy_frontend(session, spec, dist, yes, _confirm))
 
 
 @main.command()
@@ -246,15 +247,8 @@ def rollback(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str
              state_dir: Path, latency: str, workers: int, yes: bool, health_timeout: float | None) -> None:
     """Swap the previous version (on the staging slot) back into production, with the deploy's health checks.
     Exit 0 rolled back, 1 failed."""
-    from provisioner import operate
-
-    try:
-        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
-        code = operate.rollback_backend(session, spec, yes, health_timeout, _confirm)
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
-    sys.exit(code)
+    _operate(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency,
+             lambda operate, session, spec: operate.rollback_backend(session, spec, yes, health_timeout, _confirm))
 
 
 @main.command()

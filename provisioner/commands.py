@@ -12,7 +12,7 @@ from provisioner.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EX
 from provisioner.model import Plan, Status
 from provisioner.progress import Progress
 from provisioner.reconciler import Policy
-from provisioner.runner import Session, TargetSpec, apply, connect, make_plan
+from provisioner.runner import Session, TargetSpec, apply, connect, hold_run_lock, make_plan
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "drift", "plan", "provision"]
 
@@ -74,8 +74,35 @@ def _attribute(the_plan: Plan, conn: object) -> Plan:
     return attribution.attribute(the_plan, conn)
 
 
+def _pending(the_plan: Plan) -> set[tuple[str, str]]:
+    return {(c.step, c.action.value) for c in the_plan.pending}
+
+
+def _blocked(the_plan: Plan) -> bool:
+    """Print why a plan cannot be applied (read errors, refusals); True if so. A child of an owned collection
+    that provision must not remove is reported, not a refusal."""
+    refused = [c for c in the_plan.pending if c.refused and not c.collection]
+    for c in refused:
+        print(f"refused: {c.step}: {c.action.value}: {c.refused}", file=sys.stderr)
+    return bool(the_plan.errors) or bool(refused)
+
+
+def _nothing_pending(the_plan: Plan) -> bool:
+    """True when nothing is left to apply (children left for a person are listed, not applied)."""
+    left = [c for c in the_plan.pending if c.refused and c.collection]
+    if len(left) != len(the_plan.pending):
+        return False
+    for c in left:
+        print(f"  ! {c.step}: {c.refused}", file=sys.stderr)
+    return True
+
+
 def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes: bool, allow_replace: bool,
               confirm: Callable[[str], bool]) -> int:
+    """Plan (read-only, no lock), confirm, then take the run lock, re-plan under it and apply.
+
+    A run with nothing to do never takes the lock; a refused confirmation writes nothing at all.
+    """
     policy = Policy(allow_replace=allow_replace)
     started = time.monotonic()
     err = sys.stderr
@@ -84,35 +111,40 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
         the_plan, known = make_plan(session, conn, policy, workers)
         if output == "text":
             print(render.plan_text(the_plan), end="")
-        if the_plan.errors:
+        if _blocked(the_plan):
             return EXIT_ERROR
-        # A child of an owned collection that provision must not remove is reported, not a refusal.
-        left = [c for c in the_plan.pending if c.refused and c.collection]
-        refused = [c for c in the_plan.pending if c.refused and not c.collection]
-        if refused:
-            for c in refused:
-                print(f"refused: {c.step}: {c.action.value}: {c.refused}", file=err)
-            return EXIT_ERROR
-        if len(left) == len(the_plan.pending):
-            for c in left:
-                print(f"  ! {c.step}: {c.refused}", file=err)
-            if output == "json":
-                print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
-            print(f"Nothing to do ({time.monotonic() - started:.1f}s).", file=err)
-            return EXIT_OK
-        if session.env.is_production and not yes and not confirm(
-            f"Apply {len(the_plan.pending)} change(s) to PRODUCTION?"
-        ):
-            print("Aborted: nothing was changed.", file=err)
-            return EXIT_ERROR
-        with Progress(len(the_plan.changes), err) as progress:
-            presses: list[int] = []
+        if _nothing_pending(the_plan):
+            return _nothing_to_do(the_plan, output, started)
+        confirmed: set[tuple[str, str]] | None = None
+        if session.env.is_production and not yes:
+            if not confirm(f"Apply {len(the_plan.pending)} change(s) to PRODUCTION?"):
+                print("Aborted: nothing was changed.", file=err)
+                return EXIT_ERROR
+            confirmed = _pending(the_plan)
+        with hold_run_lock(session, conn, "provision") as lock:
+            # Re-read under the lock: another run may have changed the environment since the plan above.
+            again, known = make_plan(session, conn, policy, workers)
+            if _pending(again) != _pending(the_plan) and output == "text":
+                print("The environment changed while waiting for the run lock; plan now:", file=err)
+                print(render.plan_text(again), end="")
+            the_plan = again
+            if _blocked(the_plan):
+                return EXIT_ERROR
+            if _nothing_pending(the_plan):
+                return _nothing_to_do(the_plan, output, started)
+            if confirmed is not None and not _pending(the_plan) <= confirmed:
+                print("Aborted: the plan grew after you confirmed it (another run changed the environment); "
+                      "review it and run again.", file=err)
+                return EXIT_ERROR
+            with Progress(len(the_plan.changes), err) as progress:
+                presses: list[int] = []
 
-            def interrupted(count: int, in_flight: list[str]) -> None:
-                presses.append(count)
-                progress.note(_interrupt_note(count, in_flight))
+                def interrupted(count: int, in_flight: list[str]) -> None:
+                    presses.append(count)
+                    progress.note(_interrupt_note(count, in_flight))
 
-            outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress, interrupted)
+                outcomes, seconds = apply(session, conn, the_plan, known, policy, workers, progress, interrupted,
+                                          lock.check, progress.step_note)
     if presses:
         if output == "json":
             print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes),
@@ -125,6 +157,14 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
         print(render.outcomes_text(outcomes, time.monotonic() - started), end="")
     failed = [o for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _nothing_to_do(the_plan: Plan, output: str, started: float) -> int:
+    if output == "json":
+        print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
+    held = f" {len(the_plan.waiting)} change(s) wait on a precondition (listed above)." if the_plan.waiting else ""
+    print(f"Nothing to do ({time.monotonic() - started:.1f}s).{held}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _interrupt_note(count: int, in_flight: list[str]) -> str:

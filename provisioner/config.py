@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from provisioner.errors import ConfigError, ConfigProblem
 
@@ -32,6 +32,26 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RunLock(Section):
+    """Where the run lock lives (README "One run at a time"): a blob lease in a bootstrap account that the
+    run creates if it is missing, because the environment's own account may not exist yet on a first run."""
+
+    resource_group: str = Field(default="fundrbolt-ops-rg", pattern=r"^[-\w._()]{1,89}[-\w_()]$")
+    storage_account: str = Field(default="fundrboltopslocks", pattern=r"^[a-z0-9]{3,24}$")
+    container: str = Field(default="provisioner-locks", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    location: str | None = None  # default: the environment's location
+    lease_seconds: int = Field(default=60, ge=15, le=60)  # Lease Blob: 15-60 s (an infinite lease never frees itself)
+    renew_seconds: int = Field(default=15, ge=1, le=45)
+    wait_seconds: int = Field(default=900, ge=0)  # how long a second run waits for the holder
+
+    @model_validator(mode="after")
+    def _renew_in_time(self) -> RunLock:
+        if self.renew_seconds * 2 > self.lease_seconds:
+            raise ValueError(f"renew_seconds ({self.renew_seconds}) must be at most half of lease_seconds "
+                             f"({self.lease_seconds}): one failed renewal must not lose the lease")
+        return self
+
+
 class Core(Section):
     environment: str
     project: str = Field(pattern=r"^[a-z][a-z0-9]{1,15}$")
@@ -41,6 +61,7 @@ class Core(Section):
     tenant_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{36}$")
     naming: dict[str, str]
     tags: dict[str, str]
+    run_lock: RunLock = RunLock()
 
 
 @dataclass(frozen=True)

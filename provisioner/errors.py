@@ -51,6 +51,13 @@ class NotConverged(ProvisionerError):
     """After applying, a re-read still differs from the desired state."""
 
 
+class Waiting(ProvisionerError):
+    """A precondition outside this run is not met yet (a delegation, a DNS check still running): the step is
+    left for the next run. Not a failure: provision still exits 0. The message says what must happen."""
+
+    exit_code = 0
+
+
 class Refused(ProvisionerError):
     """A destructive change (delete or replace of data) that needs an explicit flag."""
 

@@ -15,13 +15,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_expone
 from provisioner.carry import carry_owned
 from provisioner.children import Child, Children
 from provisioner.diff import diff
-from provisioner.errors import AzureCallError, NotConverged, ProvisionerError
+from provisioner.errors import AzureCallError, NotConverged, ProvisionerError, Waiting
 from provisioner.graph import Graph
 from provisioner.model import ABANDONED, NOT_STARTED, Action, Change, Outcome, Plan, Status
-from provisioner.reconciler import Policy, decide, has_unknown
+from provisioner.reconciler import Policy, decide, has_unknown, in_flight, waits_on
 from provisioner.step import Step
 
 Event = Callable[[str, Change, Outcome | None], None]  # ("start" | "done", change, outcome)
+Note = Callable[[str, str], None]  # (step name, progress message) from a step's long wait
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class Timing:
         return cls(retry_deadline=30, backoff_min=0.05, backoff_max=0.5, visible_deadline=10, settle_deadline=600, poll=0.05)
 
 
+def _silent(message: str) -> None:
+    return None
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, AzureCallError) and exc.retryable
 
@@ -48,7 +53,8 @@ class Executor:
     def __init__(self, steps: Sequence[Step], graph: Graph, clients: Any, policy: Policy, production: bool,
                  workers: int = 10, timing: Timing = Timing(), on_event: Event | None = None,
                  on_interrupt: Callable[[int, list[str]], None] | None = None,
-                 children: Sequence[Children] = ()):
+                 children: Sequence[Children] = (),
+                 guard: Callable[[], None] | None = None, on_note: Note | None = None):
         self.steps = {s.name: s for s in steps}
         self.children = {c.name: c for c in children}
         self.graph = graph
@@ -59,7 +65,9 @@ class Executor:
         self.timing = timing
         self.on_event = on_event
         self.on_interrupt = on_interrupt  # (presses so far, steps in flight)
+        self.on_note = on_note
         self.interrupted = 0
+        self.guard = guard  # raises when this run lost the run lock: checked before every write
         self._lanes: dict[str, threading.Lock] = {}
         self._lanes_guard = threading.Lock()
         self.known: dict[str, dict | None] = {}
@@ -84,6 +92,11 @@ class Executor:
             return None
         with self._lanes_guard:
             return self._lanes.setdefault(key, threading.Lock())
+
+    def _write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.guard is not None:
+            self.guard()
+        return fn(*args)
 
     def _wait_settled(self, step: Step) -> dict | None:
         deadline = time.monotonic() + self.timing.settle_deadline
@@ -146,10 +159,13 @@ class Executor:
         # Desired state is recomputed now: dependencies may have been created since the plan was made.
         self._retry(lambda: step.gather(self.clients, self.known))
         desired = step.desired(self.known)
+        if change.action is not Action.NOOP and (why := step.precondition(self.known)):
+            return Outcome(change, Status.WAITING, why)
         if has_unknown(desired):
             raise ProvisionerError(f"{step.name}: a value it needs from another step is still unknown")
         parent_recreated = any(d in self.recreated for d in self.graph.deps.get(step.name, ()))
-        if change.action is Action.NOOP and not parent_recreated and desired == step.desired(self._planned_known):
+        if (change.action is Action.NOOP and not parent_recreated and desired == step.desired(self._planned_known)
+                and not in_flight(step, self._planned_known.get(step.name))):
             return Outcome(change, Status.UNCHANGED)
         lane = self._lane(step.lane)
         if lane:
@@ -163,15 +179,15 @@ class Executor:
                 self.known[step.name] = observed
                 return Outcome(change, Status.UNCHANGED, seconds=time.monotonic() - started)
             if current.action is Action.CREATE:
-                self._retry(lambda: step.create(self.clients, desired))
+                self._retry(lambda: self._write(step.create, self.clients, desired))
             elif current.action is Action.UPDATE:
                 assert observed is not None
                 # Not-managed fields carry what Azure has (an autoscaled plan keeps its instance count).
                 body = carry_owned(desired, observed, step.rules)
-                self._retry(lambda: step.update(self.clients, body, observed, current.properties))
+                self._retry(lambda: self._write(step.update, self.clients, body, observed, current.properties))
             elif current.action is Action.REPLACE:
-                self._retry(lambda: step.delete(self.clients))
-                self._retry(lambda: step.create(self.clients, desired))
+                self._retry(lambda: self._write(step.delete, self.clients))
+                self._retry(lambda: self._write(step.create, self.clients, desired))
             if current.action in (Action.CREATE, Action.REPLACE) and (parent_recreated or current.action is Action.REPLACE):
                 self.recreated.add(step.name)
             self.known[step.name] = self._verify(step, desired)
@@ -185,8 +201,15 @@ class Executor:
     def _run(self, change: Change) -> Outcome:
         if self.on_event:
             self.on_event("start", change, None)
+        step = self.steps.get(change.step)
+        if step is not None:
+            on_note = self.on_note
+            step.note = (lambda message: on_note(step.name, message)) if on_note else _silent
+            step.poll_seconds = self.timing.poll * 6  # 30 s on Azure, 0.3 s on the local cloud
         try:
             outcome = self._apply_one(change)
+        except Waiting as exc:  # the step stopped a bounded wait: left for the next run, not a failure
+            outcome = Outcome(change, Status.WAITING, str(exc))
         except ProvisionerError as exc:
             outcome = Outcome(change, Status.FAILED, str(exc))
         except Exception as exc:  # a bug in a step must not take the other branches down
@@ -212,15 +235,23 @@ class Executor:
                     if interrupts.count:
                         self._stop_starting(pending, changes, done, list(running.values()), interrupts)
                         if interrupts.count > 1:
+                            self._announce(interrupts, list(running.values()))
                             for name in running.values():
                                 done[name] = Outcome(changes[name], Status.SKIPPED, ABANDONED)
                             running.clear()
                             break
                     for name in list(pending):
                         needs = [d for d in self.graph.deps.get(name, ()) if d in changes]
+                        held = next((d for d in needs if d in done and done[d].status is Status.WAITING), None)
                         if any(d in done and done[d].status in (Status.FAILED, Status.SKIPPED) for d in needs):
                             failed = next(d for d in needs if d in done and done[d].status in (Status.FAILED, Status.SKIPPED))
                             done[name] = Outcome(changes[name], Status.SKIPPED, f"skipped: {failed} did not succeed")
+                            pending.remove(name)
+                            if self.on_event:
+                                self.on_event("done", changes[name], done[name])
+                        elif held and changes[name].action is not Action.NOOP and all(d in done for d in needs):
+                            # Waits with what it needs; a NOOP dependent still runs (it is only re-checked).
+                            done[name] = Outcome(changes[name], Status.WAITING, waits_on(held, done[held].error or ""))
                             pending.remove(name)
                             if self.on_event:
                                 self.on_event("done", changes[name], done[name])
@@ -250,9 +281,14 @@ class Executor:
         for name in pending:
             done[name] = Outcome(changes[name], Status.SKIPPED, NOT_STARTED)
         pending.clear()
-        if interrupts.count > interrupts.announced and self.on_interrupt:
-            interrupts.announced = interrupts.count
-            self.on_interrupt(interrupts.count, in_flight)
+        self._announce(interrupts, in_flight)
+
+    def _announce(self, interrupts: _SigintCounter, in_flight: list[str]) -> None:
+        # Read the count once: a press may land while the previous note is being printed.
+        count = interrupts.count
+        if count > interrupts.announced and self.on_interrupt:
+            interrupts.announced = count
+            self.on_interrupt(count, in_flight)
 
 
 class _SigintCounter:

@@ -9,7 +9,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 # code -> meaning. tests/unit/test_exitcodes.py checks the README table against this, row by row.
 MEANINGS: dict[int, str] = {
-    EXIT_OK: "success: valid, no changes pending, converged, in sync",
+    EXIT_OK: "success: valid, no changes pending, converged, in sync (changes waiting on a precondition outside the "
+             "run, such as a DNS delegation, are listed and do not count)",
     EXIT_ERROR: "error: invalid configuration, usage error (unknown option, bad value), credentials, "
                 "permissions, unreachable endpoint, a failed or refused change",
     EXIT_CHANGES: "changes pending (`plan`, `provision --dry-run`) or drift present (`drift`); nothing else exits 2",

@@ -120,9 +120,17 @@ def _walk(cls: Any, prefix: str, depth: int, ro: set[str], rw: set[str]) -> None
                 rw.add(path)
 
 
+def resolved(model: Any) -> Any:
+    """The model class itself: steps name theirs lazily (steps/_fields.py SdkModel has `resolve()`), so loading
+    the steps never imports the SDK's model modules."""
+    resolve = getattr(model, "resolve", None)
+    return resolve() if callable(resolve) else model
+
+
 @cache
 def model_fields(model: Any, at: str = "") -> ModelFields:
     """Read-only and writable paths of an SDK model class, rooted at `at` (e.g. `rules[]` for a list body)."""
+    model = resolved(model)
     if isinstance(model, SpecModel):
         return ModelFields(frozenset(f"{at}{p}" for p in model.read_only), frozenset(f"{at}{p}" for p in model.writable))
     ro: set[str] = set()

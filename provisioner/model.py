@@ -125,6 +125,9 @@ class Change:
     refused: str | None = None  # why a destructive action will not be applied without an explicit flag
     attribution: Attribution | None = None
     collection: str | None = None  # set on a child of a collection we own that no env file declares
+    # A precondition outside this run is not met (a DNS delegation another environment creates): not applied,
+    # not a failure; says what must happen first. The next run re-checks it.
+    waiting: str | None = None
 
     @property
     def type(self) -> str:
@@ -148,7 +151,8 @@ class Plan:
     unmanaged: tuple[tuple[str, str], ...] = ()  # (id, type) in the group that no step declares
 
     def count(self, action: Action) -> int:
-        return sum(1 for c in self.changes if c.action is action)
+        """Changes of this action that a run would apply now (waiting ones are counted apart)."""
+        return sum(1 for c in self.changes if c.action is action and c.waiting is None)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -156,7 +160,13 @@ class Plan:
 
     @property
     def pending(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.action is not Action.NOOP)
+        """What a run would apply now."""
+        return tuple(c for c in self.changes if c.action is not Action.NOOP and c.waiting is None)
+
+    @property
+    def waiting(self) -> tuple[Change, ...]:
+        """Changes held back until a precondition outside this run is met (never drift, never a failure)."""
+        return tuple(c for c in self.changes if c.action is not Action.NOOP and c.waiting is not None)
 
     @property
     def has_changes(self) -> bool:
@@ -166,7 +176,8 @@ class Plan:
     def drift(self) -> tuple[Change, ...]:
         """Out-of-band changes to existing resources, managed resources that went missing, and children of a
         collection we own that no env file declares (DELETE)."""
-        return tuple(c for c in self.changes if c.action in (Action.UPDATE, Action.REPLACE, Action.CREATE, Action.DELETE))
+        return tuple(c for c in self.changes
+                     if c.action in (Action.UPDATE, Action.REPLACE, Action.CREATE, Action.DELETE) and c.waiting is None)
 
 
 class Status(enum.Enum):
@@ -175,6 +186,7 @@ class Status(enum.Enum):
     FAILED = "failed"
     UNCHANGED = "unchanged"
     LEFT = "left"  # a refused child of an owned collection: reported, left for a person, not a failure
+    WAITING = "waiting"  # a precondition outside this run is not met: not applied, not a failure
 
 
 # Why a step is SKIPPED after Ctrl-C (provisioner/executor.py; render.interrupted_text counts them).

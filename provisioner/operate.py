@@ -18,7 +18,7 @@ from provisioner.deploy import (
 from provisioner.deploy import deploy_backend as run_deploy
 from provisioner.deploy_frontend import check_dist
 from provisioner.deploy_frontend import deploy_frontend as run_frontend
-from provisioner.runner import Session, TargetSpec, connect
+from provisioner.runner import Session, TargetSpec, connect, hold_run_lock
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -47,7 +47,8 @@ def deploy_backend(session: Session, spec: TargetSpec, image: str, yes: bool, pr
     target = backend_target(session)
     if not _confirmed(session, yes, confirm, f"Deploy {image} to {target.site}"):
         return EXIT_ERROR
-    return _run(session, spec, target, health_timeout, lambda b: run_deploy(b, session.env.name, image, pre_swap))
+    return _run(session, spec, target, health_timeout, lambda b: run_deploy(b, session.env.name, image, pre_swap),
+                "deploy backend")
 
 
 def rollback_backend(session: Session, spec: TargetSpec, yes: bool, health_timeout: float | None,
@@ -55,19 +56,21 @@ def rollback_backend(session: Session, spec: TargetSpec, yes: bool, health_timeo
     target = backend_target(session)
     if not _confirmed(session, yes, confirm, f"Roll back {target.site}"):
         return EXIT_ERROR
-    return _run(session, spec, target, health_timeout, rollback)
+    return _run(session, spec, target, health_timeout, rollback, "rollback")
 
 
 def _run(session: Session, spec: TargetSpec, target: BackendTarget, health_timeout: float | None,
-         action: Callable[[Backend], str]) -> int:
+         action: Callable[[Backend], str], command: str) -> int:
     with connect(session, spec) as conn:
         _say(f"Target: {conn.description}")
         backend = Backend(conn.clients, target, _gates(conn.clients.target.local, health_timeout), _say)
-        try:
-            done = action(backend)
-        except DeployFailed as exc:
-            print(f"FAILED: {exc}", file=sys.stderr)
-            return EXIT_ERROR
+        # A deploy writes the environment too (image, swap): one run at a time, as provision.
+        with hold_run_lock(session, conn, command):
+            try:
+                done = action(backend)
+            except DeployFailed as exc:
+                print(f"FAILED: {exc}", file=sys.stderr)
+                return EXIT_ERROR
     print(done)
     return EXIT_OK
 
@@ -77,7 +80,7 @@ def deploy_frontend(session: Session, spec: TargetSpec, dist: Path, yes: bool, c
     static = next(s for s in session.steps if s.name == "static_web_app")
     if not _confirmed(session, yes, confirm, f"Deploy {dist} to {static.resource_name}"):
         return EXIT_ERROR
-    with connect(session, spec) as conn:
+    with connect(session, spec) as conn, hold_run_lock(session, conn, "deploy frontend"):
         _say(f"Target: {conn.description}")
         print(run_frontend(conn.clients, static.resource_group, static.resource_name, dist, _say))
     return EXIT_OK

@@ -12,7 +12,7 @@ from provisioner.model import Change, Outcome, Status
 from provisioner.redact import scrub
 
 _MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped",
-         Status.LEFT: "left for a person"}
+         Status.LEFT: "left for a person", Status.WAITING: "waiting"}
 _VERB = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting", "noop": "checking"}
 # Seconds between heartbeat lines without a terminal; Terraform prints "Still creating... [10s elapsed]" every
 # 10 s. PROVISIONER_HEARTBEAT overrides it (tests use a fraction of a second).
@@ -52,6 +52,7 @@ class Progress:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self.interval = heartbeat_interval()
+        self._details: dict[str, str] = {}  # step -> what its long wait last reported (step_note)
 
     def note(self, text: str) -> None:
         """A line between progress updates (the live display keeps its place on a terminal)."""
@@ -59,6 +60,20 @@ class Progress:
             self._rich.console.print(text, markup=False, highlight=False)
         else:
             print(text, file=self.stream, flush=True)
+
+    def step_note(self, step: str, message: str) -> None:
+        """Progress of a step's long wait (e-mail verification): its task line on a terminal; otherwise a line
+        when the message changes, and the heartbeat repeats it ("still creating, 4m00s elapsed (...)")."""
+        with self._lock:
+            changed = self._details.get(step) != message
+            self._details[step] = message
+            task = self._tasks.get(step)
+            if self._rich is not None:
+                if task is not None:
+                    self._rich.update(task, description=f"{step}: {message}")
+            elif changed:
+                since = time.monotonic() - self._started.get(step, time.monotonic())
+                print(f"  {step}: {scrub(message)} ({elapsed(since)} elapsed)", file=self.stream, flush=True)
 
     def in_flight(self) -> list[str]:
         """Steps started and not finished (what a Ctrl-C waits for)."""
@@ -72,8 +87,9 @@ class Progress:
             with self._lock:  # printed under the lock: never a "still creating" after that step's "done"
                 for name, c in self._running.items():
                     if now - self._started[name] >= self.interval:
+                        detail = f" ({self._details[name]})" if name in self._details else ""
                         print(f"  {name}: still {_VERB.get(c.action.value, 'working')}, "
-                              f"{elapsed(now - self._started[name])} elapsed", file=self.stream, flush=True)
+                              f"{elapsed(now - self._started[name])} elapsed{detail}", file=self.stream, flush=True)
 
     def __enter__(self) -> Progress:
         if self.live:

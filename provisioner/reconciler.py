@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -64,6 +64,9 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
     if not result.changes:
         if state == "failed":
             return Change(step.name, step.ref, Action.UPDATE, (), "last provisioning failed: re-apply", ignored)
+        if in_flight(step, observed):
+            # Another (perhaps killed) run's operation is still going: apply waits for it, never re-sends it.
+            return Change(step.name, step.ref, Action.NOOP, (), f"in sync; {state} in progress: waited for", ignored)
         return Change(step.name, step.ref, Action.NOOP, (), "in sync", ignored)
     changes = tuple(result.changes)
     if any(c.requires_replace for c in changes):
@@ -107,6 +110,7 @@ def plan(
         if on_read:
             on_read(name)
     changes: list[Change] = []
+    waiting: dict[str, str] = {}
     for name in graph.order:
         if any(n == name for n, _ in errors):
             continue
@@ -117,10 +121,24 @@ def plan(
             errors.append((name, str(exc)))
             continue
         desired = step.desired(observed)
-        changes.append(decide(step, desired, observed[name], policy, production))
+        change = decide(step, desired, observed[name], policy, production)
+        if change.action is not Action.NOOP:
+            why = step.precondition(observed) or next(
+                (waits_on(dep, waiting[dep]) for dep in graph.deps.get(name, ()) if dep in waiting), None)
+            if why:
+                waiting[name] = why
+                change = replace(change, waiting=why)
+        changes.append(change)
     if children and steps:
         changes += _undeclared_children(steps, children, observed, clients, workers, errors)
     return Plan(env_name, tuple(changes), tuple(errors)), observed
+
+
+def in_flight(step: Step, observed: dict | None) -> bool:
+    """A resource mid-operation (Creating, Updating, ...; `Step.settled` knows each type's steady states):
+    ARM's only terminal states are Succeeded, Failed and Canceled
+    (learn.microsoft.com/azure/azure-resource-manager/management/async-operations)."""
+    return observed is not None and not step.settled(observed)
 
 
 def observe_children(children: Sequence[Children], observed: dict[str, dict | None], clients: Any,
@@ -161,6 +179,11 @@ def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], ob
         declared = owned.declared_names(collection, refs) | {n.lower() for n in collection.declared_from(observed)}
         out += owned.decide(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "")
     return out
+
+
+def waits_on(dependency: str, why: str) -> str:
+    """A change held back because a step it needs is waiting: the root cause, not a chain of 'after's."""
+    return why if why.startswith("after ") else f"after {dependency}: {why}"
 
 
 def has_unknown(value: Any) -> bool:

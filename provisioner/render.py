@@ -133,6 +133,8 @@ def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
         out["refused"] = change.refused
     if change.collection:
         out["collection"] = change.collection
+    if change.waiting:
+        out["waiting"] = change.waiting
     if change.attribution:
         out["attribution"] = _attribution_dict(change)
     if show_ignored:
@@ -150,8 +152,27 @@ def plan_json(plan: Plan, only: tuple[Change, ...] | None = None, show_ignored: 
         "changes": [_change_dict(c, show_ignored) for c in changes],
         "errors": [{"step": s, "message": m} for s, m in plan.errors],
         "unmanaged": [{"id": i, "type": t} for i, t in plan.unmanaged],
+        "waiting": [{"step": c.step, "id": c.ref.id, "message": c.waiting} for c in plan.waiting],
     }
     return json.dumps(doc, indent=2, sort_keys=False)
+
+
+def _waiting_lines(plan: Plan) -> list[str]:
+    """Changes held back until something outside this run happens: what, and what a person must do."""
+    if not plan.waiting:
+        return []
+    lines = ["", f"  {len(plan.waiting)} change(s) wait on a precondition (not applied, not a failure; "
+                 "the next run re-checks):"]
+    for c in plan.waiting:
+        lines += [f"    … {c.action.value} {c.step}  ({c.ref.type} {c.ref.name})", f"      waiting: {c.waiting}"]
+    return lines
+
+
+def _waiting_md(plan: Plan) -> list[str]:
+    if not plan.waiting:
+        return []
+    lines = ["", f"**{len(plan.waiting)} change(s) wait on a precondition** (not applied, not a failure):", ""]
+    return lines + [f"- {c.action.value} `{c.step}`: {c.waiting}" for c in plan.waiting]
 
 
 def _unmanaged_lines(plan: Plan) -> list[str]:
@@ -193,8 +214,9 @@ def _summary_line(plan: Plan) -> str:
     s = plan.summary
     left = sum(1 for c in plan.changes if c.action is Action.DELETE and c.collection and c.refused)
     kept = f" ({left} left for a person)" if left else ""
+    held = f", {len(plan.waiting)} waiting" if plan.waiting else ""
     return (f"{s['create']} to create, {s['update']} to update, {s['replace']} to replace, "
-            f"{s['delete']} to delete{kept}, {s['noop']} unchanged")
+            f"{s['delete']} to delete{kept}, {s['noop']} unchanged{held}")
 
 
 def _prop_line(p: PropertyChange, action: Action) -> str:
@@ -234,7 +256,8 @@ def plan_text(plan: Plan, show_ignored: bool = False) -> str:
     for change in plan.pending:
         lines += _change_text(change, show_ignored)
     if not plan.pending and not plan.errors:
-        lines.append("  No changes. The environment matches its definition.")
+        lines.append("  Nothing to apply now." if plan.waiting else "  No changes. The environment matches its definition.")
+    lines += _waiting_lines(plan)
     lines += _unmanaged_lines(plan)
     lines += _error_lines(plan, "  ! {steps}: could not be read: {message}")
     return "\n".join(lines) + "\n"
@@ -284,6 +307,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
                 lines += [f"      . {i.path} ({i.why})" for i in change.ignored]
     if not plan.drift and not plan.errors:
         lines.append("  In sync.")
+    lines += _waiting_lines(plan)
     lines += _unmanaged_lines(plan)
     lines += _error_lines(plan, "  ! {steps}: could not be read: {message}")
     return "\n".join(lines) + "\n"
@@ -329,6 +353,7 @@ def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
         for change in plan.changes:
             lines += [f"- `{change.step}` `{i.path}`: {i.why}" for i in change.ignored]
         lines += ["", "</details>"]
+    lines += _waiting_md(plan)
     lines += _unmanaged_md(plan)
     lines += _error_lines(plan, "\n> **{steps}** could not be read: {message}")
     return "\n".join(lines) + "\n"
@@ -363,6 +388,7 @@ def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | No
             lines += [f"| `{p.path}` | {_md_value(p.before)} | {_md_value(p.after)} |" for p in change.properties]
         if change.ignored:
             lines.append(f"\n<sub>ignored: {_ignored_summary(change)}</sub>")
+    lines += _waiting_md(plan)
     lines += _unmanaged_md(plan)
     lines += _error_lines(plan, "\n> **{steps}** could not be read: {message}")
     return "\n".join(lines) + "\n"
@@ -376,10 +402,13 @@ def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
             lines.append(f"  x {o.change.step}: {redact.scrub(o.error or '')}")
         elif o.status is Status.LEFT:
             lines.append(f"  ! {o.change.step}: {redact.scrub(o.error or '')}")
+        elif o.status is Status.WAITING:
+            lines.append(f"  … {o.change.step}: waiting: {redact.scrub(o.error or '')}")
     lines.append(
         f"Applied {counts[Status.APPLIED]}, unchanged {counts[Status.UNCHANGED]}, "
         f"failed {counts[Status.FAILED]}, skipped {counts[Status.SKIPPED]}"
-        + (f", left for a person {counts[Status.LEFT]}" if counts[Status.LEFT] else "") + f" in {seconds:.1f}s"
+        + (f", left for a person {counts[Status.LEFT]}" if counts[Status.LEFT] else "")
+        + (f", waiting {counts[Status.WAITING]}" if counts[Status.WAITING] else "") + f" in {seconds:.1f}s"
     )
     return "\n".join(lines) + "\n"
 

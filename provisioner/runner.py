@@ -14,7 +14,7 @@ from provisioner import config as config_mod
 from provisioner.children import Children
 from provisioner.config import EnvironmentSpec, SectionUnavailable
 from provisioner.errors import ConfigError, ConfigProblem, TargetError
-from provisioner.executor import Event, Executor, Timing
+from provisioner.executor import Event, Executor, Note, Timing
 from provisioner.graph import Graph, GraphError, build
 from provisioner.model import Outcome, Plan
 from provisioner.reconciler import Policy, lock_scopes, plan
@@ -169,12 +169,35 @@ def make_plan(session: Session, conn: Connection, policy: Policy = Policy(), wor
 
 def apply(session: Session, conn: Connection, the_plan: Plan, known: dict[str, dict | None],
           policy: Policy = Policy(), workers: int = 10, on_event: Event | None = None,
-          on_interrupt: Callable[[int, list[str]], None] | None = None) -> tuple[list[Outcome], float]:
+          on_interrupt: Callable[[int, list[str]], None] | None = None,
+          guard: Callable[[], None] | None = None, on_note: Note | None = None) -> tuple[list[Outcome], float]:
     started = time.monotonic()
     executor = Executor(session.steps, session.graph, conn.clients, policy, session.env.is_production,
-                        workers, conn.timing, on_event, on_interrupt, session.children)
+                        workers, conn.timing, on_event, on_interrupt, session.children, guard, on_note)
     outcomes = executor.run(the_plan, known)
     return outcomes, time.monotonic() - started
+
+
+@contextmanager
+def hold_run_lock(session: Session, conn: Connection, command: str) -> Iterator[Any]:
+    """Hold the environment's run lock (a renewed blob lease) for the block; waits for another holder."""
+    import sys
+
+    from provisioner.errors import AzureCallError
+    from provisioner.runlock import describe_failure, open_lock
+
+    def tell(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        lock = open_lock(session.env, conn.clients, tell, command)
+        lock.acquire()
+    except AzureCallError as exc:
+        raise TargetError(describe_failure(exc, session.env)) from None
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def resolve_subscription(cli_value: str | None, env_value: str | None) -> str | None:

@@ -75,6 +75,10 @@ class Step:
         self.env = env
         self.name = name  # unique step name within an environment, e.g. "web_app" or "metric_alert:cpu"
         self.resource_name = resource_name
+        # Progress of a long wait inside create/update ("SPF verified, DKIM checking, 4 min"): the executor
+        # points it at the live display; a no-op otherwise.
+        self.note: Callable[[str], None] = lambda message: None
+        self.poll_seconds = 30.0  # pace of such a wait; the executor sets it from the target's timing
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -111,6 +115,12 @@ class Step:
     def gather(self, clients: Any, known: Known) -> None:
         """Read inputs Azure never returns in a resource body (a cache's access key, a password held in Key
         Vault) before `desired` runs; called in plan and again before apply. Most steps need nothing."""
+
+    def precondition(self, known: Known) -> str | None:
+        """What outside this run must happen before this step can be applied (a DNS delegation only another
+        environment can create), or None. Pure like `desired` (inputs come from `known` or `gather`). A change
+        whose precondition is unmet is planned as waiting: not applied, not a failure, re-checked next run."""
+        return None
 
     def desired(self, known: Known) -> dict[str, Any]:
         """The wire-format body we want (ARM names). Pure: no I/O (inputs come from `known` or `gather`)."""

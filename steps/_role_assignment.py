@@ -6,15 +6,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from azure.mgmt.authorization.v2022_04_01.models import RoleAssignment
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from provisioner.errors import AzureCallError
 from provisioner.model import UNKNOWN, ResourceRef
 from provisioner.step import Step
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 
 # A fixed namespace: uuid5(namespace, scope|principal|role) is the same on every run and every machine.
 NAMESPACE = uuid.UUID("3f0b6c8e-1d2a-4e5f-9a7b-6c5d4e3f2a10")
@@ -32,7 +30,7 @@ class PrincipalRoleAssignment(Step):
     """`role` at `scope` for the system-assigned identity in the body of step `owner_step`."""
 
     type = "Microsoft.Authorization/roleAssignments"
-    model = RoleAssignment  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.authorization.v2022_04_01.models", "RoleAssignment")
     # A plain assignment: no ABAC condition, no delegated identity, no description.
     not_managed = nm(UNUSED, "properties.condition", "properties.conditionVersion",
                      "properties.delegatedManagedIdentityResourceId", "properties.description")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.monitor.models import ActionGroupResource
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -12,6 +11,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, name_problems, rules
+from steps._fields import SdkModel
 from steps._monitoring import bad_emails
 
 SECTION = "action_group"
@@ -30,7 +30,7 @@ class Config(Section):
 
 class ActionGroup(ArmStep):
     type = "Microsoft.Insights/actionGroups"
-    model = ActionGroupResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.monitor.models", "ActionGroupResource")
     dependencies = ("resource_group",)
     rules = rules(Rules(
         # Azure keeps receivers in the order sent, but nothing depends on that order.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from azure.mgmt.applicationinsights.v2020_02_02.models import ApplicationInsightsComponent
 from pydantic import field_validator
 
 from provisioner.azure import call, raw
@@ -12,7 +11,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 from steps._monitoring import resource_id
 
 SECTION = "app_insights"
@@ -40,7 +39,7 @@ class Config(Section):
 
 class AppInsights(ArmStep):
     type = "Microsoft.Insights/components"
-    model = ApplicationInsightsComponent  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.applicationinsights.v2020_02_02.models", "ApplicationInsightsComponent")
     not_managed = (
         nm(UNUSED, "properties.DisableIpMasking", "properties.ForceCustomerStorageForProfiler", "properties.HockeyAppId",
                "properties.ImmediatePurgeDataOn30Days")

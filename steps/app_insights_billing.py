@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.applicationinsights.v2015_05_01.models import ApplicationInsightsComponentBillingFeatures
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.model import ResourceRef
 from provisioner.step import Step
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 from steps._monitoring import resource_id
 from steps.app_insights import SECTION as AI_SECTION
 from steps.app_insights import Config as AppInsightsConfig
@@ -25,7 +23,7 @@ NO_CAP_GB = 1000.0
 
 class AppInsightsCap(Step):
     type = "Microsoft.Insights/components/currentbillingfeatures"
-    model = ApplicationInsightsComponentBillingFeatures  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.applicationinsights.v2015_05_01.models", "ApplicationInsightsComponentBillingFeatures")
     not_managed = (
         nm(UNUSED, "DataVolumeCap.StopSendNotificationWhenHitThreshold", "DataVolumeCap.WarningThreshold")
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from azure.mgmt.web.models import AppServicePlan as AppServicePlanModel
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -12,7 +11,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, name_problems, rules
-from steps._fields import IDENTITY_OTHER, LEGACY, PLACEMENT, PLATFORM, UNUSED, nm
+from steps._fields import IDENTITY_OTHER, LEGACY, PLACEMENT, PLATFORM, UNUSED, SdkModel, nm
 
 SECTION = "app_service_plan"
 TIERS = {"B": "Basic", "S": "Standard", "P": "PremiumV3"}
@@ -34,7 +33,7 @@ class Config(Section):
 
 class AppServicePlan(ArmStep):
     type = "Microsoft.Web/serverfarms"
-    model = AppServicePlanModel  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "AppServicePlan")
     not_managed = (
         nm(PLACEMENT, "extendedLocation", "properties.hostingEnvironmentProfile", "properties.kubeEnvironmentProfile",
                "properties.network", "properties.zoneRedundant")

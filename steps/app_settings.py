@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from azure.mgmt.web.models import StringDictionary
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.errors import ConfigProblem
 from steps import _app_secrets, _kv_references
-from steps._fields import ECHOED_LOCATION, PLATFORM, nm
+from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild
 
@@ -22,7 +20,7 @@ SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|CONNECTION)", re.IGNORECAS
 
 class AppSettings(SiteChild):
     type = "Microsoft.Web/sites/config"
-    model = StringDictionary  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "StringDictionary")
     not_managed = (
         nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.monitor.models import AutoscaleSettingResource
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -12,7 +11,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, as_str, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, rules
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 from steps.app_service_plan import SECTION as PLAN_SECTION
 from steps.app_service_plan import Config as PlanConfig
 
@@ -68,7 +67,7 @@ def _rule(plan_id: str, operator: str, cpu: float, minutes: int, direction: str,
 
 class Autoscale(ArmStep):
     type = "Microsoft.Insights/autoscaleSettings"
-    model = AutoscaleSettingResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.monitor.models", "AutoscaleSettingResource")
     not_managed = (
         nm(UNUSED, "properties.notifications", "properties.predictiveAutoscalePolicy")
         + nm("filled in from the target resource", "properties.name", "properties.targetResourceLocation")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from azure.mgmt.consumption.models import Budget as BudgetModel
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -14,7 +13,7 @@ from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from provisioner.model import ResourceRef
 from provisioner.step import Step
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 from steps._monitoring import group_id
 from steps.action_group import SECTION as ACTION_GROUP
 from steps.action_group import Config as ActionGroupConfig
@@ -45,7 +44,7 @@ def start_date(today: dt.date | None = None) -> str:
 
 class Budget(Step):
     type = "Microsoft.Consumption/budgets"
-    model = BudgetModel  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.consumption.models", "Budget")
     not_managed = (
         nm(UNUSED, "properties.filter", "properties.timePeriod.endDate")
         + nm("action-group and role recipients: the platform alerts by e-mail (contactEmails)",

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.communication.models import CommunicationServiceResource
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.errors import ConfigProblem
 from steps import email_domain, email_service
 from steps._base import ArmStep, rules
-from steps._fields import IDENTITY_OTHER, nm
+from steps._fields import IDENTITY_OTHER, SdkModel, nm
 
 SECTION = "communication"
 
@@ -25,7 +23,7 @@ class CommunicationService(ArmStep):
     """The service itself, without linkedDomains: it exists (keys, endpoint) before the email domain is verified."""
 
     type = "Microsoft.Communication/communicationServices"
-    model = CommunicationServiceResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.communication.models", "CommunicationServiceResource")
     not_managed = (
         nm(IDENTITY_OTHER, "identity")
         + nm("owned by the communication_service link step", "properties.linkedDomains")
@@ -68,7 +66,7 @@ class CommunicationServiceLink(ArmStep):
 
     type = "Microsoft.Communication/communicationServices"
     dependencies = ("communication_service", "email_domain_verification")
-    model = CommunicationServiceResource
+    model = SdkModel("azure.mgmt.communication.models", "CommunicationServiceResource")
     rules = rules()
     not_managed = nm("owned by the communication_service step (this step only links the domain)", "location",
                      "tags", "identity", "properties.dataLocation", "properties.disableLocalAuth",

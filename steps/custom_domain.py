@@ -2,62 +2,75 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from azure.mgmt.web.models import HostNameBinding, StaticSiteCustomDomainOverviewARMResource
+from typing import Any, ClassVar
 
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps import dns_zone
 from steps._base import ArmStep, rules
-from steps._fields import PLATFORM, nm
+from steps._fields import PLATFORM, SdkModel, nm
+from steps.dns_delegation import NeedsPublicDns, validated_through_dns
 from steps.web_app import SiteChild
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py)
+# Enum casing is not stable across API versions ('CName', 'cname'): compare case-insensitively.
+HOST_NORMALIZERS = (("properties.customHostNameDnsRecordType", lower), ("properties.hostNameType", lower))
+BINDING_FILLED_IN = nm("filled in by App Service from the site and certificate", "kind",
+                       "properties.azureResourceName", "properties.azureResourceType", "properties.domainId")
 
 
 def host(env: EnvironmentSpec, label: str) -> str:
     return f"{label}.{env.resource_name('dns_zone')}"
 
 
-class ApiHostName(SiteChild):
-    """api.<zone> on the API web app. App Service checks the CNAME and the asuid TXT record when binding."""
+class ApiHostName(NeedsPublicDns, SiteChild):
+    """api.<zone> on the API web app. App Service checks the CNAME and the asuid TXT record in public DNS when
+    binding, so it waits while the zone is not delegated (steps/dns_delegation.py)."""
 
     type = "Microsoft.Web/sites/hostNameBindings"
-    model = HostNameBinding  # the GET body's SDK model: read-only fields derive from it
-    not_managed = (
-        nm("filled in by App Service from the site and certificate", "kind", "properties.azureResourceName",
-               "properties.azureResourceType", "properties.domainId")
-        + nm("owned by the certificate binding (managed certificate step / portal)", "properties.sslState",
-             "properties.thumbprint")
-    )
-    dependencies = ("web_app", "dns_record:api", "dns_record:asuid.api")
-    # siteName/azureResourceName/domainId/thumbprint/virtualIP/sslState are filled in by App Service.
-    # Enum casing is not stable across API versions ('CName', 'cname'): compare case-insensitively.
-    rules = rules(Rules(normalizers=(("properties.customHostNameDnsRecordType", lower),
-                                     ("properties.hostNameType", lower))))
+    model = SdkModel("azure.mgmt.web.models", "HostNameBinding")
+    not_managed: ClassVar[tuple[tuple[str, str], ...]] = BINDING_FILLED_IN + nm(
+        "owned by the TLS binding step (custom_domain:api-tls, steps/certificate.py)", "properties.sslState",
+        "properties.thumbprint")
+    dependencies: ClassVar[tuple[str, ...]] = ("web_app", "dns_record:api", "dns_record:asuid.api")
+    rules = rules(Rules(normalizers=HOST_NORMALIZERS))
 
     def desired(self, known: Any) -> dict[str, Any]:
-        # TLS (sslState SniEnabled + a managed certificate's thumbprint) is a follow-up: plain binding for now.
-        return {"properties": {"siteName": self.site, "customHostNameDnsRecordType": "CName", "hostNameType": "Verified"}}
+        # The binding comes first, plain: its certificate can only be created once it exists; steps/certificate.py
+        # then turns on SNI TLS with that certificate's thumbprint on this same binding.
+        return binding_body(self.site)
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.web.web_apps.get_host_name_binding, self.resource_group, self.site, self.resource_name)
 
+    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        # A binding has only PUT, which replaces it: keep the TLS that custom_domain:api-tls put on it, or a
+        # repair of this plain binding would switch HTTPS off until the next run (found by the mutation suite).
+        props = dict(desired["properties"])
+        for key in ("sslState", "thumbprint"):
+            props.setdefault(key, (observed.get("properties") or {}).get(key))
+        self.create(clients, {**desired, "properties": props})
+
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
-        call(clients.web.web_apps.create_or_update_host_name_binding, self.resource_group, self.site,
-             self.resource_name, desired)
+        with validated_through_dns(self.env, self.resource_name):
+            call(clients.web.web_apps.create_or_update_host_name_binding, self.resource_group, self.site,
+                 self.resource_name, desired)
 
     def delete(self, clients: Any) -> None:
         call(clients.web.web_apps.delete_host_name_binding, self.resource_group, self.site, self.resource_name)
 
 
-class AdminDomain(ArmStep):
-    """admin.<zone> on the static web app, validated through the admin CNAME (Static Web Apps issue its TLS)."""
+def binding_body(site: str) -> dict[str, Any]:
+    return {"properties": {"siteName": site, "customHostNameDnsRecordType": "CName", "hostNameType": "Verified"}}
+
+
+class AdminDomain(NeedsPublicDns, ArmStep):
+    """admin.<zone> on the static web app, validated through the admin CNAME in public DNS (Static Web Apps
+    issue its TLS certificate themselves)."""
 
     type = "Microsoft.Web/staticSites/customDomains"
-    model = StaticSiteCustomDomainOverviewARMResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "StaticSiteCustomDomainOverviewARMResource")
     not_managed = (
         nm(PLATFORM, "kind")
     )
@@ -82,8 +95,9 @@ class AdminDomain(ArmStep):
                    self.resource_name)
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
-        wait(call(clients.web.static_sites.begin_create_or_update_static_site_custom_domain, self.resource_group,
-                  self.site, self.resource_name, desired))
+        with validated_through_dns(self.env, self.resource_name):
+            wait(call(clients.web.static_sites.begin_create_or_update_static_site_custom_domain, self.resource_group,
+                      self.site, self.resource_name, desired))
 
     def delete(self, clients: Any) -> None:
         wait(call(clients.web.static_sites.begin_delete_static_site_custom_domain, self.resource_group, self.site,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.web.models import Site
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -13,7 +12,7 @@ from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps import _app_secrets
 from steps._base import rules
-from steps._fields import SITE_NOT_MANAGED
+from steps._fields import SITE_NOT_MANAGED, SdkModel
 from steps.app_service_plan import SECTION as PLAN_SECTION
 from steps.app_service_plan import Config as PlanConfig
 from steps.web_app import SECTION as WEB_SECTION
@@ -49,7 +48,7 @@ def slot_settings(env: EnvironmentSpec) -> dict[str, str]:
 
 class DeploymentSlot(SiteChild):
     type = "Microsoft.Web/sites/slots"
-    model = Site  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "Site")
     not_managed = (
         SITE_NOT_MANAGED
     )

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from azure.mgmt.dns.models import RecordSet
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
@@ -14,7 +12,7 @@ from provisioner.errors import ConfigError, ConfigProblem, ProvisionerError
 from provisioner.model import UNKNOWN
 from steps import dns_zone, email_domain, email_service
 from steps._base import ArmStep, rules
-from steps._fields import UNUSED, nm
+from steps._fields import SdkModel, record_set_not_managed
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py) and [email] (steps/email_service.py)
 
@@ -86,13 +84,8 @@ class DnsRecord(ArmStep):
 
 class CnameRecord(DnsRecord):
     type = "Microsoft.Network/dnsZones/CNAME"
-    model = RecordSet  # the GET body's SDK model: read-only fields derive from it
-    not_managed = (
-        nm("other record types: each record type is its own step", "properties.AAAARecords",
-               "properties.ARecords", "properties.MXRecords", "properties.NSRecords", "properties.PTRRecords",
-               "properties.SOARecord", "properties.SRVRecords", "properties.caaRecords", "properties.TXTRecords")
-        + nm(UNUSED, "properties.metadata", "properties.targetResource")
-    )
+    model = SdkModel("azure.mgmt.dns.models", "RecordSet")
+    not_managed = record_set_not_managed("properties.CNAMERecord")
     record_type = "CNAME"
     # fqdn, etag and provisioningState are server-populated (arm-examples GetCNAMERecordset.json).
     rules = rules(Rules(normalizers=(("properties.CNAMERecord.cname", dns_name),)))
@@ -103,13 +96,8 @@ class CnameRecord(DnsRecord):
 
 class TxtRecord(DnsRecord):
     type = "Microsoft.Network/dnsZones/TXT"
-    model = RecordSet  # the GET body's SDK model: read-only fields derive from it
-    not_managed = (
-        nm("other record types: each record type is its own step", "properties.AAAARecords",
-               "properties.ARecords", "properties.MXRecords", "properties.NSRecords", "properties.PTRRecords",
-               "properties.SOARecord", "properties.SRVRecords", "properties.caaRecords", "properties.CNAMERecord")
-        + nm(UNUSED, "properties.metadata", "properties.targetResource")
-    )
+    model = SdkModel("azure.mgmt.dns.models", "RecordSet")
+    not_managed = record_set_not_managed("properties.TXTRecords")
     record_type = "TXT"
     # A record set is an unordered RRset (RFC 2181 §5): Azure DNS does not promise to keep the order we sent.
     rules = rules(Rules(sets=("properties.TXTRecords",)))
@@ -145,10 +133,14 @@ def _email_record(env: EnvironmentSpec, kind: str, relative: str) -> Source:
 
 def _apex_txt(env: EnvironmentSpec, extra: list[str]) -> Source:
     verify, spf = _email_record(env, "Domain", "@"), _email_record(env, "SPF", "@")
+    includes = env.section(email_service.SECTION, email_service.Config).spf_includes
 
     def source(known: Any) -> Any:
         values = [verify(known), spf(known)]
-        return UNKNOWN if UNKNOWN in values else [*values, *extra]
+        if UNKNOWN in values:
+            return UNKNOWN
+        # One SPF record per name (RFC 7208 §3.2): the company's includes join Azure's in a single v=spf1 value.
+        return [values[0], email_service.merged_spf(values[1], includes), *extra]
 
     return source
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from azure.mgmt.dns.models import Zone
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, rules
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 
 SECTION = "dns"
 
@@ -27,6 +26,13 @@ class Config(Section):
     admin_host: str = "admin"  # admin.<zone> -> the static web app ("admin.fundrbolt.app → Static Web App")
     # Extra TXT records by relative name ("@" joins the apex set that carries the email verification and SPF).
     txt_records: dict[str, list[str]] = {}
+    # Public DNS finds a sub-zone (dev.fundrbolt.app) only through NS records in its parent zone (steps/
+    # dns_delegation.py). parent_environment owns that parent zone ("" for a zone registered at a registrar:
+    # the apex); parent_resource_group is its group, read to see whether the delegation is in place.
+    parent_environment: str = ""
+    parent_resource_group: str = ""
+    # Sub-zones this zone delegates: first label -> resource group of that zone (its name servers are read there).
+    delegations: dict[str, str] = {}
 
 
 def zone_problems(value: str) -> str | None:
@@ -44,7 +50,7 @@ def zone_problems(value: str) -> str | None:
 
 class DnsZone(ArmStep):
     type = "Microsoft.Network/dnsZones"
-    model = Zone  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.dns.models", "Zone")
     not_managed = (
         nm(UNUSED, "properties.registrationVirtualNetworks", "properties.resolutionVirtualNetworks",
                "properties.zoneType")

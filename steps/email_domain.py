@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
-
-from azure.mgmt.communication.models import DomainResource
 
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
-from provisioner.errors import AzureCallError, ProvisionerError
+from provisioner.errors import Waiting
 from provisioner.model import UNKNOWN, ResourceRef
 from steps import email_service
 from steps._base import ArmStep, rules
-from steps._fields import nm
+from steps._fields import SdkModel, nm
+from steps.dns_delegation import NeedsPublicDns
 
 SECTION = None  # configured by [email] (steps/email_service.py)
 
@@ -46,7 +46,7 @@ def verification_record(known: Any, kind: str) -> dict[str, Any] | Any:
 
 class EmailDomain(ArmStep):
     type = "Microsoft.Communication/emailServices/domains"
-    model = DomainResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.communication.models", "DomainResource")
     dependencies: ClassVar[tuple[str, ...]] = ("email_service",)
     # dataLocation, fromSenderDomain, mailFromSenderDomain, verificationStates and verificationRecords are
     # read-only (azure-sdk-facts §1 "Email domain"): not declared, never compared.
@@ -85,8 +85,13 @@ class EmailDomain(ArmStep):
         wait(call(clients.communication.domains.begin_delete, self.resource_group, self.service, self.resource_name))
 
 
-class EmailDomainVerification(EmailDomain):
-    """properties.verificationStates of the domain: starts verification once the DNS records exist."""
+class EmailDomainVerification(NeedsPublicDns, EmailDomain):
+    """properties.verificationStates of the domain. Azure checks the records through public DNS, so this waits
+    while the zone is not delegated. The documented order ("Add custom verified domains", Communication Services
+    quickstart, MicrosoftDocs/azure-docs .../create-custom-managed-domain-resource-az-portal.md): verify the
+    domain's ownership TXT first, then SPF and DKIM/DKIM2, each by initiateVerification of its type; each check
+    takes 15-30 minutes. The wait is bounded (email.verification_wait_minutes) and shows progress; when it runs
+    out, what is verified stays verified and the rest (and the link) is left for the next run, not failed."""
 
     dependencies = ("email_domain", "dns_record:apex-txt", "dns_record:dkim", "dns_record:dkim2")
     # Verification statuses are enum strings (VerificationStatus): compare case-insensitively.
@@ -95,10 +100,6 @@ class EmailDomainVerification(EmailDomain):
                      "properties.domainManagement", "properties.userEngagementTracking") + nm(
         "DMARC is the domain owner's policy record: not required to send, so not verified here",
         "properties.verificationStates.DMARC")
-
-    def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
-        super().__init__(env, name, resource_name)
-        self._started: set[str] = set()  # kinds this run asked Azure to verify
 
     def desired(self, known: Any) -> dict[str, Any]:
         return {"properties": {"verificationStates": {kind: {"status": "Verified"} for kind in VERIFIED_KINDS}}}
@@ -109,21 +110,32 @@ class EmailDomainVerification(EmailDomain):
         return {kind: str((states.get(kind) or {}).get("status") or "").lower() for kind in VERIFIED_KINDS}
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
-        for kind, status in self.statuses(self.read(clients)).items():
-            if status in _RESTARTABLE and not (status == "verificationfailed" and kind in self._started):
-                wait(call(clients.communication.domains.begin_initiate_verification, self.resource_group,
-                          self.service, self.resource_name, {"verificationType": kind}))
-                self._started.add(kind)
-        now = self.statuses(self.read(clients))
-        failed = sorted(k for k, s in now.items() if s == "verificationfailed")
-        if failed:
-            raise ProvisionerError(
-                f"{self.name}: Azure could not verify {', '.join(failed)} for {self.resource_name}: the zone's "
-                "records are in place, so check that the zone is delegated (its name servers) and re-run")
-        pending = sorted(k for k, s in now.items() if s != "verified")
-        if pending:
-            # Verification is asynchronous: the executor's retry layer polls with backoff until its deadline.
-            raise AzureCallError(f"{self.name}: still verifying {', '.join(pending)}", retryable=True)
+        c = self.env.section(email_service.SECTION, email_service.Config)
+        deadline = time.monotonic() + c.verification_wait_minutes * 60
+        for stage in (("Domain",), VERIFIED_KINDS[1:]):  # ownership first, then sender authentication
+            self._verify(clients, stage, deadline)
+
+    def _verify(self, clients: Any, kinds: tuple[str, ...], deadline: float) -> None:
+        while True:
+            now = self.statuses(self.read(clients))
+            if all(now[k] == "verified" for k in kinds):
+                return
+            for kind in kinds:
+                # A check that failed is asked again: DNS answers are cached (negative TTL), so records written
+                # minutes ago may not be seen by the first check.
+                if now[kind] in _RESTARTABLE:
+                    call(clients.communication.domains.begin_initiate_verification, self.resource_group,
+                         self.service, self.resource_name, {"verificationType": kind})
+            summary = ", ".join(f"{k} {now[k] or 'not started'}" for k in VERIFIED_KINDS)
+            if time.monotonic() > deadline:
+                failed = [k for k in kinds if now[k] == "verificationfailed"]
+                hint = (f"; {', '.join(failed)} failed again: if it keeps failing across runs, compare the zone's "
+                        "records with the domain's verificationRecords (one v=spf1 record at the apex)") if failed else ""
+                raise Waiting(f"Azure is still checking the e-mail records of {self.resource_name} ({summary}) after "
+                              f"{self.env.section(email_service.SECTION, email_service.Config).verification_wait_minutes}"
+                              f" min; checks take 15-30 minutes each: the next run picks them up and links the domain{hint}")
+            self.note(f"Azure is verifying {', '.join(kinds)} ({summary}); each check takes 15-30 min")
+            time.sleep(self.poll_seconds)
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         self.create(clients, desired)

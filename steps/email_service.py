@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from azure.mgmt.communication.models import EmailServiceResource
+from pydantic import Field
 
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, location
 from provisioner.errors import ConfigError, ConfigProblem
 from steps._base import ArmStep, rules
+from steps._fields import SdkModel
 
 SECTION = "email"
 
@@ -31,6 +32,41 @@ class Config(Section):
     dmarc_report_address: str = "dmarc@{zone}"  # {zone} is the environment's DNS zone
     # Verify the domain once its DNS records exist and link it to the communication service.
     link_domain: bool = True
+    # How long one run waits for Azure's DNS checks (15-30 minutes each) before leaving them to the next run.
+    verification_wait_minutes: float = Field(45, gt=0, le=24 * 60)
+    # Domains the company's SPF record already includes, merged with Azure's include into one v=spf1 record.
+    spf_includes: list[str] = []
+
+
+# RFC 7208 §4.6.4: evaluating an SPF record may take at most 10 DNS lookups; every include: is one, and
+# Azure's own include (spf.protection.outlook.com) is one more (its nested lookups count too).
+SPF_MAX_INCLUDES = 9
+DOMAIN = re.compile(r"(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)+[A-Za-z]{2,63}")
+
+
+def spf_include_problems(env: EnvironmentSpec, includes: list[str]) -> list[ConfigProblem]:
+    key = "email.spf_includes"
+    problems = []
+    for i, value in enumerate(includes):
+        if value.lower().startswith(("include:", "v=spf1")) or not DOMAIN.fullmatch(value):
+            problems.append(ConfigProblem(env.where(key), f"{key}[{i}]", f"{value!r} must be a domain name as in "
+                                          "include:<domain> (e.g. \"_spf.google.com\"), without 'include:'"))
+    folded = [v.lower() for v in includes]
+    dupes = sorted({v for v in folded if folded.count(v) > 1})
+    if dupes:
+        problems.append(ConfigProblem(env.where(key), key, f"listed twice: {', '.join(dupes)}"))
+    if len(includes) > SPF_MAX_INCLUDES:
+        problems.append(ConfigProblem(env.where(key), key, f"{len(includes)} includes: SPF allows 10 DNS lookups "
+                                      f"(RFC 7208 §4.6.4) and Azure's include takes one; at most {SPF_MAX_INCLUDES}"))
+    return problems
+
+
+def merged_spf(azure_value: str, includes: list[str]) -> str:
+    """Azure's SPF value with the company's includes added before its `all` term: one record (RFC 7208 §3.2)."""
+    terms = azure_value.split()
+    extra = [f"include:{d}" for d in includes if f"include:{d}".lower() not in (t.lower() for t in terms)]
+    tail = next((i for i, t in enumerate(terms) if t.lstrip("+-~?").lower() == "all"), len(terms))
+    return " ".join(terms[:tail] + extra + terms[tail:])
 
 
 # dataLocation travels as "United States" but is also reported as "unitedstates" (Get-AzEmailServiceDomain
@@ -41,7 +77,7 @@ DATA_LOCATION_RULES = Rules(normalizers=(("properties.dataLocation", location),)
 
 class EmailService(ArmStep):
     type = "Microsoft.Communication/emailServices"
-    model = EmailServiceResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.communication.models", "EmailServiceResource")
     dependencies = ("resource_group",)
     # provisioningState comes back 'Running' on GET (arm-examples emailServices/2025-05-01/get.json) and
     # location as 'Global': both handled by the engine (terminal check) and the COMMON location rule.
@@ -110,6 +146,7 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     c = env.section(SECTION, Config)
     problems = service_name_problems(env, "email_service")
     problems += data_location_problems(env, "email.data_location", c.data_location)
+    problems += spf_include_problems(env, c.spf_includes)
     try:
         address = dmarc_address(env, "zone.example")
     except ConfigError as exc:  # the dns_record step reports it when it builds the record

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Literal
 
-from azure.mgmt.keyvault.models import Vault
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -15,7 +14,7 @@ from provisioner.errors import ConfigProblem
 from provisioner.model import UNKNOWN
 from steps import _kv_references
 from steps._base import ArmStep, absent_is, name_problems, no_double_hyphen, rules
-from steps._fields import nm
+from steps._fields import SdkModel, nm
 from steps.deployment_slot import slot_config, slots_enabled
 
 SECTION = "key_vault"
@@ -52,7 +51,7 @@ def subnet_id(env: EnvironmentSpec) -> str:
 
 class KeyVault(ArmStep):
     type = "Microsoft.KeyVault/vaults"
-    model = Vault  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.keyvault.models", "Vault")
     not_managed = (
         nm("create-time only (recover or default)", "properties.createMode")
         + nm("filled in by Azure from the vault name", "properties.vaultUri")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from azure.mgmt.authorization.v2022_04_01.models import RoleAssignment
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
@@ -14,7 +12,7 @@ from provisioner.errors import AzureCallError
 from provisioner.model import UNKNOWN, ResourceRef
 from provisioner.step import Step
 from steps import _kv_references
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 from steps.deployment_slot import slot_config, slots_enabled
 
 SECTION = None  # nothing to configure: the role and the principals follow from the other steps
@@ -27,7 +25,7 @@ class KeyVaultAccess(Step):
     """One role assignment at the vault's scope, for the system-assigned identity of `owner_step`."""
 
     type = "Microsoft.Authorization/roleAssignments"
-    model = RoleAssignment  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.authorization.v2022_04_01.models", "RoleAssignment")
     not_managed = (
         nm(UNUSED, "properties.condition", "properties.conditionVersion",
                "properties.delegatedManagedIdentityResourceId", "properties.description")

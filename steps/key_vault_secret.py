@@ -6,8 +6,6 @@ import re
 import secrets as token
 from typing import Any, Literal
 
-from azure.mgmt.keyvault.models import Secret
-
 from provisioner.azure import call
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules
@@ -15,7 +13,7 @@ from provisioner.errors import AzureCallError, ConfigProblem, ProvisionerError
 from provisioner.model import UNKNOWN, PropertyChange
 from steps import _secret_values as sv
 from steps._base import ArmStep
-from steps._fields import nm
+from steps._fields import SdkModel, nm
 from steps.postgres_server import PASSWORD_SECRET as POSTGRES_PASSWORD_SECRET
 from steps.postgres_server import SECTION as POSTGRES_SECTION
 from steps.postgres_server import Config as PostgresConfig
@@ -48,7 +46,7 @@ class KeyVaultSecret(ArmStep):
     holds_data = True  # a deleted JWT key logs every user out; secrets are soft-deleted, not gone
     # read() shows the fingerprint tag as properties.valueSha256, shown as (sensitive) (azure-sdk-facts §1
     # KV secret: "every set_secret creates a new version: compare a hash").
-    model = Secret  # the ARM (management-plane) secret body read() returns
+    model = SdkModel("azure.mgmt.keyvault.models", "Secret")  # the ARM (management-plane) secret body read() returns
     _NOT_MANAGED = nm("a descriptive label only", "properties.contentType")
     rules = Rules(sensitive=(HASH,),
                   # The value is compared through its fingerprint (HASH); ARM never returns the value itself.

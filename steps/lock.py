@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.resource.locks.models import ManagementLockObject
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -14,7 +13,7 @@ from provisioner.errors import ConfigProblem
 from provisioner.model import ResourceRef
 from provisioner.step import Step
 from steps._base import rules
-from steps._fields import nm
+from steps._fields import SdkModel, nm
 
 SECTION = "locks"
 LOCK_NAME = "do-not-delete"
@@ -34,7 +33,7 @@ class Config(Section):
 
 class Lock(Step):
     type = "Microsoft.Authorization/locks"
-    model = ManagementLockObject  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.resource.locks.models", "ManagementLockObject")
     not_managed = (
         nm("filled in by Azure for locks created by an application", "properties.owners")
     )

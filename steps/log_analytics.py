@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.loganalytics.models import Workspace as WorkspaceModel
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -12,7 +11,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import IDENTITY_OTHER, UNUSED, nm
+from steps._fields import IDENTITY_OTHER, UNUSED, SdkModel, nm
 
 SECTION = "log_analytics"
 
@@ -25,7 +24,7 @@ class Config(Section):
 
 class Workspace(ArmStep):
     type = "Microsoft.OperationalInsights/workspaces"
-    model = WorkspaceModel  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.loganalytics.models", "Workspace")
     not_managed = (
         nm(IDENTITY_OTHER, "identity")
         + nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.features", "properties.forceCmkForQuery",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from azure.mgmt.monitor.models import MetricAlertResource
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -13,7 +12,7 @@ from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, name_problems, rules
-from steps._fields import nm
+from steps._fields import SdkModel, nm
 from steps._monitoring import resource_id
 
 SECTION = "metric_alerts"
@@ -94,7 +93,7 @@ class AlertStep(ArmStep):
     """Shared by metric and availability alerts: same resource type, same Azure-side noise."""
 
     type = "Microsoft.Insights/metricAlerts"
-    model = MetricAlertResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.monitor.models", "MetricAlertResource")
     not_managed = nm("multi-resource alerts only (one alert, one target here)", "properties.targetResourceRegion",
                      "properties.targetResourceType")
     rules = rules(Rules(

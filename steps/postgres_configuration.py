@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.postgresqlflexibleservers.models import Configuration
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import rules
-from steps._fields import nm
+from steps._fields import SdkModel, nm
 from steps.postgres_server import SECTION as SERVER_SECTION
 from steps.postgres_server import Config, PostgresChild
 
@@ -23,7 +21,7 @@ class PostgresConfiguration(PostgresChild):
     never creates anything: it PATCHes the value, and "delete" leaves the parameter to its server."""
 
     type = "Microsoft.DBforPostgreSQL/flexibleServers/configurations"
-    model = Configuration  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "Configuration")
     not_managed = (
         nm("filled in by Azure (user-override or system-default)", "properties.source")
     )

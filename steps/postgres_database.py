@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.postgresqlflexibleservers.models import Database
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import name_problems, rules
+from steps._fields import SdkModel
 from steps.postgres_server import SECTION as SERVER_SECTION
 from steps.postgres_server import Config, PostgresChild
 
@@ -19,7 +18,7 @@ SECTION = None  # charset and collation live in [postgres] (database_charset, da
 
 class PostgresDatabase(PostgresChild):
     type = "Microsoft.DBforPostgreSQL/flexibleServers/databases"
-    model = Database  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "Database")
     holds_data = True
     rules = rules(Rules(
         # arm-examples DatabaseCreate/DatabaseGet echo the charset as 'utf8'; PostgreSQL itself reports 'UTF8'.

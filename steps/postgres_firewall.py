@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.postgresqlflexibleservers.models import FirewallRule
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from steps._base import rules
+from steps._fields import SdkModel
 from steps.postgres_server import PostgresChild
 
 SECTION = None  # nothing to configure: the architecture asks for "PostgreSQL firewall (Azure services only)"
@@ -19,7 +18,7 @@ RULE_NAME = "AllowAllAzureServicesAndResourcesWithinAzureIps"
 
 class PostgresFirewall(PostgresChild):
     type = "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"
-    model = FirewallRule  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "FirewallRule")
     # No location or tags on a child rule; the id's /servers/ vs /flexibleServers/ segment in the
     # arm-examples is a doc artifact (INDEX.md trap 6) and `id` is never compared anyway.
     rules = rules()

@@ -8,7 +8,6 @@ import secrets
 import string
 from typing import Any, Literal
 
-from azure.mgmt.postgresqlflexibleservers.models import Server
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
@@ -18,7 +17,7 @@ from provisioner.errors import ConfigProblem, ProvisionerError
 from provisioner.model import UNKNOWN
 from steps import _secret_values as sv
 from steps._base import ArmStep, name_problems, rules
-from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, nm
+from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "postgres"
 
@@ -76,7 +75,7 @@ class PostgresChild(ArmStep):
 
 class PostgresServer(ArmStep):
     type = "Microsoft.DBforPostgreSQL/flexibleServers"
-    model = Server  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "Server")
     not_managed = (
         nm(IDENTITY_OTHER, "identity", "properties.dataEncryption")
         + nm("only meaningful with Entra ID sign-in, which is declared off", "properties.authConfig.tenantId")

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.web.models import CsmPublishingCredentialsPoliciesEntity
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.step import Step
 from steps._base import ArmStep
-from steps._fields import ECHOED_LOCATION, PLATFORM, nm
+from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
 from steps.deployment_slot import slot_config, slots_enabled
 from steps.web_app import plan_lane
 
@@ -31,7 +29,7 @@ class PublishingCredentials(ArmStep):
     """One policy (ftp or scm) of the site, or of its slot when `slot` is set."""
 
     type = "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
-    model = CsmPublishingCredentialsPoliciesEntity  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "CsmPublishingCredentialsPoliciesEntity")
     not_managed = nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     rules = Rules()
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from azure.mgmt.redis.models import RedisResource
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, as_str, lower
 from provisioner.errors import ConfigProblem
 from provisioner.model import UNKNOWN
 from steps._base import ArmStep, name_problems, no_double_hyphen, rules
-from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, nm
+from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "redis"
 FAMILIES = {"Basic": ("C", range(0, 7)), "Standard": ("C", range(0, 7)), "Premium": ("P", range(1, 6))}
@@ -42,7 +40,7 @@ def lane_of(env: EnvironmentSpec) -> str:
 
 class Redis(ArmStep):
     type = "Microsoft.Cache/redis"
-    model = RedisResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.redis.models", "RedisResource")
     not_managed = (
         nm(IDENTITY_OTHER, "identity")
         + nm(PLACEMENT, "properties.staticIP", "properties.subnetId", "zones", "properties.zonalAllocationPolicy")

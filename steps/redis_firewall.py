@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from azure.mgmt.redis.models import RedisFirewallRule
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.errors import AzureCallError
 from provisioner.model import UNKNOWN, ResourceRef
 from steps._base import ArmStep, rules
+from steps._fields import SdkModel
 from steps.redis import lane_of
 
 SECTION = None  # nothing to configure: the addresses come from the web app
@@ -46,7 +45,7 @@ class RedisFirewall(ArmStep):
     leaves it for a person where production's lock on the cache stands."""
 
     type = "Microsoft.Cache/redis/firewallRules"
-    model = RedisFirewallRule  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.redis.models", "RedisFirewallRule")
     model_at = "rules[]"  # the step assembles {"rules": [...]} from the rule list
     dependencies = ("redis", "web_app")
     rules = rules(Rules(

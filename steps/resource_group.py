@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.resource.resources.models import ResourceGroup as ResourceGroupModel
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.errors import ConfigProblem
 from provisioner.model import ResourceRef
 from steps._base import ArmStep, name_problems, rules
-from steps._fields import nm
+from steps._fields import SdkModel, nm
 
 SECTION = "resource_group"
 
@@ -22,7 +20,7 @@ class Config(Section):
 
 class ResourceGroup(ArmStep):
     type = "Microsoft.Resources/resourceGroups"
-    model = ResourceGroupModel  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.resource.resources.models", "ResourceGroup")
     not_managed = (
         nm("filled in by Azure for groups a managed application owns", "managedBy")
     )

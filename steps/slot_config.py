@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.web.models import SiteConfigResource, StringDictionary
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
 from provisioner.step import Step
 from steps import _app_secrets, _kv_references
 from steps._base import ArmStep
-from steps._fields import ECHOED_LOCATION, PLATFORM, SITE_CONFIG_NOT_MANAGED, nm
+from steps._fields import ECHOED_LOCATION, PLATFORM, SITE_CONFIG_NOT_MANAGED, SdkModel, nm
 from steps.app_settings import SECRET_NAME
 from steps.deployment_slot import slot_config, slot_settings, slots_enabled
 from steps.web_app import SECTION as WEB_SECTION
@@ -48,7 +46,7 @@ class SlotSiteConfig(_SlotChild, SiteConfig):
     """The same always-on, /health, TLS 1.2, FTPS-disabled settings as the app (a slot inherits none)."""
 
     type = "Microsoft.Web/sites/slots/config"
-    model = SiteConfigResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "SiteConfigResource")
     not_managed = (
         SITE_CONFIG_NOT_MANAGED
     )
@@ -73,7 +71,7 @@ class SlotAppSettings(_SlotChild, ArmStep):
     references, App Insights connection string) plus the slot's overrides. A slot inherits none of them."""
 
     type = "Microsoft.Web/sites/slots/config"
-    model = StringDictionary  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "StringDictionary")
     not_managed = (
         nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     )

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.web.models import SlotConfigNamesResource
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules
-from steps._fields import ECHOED_LOCATION, PLATFORM, UNUSED, nm
+from steps._fields import ECHOED_LOCATION, PLATFORM, UNUSED, SdkModel, nm
 from steps.deployment_slot import slot_config, slots_enabled
 from steps.web_app import SiteChild
 
@@ -18,7 +16,7 @@ SECTION = None  # configured by [deployment_slot] sticky_settings
 
 class SlotStickySettings(SiteChild):
     type = "Microsoft.Web/sites/config"
-    model = SlotConfigNamesResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "SlotConfigNamesResource")
     not_managed = (
         nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
         + nm(UNUSED, "properties.azureStorageConfigNames", "properties.connectionStringNames")

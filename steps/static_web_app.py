@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from azure.mgmt.web.models import StaticSiteARMResource
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, location, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import DEPLOY, IDENTITY_OTHER, PLATFORM, nm
+from steps._fields import DEPLOY, IDENTITY_OTHER, PLATFORM, SdkModel, nm
 
 SECTION = "static_web_app"
 # Static Web Apps' own resource exists in a few regions only (its content is served from the global CDN).
@@ -27,7 +25,7 @@ class Config(Section):
 
 class StaticWebApp(ArmStep):
     type = "Microsoft.Web/staticSites"
-    model = StaticSiteARMResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "StaticSiteARMResource")
     not_managed = (
         nm(IDENTITY_OTHER, "identity")
         + nm(PLATFORM, "kind", "sku.capabilities", "sku.capacity", "sku.family", "sku.locations", "sku.size",

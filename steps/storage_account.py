@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from azure.mgmt.storage.models import StorageAccount as StorageAccountModel
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, nm
+from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "storage"
 
@@ -31,7 +29,7 @@ class Config(Section):
 
 class StorageAccount(ArmStep):
     type = "Microsoft.Storage/storageAccounts"
-    model = StorageAccountModel  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.storage.models", "StorageAccount")
     not_managed = (
         nm(PLACEMENT, "extendedLocation", "placement", "zones", "properties.routingPreference",
                "properties.dualStackEndpointPreference", "properties.dnsEndpointType")

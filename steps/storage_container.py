@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from azure.mgmt.storage.models import BlobContainer
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 
 SECTION = "storage_containers"
 # Azure: 3-63 lower-case letters, digits and '-', starting with a letter or digit; every '-' sits between
@@ -27,7 +25,7 @@ class Config(Section):
 
 class StorageContainer(ArmStep):
     type = "Microsoft.Storage/storageAccounts/blobServices/containers"
-    model = BlobContainer  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.storage.models", "BlobContainer")
     not_managed = (
         nm(UNUSED, "properties.blobAccessPointConfiguration", "properties.defaultEncryptionScope",
                "properties.denyEncryptionScopeOverride", "properties.enableNfsV3AllSquash", "properties.enableNfsV3RootSquash",

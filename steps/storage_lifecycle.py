@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.storage.models import ManagementPolicy
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep
+from steps._fields import SdkModel
 from steps.storage_account import SECTION as STORAGE_SECTION
 from steps.storage_account import Config as StorageConfig
 
@@ -27,7 +26,7 @@ class Config(Section):
 
 class LifecyclePolicy(ArmStep):
     type = "Microsoft.Storage/storageAccounts/managementPolicies"
-    model = ManagementPolicy  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.storage.models", "ManagementPolicy")
     dependencies = ("storage_account",)
     # The policy PUT to .../managementPolicies/default comes back named 'DefaultManagementPolicy'
     # (arm-examples StorageAccountGetManagementPolicy / SetManagementPolicy): `name` is in the differ's

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.network.models import Subnet as SubnetModel
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps._base import ArmStep
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 from steps.virtual_network import SECTION as NETWORK_SECTION
 from steps.virtual_network import Config as NetworkConfig
 from steps.virtual_network import lane_of
@@ -20,7 +18,7 @@ SECTION = None  # configured by [network]
 
 class Subnet(ArmStep):
     type = "Microsoft.Network/virtualNetworks/subnets"
-    model = SubnetModel  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.network.models", "Subnet")
     not_managed = (
         nm("the single addressPrefix is declared", "properties.addressPrefixes")
         + nm("filled in by Azure: the delegation's own id and type, the regions a service endpoint covers",

@@ -5,14 +5,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from azure.mgmt.network.models import VirtualNetwork as VirtualNetworkModel
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, name_problems, rules
-from steps._fields import PLACEMENT, UNUSED, nm
+from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "network"
 
@@ -33,7 +31,7 @@ def lane_of(env: EnvironmentSpec) -> str:
 
 class VirtualNetwork(ArmStep):
     type = "Microsoft.Network/virtualNetworks"
-    model = VirtualNetworkModel  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.network.models", "VirtualNetwork")
     not_managed = (
         nm("owned by the subnet step (each subnet is its own step)", "properties.subnets")
         + nm(PLACEMENT, "extendedLocation", "properties.ipAllocations", "properties.summarizedGatewayPrefixes",

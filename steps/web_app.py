@@ -6,14 +6,12 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-from azure.mgmt.web.models import Site
-
 from provisioner.azure import call, raw, wait
 from provisioner.config import EnvironmentSpec, Section
 from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import SITE_NOT_MANAGED
+from steps._fields import SITE_NOT_MANAGED, SdkModel
 
 SECTION = "web_app"
 
@@ -77,7 +75,7 @@ def integration_subnet_id(env: EnvironmentSpec) -> str:
 
 class WebApp(ArmStep):
     type = "Microsoft.Web/sites"
-    model = Site  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "Site")
     not_managed = (
         SITE_NOT_MANAGED
     )

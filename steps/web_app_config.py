@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.mgmt.web.models import SiteConfigResource
-
 from provisioner.azure import call, raw
 from provisioner.config import EnvironmentSpec
 from provisioner.diff import Rules, lower
 from steps._base import absent_is, rules
-from steps._fields import DEPLOY, SITE_CONFIG_NOT_MANAGED, nm
+from steps._fields import DEPLOY, SITE_CONFIG_NOT_MANAGED, SdkModel, nm
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild, private_registry
 
@@ -38,7 +36,7 @@ SECURITY: dict[str, Any] = {
 
 class SiteConfig(SiteChild):
     type = "Microsoft.Web/sites/config"
-    model = SiteConfigResource  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.web.models", "SiteConfigResource")
     not_managed = (
         SITE_CONFIG_NOT_MANAGED
     )

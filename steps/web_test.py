@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from azure.mgmt.applicationinsights.v2022_06_15.models import WebTest as WebTestModel
 from pydantic import Field
 
 from provisioner.azure import call, raw
@@ -13,7 +12,7 @@ from provisioner.diff import Rules, lower
 from provisioner.errors import ConfigProblem
 from provisioner.model import UNKNOWN
 from steps._base import ArmStep, name_problems, rules
-from steps._fields import UNUSED, nm
+from steps._fields import UNUSED, SdkModel, nm
 from steps._monitoring import observed, resource_id
 
 SECTION = "web_tests"
@@ -45,7 +44,7 @@ class Config(Section):
 
 class WebTest(ArmStep):
     type = "Microsoft.Insights/webtests"
-    model = WebTestModel  # the GET body's SDK model: read-only fields derive from it
+    model = SdkModel("azure.mgmt.applicationinsights.v2022_06_15.models", "WebTest")
     not_managed = (
         nm(UNUSED, "properties.Configuration", "properties.Request.FollowRedirects", "properties.Request.Headers",
                "properties.Request.RequestBody", "properties.ValidationRules.ContentValidation",

@@ -20,3 +20,56 @@ def cloud(tmp_path) -> Iterator[LocalCloud]:
 @pytest.fixture
 def clients(cloud: LocalCloud) -> Clients:
     return Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02, ca_file=str(cloud.ca_file)))
+
+
+# --------------------------------------------------------------------------- Azurite (the Storage emulator)
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's documented well-known development key (not a secret):
+# https://learn.microsoft.com/azure/storage/common/storage-use-azurite#authorize-with-shared-key-credentials
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory) -> Iterator[str]:
+    """azurite-blob from node_modules (installed by scripts/test.sh with `npm ci`) on a free port; its
+    account URL. Skips only when node itself is missing; a missing install is an error."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    from tests.support import ROOT
+
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed: the Azurite lease tests need Node.js (CI has node 20)")
+    binary = ROOT / "node_modules" / ".bin" / "azurite-blob"
+    if not binary.exists():
+        pytest.fail("Azurite is not installed: run `npm ci` in the repository (scripts/test.sh does)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workdir = tmp_path_factory.mktemp("azurite")
+    proc = subprocess.Popen([str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
+                             str(workdir), "--silent", "--skipApiVersionCheck", "--disableTelemetry",
+                             ],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"Azurite exited: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("Azurite did not start listening within 30 s")
+    try:
+        yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

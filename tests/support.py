@@ -118,3 +118,39 @@ def config_problems(envs: Path, env: str = "dev") -> list:
     with pytest.raises(ConfigError) as info:
         load_session(env, steps.ALL_STEPS, envs)
     return info.value.problems
+
+
+def waits_for_delegation(outcome: Any, zone: str = "dev.fundrbolt.app") -> bool:
+    """An outcome held back because `zone` is not yet delegated from the apex (production has not run):
+    what a lone dev run on a fresh local cloud does for its bindings, certificate and e-mail verification."""
+    from provisioner.model import Status
+
+    return outcome.status is Status.WAITING and f"delegate {zone}" in (outcome.error or "")
+
+
+def meet_preconditions(sub: Session, clients: Any) -> None:
+    """What another environment provides before this one runs: the sub-zones a delegation reads name servers
+    from (production's dns_delegation:* steps)."""
+    from steps.dns_delegation import Delegation
+
+    for s in sub.steps:
+        if isinstance(s, Delegation):
+            clients.resource.resource_groups.create_or_update(s.child_group, {"location": "eastus"})
+            clients.dns.zones.create_or_update(s.child_group, s.child, {"location": "global"})
+
+
+def first_envs(envs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(env, step) for every step, in the first environment that has it; a step validated through public DNS
+    (or needing one that is) in production, whose apex zone needs no delegation."""
+    from provisioner.step import Step
+    from steps.dns_delegation import NeedsPublicDns
+
+    seen: dict[str, str] = {}
+    for env in envs:
+        full = session(env)
+        by_name: dict[str, Step] = {s.name: s for s in full.steps}
+        for s in full.steps:
+            if env != "production" and any(isinstance(by_name[n], NeedsPublicDns) for n in closure(full, s.name)):
+                continue
+            seen.setdefault(s.name, env)
+    return [(env, name) for name, env in seen.items()]

@@ -15,6 +15,8 @@ from typing import Any
 from . import tls
 from .activity import ActivityLog
 from .apphosts import CONTAINER_START_SECONDS, AppHosts
+from .blob import BlobStore
+from .blobhttp import BlobHandler
 from .engine import Engine
 from .faults import FaultTable
 from .ids import type_of
@@ -70,6 +72,7 @@ class LocalCloud:
         # Side files next to the state: the Activity Log and the Key Vault secrets survive restarts.
         activity_file = sf.with_name(sf.name + ".activity.json") if sf else None
         secrets_file = sf.with_name(sf.name + ".secrets.json") if sf else None
+        blobs_file = sf.with_name(sf.name + ".blobs.json") if sf else None
         self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale, tenant_id)
         # Every caller reaches the loopback listener from 127.0.0.1; the Key Vault firewall instead sees this
         # address, the public IP a caller on the internet would have (`serve --client-ip`). A request may
@@ -81,14 +84,17 @@ class LocalCloud:
         self.engine.image_started = self.apphosts.image_started  # type: ignore[attr-defined]
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.engine.secret_store = self.secrets  # ARM vaults/secrets and configreferences read it
+        self.blobs = BlobStore(blobs_file)  # the blob endpoint (run-lock leases); GET /_localcloud/endpoints
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)
         self.latency, self.time_scale = latency, time_scale
         self.url = ""
         self.tls_url = ""  # https listener for the Key Vault data plane (vaultUri points here)
+        self.blob_url = ""  # http listener for blobs, path-style as Azurite: <blob_url>/<account>/<container>/<blob>
         self.ca_file = tls.ca_file()  # trust it with connection_verify=cloud.ca_file
         self._server: LocalHTTPServer | None = None
         self._tls_server: LocalHTTPServer | None = None
+        self._blob_server: LocalHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._rng = random.Random(0)  # seeded: realistic per-request delays are reproducible
@@ -107,6 +113,10 @@ class LocalCloud:
         tls_server.cloud = self
         self._tls_server = tls_server
         self.tls_url = f"https://{self.host}:{tls_server.server_address[1]}"
+        blob_server = LocalHTTPServer((self.host, 0), BlobHandler)
+        blob_server.cloud = self
+        self._blob_server = blob_server
+        self.blob_url = f"http://{self.host}:{blob_server.server_address[1]}"
         self.engine.base_url = self.url
         self.engine.vault_base_url = self.tls_url
         self._recover_loaded_state()
@@ -116,6 +126,8 @@ class LocalCloud:
                              name="localcloud-http"),
             threading.Thread(target=tls_server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True,
                              name="localcloud-https"),
+            threading.Thread(target=blob_server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True,
+                             name="localcloud-blob"),
             threading.Thread(target=self._tick, daemon=True, name="localcloud-lro"),
         ]
         for thread in self._threads:
@@ -143,13 +155,13 @@ class LocalCloud:
         if self._server is None:
             return
         self._stop.set()
-        for server in (self._server, self._tls_server):
+        for server in (self._server, self._tls_server, self._blob_server):
             if server is not None:
                 server.shutdown()
                 server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
-        self._server = self._tls_server = None
+        self._server = self._tls_server = self._blob_server = None
         self.engine.settle()
 
     def __enter__(self) -> LocalCloud:
@@ -274,6 +286,7 @@ def serve(
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"Local cloud listening on {url}", flush=True)
+    print(f"Blob endpoint (run-lock leases, Shared Key): {cloud.blob_url}/<account>", flush=True)
     try:
         while not done.wait(0.5):
             pass

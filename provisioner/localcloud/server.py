@@ -178,6 +178,9 @@ class Handler(BaseHTTPRequestHandler):
                 reply = Reply(200, {"faults": 0})
             elif what == "requests" and method == "GET":
                 reply = Reply(200, cloud.requests())
+            elif what == "endpoints" and method == "GET":
+                # Where this cloud serves data planes (Azure names them in primaryEndpoints / vaultUri).
+                reply = Reply(200, {"blob": cloud.blob_url, "keyvault": cloud.tls_url})
             elif what == "activity" and method == "GET":
                 reply = Reply(200, cloud.engine.activity.events())
             else:

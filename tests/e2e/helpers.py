@@ -54,7 +54,13 @@ def rg_path(env: str = "dev") -> str:
 
 
 def writes(requests: list[dict]) -> list[dict]:
-    return [r for r in requests if r.get("write")]
+    """Writes to the environment: ARM and Key Vault requests. The run lock's lease calls on its own blob
+    (kind "blob") are not writes to the environment; tests/e2e/test_run_lock.py counts those."""
+    return [r for r in requests if r.get("write") and r.get("kind") != "blob"]
+
+
+def lock_calls(requests: list[dict]) -> list[dict]:
+    return [r for r in requests if r.get("kind") == "blob"]
 
 
 __all__ = ["ENVS", "Run", "cli", "rest", "rg_path", "writes"]

@@ -27,6 +27,14 @@ EXPECTED = {
 }
 
 
+# Production's delegations wait for the sub-zones; a sub-zone's names wait for production's delegation.
+WAITING_ALONE = {
+    "production": {"dns_delegation:dev", "dns_delegation:staging"},
+    **{env: {"custom_domain:api", "custom_domain:admin", "certificate:api", "custom_domain:api-tls",
+             "email_domain_verification", "communication_service_link"} for env in ("dev", "staging")},
+}
+
+
 def _get(url: str, path: str, api: str) -> dict:
     status, body = rest(url, "GET", path, api_version=api)
     assert status == 200, (path, status, body)
@@ -41,7 +49,10 @@ def test_environment_converges_and_matches_the_document(cloud, env):
 
     plan = cli("plan", "--env", env, "--arm-endpoint", url, "--output", "json")
     assert plan.code == 0, plan.err
-    assert plan.json()["summary"]["noop"] == len(plan.json()["changes"])
+    # Alone in a cloud, an environment waits only for what another one provides (tests/e2e/test_first_runs.py).
+    waiting = {w["step"] for w in plan.json()["waiting"]}
+    assert waiting == WAITING_ALONE[env]
+    assert plan.json()["summary"]["noop"] + len(waiting) == len(plan.json()["changes"])
     before = len(cloud.requests())
     again = cli("provision", "--env", env, "--arm-endpoint", url, "--yes")
     assert again.code == 0 and writes(cloud.requests()[before:]) == []
@@ -57,6 +68,13 @@ def test_environment_converges_and_matches_the_document(cloud, env):
         True, "/health", "1.2", "Disabled")
     site = _get(url, f"{p}/Microsoft.Web/sites/fundrbolt-{env}-api", "2024-11-01")
     assert site["properties"]["httpsOnly"] is True and site["identity"]["type"] == "SystemAssigned"
+    if env == "production":  # HTTPS on api.fundrbolt.app serves its managed certificate (SNI)
+        cert = _get(url, f"{p}/Microsoft.Web/certificates/fundrbolt-production-api-cert", "2024-11-01")["properties"]
+        tls = {s["name"]: s for s in site["properties"]["hostNameSslStates"]}["api.fundrbolt.app"]
+        assert cert["canonicalName"] == "api.fundrbolt.app" and tls["sslState"] == "SniEnabled"
+        assert tls["thumbprint"] == cert["thumbprint"]
+        acs = _get(url, f"{p}/Microsoft.Communication/communicationServices/fundrbolt-production-acs", "2023-04-01")
+        assert acs["properties"]["linkedDomains"][0].endswith("/domains/fundrbolt.app")
 
     pg = _get(url, f"{p}/Microsoft.DBforPostgreSQL/flexibleServers/fundrbolt-{env}-pg", "2024-08-01")
     assert (pg["sku"]["name"], pg["sku"]["tier"], pg["properties"]["highAvailability"]["mode"],

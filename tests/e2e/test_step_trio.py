@@ -9,17 +9,13 @@ from provisioner.graph import build
 from provisioner.model import Action, Status
 from provisioner.reconciler import Policy
 from provisioner.runner import Connection, Session, apply, make_plan
-from tests.support import closure, session
+from tests.support import closure, first_envs, meet_preconditions, session
 
 ENVS = ("dev", "staging", "production")
 
 
 def _cases() -> list[tuple[str, str]]:
-    seen: dict[str, str] = {}
-    for env in ENVS:
-        for s in session(env).steps:
-            seen.setdefault(s.name, env)
-    return [(env, name) for name, env in seen.items()]
+    return first_envs(ENVS)
 
 
 def _sub_session(full: Session, name: str) -> Session:
@@ -31,6 +27,7 @@ def _sub_session(full: Session, name: str) -> Session:
 @pytest.mark.parametrize(("env", "name"), _cases(), ids=lambda v: v)
 def test_trio(env, name, clients):
     sub = _sub_session(session(env), name)
+    meet_preconditions(sub, clients)
     conn = Connection(clients, Timing.local())
     plan, known = make_plan(sub, conn, Policy())
     change = next(c for c in plan.changes if c.step == name)

@@ -88,3 +88,17 @@ def raw(cloud: LocalCloud, method: str, path: str, body: Any = None, token: str 
     except urllib.error.HTTPError as err:
         text = err.read()
         return err.code, json.loads(text) if text else None, dict(err.headers)
+
+
+def dns_proof(make: Callable[..., Any], rg: str, host: str, cname: str, asuid: str | None = None) -> None:
+    """The records a service checks before binding `host` (in the registered zone of its last two labels)."""
+    from azure.mgmt.dns import DnsManagementClient
+
+    dns = make(DnsManagementClient)
+    zone = ".".join(host.split(".")[-2:])
+    relative = host[: -len(zone) - 1]
+    dns.zones.create_or_update(rg, zone, {"location": "global"})
+    dns.record_sets.create_or_update(rg, zone, relative, "CNAME", {"properties": {"TTL": 60, "CNAMERecord": {"cname": cname}}})
+    if asuid:
+        dns.record_sets.create_or_update(rg, zone, f"asuid.{relative}", "TXT",
+                                         {"properties": {"TTL": 60, "TXTRecords": [{"value": [asuid]}]}})

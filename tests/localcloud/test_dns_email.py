@@ -10,13 +10,23 @@ from provisioner.errors import AzureCallError
 from tests.support import SUB
 
 RG = "rg-dns"
+APEX = "fundrbolt.app"
 ZONE = "example.fundrbolt.app"
+
+
+def delegate(clients, rg: str = RG, zone: str = ZONE, apex: str = APEX) -> None:
+    """The apex zone (registered) and the NS record set naming the sub-zone's name servers in it."""
+    clients.dns.zones.create_or_update(rg, apex, {"location": "global"})
+    servers = get(clients.dns.zones.get, rg, zone)["properties"]["nameServers"]
+    sdk(clients.dns.record_sets.create_or_update, rg, apex, zone.split(".")[0], "NS",
+        {"properties": {"TTL": 3600, "NSRecords": [{"nsdname": s} for s in servers]}})
 
 
 @pytest.fixture
 def c(clients):
     clients.resource.resource_groups.create_or_update(RG, {"location": "eastus"})
     clients.dns.zones.create_or_update(RG, ZONE, {"location": "global"})
+    delegate(clients)
     return clients
 
 
@@ -87,6 +97,8 @@ def test_domain_verification_checks_dns(c):
     states = get(c.communication.domains.get, RG, "mail", ZONE)["properties"]["verificationStates"]
     assert states["Domain"]["status"] == "VerificationFailed"  # no TXT record yet
     record(c, "@", "TXT", {"TTL": 3600, "TXTRecords": [{"value": [recs["Domain"]["value"]]}, {"value": [recs["SPF"]["value"]]}]})
+    with pytest.raises(AzureCallError, match="must be verified before SPF"):  # ownership first (the quickstart)
+        wait(sdk(c.communication.domains.begin_initiate_verification, RG, "mail", ZONE, {"verificationType": "SPF"}))
     for kind in ("Domain", "SPF"):
         wait(sdk(c.communication.domains.begin_initiate_verification, RG, "mail", ZONE, {"verificationType": kind}))
     states = get(c.communication.domains.get, RG, "mail", ZONE)["properties"]["verificationStates"]

@@ -10,7 +10,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from provisioner.localcloud import LocalCloud
 
-from .conftest import RG, SUB, raw, rid
+from .conftest import RG, SUB, dns_proof, raw, rid
 
 
 def test_app_insights_family(cloud, make, rg):
@@ -314,6 +314,7 @@ def test_static_site(cloud, make, rg):
         "properties": {"repositoryToken": "ghp_secret"}}).result()
     assert site.default_hostname.endswith(".azurestaticapps.net") and "ghp_secret" not in str(cloud.state())
     assert web.static_sites.list_static_site_secrets(rg, "swa-fund").properties["apiKey"]
+    dns_proof(make, rg, "www.fundrbolt.app", site.default_hostname)  # validated through public DNS
     web.static_sites.begin_create_or_update_static_site_custom_domain(rg, "swa-fund", "www.fundrbolt.app", {
         "properties": {"validationMethod": "cname-delegation"}}).result()
     assert web.static_sites.get_static_site(rg, "swa-fund").custom_domains == ["www.fundrbolt.app"]

@@ -21,7 +21,7 @@ from azure.mgmt.web.models import (
     StringDictionary,
 )
 
-from .conftest import rid
+from .conftest import dns_proof, rid
 
 
 @pytest.fixture
@@ -129,8 +129,10 @@ def test_slots_and_swap(cloud, web, rg, plan):
         web.web_apps.get_slot(rg, "app-3", "staging")
 
 
-def test_host_name_binding(web, rg, plan):
-    web.web_apps.begin_create_or_update(rg, "app-4", _site(plan)).result()
+def test_host_name_binding(web, rg, plan, make):
+    site = web.web_apps.begin_create_or_update(rg, "app-4", _site(plan)).result()
+    # App Service checks the CNAME and asuid TXT in public DNS (refused without them: test_delegation_tls.py).
+    dns_proof(make, rg, "api.fundrbolt.app", site.default_host_name, site.custom_domain_verification_id)
     binding = web.web_apps.create_or_update_host_name_binding(rg, "app-4", "api.fundrbolt.app", HostNameBinding(
         host_name_type="Verified", custom_host_name_dns_record_type="CName"))
     assert binding.name == "app-4/api.fundrbolt.app" and binding.site_name == "app-4"

@@ -198,6 +198,49 @@ def test_non_terminal_state_waits_before_writing(state):
     assert outcomes["a"].status is Status.APPLIED
 
 
+def test_an_in_flight_create_is_waited_for_before_its_dependents_never_sent_again():
+    """A killed run left `a` Creating: the next run re-attaches (waits), then writes `b`; `a` is not re-sent."""
+    store = Store()
+    store.items["a"] = {"id": "a", "value": 1, "properties": {"provisioningState": "Creating"}}
+    order: list[str] = []
+
+    def settle():
+        time.sleep(0.15)
+        order.append("a settled")
+        store.items["a"]["properties"]["provisioningState"] = "Succeeded"
+
+    class Child(Fake):
+        def create(self, clients: Store, desired: dict) -> None:
+            order.append("b written")
+            super().create(clients, desired)
+
+    threading.Thread(target=settle).start()
+    the_plan, outcomes = run([Fake("a", {"value": 1}), Child("b", {"value": 2}, deps=("a",))], store)
+    planned = {c.step: c for c in the_plan.changes}
+    assert planned["a"].action is Action.NOOP and "creating in progress" in planned["a"].reason
+    assert outcomes["a"].status is Status.UNCHANGED and "a" not in store.writes
+    assert order == ["a settled", "b written"]
+
+
+def test_executor_checks_the_run_lock_before_every_write():
+    from provisioner.errors import ProvisionerError
+
+    store = Store()
+    steps = [Fake("a", {"value": 1}), Fake("b", {"value": 2}, deps=("a",)), Fake("c", {"value": 3})]
+    graph = build([(s.name, s.depends_on) for s in steps])
+    the_plan, known = plan("test", steps, graph, store, Policy(), False)
+    allowed = iter([True])
+
+    def guard():
+        if not next(allowed, False):
+            raise ProvisionerError("lost the run lock on test: the lease was taken away; stopped writing")
+
+    outcomes = Executor(steps, graph, store, Policy(), False, workers=1, timing=FAST, guard=guard).run(the_plan, known)
+    assert len(store.writes) == 1  # one write allowed, then none
+    failed = [o for o in outcomes if o.status is Status.FAILED]
+    assert failed and all("lost the run lock" in (o.error or "") for o in failed)
+
+
 class CascadingStore(Store):
     def __init__(self, children: dict[str, list[str]]):
         super().__init__()

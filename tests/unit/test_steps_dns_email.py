@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from provisioner.diff import diff
-from provisioner.errors import AzureCallError, ProvisionerError
+from provisioner.errors import ProvisionerError
 from provisioner.model import UNKNOWN
 from tests.support import SUB, autospec_clients, session, step
 
@@ -264,19 +264,63 @@ def _states(**statuses):
     return {"properties": {"verificationStates": {k: {"status": v} for k, v in statuses.items()}}}
 
 
-def test_verification_starts_each_check_then_waits(c, dev):
+class _Clock:
+    """Stands in for steps.email_domain.time: sleeping advances a fake monotonic clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from steps import email_domain
+
+    fake = _Clock()
+    monkeypatch.setattr(email_domain, "time", fake)
+    return fake
+
+
+def _kinds(c) -> list[str]:
+    return [call.args[3]["verificationType"] for call in c.communication.domains.begin_initiate_verification.call_args_list]
+
+
+def test_verification_checks_ownership_first_then_spf_and_dkim(c, dev, clock):
     s = step(dev, "email_domain_verification")
     assert set(s.depends_on) >= {"email_domain", "dns_record:apex-txt", "dns_record:dkim", "dns_record:dkim2"}
+    notes: list[str] = []
+    s.note = notes.append
     c.communication.domains.get.side_effect = [
-        _states(Domain="NotStarted", SPF="NotStarted", DKIM="Verified", DKIM2="NotStarted"),
-        _states(Domain="VerificationRequested", SPF="Verified", DKIM="Verified", DKIM2="VerificationInProgress"),
+        _states(Domain="NotStarted", SPF="NotStarted", DKIM="NotStarted", DKIM2="NotStarted"),
+        _states(Domain="VerificationRequested", SPF="NotStarted", DKIM="NotStarted", DKIM2="NotStarted"),
+        _states(Domain="Verified", SPF="NotStarted", DKIM="Verified", DKIM2="NotStarted"),  # ends the first stage
+        _states(Domain="Verified", SPF="NotStarted", DKIM="Verified", DKIM2="NotStarted"),
+        _states(Domain="Verified", SPF="VerificationInProgress", DKIM="Verified", DKIM2="VerificationRequested"),
+        _states(Domain="Verified", SPF="Verified", DKIM="Verified", DKIM2="Verified"),
     ]
-    with pytest.raises(AzureCallError) as info:
-        s.create(c, s.desired({}))
-    assert info.value.retryable
-    kinds = [call.args[3] for call in c.communication.domains.begin_initiate_verification.call_args_list]
-    assert kinds == [{"verificationType": "Domain"}, {"verificationType": "SPF"}, {"verificationType": "DKIM2"}]
+    s.create(c, s.desired({}))
+    # The documented order: Domain alone, and only once it is Verified, SPF and the DKIM record still missing.
+    assert _kinds(c) == ["Domain", "SPF", "DKIM2"]
     assert c.communication.domains.begin_initiate_verification.call_args.args[:3] == (RG, "fundrbolt-dev-email", ZONE)
+    assert any("verifying Domain" in n for n in notes) and any("verifying SPF, DKIM, DKIM2" in n for n in notes)
+
+
+def test_verification_stops_waiting_at_its_bound_without_failing(c, dev, clock):
+    from provisioner.errors import Waiting
+
+    s = step(dev, "email_domain_verification")
+    c.communication.domains.get.return_value = _states(Domain="Verified", SPF="VerificationInProgress",
+                                                        DKIM="Verified", DKIM2="Verified")
+    with pytest.raises(Waiting, match="SPF verificationinprogress.*next run") as info:
+        s.create(c, s.desired({}))
+    assert info.value.exit_code == 0 and not info.value.retryable
+    assert clock.now >= 45 * 60  # email.verification_wait_minutes (common.toml)
+    c.communication.domains.begin_initiate_verification.assert_not_called()  # in flight: never asked twice
 
 
 def test_verification_done_when_all_verified(c, dev):
@@ -288,15 +332,14 @@ def test_verification_done_when_all_verified(c, dev):
     assert diff(s.desired({}), _states(Domain="verified", SPF="VERIFIED", DKIM="Verified", DKIM2="Verified"), s.rules).empty
 
 
-def test_verification_failure_after_starting_it_is_permanent(c, dev):
+def test_a_failed_check_is_asked_again(c, dev, clock):
     s = step(dev, "email_domain_verification")
     c.communication.domains.get.side_effect = [
         _states(Domain="NotStarted", SPF="Verified", DKIM="Verified", DKIM2="Verified"),
         _states(Domain="VerificationFailed", SPF="Verified", DKIM="Verified", DKIM2="Verified"),
-    ] * 2
-    with pytest.raises(ProvisionerError, match="Domain") as info:
-        s.create(c, s.desired({}))
-    assert not isinstance(info.value, AzureCallError) or not info.value.retryable
+    ] + [_states(Domain="Verified", SPF="Verified", DKIM="Verified", DKIM2="Verified")] * 2
+    s.create(c, s.desired({}))
+    assert _kinds(c) == ["Domain", "Domain"]
 
 
 def test_verification_and_link_can_be_switched_off(tmp_path):

@@ -42,7 +42,9 @@ def test_record_relative_name(envs):
 
 
 def test_cname_not_at_the_apex(envs):
-    p = problem(envs, "dns.admin_host", '[dns]\nadmin_host = "@"', env="production")
+    prod = envs / "production.toml"  # production already has a [dns] table (its delegations)
+    prod.write_text(prod.read_text().replace("[dns]\n", '[dns]\nadmin_host = "@"\n', 1))
+    p = problem(envs, "dns.admin_host", "", env="production")
     assert "apex" in p.message
 
 
@@ -124,3 +126,47 @@ def test_dmarc_report_address_template(envs):
 def test_second_apex_spf_record(envs):
     p = problem(envs, "dns.txt_records.@[1]", '[dns.txt_records]\n"@" = ["google-site-verification=x", "v=spf1 -all"]')
     assert "SPF" in p.message
+
+
+def _prod_dns(envs: Path, line: str) -> None:
+    """Add a key to production's existing [dns] table (it holds the delegations)."""
+    prod = envs / "production.toml"
+    prod.write_text(prod.read_text().replace("[dns]\n", f"[dns]\n{line}\n", 1))
+
+
+def test_spf_include_is_a_domain(envs):
+    p = problem(envs, "email.spf_includes[1]", '[email]\nspf_includes = ["_spf.google.com", "include:x.net"]')
+    assert "without 'include:'" in p.message
+
+
+def test_spf_include_listed_twice(envs):
+    p = problem(envs, "email.spf_includes", '[email]\nspf_includes = ["a.example.com", "A.example.com"]')
+    assert "listed twice" in p.message
+
+
+def test_spf_includes_respect_the_lookup_limit(envs):
+    many = ", ".join(f'"s{i}.example.com"' for i in range(10))
+    p = problem(envs, "email.spf_includes", f"[email]\nspf_includes = [{many}]", env="production")
+    assert "10 DNS lookups" in p.message and "RFC 7208" in p.message
+
+
+def test_the_apex_has_no_parent_to_be_delegated_from(envs):
+    prod = envs / "production.toml"
+    prod.write_text(prod.read_text().replace('parent_environment = ""', 'parent_environment = "staging"', 1)
+                    .replace('parent_resource_group = ""', 'parent_resource_group = "fundrbolt-staging-rg"', 1))
+    p = problem(envs, "dns.parent_environment", "", env="production")
+    assert "registered at a registrar" in p.message
+
+
+def test_parent_resource_group_must_be_a_group_name(envs):
+    p = problem(envs, "dns.parent_resource_group", '[dns]\nparent_resource_group = "bad/group"')
+    assert "resource group name" in p.message
+
+
+def test_delegation_label_cannot_shadow_a_record(envs):
+    _prod_dns(envs, 'delegations = { api = "fundrbolt-dev-rg" }')
+    prod = envs / "production.toml"
+    # the first `delegations` line wins only if the shipped one is gone: drop it
+    prod.write_text(prod.read_text().replace('delegations = { dev = "fundrbolt-dev-rg", staging = "fundrbolt-staging-rg" }\n', ""))
+    p = problem(envs, "dns.delegations.api", "", env="production")
+    assert "already a record name" in p.message

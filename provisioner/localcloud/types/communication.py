@@ -118,8 +118,16 @@ def _domain_before_write(ctx: WriteCtx) -> None:
         raise ArmError(400, "BadRequest", "An Azure managed domain must be named 'AzureManagedDomain'.")
 
 
+# "DNS changes require 15 to 30 minutes to take effect" before a check passes (Communication Services quickstart
+# "Add custom verified domains", MicrosoftDocs/azure-docs .../create-custom-managed-domain-resource-az-portal.md):
+# a realistic check ends after 15 minutes (scaled by --time-scale like every other duration).
+CHECK_SECONDS = 900.0
+
+
 def _verify(ctx: ActionCtx) -> ActionReply:
-    """POST initiateVerification: the check is requested now and decided against DNS when the operation ends."""
+    """POST initiateVerification: the check is requested now and decided against DNS when the operation ends.
+    Sender authentication comes after ownership: the same quickstart verifies the domain's TXT record first and
+    adds SPF/DKIM "once you verify your domain" ("confirm that Domain Status is in the Verified state")."""
     assert ctx.resource is not None
     which = str((ctx.request or {}).get("verificationType") or "")
     states = ctx.resource["properties"].setdefault("verificationStates", {})
@@ -127,9 +135,12 @@ def _verify(ctx: ActionCtx) -> ActionReply:
         raise ArmError(400, "BadRequest", f"'{which}' is not a verification type.")
     if (states.get(which) or {}).get("status") in _IN_FLIGHT:
         raise ArmError(409, "Conflict", f"A {which} verification is already in progress.")
+    if which != "Domain" and (states.get("Domain") or {}).get("status") != "Verified":
+        raise ArmError(400, "BadRequest", f"The domain '{ctx.resource['name']}' must be verified before {which} "
+                                          "can be verified.")
     states[which] = {"status": "VerificationRequested"}
     ctx.engine.put_raw(ctx.id, ctx.resource)
-    return ActionReply(202, None, lro_seconds=60.0)
+    return ActionReply(202, None, lro_seconds=CHECK_SECONDS)
 
 
 def _record_present(engine: EngineApi, domain: dict[str, Any], kind: str) -> bool:
@@ -140,7 +151,15 @@ def _record_present(engine: EngineApi, domain: dict[str, Any], kind: str) -> boo
     if record.get("type") == "CNAME":
         return cname_target(find_record_set(engine, fqdn, "CNAME")) == value.lower().rstrip(".")
     found = txt_values(find_record_set(engine, fqdn, "TXT"))
-    return any(v.startswith("v=DMARC1") for v in found) if kind == "DMARC" else value in found
+    if kind == "DMARC":
+        return any(v.startswith("v=DMARC1") for v in found)
+    if kind == "SPF":
+        # What an SPF evaluator sees: exactly one v=spf1 record at the name (two are a PermError, RFC 7208
+        # §4.5), and it must authorize Azure's senders (its include), whatever else it includes.
+        spf = [v.split() for v in found if v.lower().split()[:1] == ["v=spf1"]]
+        needed = [t.lower() for t in value.split() if t.lower().startswith("include:")]
+        return len(spf) == 1 and all(t in (x.lower() for x in spf[0]) for t in needed)
+    return value in found
 
 
 def _verification_done(engine: EngineApi, body: dict[str, Any]) -> None:

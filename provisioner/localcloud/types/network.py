@@ -91,16 +91,53 @@ def _count(engine: EngineApi, record_id: str) -> None:
 # ------------------------------------------------------------------ lookups for services that verify DNS
 
 
-def find_record_set(engine: EngineApi, fqdn: str, rtype: str) -> dict[str, Any] | None:
-    """The record set answering `fqdn` in the deepest zone of this cloud that contains it: {} when that zone
-    has no such set, None when no zone here serves the name (its DNS is hosted elsewhere)."""
-    host = fqdn.lower().rstrip(".")
-    zones = [z for z in engine.find(ZONE) if host == z["name"].lower() or host.endswith("." + z["name"].lower())]
-    if not zones:
+def _registered(engine: EngineApi, host: str) -> dict[str, Any] | None:
+    """The zone the registrar points at for `host`'s registered domain. This cloud treats a zone of two labels
+    (a name directly under a public suffix, e.g. fundrbolt.app) as registered with its name servers; when
+    several groups hold a zone of that name, the registrar can list only one: the oldest."""
+    labels = host.split(".")
+    if len(labels) < 2:
         return None
-    zone = max(zones, key=lambda z: len(z["name"]))
-    relative = "@" if host == zone["name"].lower() else host[: -len(zone["name"]) - 1]
-    return engine.get(f"{zone['id']}/{rtype}/{relative}") or {}
+    apex = ".".join(labels[-2:])
+    zones = [z for z in engine.find(ZONE) if z["name"].lower() == apex]
+    return min(zones, key=lambda z: (((z.get("systemData") or {}).get("createdAt") or ""), z["id"])) if zones else None
+
+
+def _delegated(engine: EngineApi, zone: dict[str, Any], host: str) -> tuple[bool, dict[str, Any] | None]:
+    """Whether `zone` hands part of `host`'s path to a child (an NS record set below its apex), and the zone of
+    this cloud whose name servers that NS set names (None: a lame or foreign delegation nobody here answers)."""
+    name = zone["name"].lower()
+    labels = host[: -len(name) - 1].split(".") if host != name else []
+    for depth in range(len(labels), 0, -1):  # the delegation point nearest to the zone apex wins
+        relative = ".".join(labels[-depth:])
+        child = f"{relative}.{name}"
+        ns = engine.get(f"{zone['id']}/NS/{relative}")
+        if ns is None:
+            continue
+        wanted = sorted(str(r.get("nsdname") or "").lower().rstrip(".") for r in ns["properties"].get("NSRecords") or [])
+        for candidate in engine.find(ZONE):
+            servers = sorted(s.lower().rstrip(".") for s in candidate["properties"].get("nameServers") or [])
+            if candidate["name"].lower() == child and servers == wanted:
+                return True, candidate
+        return True, None
+    return False, None
+
+
+def find_record_set(engine: EngineApi, fqdn: str, rtype: str) -> dict[str, Any] | None:
+    """The record set public DNS answers for `fqdn`, found as a resolver finds it: from the registered zone
+    down the delegation chain (NS record sets naming each child zone's name servers, RFC 1034 §4.3.2;
+    https://learn.microsoft.com/azure/dns/delegate-subdomain). A zone of this cloud that is not delegated
+    is invisible, as in Azure. Returns {} when the answering zone has no such set, None when nothing answers."""
+    host = fqdn.lower().rstrip(".")
+    zone = _registered(engine, host)
+    while zone is not None:
+        delegated, child = _delegated(engine, zone, host)
+        if not delegated:
+            name = zone["name"].lower()
+            relative = "@" if host == name else host[: -len(name) - 1]
+            return engine.get(f"{zone['id']}/{rtype}/{relative}") or {}
+        zone = child
+    return None
 
 
 def txt_values(record_set: dict[str, Any] | None) -> list[str]:

@@ -63,12 +63,17 @@ def _account_after_write(ctx: WriteCtx) -> None:
         })
 
 
+def account_keys(resource_id: str, body: dict) -> list[str]:
+    """key1, key2: stable per account; the blob endpoint verifies Shared Key signatures with them."""
+    return [det_hex(resource_id, k)[:86] + "==" for k in ("key1", "key2")]
+
+
 def _keys(ctx: ActionCtx) -> ActionReply:
     assert ctx.resource is not None
     created = ctx.resource["properties"].get("creationTime")
     return ActionReply(200, {"keys": [
-        {"creationTime": created, "keyName": k, "value": det_hex(ctx.id, k)[:86] + "==", "permissions": "FULL"}
-        for k in ("key1", "key2")]})
+        {"creationTime": created, "keyName": name, "value": value, "permissions": "FULL"}
+        for name, value in zip(("key1", "key2"), account_keys(ctx.id, ctx.resource), strict=True)]})
 
 
 def _container_populate(ctx: WriteCtx) -> None:

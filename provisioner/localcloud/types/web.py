@@ -21,7 +21,8 @@ from ..profile import (
 )
 from .vnet import check_integration_subnet
 from .web_config import SEPARATE, default_config, merged_config, site_view
-from .web_domains import check_site_binding
+from .web_domains import PROFILES as DOMAIN_PROFILES
+from .web_domains import check_site_binding, site_ssl_state
 from .web_static import PROFILES as STATIC_PROFILES
 
 _TIERS = {"F": "Free", "D": "Shared", "B": "Basic", "S": "Standard", "P": "Premium", "I": "Isolated",
@@ -133,7 +134,8 @@ def _site_populate(ctx: WriteCtx) -> None:
         usageState="Normal",
         availabilityState="Normal",
         enabledHostNames=hosts + [f"{host}.scm.azurewebsites.net"],
-        hostNameSslStates=[{"name": h, "sslState": "Disabled", "hostType": "Standard"} for h in hosts]
+        # A custom host keeps the TLS its binding set (web_domains.site_ssl_state).
+        hostNameSslStates=[_ssl_state(old, h) for h in hosts]
         + [{"name": f"{host}.scm.azurewebsites.net", "sslState": "Disabled", "hostType": "Repository"}],
         lastModifiedTimeUtc=ctx.now[:23],
         outboundIpAddresses=",".join(ips[:2]),
@@ -366,6 +368,11 @@ def _binding_populate(ctx: WriteCtx) -> None:
                          "domainId": None, "thumbprint": None, "virtualIP": None})
 
 
+def _ssl_state(old: dict[str, Any], host: str) -> dict[str, Any]:
+    kept = next((s for s in old.get("hostNameSslStates") or [] if s.get("name", "").lower() == host.lower()), None)
+    return kept or {"name": host, "sslState": "Disabled", "hostType": "Standard"}
+
+
 def _binding_hosts(engine: EngineApi, binding_id: str, host: str, add: bool) -> None:
     site_id = binding_id.rsplit("/hostNameBindings/", 1)[0]
     site = engine.get(site_id)
@@ -375,6 +382,7 @@ def _binding_hosts(engine: EngineApi, binding_id: str, host: str, add: bool) -> 
     for key in ("hostNames", "enabledHostNames"):
         hosts = [h for h in props.get(key, []) if h.lower() != host.lower()]
         props[key] = hosts + [host] if add else hosts
+    site_ssl_state(site, host, engine.get(binding_id) if add else None)
     engine.put_raw(site_id, site)
 
 
@@ -397,6 +405,8 @@ def _policy_profile(type_name: str) -> TypeProfile:
 def _binding_profile(type_name: str) -> TypeProfile:
     return TypeProfile(
         type=type_name, created=200, updated=200, provisioning_state=False, latency=5.0,
+        # No PATCH: WebApps has create_or_update/get/delete/list_host_name_binding only (azure-mgmt-web).
+        methods=frozenset({"GET", "PUT", "DELETE", "HEAD"}),
         name_fn=lambda p: "/".join(p.names), populate=_binding_populate, before_write=check_site_binding,
         after_write=lambda ctx: _binding_hosts(ctx.engine, ctx.id, ctx.path.name, True),
         on_removed=lambda engine, body, now: _binding_hosts(engine, body["id"], body["id"].rsplit("/", 1)[-1], False),
@@ -415,5 +425,6 @@ PROFILES = [
     _binding_profile("Microsoft.Web/sites/hostNameBindings"),
     _binding_profile("Microsoft.Web/sites/slots/hostNameBindings"),
     *STATIC_PROFILES,
+    *DOMAIN_PROFILES,
 ]
 

@@ -1,0 +1,230 @@
+"""Delegation of sub-zones, waiting on public DNS, the managed certificate and SNI binding, the merged SPF
+record: SDK calls (autospec) and decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from provisioner.errors import AzureCallError
+from provisioner.model import UNKNOWN
+from steps import email_service
+from steps.dns_delegation import reachability
+from tests.support import autospec_clients, session, step
+
+NS = ["ns1-03.azure-dns.com.", "ns2-03.azure-dns.net.", "ns3-03.azure-dns.org.", "ns4-03.azure-dns.info."]
+ZONE_BODY = {"properties": {"nameServers": NS}}
+MISSING = AzureCallError("404 ResourceNotFound: gone", code="ResourceNotFound", status=404)
+
+
+@pytest.fixture
+def c():
+    return autospec_clients()
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return session("dev")
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return session("production")
+
+
+def _ns(servers: list[str]) -> dict[str, Any]:
+    return {"properties": {"TTL": 3600, "NSRecords": [{"nsdname": s} for s in servers]}}
+
+
+# ---------------------------------------------------------------- is the zone reachable through public DNS?
+
+
+def test_the_apex_is_registered_and_needs_no_read(c, prod):
+    assert reachability(c, prod.env, ZONE_BODY) is None
+    c.dns.zones.get.assert_not_called()
+
+
+def test_production_not_run_yet(c, dev):
+    c.dns.zones.get.side_effect = MISSING
+    why = reachability(c, dev.env, ZONE_BODY)
+    assert why and why.startswith("delegate dev.fundrbolt.app: production has not run yet")
+    assert "provisioner provision --env production" in why
+    c.dns.zones.get.assert_called_once()
+    assert c.dns.zones.get.call_args.args == ("fundrbolt-production-rg", "fundrbolt.app")
+
+
+def test_parent_without_the_ns_record(c, dev):
+    c.dns.zones.get.return_value = {"properties": {}}
+    c.dns.record_sets.get.side_effect = MISSING
+    why = reachability(c, dev.env, ZONE_BODY)
+    assert why and "fundrbolt.app has no NS record 'dev' yet" in why
+    assert c.dns.record_sets.get.call_args.args == ("fundrbolt-production-rg", "fundrbolt.app", "dev", "NS")
+
+
+def test_a_stale_delegation_names_other_servers(c, dev):
+    c.dns.zones.get.return_value = {"properties": {}}
+    c.dns.record_sets.get.return_value = _ns(["ns1-07.azure-dns.com."])
+    why = reachability(c, dev.env, ZONE_BODY)
+    assert why and "other name servers" in why
+
+
+def test_delegated_compares_folded_and_unordered(c, dev):
+    c.dns.zones.get.return_value = {"properties": {}}
+    c.dns.record_sets.get.return_value = _ns([s.upper().rstrip(".") for s in reversed(NS)])
+    assert reachability(c, dev.env, ZONE_BODY) is None
+
+
+def test_zone_created_by_this_run_waits_for_its_delegation(c, dev):
+    c.dns.zones.get.return_value = {"properties": {}}
+    c.dns.record_sets.get.side_effect = MISSING
+    why = reachability(c, dev.env, None)
+    assert why and "the zone is created by this run" in why
+
+
+def test_no_read_access_to_the_parent_says_so(c, dev):
+    c.dns.zones.get.side_effect = AzureCallError("403 AuthorizationFailed: no", code="AuthorizationFailed", status=403)
+    why = reachability(c, dev.env, ZONE_BODY)
+    assert why and "Reader" in why and "403" in why
+
+
+@pytest.mark.parametrize("name", ["custom_domain:api", "custom_domain:admin", "certificate:api",
+                                  "custom_domain:api-tls", "email_domain_verification"])
+def test_steps_validated_through_dns_wait_while_unreachable(c, dev, name):
+    s = step(dev, name)
+    c.dns.zones.get.side_effect = MISSING
+    s.gather(c, {"dns_zone": ZONE_BODY})
+    assert "production has not run yet" in (s.precondition({}) or "")
+
+
+# ---------------------------------------------------------------- production delegates the sub-zones
+
+
+def test_delegation_reads_the_sub_zone_then_writes_its_ns_set(c, prod):
+    s = step(prod, "dns_delegation:dev")
+    assert s.type == "Microsoft.Network/dnsZones/NS" and s.depends_on == ("dns_zone",)
+    assert s.ref.id.endswith("/resourceGroups/fundrbolt-production-rg/providers/Microsoft.Network/dnsZones/fundrbolt.app/NS/dev")
+    c.dns.zones.get.side_effect = MISSING
+    s.gather(c, {})
+    assert c.dns.zones.get.call_args.args == ("fundrbolt-dev-rg", "dev.fundrbolt.app")  # another group
+    assert "dev.fundrbolt.app does not exist yet in fundrbolt-dev-rg" in (s.precondition({}) or "")
+    assert s.desired({})["properties"]["NSRecords"] is UNKNOWN  # (known after apply)
+    c.dns.zones.get.side_effect, c.dns.zones.get.return_value = None, ZONE_BODY
+    s.gather(c, {})
+    assert s.precondition({}) is None
+    desired = s.desired({})
+    assert desired == {"properties": {"TTL": 3600, "NSRecords": [{"nsdname": n.rstrip(".")} for n in NS]}}
+    s.create(c, desired)
+    c.dns.record_sets.create_or_update.assert_called_once_with("fundrbolt-production-rg", "fundrbolt.app", "dev", "NS", desired)
+    s.read(c)
+    assert c.dns.record_sets.get.call_args.args == ("fundrbolt-production-rg", "fundrbolt.app", "dev", "NS")
+
+
+def test_delegation_order_and_trailing_dots_are_not_drift(c, prod):
+    from provisioner.diff import diff
+
+    s = step(prod, "dns_delegation:staging")
+    c.dns.zones.get.return_value = ZONE_BODY
+    s.gather(c, {})
+    assert diff(s.desired({}), _ns(list(reversed(NS))), s.rules).empty
+    assert not diff(s.desired({}), _ns(NS[:3]), s.rules).empty
+
+
+def test_only_production_delegates(dev, prod):
+    assert [s.name for s in prod.steps if s.name.startswith("dns_delegation:")] == ["dns_delegation:dev", "dns_delegation:staging"]
+    assert not [s for s in dev.steps if s.name.startswith("dns_delegation:")]
+
+
+# ---------------------------------------------------------------- managed certificate and SNI
+
+
+def test_managed_certificate_body_and_calls(c, prod):
+    s = step(prod, "certificate:api")
+    assert set(s.depends_on) >= {"custom_domain:api", "app_service_plan"}
+    body = s.desired({})
+    assert body["properties"] == {
+        "canonicalName": "api.fundrbolt.app",
+        "serverFarmId": f"/subscriptions/{prod.env.subscription_id}/resourceGroups/fundrbolt-production-rg"
+                        "/providers/Microsoft.Web/serverfarms/fundrbolt-production-plan"}
+    s.create(c, body)
+    c.web.certificates.create_or_update.assert_called_once_with("fundrbolt-production-rg", "fundrbolt-production-api-cert", body)
+    s.update(c, body, {}, ())
+    c.web.certificates.update.assert_called_once_with("fundrbolt-production-rg", "fundrbolt-production-api-cert",
+                                                      {"tags": body["tags"]})
+    assert any(p == "properties.canonicalName" for p in s.rules.replace_on)
+
+
+def test_sni_binding_serves_the_certificate_thumbprint(c, prod):
+    s = step(prod, "custom_domain:api-tls")
+    assert set(s.depends_on) >= {"custom_domain:api", "certificate:api"}
+    assert s.desired({})["properties"]["thumbprint"] is UNKNOWN
+    body = s.desired({"certificate:api": {"properties": {"thumbprint": "AB12"}}})
+    assert body["properties"]["sslState"] == "SniEnabled" and body["properties"]["thumbprint"] == "AB12"
+    s.create(c, body)
+    c.web.web_apps.create_or_update_host_name_binding.assert_called_once_with(
+        "fundrbolt-production-rg", "fundrbolt-production-api", "api.fundrbolt.app", body)
+
+
+def test_repairing_the_plain_binding_keeps_its_tls(c, prod):
+    s = step(prod, "custom_domain:api")
+    observed = {"properties": {"sslState": "SniEnabled", "thumbprint": "AB12", "siteName": "tampered"}}
+    s.update(c, s.desired({}), observed, ())
+    sent = c.web.web_apps.create_or_update_host_name_binding.call_args.args[3]["properties"]
+    assert (sent["sslState"], sent["thumbprint"], sent["siteName"]) == ("SniEnabled", "AB12", "fundrbolt-production-api")
+
+
+# ---------------------------------------------------------------- one SPF record
+
+
+def test_company_includes_join_azures_spf_record():
+    azure = "v=spf1 include:spf.protection.outlook.com -all"
+    assert email_service.merged_spf(azure, []) == azure
+    assert email_service.merged_spf(azure, ["_spf.google.com", "spf.protection.outlook.com"]) == \
+        "v=spf1 include:spf.protection.outlook.com include:_spf.google.com -all"
+    assert email_service.merged_spf("v=spf1 include:a.net", ["b.net"]) == "v=spf1 include:a.net include:b.net"
+
+
+def test_apex_txt_set_carries_one_spf_value(tmp_path):
+    import shutil
+
+    from tests.support import ENVS
+    from tests.unit.test_steps_dns_email import KNOWN
+
+    envs = tmp_path / "envs"
+    shutil.copytree(ENVS, envs)
+    prod_file = envs / "production.toml"
+    prod_file.write_text(prod_file.read_text() + '\n[email]\nspf_includes = ["_spf.google.com"]\n')
+    s = step(session("production", envs), "dns_record:apex-txt")
+    known = {**KNOWN, "email_domain": {"properties": {"verificationRecords": {
+        k: {**v, "name": "fundrbolt.app" if v["name"].startswith("dev.") else v["name"]}
+        for k, v in KNOWN["email_domain"]["properties"]["verificationRecords"].items()}}}}
+    values = ["".join(r["value"]) for r in s.desired(known)["properties"]["TXTRecords"]]
+    spf = [v for v in values if v.startswith("v=spf1")]
+    assert spf == ["v=spf1 include:spf.protection.outlook.com include:_spf.google.com -all"]
+
+
+@pytest.mark.parametrize(("name", "operation", "message"), [
+    ("custom_domain:api", "web_apps.create_or_update_host_name_binding",
+     "400 BadRequest: A CNAME record pointing from api.fundrbolt.app to x.azurewebsites.net was not found."),
+    ("custom_domain:admin", "static_sites.begin_create_or_update_static_site_custom_domain",
+     "400 BadRequest: CNAME Record is invalid.  Please ensure the CNAME record has been created."),
+])
+def test_azure_not_seeing_the_records_yet_waits_instead_of_failing(c, prod, name, operation, message):
+    from provisioner.errors import Waiting
+
+    s = step(prod, name)
+    group, op = operation.split(".")
+    getattr(getattr(c.web, group), op).side_effect = AzureCallError(message, code="BadRequest", status=400)
+    with pytest.raises(Waiting, match="registrar of fundrbolt.app"):
+        s.create(c, s.desired({}))
+    getattr(getattr(c.web, group), op).side_effect = AzureCallError("400 BadRequest: something else", status=400)
+    with pytest.raises(AzureCallError):  # any other refusal is a failure as before
+        s.create(c, s.desired({}))
+
+
+def test_a_sub_zone_production_may_not_read_waits_and_says_what_to_grant(c, prod):
+    s = step(prod, "dns_delegation:dev")
+    c.dns.zones.get.side_effect = AzureCallError("403 AuthorizationFailed: no", code="AuthorizationFailed", status=403)
+    s.gather(c, {})
+    why = s.precondition({}) or ""
+    assert "cannot read dev.fundrbolt.app in fundrbolt-dev-rg" in why and "Reader" in why
