@@ -69,21 +69,33 @@ class PrincipalRoleAssignment(Step):
         }}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        if self.principal is None:
-            self.learn(self.read_owner(clients))
+        # Our assignment is the one named after the principal the owner has *now*: learnt afresh on every
+        # read, so a plan after the identity was re-created looks for the new name, not a remembered one.
+        self.learn(self.read_owner(clients))
         if self.principal is None:
             return None  # no identity yet: nothing can be assigned to it
         return raw(clients.authorization.role_assignments.get, self.scope, self.resource_name)
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        self._assign(clients, desired)
+        self.created(clients)
+
+    def created(self, clients: Any) -> None:
+        """After the assignment exists (made now, or by our own earlier attempt): what the role unlocks may
+        need a nudge (Key Vault references). Nothing by default."""
+
+    def _assign(self, clients: Any, desired: dict[str, Any]) -> None:
         try:
             call(clients.authorization.role_assignments.create, self.scope, self.resource_name, desired)
         except AzureCallError as exc:
             if exc.code == "RoleAssignmentExists" and self.read(clients) is not None:
-                return  # our own earlier attempt landed (the create is not idempotent: Azure/azure-cli#8568)
+                # Our own earlier attempt landed (the create is not idempotent: Azure/azure-cli#8568). Under
+                # another name the error stands: the same role was granted by hand.
+                return
             if exc.code != "PrincipalNotFound":
                 raise
-            # A just-created identity takes a while to reach Entra ID replicas (azure-sdk-facts §1).
+            # A just-created identity takes a while to reach Entra ID replicas (azure-sdk-facts §1): mark it
+            # retryable so the executor's retry layer tries again.
             raise AzureCallError(str(exc), code=exc.code, status=exc.status, retryable=True) from None
 
     def delete(self, clients: Any) -> None:
