@@ -13,7 +13,7 @@ from provisioner.model import Action, Change, Plan, Status
 from provisioner.reconciler import Policy
 from provisioner.render import plan_text
 from provisioner.runner import Connection, Session, apply, make_plan
-from tests.e2e.helpers import rest, rg_path
+from tests.e2e.helpers import Run, cli, rest, rg_path
 from tests.support import closure, session
 
 pytestmark = pytest.mark.e2e
@@ -129,3 +129,27 @@ def test_under_the_vault_lock_the_stale_assignment_is_left_for_a_person_and_the_
     assert not again.errors
     [held] = again.pending  # only what a person must do
     assert held.step == stale.step and held.refused == stale.refused
+
+
+def test_production_through_the_cli_provision_exits_0_and_the_plan_says_what_is_left(cloud):
+    """The same as an operator sees it: `plan` shows the new assignment and the stale one left for a person,
+    `provision --yes` exits 0, and the re-plan lists only the stale one (and production's usual waits)."""
+    assert cli("provision", "--env", "production", "--arm-endpoint", cloud.url, "--yes").code == 0
+    old, new = _recreate_identity(cloud, "production")
+
+    def pending(run: Run) -> dict[str, dict]:
+        return {c["step"]: c for c in run.json()["changes"] if c["action"] != "noop" and not c.get("waiting")}
+
+    plan = cli("plan", "--env", "production", "--arm-endpoint", cloud.url, "--output", "json")
+    assert plan.code == 2, plan.err
+    changes = pending(plan)
+    [stale] = [c for c in changes.values() if c.get("collection") == "key_vault/roleAssignments"]
+    assert changes["key_vault_access"]["action"] == "create" and not changes["key_vault_access"].get("refused")
+    assert {"path": "properties.principalId", "before": old, "after": None} in stale["properties"]
+    assert stale["action"] == "delete" and stale["refused"].startswith("left for a person:")
+    run = cli("provision", "--env", "production", "--arm-endpoint", cloud.url, "--yes")
+    assert run.code == 0, run.err[-2000:]
+    assert "left for a person" in run.err
+    assert new in _grants(cloud, "production").values() and old in _grants(cloud, "production").values()
+    again = cli("plan", "--env", "production", "--arm-endpoint", cloud.url, "--output", "json")
+    assert set(pending(again)) == {stale["step"]}, again.out
