@@ -37,6 +37,7 @@ class PrincipalRoleAssignment(Step):
         self.owner_step, self.scope, self.role = owner_step, scope, role
         self.read_owner = read_owner  # reads the owner's live body (for `read`, which runs before `known` exists)
         self.principal: str | None = None
+        self.adopted: dict[str, str] = {}  # principal -> the name our assignment for it already has (see `earlier`)
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -49,7 +50,10 @@ class PrincipalRoleAssignment(Step):
     def learn(self, owner: dict[str, Any] | None) -> None:
         principal = ((owner or {}).get("identity") or {}).get("principalId")
         self.principal = str(principal).lower() if principal else None
-        self.resource_name = (assignment_name(self.scope, self.principal, self.role) if self.principal else PENDING)
+        if self.principal is None:
+            self.resource_name = PENDING
+        else:
+            self.resource_name = self.adopted.get(self.principal) or assignment_name(self.scope, self.principal, self.role)
 
     @property
     def ref(self) -> ResourceRef:
@@ -74,7 +78,20 @@ class PrincipalRoleAssignment(Step):
         self.learn(self.read_owner(clients))
         if self.principal is None:
             return None  # no identity yet: nothing can be assigned to it
-        return raw(clients.authorization.role_assignments.get, self.scope, self.resource_name)
+        body = raw(clients.authorization.role_assignments.get, self.scope, self.resource_name)
+        if body is None and (name := self.earlier()) and name.lower() != self.resource_name.lower():
+            old = raw(clients.authorization.role_assignments.get, self.scope, name)
+            props = (old or {}).get("properties") or {}
+            if str(props.get("principalId") or "").lower() == self.principal:
+                # The same grant under the name an earlier version of the tool gave it: ours. A second one
+                # could not be made (409 RoleAssignmentExists: one assignment per scope, principal and role).
+                self.adopted[self.principal] = self.resource_name = name
+                return old
+        return body
+
+    def earlier(self) -> str | None:
+        """The name an earlier version of the tool gave this assignment, if it named it otherwise."""
+        return None
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         self._assign(clients, desired)

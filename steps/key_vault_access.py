@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from provisioner.azure import raw
@@ -12,6 +13,9 @@ from steps.deployment_slot import slot_config, slots_enabled
 
 SECTION = None  # nothing to configure: the role and the principals follow from the other steps
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"  # built-in "Key Vault Secrets User": read secret values
+# Until the assignment was named from the principal, it was uuid5(this, vault|site or slot id|role): an
+# environment provisioned then keeps its grant under that name while the principal is the same.
+EARLIER_NAMESPACE = uuid.UUID("7c3e9a52-5a0e-4d55-9b1e-0f6f2b1d4c11")
 
 
 def vault_id(env: EnvironmentSpec) -> str:
@@ -39,6 +43,11 @@ class KeyVaultAccess(PrincipalRoleAssignment):
     @property
     def depends_on(self) -> tuple[str, ...]:
         return ("key_vault", self.owner_step)
+
+    def earlier(self) -> str:
+        owner = (f"/subscriptions/{self.env.subscription_id}/resourceGroups/{self.resource_group}"
+                 f"/providers/Microsoft.Web/sites/{self.site}" + (f"/slots/{self.slot}" if self.slot else ""))
+        return str(uuid.uuid5(EARLIER_NAMESPACE, f"{self.scope}|{owner}|{SECRETS_USER}".lower()))
 
     def created(self, clients: Any) -> None:
         # An app that already has its settings cached the failed resolution: wait for the role to reach Key

@@ -131,6 +131,33 @@ def test_under_the_vault_lock_the_stale_assignment_is_left_for_a_person_and_the_
     assert held.step == stale.step and held.refused == stale.refused
 
 
+def test_a_grant_under_the_earlier_owner_derived_name_is_kept_until_the_identity_changes(cloud, clients):
+    """An environment provisioned when the name came from the site's id: the same grant, adopted (a second one
+    would be refused, 409 RoleAssignmentExists), not revoked; once the identity is re-created it is stale."""
+    s = _sub("dev", "key_vault_access")
+    conn = Connection(clients, Timing.local())
+    _run(s, conn)
+    grant = next(x for x in s.steps if x.name == "key_vault_access")
+    [(name, principal)] = _grants(cloud, "dev").items()
+    body = {"properties": {"roleDefinitionId": grant.role_definition_id, "principalId": principal,
+                           "principalType": "ServicePrincipal"}}
+    # As the earlier version left it: one grant, under the owner-derived name.
+    assert rest(cloud.url, "DELETE", _vault("dev") + ASSIGNMENTS + name, api_version="2022-04-01")[0] == 200
+    status, answer = rest(cloud.url, "PUT", _vault("dev") + ASSIGNMENTS + grant.earlier(), body, api_version="2022-04-01")
+    assert status == 201, answer
+    status, answer = rest(cloud.url, "PUT", _vault("dev") + ASSIGNMENTS + name, body, api_version="2022-04-01")
+    assert (status, answer["error"]["code"]) == (409, "RoleAssignmentExists")  # why it must be adopted
+
+    plan, _ = make_plan(s, conn, Policy())
+    assert not plan.has_changes and not plan.errors, [(c.step, c.action) for c in plan.pending]
+    old, new = _recreate_identity(cloud, "dev")
+    assert old == principal
+    plan, statuses = _run(s, conn)
+    grant_change, stale = _the_two(plan)
+    assert grant_change.action is Action.CREATE and stale.ref.name == grant.earlier() and stale.refused is None
+    assert _grants(cloud, "dev") == {grant_change.ref.name: new}
+
+
 def test_production_through_the_cli_provision_exits_0_and_the_plan_says_what_is_left(cloud):
     """The same as an operator sees it: `plan` shows the new assignment and the stale one left for a person,
     `provision --yes` exits 0, and the re-plan lists only the stale one (and production's usual waits)."""

@@ -311,10 +311,35 @@ def test_new_principal_is_a_new_assignment_not_a_replace(c, staging):
     serve_identity(c, "99999999-2222-3333-4444-555555555555")
     c.authorization.role_assignments.get.side_effect = AzureCallError("404 RoleAssignmentNotFound: x", status=404)
     assert s.read(c) is None and s.resource_name != old
-    assert c.authorization.role_assignments.get.call_args.args == (s.scope, s.resource_name)
+    # Under its name, then under the name an earlier version gave the grant (absent here too).
+    assert [x.args for x in c.authorization.role_assignments.get.call_args_list] == [
+        (s.scope, s.resource_name), (s.scope, s.earlier())]
     desired = s.desired({"web_app": {"identity": {"principalId": "99999999-2222-3333-4444-555555555555"}}})
     change = decide(s, desired, None, Policy(), False)
     assert change.action is Action.CREATE and change.refused is None and s.resource_name in change.ref.id
+
+
+def test_a_grant_made_under_the_earlier_owner_derived_name_is_adopted_while_its_principal_is_the_same(c, staging):
+    """Environments provisioned before the names followed the principal hold the role under uuid5(vault|site
+    id|role). A second grant could not be made (409 RoleAssignmentExists), and under production's lock the old
+    one cannot be removed: it is ours, as long as it is for the principal the site has now."""
+    s = step(staging, "key_vault_access")
+    earlier = str(uuid.uuid5(uuid.UUID("7c3e9a52-5a0e-4d55-9b1e-0f6f2b1d4c11"),
+                             f"{s.scope}|/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/{RG}"
+                             f"/providers/microsoft.web/sites/{SITE}|{SECRETS_USER}".lower()))
+    assert s.earlier() == earlier
+    assert step(staging, "key_vault_access:slot").earlier() != earlier
+    serve_identity(c, PRINCIPAL)
+    grant = {"properties": {"principalId": PRINCIPAL, "principalType": "ServicePrincipal", "scope": s.scope,
+                            "roleDefinitionId": s.role_definition_id}}
+    c.authorization.role_assignments.get.side_effect = lambda scope, name, **kw: grant if name == earlier else None
+    assert s.read(c) == grant and s.resource_name == earlier
+    desired = s.desired({"web_app": {"identity": {"principalId": PRINCIPAL}}})
+    assert s.resource_name == earlier and decide(s, desired, grant, Policy(), False).action is Action.NOOP
+    # The identity re-created: the earlier grant is not for it; a new assignment, the earlier one is stale.
+    serve_identity(c, "99999999-2222-3333-4444-555555555555")
+    assert s.read(c) is None and s.resource_name == assignment_name(s.scope, "99999999-2222-3333-4444-555555555555",
+                                                                    SECRETS_USER)
 
 
 def test_before_the_site_has_an_identity_the_plan_creates_once_it_is_known_not_an_error(c, staging):
