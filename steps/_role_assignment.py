@@ -42,6 +42,7 @@ class PrincipalRoleAssignment(Step):
         self.owner_step, self.scope, self.role = owner_step, scope, role
         self.read_owner = read_owner  # reads the owner's live body (for `read`, which runs before `known` exists)
         self.principal: str | None = None
+        self.adopted: dict[str, str] = {}  # principal -> the name our assignment for it already has (see `earlier`)
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -54,7 +55,10 @@ class PrincipalRoleAssignment(Step):
     def learn(self, owner: dict[str, Any] | None) -> None:
         principal = ((owner or {}).get("identity") or {}).get("principalId")
         self.principal = str(principal).lower() if principal else None
-        self.resource_name = (assignment_name(self.scope, self.principal, self.role) if self.principal else PENDING)
+        if self.principal is None:
+            self.resource_name = PENDING
+        else:
+            self.resource_name = self.adopted.get(self.principal) or assignment_name(self.scope, self.principal, self.role)
 
     @property
     def ref(self) -> ResourceRef:
@@ -74,21 +78,46 @@ class PrincipalRoleAssignment(Step):
         }}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        if self.principal is None:
-            self.learn(self.read_owner(clients))
+        # Our assignment is the one named after the principal the owner has *now*: learnt afresh on every
+        # read, so a plan after the identity was re-created looks for the new name, not a remembered one.
+        self.learn(self.read_owner(clients))
         if self.principal is None:
             return None  # no identity yet: nothing can be assigned to it
-        return raw(clients.authorization.role_assignments.get, self.scope, self.resource_name)
+        body = raw(clients.authorization.role_assignments.get, self.scope, self.resource_name)
+        if body is None and (name := self.earlier()) and name.lower() != self.resource_name.lower():
+            old = raw(clients.authorization.role_assignments.get, self.scope, name)
+            props = (old or {}).get("properties") or {}
+            if str(props.get("principalId") or "").lower() == self.principal:
+                # The same grant under the name an earlier version of the tool gave it: ours. A second one
+                # could not be made (409 RoleAssignmentExists: one assignment per scope, principal and role).
+                self.adopted[self.principal] = self.resource_name = name
+                return old
+        return body
+
+    def earlier(self) -> str | None:
+        """The name an earlier version of the tool gave this assignment, if it named it otherwise."""
+        return None
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        self._assign(clients, desired)
+        self.created(clients)
+
+    def created(self, clients: Any) -> None:
+        """After the assignment exists (made now, or by our own earlier attempt): what the role unlocks may
+        need a nudge (Key Vault references). Nothing by default."""
+
+    def _assign(self, clients: Any, desired: dict[str, Any]) -> None:
         try:
             call(clients.authorization.role_assignments.create, self.scope, self.resource_name, desired)
         except AzureCallError as exc:
             if exc.code == "RoleAssignmentExists" and self.read(clients) is not None:
-                return  # our own earlier attempt landed (the create is not idempotent: Azure/azure-cli#8568)
+                # Our own earlier attempt landed (the create is not idempotent: Azure/azure-cli#8568). Under
+                # another name the error stands: the same role was granted by hand.
+                return
             if exc.code != "PrincipalNotFound":
                 raise
-            # A just-created identity takes a while to reach Entra ID replicas (azure-sdk-facts §1).
+            # A just-created identity takes a while to reach Entra ID replicas (azure-sdk-facts §1): mark it
+            # retryable so the executor's retry layer tries again.
             raise AzureCallError(str(exc), code=exc.code, status=exc.status, retryable=True) from None
 
     def delete(self, clients: Any) -> None:

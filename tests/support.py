@@ -72,6 +72,17 @@ def references(*names: str, status: str = "Resolved", details: str = "") -> list
     return [SimpleNamespace(name=n, properties=SimpleNamespace(status=status, details=details)) for n in names]
 
 
+def serve_identity(clients: Any, principal: str | None, slot: bool = False) -> None:
+    """The site (or its slot) as GET returns it to `raw`: with a system identity of `principal`, or none."""
+    ident = {"type": "SystemAssigned", "principalId": principal} if principal else {"type": "None"}
+    body = {"identity": ident, "properties": {}}
+
+    def get(*args: Any, **kwargs: Any) -> Any:
+        return kwargs["cls"](SimpleNamespace(http_response=SimpleNamespace(json=lambda: body)), None, {})
+
+    (clients.web.web_apps.get_slot if slot else clients.web.web_apps.get).side_effect = get
+
+
 def session(env: str = "dev", envs_dir: Path = ENVS) -> Session:
     return load_session(env, steps.ALL_STEPS, envs_dir)
 

@@ -194,14 +194,23 @@ def drop_path(body: dict[str, Any], dotted: str) -> None:
         cur.pop(parts[-1], None)
 
 
-def fill_identity(body: dict[str, Any], resource_id: str, created_at: str, tenant: str = TENANT_ID) -> None:
-    """System/user-assigned identity ids, as ARM fills them (new principal per creation)."""
+def fill_identity(body: dict[str, Any], resource_id: str, created_at: str, tenant: str = TENANT_ID,
+                  existing: dict[str, Any] | None = None, now: str = "") -> None:
+    """System/user-assigned identity ids, as ARM fills them: a new principal per creation of the identity.
+    `principalId` is read-only (a sent value is ignored). Turning the system-assigned identity off deletes its
+    service principal ("Removing a system-assigned identity in this way will also delete it from Microsoft
+    Entra ID", learn.microsoft.com/azure/app-service/overview-managed-identity#remove-an-identity), so turning
+    it on again creates another one with a new principalId (the same page: an app moved across tenants "needs
+    a new identity", got by disabling and re-enabling the feature). `existing` is the body before this write."""
     ident = body.get("identity")
     if not isinstance(ident, dict):
         return
     kind = str(ident.get("type") or "None")
     if "systemassigned" in kind.lower():
-        ident.setdefault("principalId", det_guid(resource_id, created_at, "principal"))
+        before = (existing or {}).get("identity") or {}
+        kept = before.get("principalId") if "systemassigned" in str(before.get("type") or "").lower() else None
+        # First creation: derived from the resource's creation; re-enabled later: from the time it was.
+        ident["principalId"] = kept or det_guid(resource_id, created_at if existing is None else now, "principal")
         ident.setdefault("tenantId", tenant)
     else:
         ident.pop("principalId", None)

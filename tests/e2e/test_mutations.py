@@ -127,7 +127,27 @@ def _repair(w: World, env: str, step: Step) -> list[Any]:
     bad = [o.error for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
     again = step.read(w.conn.clients)
     left = diff(step.desired({**known, step.name: again}), again, step.rules).changes
-    return bad + [(c.path, c.before, c.after) for c in left]
+    return bad + [(c.path, c.before, c.after) for c in left] + _after_a_new_identity(w, env, step, again)
+
+
+def _principal(body: dict | None) -> str:
+    return str(((body or {}).get("identity") or {}).get("principalId") or "").lower()
+
+
+def _after_a_new_identity(w: World, env: str, step: Step, again: dict | None) -> list[Any]:
+    """A system identity turned off by alice and back on by the repair is a new principal (as on Azure: its
+    service principal was deleted). What was granted to the old one (the vault role, AcrPull) grants nothing
+    now: a provision re-converges the environment (new assignments, the stale ones revoked), as a person's
+    next run would; the later cases then start from a converged world again. Its failures are problems."""
+    before = _principal(w.known[env].get(step.name))
+    if not before or not _principal(again) or _principal(again) == before:
+        return []
+    s = w.sessions[env]
+    plan, known = make_plan(s, w.conn, Policy())
+    outcomes, _ = apply(s, w.conn, plan, known)
+    _, w.known[env] = make_plan(s, w.conn, Policy())
+    return [f"re-converging after {step.name}'s new identity: {o.change.step}: {o.error}" for o in outcomes
+            if o.status in (Status.FAILED, Status.SKIPPED)]
 
 
 def _needs(deps: Any, name: str) -> set[str]:

@@ -50,6 +50,25 @@ def test_standard_plan_slot_does_not_inherit_config(web, rg):
     assert web.web_apps.get_configuration_slot(rg, "app-1", "staging").always_on is False
 
 
+def test_a_system_identity_turned_off_and_on_again_is_a_new_principal(web, rg):
+    """Turning the identity off deletes its service principal; on again is another one (App Service docs,
+    overview-managed-identity#remove-an-identity). Before: the local cloud handed back the same principalId."""
+    plan = _plan(web, rg, "S1", "Standard")
+    first = _site(web, rg, plan["id"])["identity"]["principalId"]
+    again = _site(web, rg, plan["id"])["identity"]["principalId"]  # a re-PUT keeps the identity it has
+    assert again == first
+    web.web_apps.update(rg, "app-1", {"identity": {"type": "None"}})
+    assert web.web_apps.get(rg, "app-1").identity.principal_id is None
+    web.web_apps.update(rg, "app-1", {"identity": {"type": "SystemAssigned"}})
+    new = web.web_apps.get(rg, "app-1").identity.principal_id
+    assert new and new != first
+    # principalId is read-only: a value sent with the body is not taken.
+    sent = web.web_apps.begin_create_or_update(rg, "app-1", {
+        "location": "eastus", "kind": "app,linux,container", "properties": {"serverFarmId": plan["id"]},
+        "identity": {"type": "SystemAssigned", "principalId": first}}).result()
+    assert sent.identity.principal_id == new
+
+
 def test_static_site_region_sku_and_display_location(cloud, web, rg):
     path = rid("Microsoft.Web/staticSites/admin") + "?api-version=2025-05-01"
     status, body, _ = raw(cloud, "PUT", path, {"location": "eastus", "sku": {"name": "Standard"}})

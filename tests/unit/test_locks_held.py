@@ -57,10 +57,45 @@ def test_a_stale_redis_rule_under_the_lock_is_left_for_a_person_not_deleted():
 
 
 def test_a_replace_under_a_lock_is_refused_and_left_for_a_person():
+    """A change only a delete + create can make (a database's charset) under production's lock on the server."""
     s = session("production")
-    grant = step(s, "key_vault_access")
-    desired = grant.desired({"web_app": {"identity": {"principalId": "new-principal"}}})
-    observed = {"properties": {**desired["properties"], "principalId": "old-principal"}}
-    change = decide(grant, desired, observed, Policy(allow_replace=True), production=True)
+    db = step(s, "postgres_database")
+    desired = db.desired({})
+    observed = {"properties": {**desired["properties"], "charset": "LATIN1"}}
+    change = decide(db, desired, observed, Policy(allow_replace=True, allow_data_loss=True), production=True)
     assert change.action is Action.REPLACE
     assert change.refused and change.refused.startswith("left for a person:") and "lock" in change.refused
+    assert "lock on fundrbolt-production-pg " in change.refused
+
+
+VAULT = f"{GROUP}/providers/Microsoft.KeyVault/vaults/fundrbolt-production-kv"
+
+
+def test_a_new_principal_is_a_new_assignment_and_the_stale_one_is_left_for_a_person_under_the_vault_lock():
+    """Role assignments are immutable: the site's identity re-created (new principal) is a CREATE of a new
+    assignment, never a replace (whose delete the vault's lock refuses). The stale one is a child of the owned
+    collection `key_vault/roleAssignments`: left for a person while the lock stands, revoked without it."""
+    s = session("production")
+    grant = step(s, "key_vault_access")
+    grant.desired({"web_app": {"identity": {"principalId": "old-principal"}}})
+    old = grant.resource_name
+    desired = grant.desired({"web_app": {"identity": {"principalId": "new-principal"}}})
+    assert grant.resource_name != old
+    # Read under the new name: absent. The plan creates it; nothing is refused, nothing is deleted first.
+    change = decide(grant, desired, None, Policy(), production=True)
+    assert change.action is Action.CREATE and change.refused is None
+    assert change.ref.id == f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/{grant.resource_name}"
+
+    collection = next(c for c in owned_children(s.env) if c.name == "key_vault/roleAssignments")
+    stale = Child(f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/{old}", old, {"properties": {
+        "scope": VAULT, "principalId": "old-principal", "roleDefinitionId": desired["properties"]["roleDefinitionId"]}})
+    ours = Child(change.ref.id, grant.resource_name, {"properties": {"scope": VAULT, "principalId": "new-principal"}})
+    declared = children.declared_names(collection, [(x.name, x.ref) for x in s.steps])
+    [held] = children.decide(collection, [stale, ours], declared, sorted(lock_scopes(s.steps)), SUB,
+                             "fundrbolt-production-rg")
+    assert held.action is Action.DELETE and held.ref.name == old and held.collection == "key_vault/roleAssignments"
+    assert held.refused and held.refused.startswith("left for a person:") and "fundrbolt-production-kv" in held.refused
+    assert ("properties.principalId", "old-principal") in {(p.path, p.before) for p in held.properties}
+    # Without a lock (staging, dev) provision revokes it: it grants access to the vault.
+    [revoked] = children.decide(collection, [stale, ours], declared, [], SUB, "fundrbolt-production-rg")
+    assert revoked.action is Action.DELETE and revoked.ref.name == old and revoked.refused is None

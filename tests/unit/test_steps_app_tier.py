@@ -10,9 +10,13 @@ from azure.mgmt.authorization.v2022_04_01.operations import RoleAssignmentsOpera
 
 from provisioner.diff import diff
 from provisioner.errors import AzureCallError
+from provisioner.graph import build
 from provisioner.model import UNKNOWN, Action, PropertyChange
-from provisioner.reconciler import Policy, decide
-from tests.support import autospec_clients, session, step
+from provisioner.reconciler import Policy, decide, plan
+from provisioner.render import plan_text
+from steps._role_assignment import PENDING, assignment_name
+from steps.key_vault_access import SECRETS_USER
+from tests.support import autospec_clients, serve_identity, session, step
 
 RG = "fundrbolt-staging-rg"
 SITE = "fundrbolt-staging-api"
@@ -248,45 +252,112 @@ def test_role_assignment(c, staging):
     s = step(staging, "key_vault_access")
     vault = f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/fundrbolt-staging-kv"
     assert s.scope == vault
-    assert s.ref.id == f"{vault}/providers/Microsoft.Authorization/roleAssignments/{s.resource_name}"
     assert s.depends_on == ("key_vault", "web_app")
     assert s.desired({})["properties"]["principalId"] is UNKNOWN
     desired = s.desired({"web_app": {"identity": {"type": "SystemAssigned", "principalId": PRINCIPAL}}})
+    assert s.resource_name == assignment_name(vault, PRINCIPAL, SECRETS_USER)
+    assert s.ref.id == f"{vault}/providers/Microsoft.Authorization/roleAssignments/{s.resource_name}"
     p = desired["properties"]
     assert p["principalId"] == PRINCIPAL and p["principalType"] == "ServicePrincipal"
     assert p["roleDefinitionId"].endswith("/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6")
     s.create(c, desired)
     c.authorization.role_assignments.create.assert_called_once_with(vault, s.resource_name, desired)
+    serve_identity(c, PRINCIPAL)
     s.read(c)
+    assert c.web.web_apps.get.call_args.args == (RG, SITE)  # the principal, from the live site
     assert c.authorization.role_assignments.get.call_args.args == (vault, s.resource_name)
     s.delete(c)
     c.authorization.role_assignments.delete.assert_called_once_with(vault, s.resource_name)
 
 
-def test_role_assignment_name_is_deterministic_and_per_identity():
+def test_role_assignment_name_is_derived_from_vault_principal_and_role():
     a, b = step(session("staging"), "key_vault_access"), step(session("staging"), "key_vault_access")
     slot = step(session("staging"), "key_vault_access:slot")
-    assert a.resource_name == b.resource_name  # re-runs find their own assignment: never created twice
-    assert slot.resource_name != a.resource_name and slot.depends_on == ("key_vault", "deployment_slot")
-    assert step(session("production"), "key_vault_access").resource_name != a.resource_name
+    assert a.resource_name == PENDING  # the principal is not known before the site is read
+    a.desired({"web_app": {"identity": {"principalId": PRINCIPAL}}})
+    b.desired({"web_app": {"identity": {"principalId": PRINCIPAL.upper()}}})
+    assert a.resource_name == b.resource_name  # same principal: re-runs find their own assignment, never two
     assert uuid.UUID(a.resource_name).version == 5
+    slot.desired({"deployment_slot": {"identity": {"principalId": "99999999-2222-3333-4444-555555555555"}}})
+    assert slot.resource_name != a.resource_name and slot.depends_on == ("key_vault", "deployment_slot")
+    prod = step(session("production"), "key_vault_access")
+    prod.desired({"web_app": {"identity": {"principalId": PRINCIPAL}}})
+    assert prod.resource_name != a.resource_name  # another vault, another assignment
+    old = a.resource_name
+    a.desired({"web_app": {"identity": {"principalId": "99999999-2222-3333-4444-555555555555"}}})
+    assert a.resource_name != old  # identity re-created: a new assignment, the old one is the collection's
 
 
-def test_slot_assignment_reads_the_slot_identity(staging):
+def test_slot_assignment_reads_the_slot_identity(c, staging):
     s = step(staging, "key_vault_access:slot")
     known = {"web_app": {"identity": {"principalId": "app"}}, "deployment_slot": {"identity": {"principalId": PRINCIPAL}}}
     assert s.desired(known)["properties"]["principalId"] == PRINCIPAL
+    serve_identity(c, PRINCIPAL, slot=True)
+    s.read(c)
+    assert c.web.web_apps.get_slot.call_args.args == (RG, SITE, "staging")
+    assert c.authorization.role_assignments.get.call_args.args == (s.scope, s.resource_name)
+    c.web.web_apps.get.assert_not_called()
 
 
-def test_new_principal_is_a_replace(staging):
+def test_new_principal_is_a_new_assignment_not_a_replace(c, staging):
     s = step(staging, "key_vault_access")
     desired = s.desired({"web_app": {"identity": {"principalId": PRINCIPAL}}})
     observed = {"properties": {**desired["properties"], "principalId": PRINCIPAL.upper(), "scope": s.scope,
                                "roleDefinitionId": desired["properties"]["roleDefinitionId"].lower()}}
     assert decide(s, desired, observed, Policy(), False).action is Action.NOOP  # GUID/id case is not drift
-    observed["properties"]["principalId"] = "99999999-2222-3333-4444-555555555555"
-    change = decide(s, desired, observed, Policy(allow_replace=True), False)
-    assert change.action is Action.REPLACE and change.refused is None
+    assert not s.rules.replace_on  # nothing about an assignment is changed in place, or by delete + create
+    old = s.resource_name
+    # The identity was re-created: the read looks for the assignment named after the new principal.
+    serve_identity(c, "99999999-2222-3333-4444-555555555555")
+    c.authorization.role_assignments.get.side_effect = AzureCallError("404 RoleAssignmentNotFound: x", status=404)
+    assert s.read(c) is None and s.resource_name != old
+    # Under its name, then under the name an earlier version gave the grant (absent here too).
+    assert [x.args for x in c.authorization.role_assignments.get.call_args_list] == [
+        (s.scope, s.resource_name), (s.scope, s.earlier())]
+    desired = s.desired({"web_app": {"identity": {"principalId": "99999999-2222-3333-4444-555555555555"}}})
+    change = decide(s, desired, None, Policy(), False)
+    assert change.action is Action.CREATE and change.refused is None and s.resource_name in change.ref.id
+
+
+def test_a_grant_made_under_the_earlier_owner_derived_name_is_adopted_while_its_principal_is_the_same(c, staging):
+    """Environments provisioned before the names followed the principal hold the role under uuid5(vault|site
+    id|role). A second grant could not be made (409 RoleAssignmentExists), and under production's lock the old
+    one cannot be removed: it is ours, as long as it is for the principal the site has now."""
+    s = step(staging, "key_vault_access")
+    earlier = str(uuid.uuid5(uuid.UUID("7c3e9a52-5a0e-4d55-9b1e-0f6f2b1d4c11"),
+                             f"{s.scope}|/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/{RG}"
+                             f"/providers/microsoft.web/sites/{SITE}|{SECRETS_USER}".lower()))
+    assert s.earlier() == earlier
+    assert step(staging, "key_vault_access:slot").earlier() != earlier
+    serve_identity(c, PRINCIPAL)
+    grant = {"properties": {"principalId": PRINCIPAL, "principalType": "ServicePrincipal", "scope": s.scope,
+                            "roleDefinitionId": s.role_definition_id}}
+    c.authorization.role_assignments.get.side_effect = lambda scope, name, **kw: grant if name == earlier else None
+    assert s.read(c) == grant and s.resource_name == earlier
+    desired = s.desired({"web_app": {"identity": {"principalId": PRINCIPAL}}})
+    assert s.resource_name == earlier and decide(s, desired, grant, Policy(), False).action is Action.NOOP
+    # The identity re-created: the earlier grant is not for it; a new assignment, the earlier one is stale.
+    serve_identity(c, "99999999-2222-3333-4444-555555555555")
+    assert s.read(c) is None and s.resource_name == assignment_name(s.scope, "99999999-2222-3333-4444-555555555555",
+                                                                    SECRETS_USER)
+
+
+def test_before_the_site_has_an_identity_the_plan_creates_once_it_is_known_not_an_error(c, staging):
+    """The site does not exist yet (or has no identity): no role assignment is read (there is no name to read),
+    and the plan says create, its principal known after apply; no error, not refused, not waiting."""
+    s = step(staging, "key_vault_access")
+    c.web.web_apps.get.side_effect = AzureCallError("404 ResourceNotFound: no site", status=404)
+    the_plan, _ = plan("staging", [s], build([(s.name, ())]), c)
+    [change] = the_plan.changes
+    assert the_plan.errors == () and change.action is Action.CREATE and change.refused is None
+    assert change.waiting is None and s.resource_name == PENDING
+    assert ("properties.principalId", UNKNOWN) in {(p.path, p.after) for p in change.properties}
+    c.authorization.role_assignments.get.assert_not_called()
+    assert "known after apply" in plan_text(the_plan)
+    serve_identity(c, None)  # a site without an identity: the same
+    the_plan, _ = plan("staging", [s], build([(s.name, ())]), c)
+    assert the_plan.errors == () and the_plan.changes[0].action is Action.CREATE
+    c.authorization.role_assignments.get.assert_not_called()
 
 
 def test_principal_not_found_is_retried(c, staging):
@@ -359,7 +430,9 @@ def test_repeated_create_of_our_own_assignment_is_success(c, staging):
     c.authorization.role_assignments.create.side_effect = AzureCallError(
         "409 RoleAssignmentExists: The role assignment already exists.", code="RoleAssignmentExists", status=409)
     c.authorization.role_assignments.get.return_value = {"properties": desired["properties"]}
+    serve_identity(c, PRINCIPAL)
     s.create(c, desired)  # our name exists: an earlier attempt landed
+    assert c.authorization.role_assignments.get.call_args.args == (s.scope, s.resource_name)
     c.authorization.role_assignments.get.side_effect = AzureCallError("404 RoleAssignmentNotFound: x", status=404)
     with pytest.raises(AzureCallError, match="already exists"):
         s.create(c, desired)  # granted under another name by someone else: say so

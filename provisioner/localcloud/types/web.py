@@ -148,7 +148,7 @@ def _site_populate(ctx: WriteCtx) -> None:
         slotSwapStatus=old.get("slotSwapStatus"),
     )
     created_at = ((ctx.existing or {}).get("systemData") or {}).get("createdAt", ctx.now)
-    fill_identity(body, ctx.id, created_at, ctx.engine.tenant_id)
+    fill_identity(body, ctx.id, created_at, ctx.engine.tenant_id, ctx.existing, ctx.now)
     # siteConfig is write-only on the site: the values land in config/web (merged onto what is there),
     # app settings in config/appsettings; GET /sites shows the null-filled view.
     config_id = f"{ctx.id}/config/web"
