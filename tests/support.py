@@ -100,6 +100,17 @@ def closure(session: Session, name: str) -> list[str]:
     return [n for n in session.graph.order if n in wanted]
 
 
+def sub_session(env: str, *names: str) -> Session:
+    """The named steps of `env` with everything they depend on, and the owned collections under them."""
+    from provisioner.graph import build
+
+    full = session(env)
+    wanted = {n for name in names for n in closure(full, name)}
+    chosen = [s for s in full.steps if s.name in wanted]
+    kids = [c for c in full.children if c.parent_step in wanted]
+    return Session(full.env, chosen, build([(s.name, s.depends_on) for s in chosen]), children=kids)
+
+
 def copy_envs(tmp_path: Path) -> Path:
     """A scratch copy of the shipped env files, for tests that break them on purpose."""
     import shutil

@@ -7,25 +7,16 @@ from __future__ import annotations
 import pytest
 
 from provisioner.executor import Timing
-from provisioner.graph import build
 from provisioner.localcloud import LocalCloud
 from provisioner.model import Action, Change, Plan, Status
 from provisioner.reconciler import Policy
 from provisioner.render import plan_text
 from provisioner.runner import Connection, Session, apply, make_plan
 from tests.e2e.helpers import Run, cli, rest, rg_path
-from tests.support import closure, session
+from tests.support import sub_session
 
 pytestmark = pytest.mark.e2e
 ASSIGNMENTS = "/providers/Microsoft.Authorization/roleAssignments/"
-
-
-def _sub(env: str, *names: str) -> Session:
-    full = session(env)
-    wanted = {n for name in names for n in closure(full, name)}
-    steps = [s for s in full.steps if s.name in wanted]
-    kids = [c for c in full.children if c.parent_step in wanted]
-    return Session(full.env, steps, build([(s.name, s.depends_on) for s in steps]), children=kids)
 
 
 def _site(env: str) -> str:
@@ -75,7 +66,7 @@ def _the_two(plan: Plan) -> tuple[Change, Change]:
 
 
 def test_outside_production_the_new_principal_gets_a_new_assignment_and_the_stale_one_is_revoked(cloud, clients):
-    s = _sub("dev", "app_settings")  # the app reads its secrets through Key Vault references
+    s = sub_session("dev", "app_settings")  # the app reads its secrets through Key Vault references
     conn = Connection(clients, Timing.local())
     _run(s, conn)
     first = _grants(cloud, "dev")
@@ -105,7 +96,7 @@ def test_outside_production_the_new_principal_gets_a_new_assignment_and_the_stal
 
 
 def test_under_the_vault_lock_the_stale_assignment_is_left_for_a_person_and_the_run_succeeds(cloud, clients):
-    s = _sub("production", "key_vault_access", "lock:key_vault")
+    s = sub_session("production", "key_vault_access", "lock:key_vault")
     conn = Connection(clients, Timing.local())
     _run(s, conn)
     first = _grants(cloud, "production")
@@ -134,7 +125,7 @@ def test_under_the_vault_lock_the_stale_assignment_is_left_for_a_person_and_the_
 def test_a_grant_under_the_earlier_owner_derived_name_is_kept_until_the_identity_changes(cloud, clients):
     """An environment provisioned when the name came from the site's id: the same grant, adopted (a second one
     would be refused, 409 RoleAssignmentExists), not revoked; once the identity is re-created it is stale."""
-    s = _sub("dev", "key_vault_access")
+    s = sub_session("dev", "key_vault_access")
     conn = Connection(clients, Timing.local())
     _run(s, conn)
     grant = next(x for x in s.steps if x.name == "key_vault_access")

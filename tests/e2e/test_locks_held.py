@@ -5,27 +5,18 @@ from __future__ import annotations
 import pytest
 
 from provisioner.executor import Timing
-from provisioner.graph import build
 from provisioner.model import Action, Status
 from provisioner.reconciler import Policy
 from provisioner.render import plan_text
-from provisioner.runner import Connection, Session, apply, make_plan
+from provisioner.runner import Connection, apply, make_plan
 from tests.e2e.helpers import rest
-from tests.support import closure, session
+from tests.support import sub_session
 
 pytestmark = pytest.mark.e2e
 
 
-def _sub(env: str, *names: str) -> Session:
-    full = session(env)
-    wanted = {n for name in names for n in closure(full, name)}
-    steps = [s for s in full.steps if s.name in wanted]
-    kids = [c for c in full.children if c.parent_step in wanted]
-    return Session(full.env, steps, build([(s.name, s.depends_on) for s in steps]), children=kids)
-
-
 def test_a_stale_redis_rule_under_the_lock_is_left_for_a_person_and_the_run_succeeds(cloud, clients):
-    sub = _sub("production", "redis_firewall", "lock:redis")
+    sub = sub_session("production", "redis_firewall", "lock:redis")
     conn = Connection(clients, Timing.local())
     plan, known = make_plan(sub, conn, Policy())
     outcomes, _ = apply(sub, conn, plan, known)
