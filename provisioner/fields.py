@@ -40,6 +40,7 @@ def _is_model(found: Any) -> bool:
     return isinstance(found, type) and (hasattr(found, "_attribute_map") or bool(_rest_fields(found)))
 
 
+@cache  # the same nested types recur across a model tree: read each class once
 def _model(module: Any, name: str) -> Any:
     found = getattr(module, name, None)
     if found is None and "." not in name:  # TypeSpec models name their siblings `_models.X`
@@ -47,6 +48,7 @@ def _model(module: Any, name: str) -> Any:
     return found if _is_model(found) else None
 
 
+@cache
 def _subtypes(cls: Any) -> list[Any]:
     module = sys.modules[cls.__module__]
     names = [n for mapping in (getattr(cls, "_subtype_map", None) or {}).values() for n in mapping.values()]
@@ -54,6 +56,7 @@ def _subtypes(cls: Any) -> list[Any]:
     return found + [m for m in (getattr(cls, "__mapping__", None) or {}).values() if _is_model(m)]
 
 
+@cache
 def _rest_fields(cls: Any) -> dict[str, Any]:
     """TypeSpec-generated models (azure.mgmt.storage 24+, web 9+ ...): `rest_field` descriptors on the class."""
     out: dict[str, Any] = {}
@@ -67,6 +70,7 @@ def _rest_fields(cls: Any) -> dict[str, Any]:
 _NAMED = re.compile(r"_models\.(\w+)")
 
 
+@cache
 def _attributes(cls: Any) -> list[tuple[str, bool, str]]:
     """(wire key, read-only, msrest-style type `[X]`, `{X}` or `X`) for either generator's models."""
     if hasattr(cls, "_attribute_map"):
