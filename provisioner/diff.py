@@ -116,6 +116,49 @@ def covers(pattern: str, path: str) -> bool:
     return matches(path, pattern) or matches(path, pattern + ".*") or matches(path, pattern + "[]*")
 
 
+_WILD = re.compile(r"[*?\[]")
+
+
+class PathPatterns:
+    """Patterns indexed for `covers`: the literal ones (nearly all: an SDK model's read-only paths, hundreds per
+    type) are found through the path's own prefixes, and only wildcard patterns go through fnmatch. Checking
+    each path against every pattern made a plan of production spend seconds in fnmatch."""
+
+    def __init__(self, patterns: Iterable[tuple[str, str]]):
+        self.literal: dict[str, tuple[int, str]] = {}  # pattern -> (order, reason)
+        self.wild: list[tuple[int, str, str]] = []
+        self.parents: set[str] = set()  # proper prefixes of literal patterns, ending before a "."
+        for order, (pattern, reason) in enumerate(patterns):
+            if _WILD.search(pattern.replace("[]", "")):
+                self.wild.append((order, pattern, reason))
+                continue
+            self.literal.setdefault(pattern, (order, reason))
+            self.parents.update(pattern[:i] for i, ch in enumerate(pattern) if ch == ".")
+
+    def covering(self, path: str) -> list[tuple[str, str]]:
+        """(pattern, reason) of every pattern that covers `path`, in the order they were given."""
+        path = rule_path(path)
+        found = [(self.literal[prefix], prefix) for prefix in _prefixes(path) if prefix in self.literal]
+        hits = [(order, pattern, reason) for (order, reason), pattern in found]
+        hits += [(o, p, r) for o, p, r in self.wild if covers(p, path)]
+        return [(p, r) for _, p, r in sorted(hits)]
+
+    def covers(self, path: str) -> bool:
+        path = rule_path(path)
+        return any(prefix in self.literal for prefix in _prefixes(path)) or any(covers(p, path) for _, p, _ in self.wild)
+
+    def has_below(self, path: str) -> bool:
+        """Some pattern names a field under `path` (its subtree is split between classes)."""
+        path = rule_path(path)
+        return path in self.parents or any(p.startswith(path + ".") for _, p, _ in self.wild)
+
+
+def _prefixes(path: str) -> list[str]:
+    """`a.b[].c` -> `a`, `a.b`, `a.b[]`, `a.b[].c`: what a literal pattern covering it can be."""
+    cuts = [i for i, ch in enumerate(path) if ch == "." or (ch == "[" and path.startswith("[]", i))]
+    return [path[:i] for i in cuts if i] + [path]
+
+
 def _is_tags(path: str) -> bool:
     return path == "tags" or path.endswith(".tags")
 
@@ -156,6 +199,10 @@ class _Differ:
         # Declared paths the model calls read-only (storage networkAcls: written through create parameters).
         # What we declare is compared, and a key beside it is not "server-populated" either.
         self.declared_read_only: list[str] = []
+        self.ignore = PathPatterns(rules.ignore)
+        self.not_managed = PathPatterns(rules.not_managed)
+        self.read_only = PathPatterns((p, "server-populated") for p in rules.read_only)
+        self.absent = PathPatterns((p, "absent") for p in rules.absent)
 
     def norm(self, path: str, value: Any) -> Any:
         path = rule_path(path)
@@ -166,15 +213,13 @@ class _Differ:
 
     def classify(self, path: str) -> tuple[str, str] | None:
         """(kind, reason) for a field that is not compared, or None when it must be."""
-        for pattern, reason in self.rules.ignore:
-            if covers(pattern, path):
-                return (WRITE_ONLY if reason.startswith("write-only") else NOT_MANAGED), reason
-        for pattern, reason in self.rules.not_managed:
-            if covers(pattern, path):
-                return NOT_MANAGED, reason
+        for _, reason in self.ignore.covering(path)[:1]:
+            return (WRITE_ONLY if reason.startswith("write-only") else NOT_MANAGED), reason
+        for _, reason in self.not_managed.covering(path)[:1]:
+            return NOT_MANAGED, reason
         if self.exists and _match(path, self.rules.write_only):
             return WRITE_ONLY, "write-only"
-        if any(covers(p, path) and not any(covers(p, d) for d in self.declared_read_only) for p in self.rules.read_only):
+        if any(not any(covers(p, d) for d in self.declared_read_only) for p, _ in self.read_only.covering(path)):
             return READ_ONLY, "server-populated"
         return None
 
@@ -189,7 +234,7 @@ class _Differ:
 
     def account(self, path: str, value: Any) -> None:
         """A field Azure returned that we did not declare: counted by class, or drift inside an owned element."""
-        if any(covers(p, path) for p in self.rules.absent):
+        if self.absent.covers(path):
             if not _empty(value):  # declared absent: compared, and present is drift
                 self.emit(path, value, None)
             return
@@ -198,9 +243,7 @@ class _Differ:
             self._count(path, value, *found)
             return
         in_element = "[" in path
-        below = rule_path(path) + "."
-        split = any(p.startswith(below) for p in self.rules.read_only) or any(
-            p.startswith(below) for p, _ in self.rules.not_managed + self.rules.ignore)
+        split = any(index.has_below(path) for index in (self.read_only, self.not_managed, self.ignore))
         if isinstance(value, dict) and value and (split or not in_element):
             for k, v in value.items():
                 self.account(f"{path}.{k}", v)
