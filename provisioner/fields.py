@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from provisioner.diff import ENVELOPE, Rules, covers, matches, rule_path
+from provisioner.diff import ENVELOPE, PathPatterns, Rules, matches, rule_path
 
 _MAX_DEPTH = 12  # models that contain themselves (error details) stop here
 
@@ -176,14 +176,19 @@ def unaccounted(model: Any, at: str, rules: Rules, bodies: Iterable[dict]) -> li
     # Declared absent (compared: a value there is drift) covers the subtree like a declared list does.
     named = [p for p, _ in rules.not_managed + rules.ignore] + list(rules.write_only) + list(ENVELOPE) + list(rules.absent)
     declared |= set(rules.absent)
+    index = _index(named)
     missing = []
     for path in sorted(model_fields(model, at).writable):
-        if path in declared or any(covers(p, path) for p in named) or ("*" in path and any(matches(d, path) for d in declared)):
+        if path in declared or index.covers(path) or ("*" in path and any(matches(d, path) for d in declared)):
             continue
         if any(path.startswith(p + ".") or path.startswith(p + "[]") for p in owned_whole | declared_leaf_maps(declared, path)):
             continue  # inside a list we declare (owned element by element) or a dict owned whole
         missing.append(path)
     return missing
+
+
+def _index(patterns: Iterable[str]) -> PathPatterns:
+    return PathPatterns((p, "") for p in patterns)
 
 
 def declared_leaf_maps(declared: set[str], path: str) -> set[str]:
@@ -210,13 +215,14 @@ def account_type(owner: str, model: Any, at: str, rules: Rules, bodies: Iterable
     declared: set[str] = set(rules.absent)
     for body in bodies:
         declared |= {rule_path(p) for p in declared_paths(body)}
-    named = [p for p, _ in rules.not_managed + rules.ignore] + list(rules.write_only)
-    not_managed = frozenset(w for w in fields.writable
-                            if w not in declared and w not in missing and any(covers(p, w) for p in named))
+    named = _index([p for p, _ in rules.not_managed + rules.ignore] + list(rules.write_only))
+    not_managed = frozenset(w for w in fields.writable if w not in declared and w not in missing and named.covers(w))
     # A field the model calls read-only but the step declares (storage networkAcls) is compared, not read-only.
-    declared_ro = frozenset(r for r in fields.read_only if any(d == r or d.startswith(r + ".") for d in declared))
+    above_declared = declared | {d[:i] for d in declared for i, ch in enumerate(d) if ch == "."}
+    declared_ro = frozenset(r for r in fields.read_only if r in above_declared)
     compared = frozenset(fields.writable - not_managed - set(missing)) | declared_ro
     # Counted once per read-only field: a read-only object's own read-only members are part of it.
     read_only = fields.read_only - declared_ro
-    outer = frozenset(r for r in read_only if not any(p != r and covers(p, r) for p in read_only))
+    ro_index = _index(read_only)
+    outer = frozenset(r for r in read_only if all(p == r for p, _ in ro_index.covering(r)))
     return Accounting(owner, compared, outer, not_managed, missing)
