@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import copy_envs
+from tests.support import autospec_clients, copy_envs, session
 
 
 @pytest.fixture
@@ -20,3 +20,19 @@ def _forget_written_secrets():
     _secret_values._written.clear()
     yield
     _secret_values._written.clear()
+
+
+@pytest.fixture
+def c():
+    """Every SDK client the steps use, autospec'd from the real client classes."""
+    return autospec_clients()
+
+
+@pytest.fixture
+def dev():
+    return session("dev")
+
+
+@pytest.fixture
+def prod():
+    return session("production")

@@ -1,20 +1,9 @@
 """Each step calls the real SDK operations with the right arguments (autospec'd from the SDK classes)."""
 
-import pytest
 
-from tests.support import autospec_clients, session, step
+from tests.support import session, step
 
 RG = "fundrbolt-dev-rg"
-
-
-@pytest.fixture
-def c():
-    return autospec_clients()
-
-
-@pytest.fixture
-def dev():
-    return session("dev")
 
 
 def test_resource_group(c, dev):

@@ -5,28 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from provisioner.diff import diff
 from provisioner.model import Action
 from provisioner.reconciler import Policy, decide
 from steps.storage_lifecycle import Config as LifecycleConfig
 from steps.storage_lifecycle import policy_rules
-from tests.support import ROOT, autospec_clients, session, step
+from tests.support import ROOT, session, step
 
 RG = "fundrbolt-dev-rg"
 ACCOUNT = "fundrboltdevst"
 EXAMPLES = ROOT.parent / "shared" / "arm-examples" / "Microsoft.Storage" / "storageAccounts" / "managementPolicies" / "2025-06-01"
-
-
-@pytest.fixture
-def c():
-    return autospec_clients()
-
-
-@pytest.fixture
-def dev():
-    return session("dev")
 
 
 def example(name: str) -> dict:

@@ -12,7 +12,7 @@ from provisioner.model import SENSITIVE, UNKNOWN, Action
 from provisioner.reconciler import Policy, decide
 from steps import postgres_server as pg
 from steps import redis_firewall
-from tests.support import autospec_clients, session, step
+from tests.support import session, step
 
 RG = "fundrbolt-dev-rg"
 PG = "fundrbolt-dev-pg"
@@ -23,21 +23,11 @@ KNOWN = {"key_vault": {"id": VAULT_ID, "properties": {"vaultUri": VAULT}}}
 
 
 @pytest.fixture
-def c():
-    return autospec_clients()
-
-
-@pytest.fixture
 def vault(c):
     # The deploying machine never uses the vault's data plane (its firewall keeps it out): any use fails.
     v = create_autospec(SecretClient, instance=True)
     c.secrets = lambda url: pytest.fail(f"data plane of {url} used")
     return v
-
-
-@pytest.fixture
-def dev():
-    return session("dev")
 
 
 # --- PostgreSQL server -------------------------------------------------------------------------------

@@ -11,26 +11,11 @@ from provisioner.errors import AzureCallError
 from provisioner.model import UNKNOWN
 from steps import email_service
 from steps.dns_delegation import reachability
-from tests.support import autospec_clients, session, step
+from tests.support import session, step
 
 NS = ["ns1-03.azure-dns.com.", "ns2-03.azure-dns.net.", "ns3-03.azure-dns.org.", "ns4-03.azure-dns.info."]
 ZONE_BODY = {"properties": {"nameServers": NS}}
 MISSING = AzureCallError("404 ResourceNotFound: gone", code="ResourceNotFound", status=404)
-
-
-@pytest.fixture
-def c():
-    return autospec_clients()
-
-
-@pytest.fixture(scope="module")
-def dev():
-    return session("dev")
-
-
-@pytest.fixture(scope="module")
-def prod():
-    return session("production")
 
 
 def _ns(servers: list[str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import pytest
 from provisioner.diff import diff
 from provisioner.errors import ProvisionerError
 from provisioner.model import UNKNOWN
-from tests.support import SUB, autospec_clients, session, step
+from tests.support import SUB, session, step
 
 RG = "fundrbolt-dev-rg"
 ZONE = "dev.fundrbolt.app"
@@ -24,16 +24,6 @@ RECORDS = {
 }
 DOMAIN = {"properties": {"verificationRecords": RECORDS}}
 KNOWN = {"web_app": WEB, "static_web_app": SWA, "email_domain": DOMAIN}
-
-
-@pytest.fixture
-def c():
-    return autospec_clients()
-
-
-@pytest.fixture(scope="module")
-def dev():
-    return session("dev")
 
 
 # ---------------------------------------------------------------- zone

@@ -36,16 +36,6 @@ def c():
     return clients
 
 
-@pytest.fixture(scope="module")
-def dev():
-    return session("dev")
-
-
-@pytest.fixture(scope="module")
-def prod():
-    return session("production")
-
-
 def changes(s, desired, observed):
     return [(p.path, p.before, p.after) for p in diff(desired, observed, s.rules).changes]
 

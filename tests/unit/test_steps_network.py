@@ -12,22 +12,12 @@ from provisioner.errors import ConfigError, ProvisionerError
 from provisioner.model import UNKNOWN
 from provisioner.runner import check_tenant, load_session
 from steps import ALL_STEPS, _kv_references
-from tests.support import TENANT, autospec_clients, references, session, step
+from tests.support import TENANT, references, session, step
 
 RG = "fundrbolt-dev-rg"
 VNET = "fundrbolt-dev-vnet"
 SUBNET_ID = (f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/{RG}/providers/"
              f"Microsoft.Network/virtualNetworks/{VNET}/subnets/app-integration")
-
-
-@pytest.fixture
-def c():
-    return autospec_clients()
-
-
-@pytest.fixture
-def dev():
-    return session("dev")
 
 
 def test_virtual_network_create_update_keeps_its_subnets(c, dev):

@@ -16,7 +16,7 @@ from provisioner.reconciler import Policy, decide
 from provisioner.render import plan_json, plan_text
 from steps import _secret_values as sv
 from steps import postgres_server as pg
-from tests.support import autospec_clients, session, step
+from tests.support import autospec_clients, step
 
 RG = "fundrbolt-dev-rg"
 VAULT_URI = "https://fundrbolt-dev-kv.vault.azure.net/"
@@ -88,11 +88,6 @@ class Vault:
         return {"id": f"{VAULT_ID}/secrets/{name}", "name": name, "tags": dict(self.tags[name]),
                 "properties": {"attributes": {"enabled": True}, "secretUri": uri,
                                "secretUriWithVersion": f"{uri}/v{self.versions[name]}"}}
-
-
-@pytest.fixture
-def dev():
-    return session("dev")
 
 
 @pytest.fixture
