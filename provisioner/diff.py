@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any
 
 from provisioner.model import (
@@ -153,6 +154,11 @@ class PathPatterns:
         return path in self.parents or any(p.startswith(path + ".") for _, p, _ in self.wild)
 
 
+@lru_cache(maxsize=512)  # one per step's rule set: a plan diffs each step two or three times
+def _indexed(patterns: tuple[tuple[str, str], ...]) -> PathPatterns:
+    return PathPatterns(patterns)
+
+
 def _prefixes(path: str) -> list[str]:
     """`a.b[].c` -> `a`, `a.b`, `a.b[]`, `a.b[].c`: what a literal pattern covering it can be."""
     cuts = [i for i, ch in enumerate(path) if ch == "." or (ch == "[" and path.startswith("[]", i))]
@@ -199,10 +205,10 @@ class _Differ:
         # Declared paths the model calls read-only (storage networkAcls: written through create parameters).
         # What we declare is compared, and a key beside it is not "server-populated" either.
         self.declared_read_only: list[str] = []
-        self.ignore = PathPatterns(rules.ignore)
-        self.not_managed = PathPatterns(rules.not_managed)
-        self.read_only = PathPatterns((p, "server-populated") for p in rules.read_only)
-        self.absent = PathPatterns((p, "absent") for p in rules.absent)
+        self.ignore = _indexed(rules.ignore)
+        self.not_managed = _indexed(rules.not_managed)
+        self.read_only = _indexed(tuple((p, "server-populated") for p in rules.read_only))
+        self.absent = _indexed(tuple((p, "absent") for p in rules.absent))
 
     def norm(self, path: str, value: Any) -> Any:
         path = rule_path(path)

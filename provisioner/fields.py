@@ -148,8 +148,13 @@ def with_model(rules: Rules, model: Any, at: str = "") -> Rules:
     """A step's rules plus the read-only paths its model declares."""
     if model is None:
         return rules
-    return rules.merged(Rules(read_only=tuple(sorted(model_fields(model, at).read_only)), exact=(),
-                              case_insensitive_keys=()))
+    return rules.merged(_model_rules(model, at))
+
+
+@cache
+def _model_rules(model: Any, at: str) -> Rules:
+    """Built once per model: `Step.rules` asks for it on every access (thousands of times in one plan)."""
+    return Rules(read_only=tuple(sorted(model_fields(model, at).read_only)), exact=(), case_insensitive_keys=())
 
 
 def declared_paths(body: Any, path: str = "") -> set[str]:
