@@ -1,5 +1,5 @@
 """`python -m provisioner` runs the CLI."""
 
-from provisioner.cli import main
+from provisioner.cli.app import main
 
 main()

@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import steps  # noqa: E402
 from provisioner.azure import Clients, Target  # noqa: E402
-from provisioner.executor import Timing  # noqa: E402
+from provisioner.cli.session import Connection, apply, load_session, make_plan  # noqa: E402
+from provisioner.core.model import Status  # noqa: E402
+from provisioner.engine.executor import Timing  # noqa: E402
+from provisioner.engine.reconciler import Policy  # noqa: E402
 from provisioner.localcloud import LocalCloud  # noqa: E402
-from provisioner.model import Status  # noqa: E402
-from provisioner.reconciler import Policy  # noqa: E402
-from provisioner.runner import Connection, apply, load_session, make_plan  # noqa: E402
 
 
 def provision(env: str, time_scale: float, workers: int) -> dict:

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/field_accounting.py [--env dev] [--by-type] [--missing]
 
-Fields are the SDK model's wire paths (provisioner/fields.py): *compared* = writable and declared (or inside
+Fields are the SDK model's wire paths (provisioner/engine/fields.py): *compared* = writable and declared (or inside
 a list or dict we own whole), *read-only* = server-populated per the model/REST spec, *not managed* =
 writable, named in the step's `Rules.not_managed` with a reason. Counts are per resource instance, summed.
 """
@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import steps  # noqa: E402
-from provisioner.fields import Accounting, account_type  # noqa: E402
-from provisioner.runner import load_session  # noqa: E402
-from provisioner.step import Step  # noqa: E402
+from provisioner.cli.session import load_session  # noqa: E402
+from provisioner.engine.fields import Accounting, account_type  # noqa: E402
+from provisioner.engine.step import Step  # noqa: E402
 
 ENVS = ("dev", "staging", "production")
 

@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from provisioner import exitcodes  # noqa: E402
+from provisioner.cli import exitcodes  # noqa: E402
 from provisioner.localcloud import LocalCloud  # noqa: E402
 
 README = ROOT / "README.md"

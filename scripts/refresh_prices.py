@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Refresh the bundled price table from the public Azure Retail Prices API (no sign-in needed).
 
-    python scripts/refresh_prices.py [--region eastus] [--table provisioner/prices/eastus-2026-11.json] [--out FILE]
+    python scripts/refresh_prices.py [--region eastus] [--table provisioner/operate/prices/eastus-2026-11.json] [--out FILE]
 
 Each entry of the current table names its meter (`retail`: serviceName, productName, skuName, meterName); the
 script asks https://prices.azure.com/api/retail/prices for the pay-as-you-go ("Consumption") price of that
@@ -76,8 +76,8 @@ def refresh(table: dict[str, Any], region: str, fetch: Fetch = _fetch,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--region", default="eastus")
-    parser.add_argument("--table", type=Path, default=Path("provisioner/prices/eastus-2026-11.json"))
-    parser.add_argument("--out", type=Path, default=None, help="default: provisioner/prices/<region>-<YYYY-MM>.json")
+    parser.add_argument("--table", type=Path, default=Path("provisioner/operate/prices/eastus-2026-11.json"))
+    parser.add_argument("--out", type=Path, default=None, help="default: provisioner/operate/prices/<region>-<YYYY-MM>.json")
     args = parser.parse_args(argv)
     table, missed = refresh(json.loads(args.table.read_text()), args.region)
     out = args.out or Path("provisioner/prices") / f"{args.region}-{table['date'][:7]}.json"

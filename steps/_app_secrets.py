@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioner.config import EnvironmentSpec
-from provisioner.errors import ConfigProblem
-from provisioner.model import UNKNOWN
+from provisioner.core.errors import ConfigProblem
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.config import EnvironmentSpec
 from steps import key_vault_secret
 from steps._secret_values import key_vault_reference
 from steps.web_app import SECTION as WEB_SECTION

@@ -6,17 +6,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import AZURE_MANAGED_TAGS, Rules, location, lower
-from provisioner.errors import ConfigProblem
-from provisioner.model import ResourceRef
-from provisioner.step import Step
+from provisioner.core.errors import ConfigProblem
+from provisioner.core.model import ResourceRef
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import AZURE_MANAGED_TAGS, Rules, location, lower
+from provisioner.engine.step import Step
 
 # Every tracked resource: location is fixed at create (a change means re-create), and ARM normalizes
 # `East US` to `eastus` (arm-examples: webtests 'South Central US' -> 'southcentralus').
 COMMON = Rules(normalizers=(("location", location),), replace_on=("location",))
 # Azure manages some tags itself (arm-examples: webtests and metric alerts gain `hidden-link:` tags): one rule
-# for every step in the differ, provisioner.diff.AZURE_MANAGED_TAGS. Kept as a name for older step code.
+# for every step in the differ, provisioner.engine.diff.AZURE_MANAGED_TAGS. Kept as a name for older step code.
 AZURE_TAGS = AZURE_MANAGED_TAGS
 
 

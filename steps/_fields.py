@@ -1,4 +1,4 @@
-"""Reasons shared by several steps' `not_managed` lists (provisioner/fields.py explains the accounting)."""
+"""Reasons shared by several steps' `not_managed` lists (provisioner/engine/fields.py explains the accounting)."""
 
 from __future__ import annotations
 

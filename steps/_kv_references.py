@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from provisioner.azure import call
-from provisioner.errors import AzureCallError, ProvisionerError
+from provisioner.core.errors import AzureCallError, ProvisionerError
 
 # Role assignments take up to 10 minutes to reach Key Vault (learn.microsoft.com/azure/key-vault/general/
 # rbac-guide); the app's first fetch may come before that. On the local cloud everything is faster.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from provisioner.config import EnvironmentSpec
-from provisioner.model import UNKNOWN
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.config import EnvironmentSpec
 
 INSIGHTS = "Microsoft.Insights"
 # A plain address check: Azure rejects malformed receivers at PUT time; we want the file and key first.

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules, lower
-from provisioner.errors import AzureCallError
-from provisioner.model import UNKNOWN, ResourceRef
-from provisioner.step import Step
+from provisioner.core.errors import AzureCallError
+from provisioner.core.model import UNKNOWN, ResourceRef
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules, lower
+from provisioner.engine.step import Step
 from steps._fields import UNUSED, SdkModel, nm
 
 # A fixed namespace: uuid5(namespace, scope|principal|role) is the same on every run and every machine.

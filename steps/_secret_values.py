@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import quote
 
 from provisioner.azure import call, raw
-from provisioner.errors import AzureCallError
-from provisioner.redact import remember
+from provisioner.core.errors import AzureCallError
+from provisioner.core.redact import remember
 
 POSTGRES_PORT = 5432
 # The tag that carries a secret's fingerprint: the ARM control plane never returns a value, so what was
@@ -72,7 +72,7 @@ def arm_write(clients: Any, vault_id: str, name: str, value: str, tags: dict[str
     (learn.microsoft.com/azure/key-vault/general/overview-vnet-service-endpoints: control plane operations,
     including deploying secrets through ARM, are not affected by firewalls and virtual network rules)."""
     rg, vault = vault_parts(vault_id)
-    remember(value)  # masked wherever it might appear (provisioner/redact.py)
+    remember(value)  # masked wherever it might appear (provisioner/core/redact.py)
     props: dict[str, Any] = {"value": value, "attributes": {"enabled": enabled}}
     if content_type:
         props["contentType"] = content_type

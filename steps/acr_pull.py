@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import raw
-from provisioner.config import EnvironmentSpec
+from provisioner.engine.config import EnvironmentSpec
 from steps._role_assignment import PrincipalRoleAssignment
 from steps.deployment_slot import slot_config, slots_enabled
 from steps.web_app import private_registry

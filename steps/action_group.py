@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import Field
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules
 from steps._base import ArmStep, name_problems, rules
 from steps._fields import SdkModel
 from steps._monitoring import bad_emails

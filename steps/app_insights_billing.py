@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules
-from provisioner.model import ResourceRef
-from provisioner.step import Step
+from provisioner.core.model import ResourceRef
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules
+from provisioner.engine.step import Step
 from steps._fields import UNUSED, SdkModel, nm
 from steps._monitoring import resource_id
 from steps.app_insights import SECTION as AI_SECTION

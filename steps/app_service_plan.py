@@ -7,9 +7,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, lower
 from steps._base import ArmStep, name_problems, rules
 from steps._fields import IDENTITY_OTHER, LEGACY, PLACEMENT, PLATFORM, UNUSED, SdkModel, nm
 

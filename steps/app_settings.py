@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules
 from steps import _app_secrets, _kv_references
 from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
 from steps.web_app import Config as WebAppConfig

@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import Field
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, as_str, lower
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, as_str, lower
 from steps._base import ArmStep, rules
 from steps._fields import UNUSED, SdkModel, nm
 from steps.app_service_plan import SECTION as PLAN_SECTION

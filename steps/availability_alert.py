@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
 from steps._fields import nm
 from steps._monitoring import group_id, resource_id
 from steps.metric_alert import SECTION as ALERTS_SECTION

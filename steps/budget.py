@@ -8,11 +8,11 @@ from typing import Any, Literal
 from pydantic import Field
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem
-from provisioner.model import ResourceRef
-from provisioner.step import Step
+from provisioner.core.errors import ConfigProblem
+from provisioner.core.model import ResourceRef
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, lower
+from provisioner.engine.step import Step
 from steps._fields import UNUSED, SdkModel, nm
 from steps._monitoring import group_id
 from steps.action_group import SECTION as ACTION_GROUP

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem
-from provisioner.model import UNKNOWN
+from provisioner.core.errors import ConfigProblem
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules, lower
 from steps import dns_zone
 from steps._base import ArmStep, name_problems, rules
 from steps._fields import PLATFORM, SdkModel, nm

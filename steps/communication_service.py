@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
 from steps import email_domain, email_service
 from steps._base import ArmStep, rules
 from steps._fields import IDENTITY_OTHER, SdkModel, nm

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules, lower
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules, lower
 from steps import dns_zone
 from steps._base import ArmStep, rules
 from steps._fields import PLATFORM, SdkModel, nm

@@ -7,9 +7,9 @@ from typing import Any
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, lower
 from steps import _app_secrets
 from steps._base import rules
 from steps._fields import SITE_NOT_MANAGED, SdkModel

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from provisioner.azure import by_id, call, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem
-from provisioner.fields import SpecModel
-from provisioner.model import ResourceRef
-from provisioner.step import Step
+from provisioner.core.errors import ConfigProblem
+from provisioner.core.model import ResourceRef
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, lower
+from provisioner.engine.fields import SpecModel
+from provisioner.engine.step import Step
 from steps._fields import nm
 from steps._monitoring import resource_id
 

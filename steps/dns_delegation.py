@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules
-from provisioner.errors import AzureCallError, ConfigProblem, ProvisionerError, Waiting
-from provisioner.model import UNKNOWN
+from provisioner.core.errors import AzureCallError, ConfigProblem, ProvisionerError, Waiting
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules
 from steps import dns_zone
 from steps._base import ArmStep, rules
 from steps._fields import SdkModel, record_set_not_managed

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules
-from provisioner.errors import ConfigError, ConfigProblem, ProvisionerError
-from provisioner.model import UNKNOWN
+from provisioner.core.errors import ConfigError, ConfigProblem, ProvisionerError
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules
 from steps import dns_zone, email_domain, email_service
 from steps._base import ArmStep, rules
 from steps._fields import SdkModel, record_set_not_managed

@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
 from steps._base import ArmStep, rules
 from steps._fields import UNUSED, SdkModel, nm
 

@@ -6,10 +6,10 @@ import time
 from typing import Any, ClassVar
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules, lower
-from provisioner.errors import Waiting
-from provisioner.model import UNKNOWN, ResourceRef
+from provisioner.core.errors import Waiting
+from provisioner.core.model import UNKNOWN, ResourceRef
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules, lower
 from steps import email_service
 from steps._base import ArmStep, rules
 from steps._fields import SdkModel, nm

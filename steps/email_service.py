@@ -8,9 +8,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, location
-from provisioner.errors import ConfigError, ConfigProblem
+from provisioner.core.errors import ConfigError, ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, location
 from steps._base import ArmStep, rules
 from steps._fields import SdkModel
 

@@ -8,10 +8,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, location, lower
-from provisioner.errors import ConfigProblem
-from provisioner.model import UNKNOWN
+from provisioner.core.errors import ConfigProblem
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, location, lower
 from steps import _kv_references
 from steps._base import ArmStep, absent_is, name_problems, no_double_hyphen, rules
 from steps._fields import SdkModel, nm

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from provisioner.azure import raw
-from provisioner.config import EnvironmentSpec
+from provisioner.engine.config import EnvironmentSpec
 from steps import _kv_references
 from steps._role_assignment import PrincipalRoleAssignment
 from steps.deployment_slot import slot_config, slots_enabled

@@ -7,10 +7,10 @@ import secrets as token
 from typing import Any, Literal
 
 from provisioner.azure import call
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules
-from provisioner.errors import AzureCallError, ConfigProblem, ProvisionerError
-from provisioner.model import UNKNOWN, PropertyChange
+from provisioner.core.errors import AzureCallError, ConfigProblem, ProvisionerError
+from provisioner.core.model import UNKNOWN, PropertyChange
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules
 from steps import _secret_values as sv
 from steps._base import ArmStep
 from steps._fields import SdkModel, nm

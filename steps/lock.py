@@ -7,11 +7,11 @@ from typing import Any
 from pydantic import Field
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem
-from provisioner.model import ResourceRef
-from provisioner.step import Step
+from provisioner.core.errors import ConfigProblem
+from provisioner.core.model import ResourceRef
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, lower
+from provisioner.engine.step import Step
 from steps._base import rules
 from steps._fields import SdkModel, nm
 

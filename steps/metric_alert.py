@@ -8,9 +8,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, lower
 from steps._base import ArmStep, name_problems, rules
 from steps._fields import SdkModel, nm
 from steps._monitoring import resource_id

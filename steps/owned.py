@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from provisioner.azure import call, raw, wait
-from provisioner.children import Child, Children, Kind
-from provisioner.config import EnvironmentSpec
+from provisioner.engine.children import Child, Children, Kind
+from provisioner.engine.config import EnvironmentSpec
 from steps import redis_firewall
 from steps._monitoring import group_id, resource_id
 from steps.diagnostic_setting import API_VERSION as DIAG_API

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules, lower
 from steps._base import rules
 from steps._fields import SdkModel, nm
 from steps.postgres_server import SECTION as SERVER_SECTION

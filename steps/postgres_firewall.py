@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec
+from provisioner.engine.config import EnvironmentSpec
 from steps._base import rules
 from steps._fields import SdkModel
 from steps.postgres_server import PostgresChild

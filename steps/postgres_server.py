@@ -11,10 +11,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem, ProvisionerError
-from provisioner.model import UNKNOWN
+from provisioner.core.errors import ConfigProblem, ProvisionerError
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, lower
 from steps import _secret_values as sv
 from steps._base import ArmStep, name_problems, rules
 from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm

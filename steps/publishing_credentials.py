@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules
-from provisioner.step import Step
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules
+from provisioner.engine.step import Step
 from steps._base import ArmStep
 from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
 from steps.deployment_slot import slot_config, slots_enabled

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, as_str, lower
-from provisioner.errors import ConfigProblem
-from provisioner.model import UNKNOWN
+from provisioner.core.errors import ConfigProblem
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, as_str, lower
 from steps._base import ArmStep, name_problems, no_double_hyphen, rules
 from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm
 

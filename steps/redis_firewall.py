@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules
-from provisioner.errors import AzureCallError
-from provisioner.model import UNKNOWN, ResourceRef
+from provisioner.core.errors import AzureCallError
+from provisioner.core.model import UNKNOWN, ResourceRef
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules
 from steps._base import ArmStep, rules
 from steps._fields import SdkModel
 from steps.redis import lane_of

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.errors import ConfigProblem
-from provisioner.model import ResourceRef
+from provisioner.core.errors import ConfigProblem
+from provisioner.core.model import ResourceRef
+from provisioner.engine.config import EnvironmentSpec, Section
 from steps._base import ArmStep, name_problems, rules
 from steps._fields import SdkModel, nm
 

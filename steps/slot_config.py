@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules
-from provisioner.step import Step
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules
+from provisioner.engine.step import Step
 from steps import _app_secrets, _kv_references
 from steps._base import ArmStep
 from steps._fields import ECHOED_LOCATION, PLATFORM, SITE_CONFIG_NOT_MANAGED, SdkModel, nm

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules
 from steps._fields import ECHOED_LOCATION, PLATFORM, UNUSED, SdkModel, nm
 from steps.deployment_slot import slot_config, slots_enabled
 from steps.web_app import SiteChild

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, location, lower
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, location, lower
 from steps._base import ArmStep, absent_is, name_problems, rules
 from steps._fields import DEPLOY, IDENTITY_OTHER, PLATFORM, SdkModel, nm
 

@@ -6,9 +6,9 @@ import re
 from typing import Any, Literal
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules, lower
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, lower
 from steps._base import ArmStep
 from steps._fields import UNUSED, SdkModel, nm
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules
 from steps._base import ArmStep
 from steps._fields import SdkModel
 from steps.storage_account import SECTION as STORAGE_SECTION

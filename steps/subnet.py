@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules, lower
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules, lower
 from steps._base import ArmStep
 from steps._fields import UNUSED, SdkModel, nm
 from steps.virtual_network import SECTION as NETWORK_SECTION

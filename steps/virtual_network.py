@@ -6,9 +6,9 @@ import ipaddress
 from typing import Any
 
 from provisioner.azure import call, raw, wait
-from provisioner.config import EnvironmentSpec, Section
-from provisioner.diff import Rules
-from provisioner.errors import ConfigProblem
+from provisioner.core.errors import ConfigProblem
+from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules
 from steps._base import ArmStep, name_problems, rules
 from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw
-from provisioner.config import EnvironmentSpec
-from provisioner.diff import Rules, lower
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules, lower
 from steps._base import absent_is, rules
 from steps._fields import DEPLOY, SITE_CONFIG_NOT_MANAGED, SdkModel, nm
 from steps.web_app import Config as WebAppConfig
@@ -47,7 +47,7 @@ class SiteConfig(SiteChild):
     # The image (linuxFxVersion) is set at create from [web_app] container_image (steps/web_app.py siteConfig);
     # after that it is owned by deployments (`provisioner deploy backend`, swaps): comparing it would make every
     # provision roll the site back to the image in the env file, and an update carries the deployed image
-    # (provisioner/carry.py) instead of the env file's.
+    # (provisioner/engine/carry.py) instead of the env file's.
     rules = rules(Rules(normalizers=(
         ("properties.ftpsState", lower),
         # Security settings ARM leaves out or returns as null until set (arm-examples GetSiteConfig.json has no

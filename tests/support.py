@@ -12,7 +12,7 @@ from unittest.mock import create_autospec
 
 import steps
 from provisioner.azure import CLIENTS
-from provisioner.runner import Session, load_session
+from provisioner.cli.session import Session, load_session
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVS = ROOT / "envs"
@@ -102,7 +102,7 @@ def closure(session: Session, name: str) -> list[str]:
 
 def sub_session(env: str, *names: str) -> Session:
     """The named steps of `env` with everything they depend on, and the owned collections under them."""
-    from provisioner.graph import build
+    from provisioner.engine.graph import build
 
     full = session(env)
     wanted = {n for name in names for n in closure(full, name)}
@@ -135,7 +135,7 @@ def config_problems(envs: Path, env: str = "dev") -> list:
     """Every problem loading `env` reports (the load must fail)."""
     import pytest
 
-    from provisioner.errors import ConfigError
+    from provisioner.core.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
         load_session(env, steps.ALL_STEPS, envs)
@@ -145,7 +145,7 @@ def config_problems(envs: Path, env: str = "dev") -> list:
 def waits_for_delegation(outcome: Any, zone: str = "dev.fundrbolt.app") -> bool:
     """An outcome held back because `zone` is not yet delegated from the apex (production has not run):
     what a lone dev run on a fresh local cloud does for its bindings, certificate and e-mail verification."""
-    from provisioner.model import Status
+    from provisioner.core.model import Status
 
     return outcome.status is Status.WAITING and f"delegate {zone}" in (outcome.error or "")
 
@@ -164,7 +164,7 @@ def meet_preconditions(sub: Session, clients: Any) -> None:
 def first_envs(envs: tuple[str, ...]) -> list[tuple[str, str]]:
     """(env, step) for every step, in the first environment that has it; a step validated through public DNS
     (or needing one that is) in production, whose apex zone needs no delegation."""
-    from provisioner.step import Step
+    from provisioner.engine.step import Step
     from steps.dns_delegation import NeedsPublicDns
 
     seen: dict[str, str] = {}

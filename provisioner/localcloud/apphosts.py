@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 APP_SUFFIX = ".azurewebsites.net"
 STATIC_SUFFIX = ".azurestaticapps.net"
 # Where the local stand-in for the Static Web Apps content service takes a zip (local targets only; on
-# Azure the tool hands the deployment token to the SWA CLI, see provisioner/deploy_frontend.py).
+# Azure the tool hands the deployment token to the SWA CLI, see provisioner/operate/frontend.py).
 UPLOAD_PATH = "/.localcloud/swa-upload"
 # A Linux container's start after an image change, in realistic latency (App Service pulls and starts the
 # image before the site answers; ~30-90 s for a small image), scaled by --time-scale.

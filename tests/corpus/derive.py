@@ -10,8 +10,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from provisioner.diff import AZURE_MANAGED_TAGS, Rules, covers
-from provisioner.step import Step
+from provisioner.engine.diff import AZURE_MANAGED_TAGS, Rules, covers
+from provisioner.engine.step import Step
 from tests.support import ROOT, session
 
 EXAMPLES = ROOT.parent / "shared" / "arm-examples"

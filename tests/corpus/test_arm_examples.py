@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from provisioner.diff import diff
+from provisioner.engine.diff import diff
 from tests.corpus.derive import (
     EXAMPLES,
     Example,
@@ -63,7 +63,7 @@ def _walk(body: object, path: str = ""):
 
 def _traps(example: Example, step, desired: dict) -> set[str]:
     """Which INDEX.md traps this case exercises (each one passes only if the step's rules handle it)."""
-    from provisioner.diff import get_path
+    from provisioner.engine.diff import get_path
 
     found = set()
     tags = example.response.get("tags")
@@ -121,7 +121,7 @@ HIDDEN_LINK_TYPES = ("microsoft.insights/webtests", "microsoft.insights/metrical
 
 def test_steps_whose_types_gain_azure_tags_manage_them() -> None:
     """A hand-added tag is drift, but an Azure-added hidden-link tag is not: one rule in the differ for every
-    step (provisioner.diff.AZURE_MANAGED_TAGS), so these types need nothing of their own."""
+    step (provisioner.engine.diff.AZURE_MANAGED_TAGS), so these types need nothing of their own."""
     offenders = []
     for t in HIDDEN_LINK_TYPES:
         for s in step_instances().get(t, []):

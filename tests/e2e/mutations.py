@@ -14,8 +14,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
 
-from provisioner.diff import covers
-from provisioner.step import Step
+from provisioner.engine.diff import covers
+from provisioner.engine.step import Step
 
 ALICE = "alice@fundrbolt.app"
 HAND_TAG = ("HandMade", "by-alice")

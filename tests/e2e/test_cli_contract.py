@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import exitcodes
+from provisioner.cli import exitcodes
 from tests.e2e.helpers import cli
 from tests.support import ENVS, ROOT
 

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from provisioner import commands
 from provisioner.azure import Clients, Target
-from provisioner.executor import Timing
-from provisioner.graph import build
+from provisioner.cli import commands
+from provisioner.cli.session import Connection, Session, TargetSpec, apply, make_plan
+from provisioner.core.model import Status
+from provisioner.engine.executor import Timing
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy
 from provisioner.localcloud import LocalCloud
-from provisioner.model import Status
-from provisioner.reconciler import Policy
-from provisioner.runner import Connection, Session, TargetSpec, apply, make_plan
 from tests.e2e.helpers import cli, rest
 from tests.support import SUB, closure, session
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.executor import Timing
-from provisioner.model import Status
-from provisioner.reconciler import Policy
-from provisioner.runner import Connection, apply, make_plan
+from provisioner.cli.session import Connection, apply, make_plan
+from provisioner.core.model import Status
+from provisioner.engine.executor import Timing
+from provisioner.engine.reconciler import Policy
 from tests.support import session, waits_for_delegation
 
 pytestmark = pytest.mark.e2e

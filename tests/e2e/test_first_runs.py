@@ -29,8 +29,8 @@ def plan(url: str, env: str) -> dict:
 
 def quick_plan(clients, env: str):
     """The same plan in this process (no CLI start-up): for the checks between runs."""
-    from provisioner.executor import Timing
-    from provisioner.runner import Connection, make_plan
+    from provisioner.cli.session import Connection, make_plan
+    from provisioner.engine.executor import Timing
     from tests.support import session
 
     the_plan, _ = make_plan(session(env), Connection(clients, Timing.local()))
@@ -92,11 +92,11 @@ def test_a_run_that_stops_waiting_for_email_leaves_the_link_to_the_next_run(tmp_
     import time
 
     from provisioner.azure import Clients, Target
-    from provisioner.executor import Timing
-    from provisioner.graph import build
+    from provisioner.cli.session import Connection, Session, apply, make_plan
+    from provisioner.core.model import Status
+    from provisioner.engine.executor import Timing
+    from provisioner.engine.graph import build
     from provisioner.localcloud import LocalCloud
-    from provisioner.model import Status
-    from provisioner.runner import Connection, Session, apply, make_plan
     from tests.support import ENVS, SUB, closure, session
 
     envs = tmp_path / "envs"

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.executor import Timing
+from provisioner.cli.render import plan_text
+from provisioner.cli.session import Connection, Session, apply, make_plan
+from provisioner.core.model import Action, Change, Plan, Status
+from provisioner.engine.executor import Timing
+from provisioner.engine.reconciler import Policy
 from provisioner.localcloud import LocalCloud
-from provisioner.model import Action, Change, Plan, Status
-from provisioner.reconciler import Policy
-from provisioner.render import plan_text
-from provisioner.runner import Connection, Session, apply, make_plan
 from tests.e2e.helpers import Run, cli, rest, rg_path
 from tests.support import sub_session
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.executor import Timing
-from provisioner.graph import build
+from provisioner.cli.session import Connection, Session, apply, make_plan
+from provisioner.core.model import Action, Status
+from provisioner.engine.executor import Timing
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy
 from provisioner.localcloud.cloud import SHARED_REGISTRY
-from provisioner.model import Action, Status
-from provisioner.reconciler import Policy
-from provisioner.runner import Connection, Session, apply, make_plan
 from steps.acr_pull import ACR_PULL
 from tests.support import closure, session
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.executor import Timing
-from provisioner.model import Action, Status
-from provisioner.reconciler import Policy
-from provisioner.render import plan_text
-from provisioner.runner import Connection, apply, make_plan
+from provisioner.cli.render import plan_text
+from provisioner.cli.session import Connection, apply, make_plan
+from provisioner.core.model import Action, Status
+from provisioner.engine.executor import Timing
+from provisioner.engine.reconciler import Policy
 from tests.e2e.helpers import rest
 from tests.support import sub_session
 

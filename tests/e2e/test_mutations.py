@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from provisioner.azure import Clients, Target
-from provisioner.diff import diff, get_path
-from provisioner.executor import Timing
-from provisioner.graph import build
+from provisioner.cli.session import Connection, Session, apply, make_plan
+from provisioner.core.model import SENSITIVE, Action, Status
+from provisioner.engine.diff import diff, get_path
+from provisioner.engine.executor import Timing
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy, decide
+from provisioner.engine.step import Step
 from provisioner.localcloud import LocalCloud
-from provisioner.model import SENSITIVE, Action, Status
-from provisioner.reconciler import Policy, decide
-from provisioner.runner import Connection, Session, apply, make_plan
-from provisioner.step import Step
 from tests.e2e.mutations import Mutation, Rest, _other, apply_mutation, mutations, read_call, set_path
 from tests.support import SUB, closure, first_envs, meet_preconditions, session
 
@@ -121,7 +121,7 @@ def _repair(w: World, env: str, step: Step) -> list[Any]:
     desired = step.desired(known)
     change = decide(step, desired, observed, Policy(), w.sessions[env].env.is_production)
     sub = Session(w.sessions[env].env, [step], build([(step.name, ())]))
-    from provisioner.model import Plan
+    from provisioner.core.model import Plan
 
     outcomes, _ = apply(sub, w.conn, Plan(env, (change,)), known)
     bad = [o.error for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
@@ -246,7 +246,7 @@ def _caught_by_an_owned_collection(w: World, env: str) -> bool:
     orphans = tuple(c for c in plan.drift if c.collection)
     if not orphans:
         return False
-    from provisioner.model import Plan
+    from provisioner.core.model import Plan
 
     outcomes, _ = apply(s, w.conn, Plan(env, orphans), known)
     return all(o.status is Status.APPLIED for o in outcomes)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.executor import Timing
-from provisioner.model import AZURE_MANAGED, NOT_MANAGED, Action, Status
-from provisioner.reconciler import Policy
-from provisioner.runner import Connection, apply, make_plan
+from provisioner.cli.session import Connection, apply, make_plan
+from provisioner.core.model import AZURE_MANAGED, NOT_MANAGED, Action, Status
+from provisioner.engine.executor import Timing
+from provisioner.engine.reconciler import Policy
 from tests.e2e.mutations import Rest
 from tests.e2e.test_step_trio import _sub_session
 from tests.support import session, step

@@ -146,8 +146,8 @@ def test_a_run_whose_lease_is_broken_stops_writing_and_fails(slow_cloud, short_l
     from datetime import datetime
 
     from provisioner.azure import Clients, Target
-    from provisioner.blobs import LeaseBlob, account_key_credential
-    from provisioner.runlock import _local_blob_endpoint
+    from provisioner.azure.blobs import LeaseBlob, account_key_credential
+    from provisioner.operate.runlock import _local_blob_endpoint
 
     args = ("provision", "--env", "production", "--yes", "--envs-dir", str(short_lease), "--arm-endpoint", slow_cloud.url)
     run = _start(*args)
@@ -170,9 +170,9 @@ def test_a_run_whose_lease_is_broken_stops_writing_and_fails(slow_cloud, short_l
 
 def test_deploy_and_rollback_take_the_same_lock(cloud, short_lease):
     from provisioner.azure import Clients, Target
-    from provisioner.blobs import LeaseBlob, account_key_credential
-    from provisioner.lease import Holder, RunLock
-    from provisioner.runlock import _local_blob_endpoint
+    from provisioner.azure.blobs import LeaseBlob, account_key_credential
+    from provisioner.operate.lease import Holder, RunLock
+    from provisioner.operate.runlock import _local_blob_endpoint
 
     text = (short_lease / "common.toml").read_text().replace("wait_seconds = 900", "wait_seconds = 1")
     (short_lease / "common.toml").write_text(text)

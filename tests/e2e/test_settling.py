@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from provisioner.executor import Timing
-from provisioner.graph import build
-from provisioner.model import Status
-from provisioner.reconciler import Policy
-from provisioner.runner import Connection, Session, apply, make_plan
+from provisioner.cli.session import Connection, Session, apply, make_plan
+from provisioner.core.model import Status
+from provisioner.engine.executor import Timing
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy
 from tests.support import closure, session
 
 pytestmark = pytest.mark.e2e

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.executor import Timing
-from provisioner.graph import build
-from provisioner.model import Action, Status
-from provisioner.reconciler import Policy
-from provisioner.runner import Connection, Session, apply, make_plan
+from provisioner.cli.session import Connection, Session, apply, make_plan
+from provisioner.core.model import Action, Status
+from provisioner.engine.executor import Timing
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy
 from tests.support import closure, first_envs, meet_preconditions, session
 
 ENVS = ("dev", "staging", "production")

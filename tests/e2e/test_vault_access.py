@@ -12,12 +12,12 @@ from azure.core.exceptions import HttpResponseError
 from azure.keyvault.secrets import SecretClient
 
 from provisioner.azure import Clients, StaticTokenCredential, Target
-from provisioner.executor import Timing
-from provisioner.graph import build
+from provisioner.cli.session import Connection, Session, apply, check_tenant, load_session, make_plan
+from provisioner.core.model import Plan, Status
+from provisioner.engine.executor import Timing
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy
 from provisioner.localcloud import LocalCloud
-from provisioner.model import Plan, Status
-from provisioner.reconciler import Policy
-from provisioner.runner import Connection, Session, apply, check_tenant, load_session, make_plan
 from steps import ALL_STEPS, _kv_references
 from tests.e2e.helpers import cli, rest, rg_path, writes
 from tests.localcloud.conftest import jwt

@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from provisioner.azure import Clients, Target
-from provisioner.blobs import LeaseBlob, account_key_credential
-from provisioner.errors import AzureCallError
-from provisioner.lease import Holder, LeaseLost, LockTimeout, RunLock
+from provisioner.azure.blobs import LeaseBlob, account_key_credential
+from provisioner.core.errors import AzureCallError
 from provisioner.localcloud import LocalCloud
-from provisioner.runlock import _ensure_account, _local_blob_endpoint
+from provisioner.operate.lease import Holder, LeaseLost, LockTimeout, RunLock
+from provisioner.operate.runlock import _ensure_account, _local_blob_endpoint
 from tests.conftest import AZURITE_ACCOUNT, AZURITE_KEY
 from tests.support import SUB
 

@@ -7,7 +7,7 @@ import pytest
 
 from provisioner.azure import call as sdk
 from provisioner.azure import raw, wait
-from provisioner.errors import AzureCallError
+from provisioner.core.errors import AzureCallError
 from tests.localcloud.test_dns_email import APEX, RG, ZONE, _email, _site, c, delegate, get, record
 from tests.support import SUB
 

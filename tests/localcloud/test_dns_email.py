@@ -6,7 +6,7 @@ import pytest
 
 from provisioner.azure import call as sdk
 from provisioner.azure import raw, wait
-from provisioner.errors import AzureCallError
+from provisioner.core.errors import AzureCallError
 from tests.support import SUB
 
 RG = "rg-dns"

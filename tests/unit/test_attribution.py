@@ -9,9 +9,9 @@ from types import SimpleNamespace
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.monitor.models import EventData
 
-from provisioner import attribution, render
-from provisioner.azure import CORRELATION_PREFIX
-from provisioner.model import Action, Attribution, Change, Plan, PropertyChange, ResourceRef
+from provisioner.azure import CORRELATION_PREFIX, attribution
+from provisioner.cli import render
+from provisioner.core.model import Action, Attribution, Change, Plan, PropertyChange, ResourceRef
 from tests.support import autospec_clients
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from provisioner import children as owned
-from provisioner.children import Child, Children
-from provisioner.model import Action, ResourceRef
+from provisioner.core.model import Action, ResourceRef
+from provisioner.engine import children as owned
+from provisioner.engine.children import Child, Children
 
 SERVER = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg"
 RULES = "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"

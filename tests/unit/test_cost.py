@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from provisioner import cost, cost_report
+from provisioner.cli import cost_report
+from provisioner.operate import cost
 from tests.support import session
 
 TABLE = cost.load_prices()
@@ -111,7 +112,7 @@ def test_refresh_script_reads_the_retail_prices_api_shape():
 
 
 def test_a_broken_price_table_is_named(tmp_path):
-    from provisioner.errors import ConfigError
+    from provisioner.core.errors import ConfigError
 
     bad = tmp_path / "prices.json"
     bad.write_text(json.dumps({"region": "eastus", "currency": "USD", "date": "2026-11-01", "source": "x",

@@ -7,7 +7,7 @@ from unittest.mock import call
 
 import pytest
 
-from provisioner.deploy import (
+from provisioner.operate.deploy import (
     Backend,
     BackendTarget,
     DeployFailed,
@@ -16,8 +16,8 @@ from provisioner.deploy import (
     deploy_backend,
     rollback,
 )
-from provisioner.deploy_frontend import FrontendDeployFailed, check_dist, upload_swa_cli
-from provisioner.health import Endpoint, wait_healthy
+from provisioner.operate.frontend import FrontendDeployFailed, check_dist, upload_swa_cli
+from provisioner.operate.health import Endpoint, wait_healthy
 from tests.support import autospec_clients
 
 T = BackendTarget("rg", "api", "staging", "/health")

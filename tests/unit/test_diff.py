@@ -1,8 +1,8 @@
 """The differ: left-scoped, normalized, tags owned whole, sensitive values redacted."""
 
-from provisioner.carry import carry_owned
-from provisioner.diff import Rules, as_str, diff, location, lower
-from provisioner.model import AZURE_MANAGED, NOT_MANAGED, READ_ONLY, SENSITIVE, UNDECLARED, UNKNOWN
+from provisioner.core.model import AZURE_MANAGED, NOT_MANAGED, READ_ONLY, SENSITIVE, UNDECLARED, UNKNOWN
+from provisioner.engine.carry import carry_owned
+from provisioner.engine.diff import Rules, as_str, diff, location, lower
 
 
 def test_identical_is_empty():

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from provisioner.diff import Rules
-from provisioner.errors import AzureCallError
-from provisioner.executor import Executor, Timing
-from provisioner.graph import build
-from provisioner.model import UNKNOWN, Action, ResourceRef, Status
-from provisioner.reconciler import Policy, decide, plan
-from provisioner.step import Step
+from provisioner.core.errors import AzureCallError
+from provisioner.core.model import UNKNOWN, Action, ResourceRef, Status
+from provisioner.engine.diff import Rules
+from provisioner.engine.executor import Executor, Timing
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy, decide, plan
+from provisioner.engine.step import Step
 
 FAST = Timing(retry_deadline=2, backoff_min=0.01, backoff_max=0.02, visible_deadline=0.2, settle_deadline=1, poll=0.01)
 
@@ -223,7 +223,7 @@ def test_an_in_flight_create_is_waited_for_before_its_dependents_never_sent_agai
 
 
 def test_executor_checks_the_run_lock_before_every_write():
-    from provisioner.errors import ProvisionerError
+    from provisioner.core.errors import ProvisionerError
 
     store = Store()
     steps = [Fake("a", {"value": 1}), Fake("b", {"value": 2}, deps=("a",)), Fake("c", {"value": 3})]

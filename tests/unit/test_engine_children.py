@@ -3,11 +3,11 @@ deleted after every declared resource, verified, and left for a person when refu
 
 from __future__ import annotations
 
-from provisioner.children import Child, Children
-from provisioner.executor import Executor
-from provisioner.graph import build
-from provisioner.model import Action, ResourceRef, Status
-from provisioner.reconciler import Policy, plan
+from provisioner.core.model import Action, ResourceRef, Status
+from provisioner.engine.children import Child, Children
+from provisioner.engine.executor import Executor
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy, plan
 from tests.unit.test_engine import FAST, Fake, Store
 
 PARENT = "/subscriptions/sub/resourceGroups/rg/providers/Test/things/server"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioner import render
-from provisioner.errors import Waiting
-from provisioner.executor import Executor
-from provisioner.graph import build
-from provisioner.model import Action, Status
-from provisioner.reconciler import Policy, plan
+from provisioner.cli import render
+from provisioner.core.errors import Waiting
+from provisioner.core.model import Action, Status
+from provisioner.engine.executor import Executor
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy, plan
 from tests.unit.test_engine import FAST, Fake, Store
 
 
@@ -112,8 +112,8 @@ def test_progress_of_a_long_wait_prints_when_it_changes_and_rides_the_heartbeat(
     import io
     import time
 
-    from provisioner.model import Change, ResourceRef
-    from provisioner.progress import Progress
+    from provisioner.cli.progress import Progress
+    from provisioner.core.model import Change, ResourceRef
 
     monkeypatch.setenv("PROVISIONER_HEARTBEAT", "0.05")
     out = io.StringIO()

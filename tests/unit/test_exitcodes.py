@@ -6,8 +6,8 @@ import re
 
 from click.testing import CliRunner
 
-from provisioner import commands, exitcodes
-from provisioner.cli import main
+from provisioner.cli import commands, exitcodes
+from provisioner.cli.app import main
 from tests.support import ROOT
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from provisioner.diff import covers, diff, rule_path
-from provisioner.fields import account_type, declared_paths, model_fields
-from provisioner.model import NOT_MANAGED, READ_ONLY
-from provisioner.step import Step
+from provisioner.core.model import NOT_MANAGED, READ_ONLY
+from provisioner.engine.diff import covers, diff, rule_path
+from provisioner.engine.fields import account_type, declared_paths, model_fields
+from provisioner.engine.step import Step
 from tests.support import session, step
 
 ENVS = ("dev", "staging", "production")
@@ -33,7 +33,7 @@ IDS = [f"{t.__module__.removeprefix('steps.')}.{t.__name__}" for t in TYPES]
 def test_every_step_type_names_its_model(cls):
     assert cls.model is not None, (
         f"{cls.__module__}.{cls.__name__}: set `model = <SDK model class of the GET body>` (azure.mgmt.*.models) or "
-        "a provisioner.fields.SpecModel citing the REST spec, so its read-only and writable fields are known")
+        "a provisioner.engine.fields.SpecModel citing the REST spec, so its read-only and writable fields are known")
 
 
 @pytest.mark.parametrize("cls", list(TYPES), ids=IDS)
@@ -184,7 +184,7 @@ def test_azure_managed_tags_are_ignored_on_every_step_by_one_rule():
 
 
 def test_repairing_site_config_never_sends_the_deployed_image_back():
-    from provisioner.carry import carry_owned
+    from provisioner.engine.carry import carry_owned
 
     s = step(session("dev"), "web_app_config")
     desired = s.desired({})

@@ -2,7 +2,7 @@
 
 import pytest
 
-from provisioner.graph import GraphError, build
+from provisioner.engine.graph import GraphError, build
 
 
 def test_order_is_topological_and_stable():

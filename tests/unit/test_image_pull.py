@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import steps
-from provisioner.errors import ConfigError
-from provisioner.model import UNKNOWN
-from provisioner.runner import load_session
+from provisioner.cli.session import load_session
+from provisioner.core.errors import ConfigError
+from provisioner.core.model import UNKNOWN
 from steps._role_assignment import PENDING, assignment_name
 from steps.acr_pull import ACR_PULL
 from tests.support import SUB, autospec_clients, session, step
@@ -104,7 +104,7 @@ def test_read_learns_the_principal_from_the_site_then_gets_the_assignment():
 
 
 def test_site_tags_are_repaired_through_the_tags_api_because_a_site_patch_ignores_them():
-    from provisioner.model import PropertyChange
+    from provisioner.core.model import PropertyChange
 
     s = session("staging")
     for name, patch_op in (("web_app", "update"), ("deployment_slot", "update_slot")):

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from provisioner.errors import AzureCallError
-from provisioner.lease import Holder, LeaseLost, LockTimeout, RunLock
+from provisioner.core.errors import AzureCallError
+from provisioner.operate.lease import Holder, LeaseLost, LockTimeout, RunLock
 
 
 class FakeBlob:
@@ -126,7 +126,7 @@ def test_metadata_is_plain_ascii_for_headers():
 
 def test_bootstrap_creates_group_account_and_container_only_when_missing():
     """Against operation groups autospec'd from the real SDK: wrong method names or arguments fail."""
-    from provisioner.runlock import _ensure_account
+    from provisioner.operate.runlock import _ensure_account
     from tests.support import autospec_clients
 
     clients = autospec_clients()

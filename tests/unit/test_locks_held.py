@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from provisioner import children
-from provisioner.children import Child
-from provisioner.model import Action
-from provisioner.reconciler import Policy, decide, delete_blocked, lock_scopes
+from provisioner.core.model import Action
+from provisioner.engine import children
+from provisioner.engine.children import Child
+from provisioner.engine.reconciler import Policy, decide, delete_blocked, lock_scopes
 from steps.owned import children as owned_children
 from tests.support import SUB, session, step
 

@@ -1,6 +1,6 @@
 """The plan's instance count belongs to autoscale where autoscale runs; elsewhere it is managed drift."""
 
-from provisioner.diff import diff
+from provisioner.engine.diff import diff
 from tests.support import session, step
 
 

@@ -6,8 +6,8 @@ import io
 import re
 import time
 
-from provisioner.model import Action, Change, Outcome, ResourceRef, Status
-from provisioner.progress import HEARTBEAT_ENV, Progress, elapsed
+from provisioner.cli.progress import HEARTBEAT_ENV, Progress, elapsed
+from provisioner.core.model import Action, Change, Outcome, ResourceRef, Status
 
 
 def _change(name: str, action: Action = Action.CREATE) -> Change:

@@ -6,10 +6,11 @@ import io
 
 import pytest
 
-from provisioner import redact, render
-from provisioner.errors import AzureCallError, ProvisionerError
-from provisioner.model import Action, Change, Outcome, Plan, PropertyChange, ResourceRef, Status
-from provisioner.progress import Progress
+from provisioner.cli import render
+from provisioner.cli.progress import Progress
+from provisioner.core import redact
+from provisioner.core.errors import AzureCallError, ProvisionerError
+from provisioner.core.model import Action, Change, Outcome, Plan, PropertyChange, ResourceRef, Status
 
 KNOWN = "Kn0wn-Secret-Value-42"  # e.g. the generated PostgreSQL password, learned by a step
 REF = ResourceRef("sub", "rg", "Microsoft.Web/sites/config", "appsettings", "sites/app")
@@ -82,7 +83,7 @@ def test_errors_progress_and_outcomes_are_scrubbed():
 
 
 def test_config_problems_quoting_a_value_are_scrubbed():
-    from provisioner.errors import ConfigError, ConfigProblem
+    from provisioner.core.errors import ConfigError, ConfigProblem
 
     problem = ConfigProblem("envs/dev.toml", "web_app.app_settings.DATABASE_URL",
                             "'postgresql://u:hunter2222@h/d' is not a Key Vault reference")

@@ -2,9 +2,18 @@
 
 import json
 
-from provisioner.diff import Rules, diff
-from provisioner.model import SENSITIVE, UNKNOWN, Action, Change, Ignored, Plan, PropertyChange, ResourceRef
-from provisioner.render import drift_text, plan_json, plan_markdown, plan_text
+from provisioner.cli.render import drift_text, plan_json, plan_markdown, plan_text
+from provisioner.core.model import (
+    SENSITIVE,
+    UNKNOWN,
+    Action,
+    Change,
+    Ignored,
+    Plan,
+    PropertyChange,
+    ResourceRef,
+)
+from provisioner.engine.diff import Rules, diff
 
 REF = ResourceRef("sub", "rg", "Microsoft.Web/sites", "app")
 

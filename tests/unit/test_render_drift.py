@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from provisioner import render
-from provisioner.model import Action, Attribution, Change, Ignored, Plan, PropertyChange, ResourceRef
+from provisioner.cli import render
+from provisioner.core.model import Action, Attribution, Change, Ignored, Plan, PropertyChange, ResourceRef
 
 SUB = "00000000-0000-0000-0000-000000000000"
 CONFIG = ResourceRef(SUB, "fundrbolt-dev-rg", "Microsoft.Web/sites/config", "web", "sites/fundrbolt-dev-api")

@@ -9,7 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from provisioner.azure import call, is_transient
-from provisioner.errors import AzureCallError
+from provisioner.core.errors import AzureCallError
 
 
 class _Resp:
@@ -86,7 +86,7 @@ def test_postgres_children_wait_for_the_server_and_communication_running_is_stea
 
 
 def test_storage_only_grows_a_larger_live_size_is_not_drift_and_a_smaller_one_is_never_sent():
-    from provisioner.reconciler import Policy, decide
+    from provisioner.engine.reconciler import Policy, decide
 
     server = step(session("production"), "postgres_server")
     declared = server.config.storage_size_gb
@@ -106,10 +106,10 @@ def test_storage_only_grows_a_larger_live_size_is_not_drift_and_a_smaller_one_is
 
 
 def test_the_executor_waits_for_a_busy_parent_before_writing_a_child():
-    from provisioner.executor import Executor, Timing
-    from provisioner.graph import build
-    from provisioner.model import Action, Change, Plan, Status
-    from provisioner.reconciler import Policy
+    from provisioner.core.model import Action, Change, Plan, Status
+    from provisioner.engine.executor import Executor, Timing
+    from provisioner.engine.graph import build
+    from provisioner.engine.reconciler import Policy
 
     s = session("dev")
     server, db = step(s, "postgres_server"), step(s, "postgres_database")
@@ -132,7 +132,7 @@ def test_the_executor_waits_for_a_busy_parent_before_writing_a_child():
 def test_app_insights_companions_are_known_not_unmanaged():
     from types import SimpleNamespace
 
-    from provisioner.inventory import unmanaged
+    from provisioner.azure.inventory import unmanaged
 
     s = session("dev")
     component = step(s, "app_insights").ref

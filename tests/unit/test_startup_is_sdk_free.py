@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import sys
 from click.testing import CliRunner
-from provisioner.cli import main
+from provisioner.cli.app import main
 result = CliRunner().invoke(main, sys.argv[1:])
 assert result.exit_code == 0, result.output
 print(",".join(sorted(m for m in sys.modules if m == "azure" or m.startswith("azure."))))

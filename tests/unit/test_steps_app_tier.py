@@ -8,12 +8,12 @@ from unittest.mock import create_autospec
 import pytest
 from azure.mgmt.authorization.v2022_04_01.operations import RoleAssignmentsOperations
 
-from provisioner.diff import diff
-from provisioner.errors import AzureCallError
-from provisioner.graph import build
-from provisioner.model import UNKNOWN, Action, PropertyChange
-from provisioner.reconciler import Policy, decide, plan
-from provisioner.render import plan_text
+from provisioner.cli.render import plan_text
+from provisioner.core.errors import AzureCallError
+from provisioner.core.model import UNKNOWN, Action, PropertyChange
+from provisioner.engine.diff import diff
+from provisioner.engine.graph import build
+from provisioner.engine.reconciler import Policy, decide, plan
 from steps._role_assignment import PENDING, assignment_name
 from steps.key_vault_access import SECRETS_USER
 from tests.support import autospec_clients, serve_identity, session, step

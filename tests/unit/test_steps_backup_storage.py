@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from provisioner.diff import diff
-from provisioner.model import Action
-from provisioner.reconciler import Policy, decide
+from provisioner.core.model import Action
+from provisioner.engine.diff import diff
+from provisioner.engine.reconciler import Policy, decide
 from steps.storage_lifecycle import Config as LifecycleConfig
 from steps.storage_lifecycle import policy_rules
 from tests.support import ROOT, session, step

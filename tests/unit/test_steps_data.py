@@ -7,9 +7,9 @@ from unittest.mock import create_autospec
 import pytest
 from azure.keyvault.secrets import SecretClient
 
-from provisioner.diff import diff
-from provisioner.model import SENSITIVE, UNKNOWN, Action
-from provisioner.reconciler import Policy, decide
+from provisioner.core.model import SENSITIVE, UNKNOWN, Action
+from provisioner.engine.diff import diff
+from provisioner.engine.reconciler import Policy, decide
 from steps import postgres_server as pg
 from steps import redis_firewall
 from tests.support import session, step
@@ -273,7 +273,7 @@ def test_redis_firewall_adds_missing_and_leaves_extra_to_the_owned_collection(c,
 
 
 def test_a_hand_made_redis_rule_is_the_collections_to_revoke(c, dev):
-    from provisioner import children as owned
+    from provisioner.engine import children as owned
     from steps.owned import RedisFirewallRules
 
     rules = RedisFirewallRules(dev.env)

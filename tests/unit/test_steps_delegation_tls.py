@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from provisioner.errors import AzureCallError
-from provisioner.model import UNKNOWN
+from provisioner.core.errors import AzureCallError
+from provisioner.core.model import UNKNOWN
 from steps import email_service
 from steps.dns_delegation import reachability
 from tests.support import session, step
@@ -106,7 +106,7 @@ def test_delegation_reads_the_sub_zone_then_writes_its_ns_set(c, prod):
 
 
 def test_delegation_order_and_trailing_dots_are_not_drift(c, prod):
-    from provisioner.diff import diff
+    from provisioner.engine.diff import diff
 
     s = step(prod, "dns_delegation:staging")
     c.dns.zones.get.return_value = ZONE_BODY
@@ -195,7 +195,7 @@ def test_apex_txt_set_carries_one_spf_value(tmp_path):
      "400 BadRequest: CNAME Record is invalid.  Please ensure the CNAME record has been created."),
 ])
 def test_azure_not_seeing_the_records_yet_waits_instead_of_failing(c, prod, name, operation, message):
-    from provisioner.errors import Waiting
+    from provisioner.core.errors import Waiting
 
     s = step(prod, name)
     group, op = operation.split(".")

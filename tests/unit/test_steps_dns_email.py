@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from provisioner.diff import diff
-from provisioner.errors import ProvisionerError
-from provisioner.model import UNKNOWN
+from provisioner.core.errors import ProvisionerError
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.diff import diff
 from tests.support import SUB, session, step
 
 RG = "fundrbolt-dev-rg"
@@ -301,7 +301,7 @@ def test_verification_checks_ownership_first_then_spf_and_dkim(c, dev, clock):
 
 
 def test_verification_stops_waiting_at_its_bound_without_failing(c, dev, clock):
-    from provisioner.errors import Waiting
+    from provisioner.core.errors import Waiting
 
     s = step(dev, "email_domain_verification")
     c.communication.domains.get.return_value = _states(Domain="Verified", SPF="VerificationInProgress",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.diff import diff
+from provisioner.engine.diff import diff
 from tests.support import session, step
 
 

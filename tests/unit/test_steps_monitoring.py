@@ -5,8 +5,8 @@ from unittest.mock import create_autospec
 
 import pytest
 
-from provisioner.diff import diff
-from provisioner.model import UNKNOWN
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.diff import diff
 from steps.app_insights_billing import NO_CAP_GB
 from steps.diagnostic_setting import API_VERSION
 from tests.support import autospec_clients, session, step

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from provisioner.errors import ConfigError, ProvisionerError
-from provisioner.model import UNKNOWN
-from provisioner.runner import check_tenant, load_session
+from provisioner.cli.session import check_tenant, load_session
+from provisioner.core.errors import ConfigError, ProvisionerError
+from provisioner.core.model import UNKNOWN
 from steps import ALL_STEPS, _kv_references
 from tests.support import TENANT, references, session, step
 
@@ -143,7 +143,7 @@ def test_a_repaired_vault_network_restarts_the_app_and_slot(c):
     s = step(staging, "key_vault")
     s.gather(c, {})
     desired = s.desired({})
-    from provisioner.model import PropertyChange
+    from provisioner.core.model import PropertyChange
 
     s.update(c, desired, desired, (PropertyChange("properties.networkAcls.virtualNetworkRules", [], []),))
     c.keyvault.vaults.update.assert_called_once()
@@ -171,7 +171,7 @@ def test_a_new_role_assignment_waits_for_the_apps_references(c):
 
 
 def test_an_unreadable_subscription_is_left_to_the_vault_step(c, dev):
-    from provisioner.errors import AzureCallError
+    from provisioner.core.errors import AzureCallError
 
     def refuse():
         raise AzureCallError("403 AuthorizationFailed: no", code="AuthorizationFailed", status=403)

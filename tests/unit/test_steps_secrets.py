@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from provisioner.diff import diff
-from provisioner.errors import ProvisionerError
-from provisioner.model import SENSITIVE, UNKNOWN, Action, PropertyChange
-from provisioner.reconciler import Policy, decide
-from provisioner.render import plan_json, plan_text
+from provisioner.cli.render import plan_json, plan_text
+from provisioner.core.errors import ProvisionerError
+from provisioner.core.model import SENSITIVE, UNKNOWN, Action, PropertyChange
+from provisioner.engine.diff import diff
+from provisioner.engine.reconciler import Policy, decide
 from steps import _secret_values as sv
 from steps import postgres_server as pg
 from tests.support import autospec_clients, step
@@ -238,7 +238,7 @@ def test_plan_and_errors_never_show_values(c, dev):
     assert change.action is Action.CREATE
     hashed = next(p for p in change.properties if p.path == "properties.valueSha256")
     assert hashed.after == SENSITIVE and hashed.sensitive
-    from provisioner.model import Plan
+    from provisioner.core.model import Plan
     text = plan_text(Plan("dev", (change,))) + plan_json(Plan("dev", (change,)))
     assert PASSWORD not in text and hashed.after == SENSITIVE and sv.sha256(DB_URL.replace(PASSWORD, "")) not in text
     assert PASSWORD not in repr(s)

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import steps
-from provisioner.errors import ConfigError
-from provisioner.runner import load_session
+from provisioner.cli.session import load_session
+from provisioner.core.errors import ConfigError
 from tests.support import ENVS
 from tests.support import edit_env as edit
 

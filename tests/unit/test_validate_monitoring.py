@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import steps
-from provisioner.errors import ConfigError
-from provisioner.runner import load_session
+from provisioner.cli.session import load_session
+from provisioner.core.errors import ConfigError
 from tests.support import edit_env as edit
 
 
@@ -138,7 +138,7 @@ def test_metric_alert_window_must_be_at_least_the_evaluation_frequency(envs):
 
 def test_shipped_alert_windows_fit_their_frequency():
     import steps
-    from provisioner.runner import load_session
+    from provisioner.cli.session import load_session
     from tests.support import ENVS
 
     for env in ("dev", "staging", "production"):

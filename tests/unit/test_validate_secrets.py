@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import steps
-from provisioner.errors import ConfigError
-from provisioner.runner import load_session
+from provisioner.cli.session import load_session
+from provisioner.core.errors import ConfigError
 from tests.support import append_env as append
 
 

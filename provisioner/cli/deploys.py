@@ -1,0 +1,86 @@
+"""Day-2 commands with a session: deploy backend/frontend and rollback; returns an exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from provisioner.cli.session import Session, TargetSpec, connect, hold_run_lock
+from provisioner.operate.deploy import (
+    Backend,
+    BackendTarget,
+    DeployFailed,
+    Gates,
+    backend_target,
+    check_image,
+    rollback,
+)
+from provisioner.operate.deploy import deploy_backend as run_deploy
+from provisioner.operate.frontend import check_dist
+from provisioner.operate.frontend import deploy_frontend as run_frontend
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _gates(local: bool, timeout: float | None) -> Gates:
+    # Azure: a container may take minutes to pull and start; probe every 10 s. Local: fast.
+    if local:
+        return Gates(timeout=timeout if timeout is not None else 30.0, interval=0.2)
+    return Gates(timeout=timeout if timeout is not None else 300.0, interval=10.0)
+
+
+def _confirmed(session: Session, yes: bool, confirm: Callable[[str], bool], what: str) -> bool:
+    if session.env.is_production and not yes and not confirm(f"{what} in PRODUCTION?"):
+        _say("Aborted: nothing was changed.")
+        return False
+    return True
+
+
+def deploy_backend(session: Session, spec: TargetSpec, image: str, yes: bool, pre_swap: str | None,
+                   health_timeout: float | None, confirm: Callable[[str], bool]) -> int:
+    check_image(image)  # bad input is refused before any request
+    target = backend_target(session)
+    if not _confirmed(session, yes, confirm, f"Deploy {image} to {target.site}"):
+        return EXIT_ERROR
+    return _run(session, spec, target, health_timeout, lambda b: run_deploy(b, session.env.name, image, pre_swap),
+                "deploy backend")
+
+
+def rollback_backend(session: Session, spec: TargetSpec, yes: bool, health_timeout: float | None,
+                     confirm: Callable[[str], bool]) -> int:
+    target = backend_target(session)
+    if not _confirmed(session, yes, confirm, f"Roll back {target.site}"):
+        return EXIT_ERROR
+    return _run(session, spec, target, health_timeout, rollback, "rollback")
+
+
+def _run(session: Session, spec: TargetSpec, target: BackendTarget, health_timeout: float | None,
+         action: Callable[[Backend], str], command: str) -> int:
+    with connect(session, spec) as conn:
+        _say(f"Target: {conn.description}")
+        backend = Backend(conn.clients, target, _gates(conn.clients.target.local, health_timeout), _say)
+        # A deploy writes the environment too (image, swap): one run at a time, as provision.
+        with hold_run_lock(session, conn, command):
+            try:
+                done = action(backend)
+            except DeployFailed as exc:
+                print(f"FAILED: {exc}", file=sys.stderr)
+                return EXIT_ERROR
+    print(done)
+    return EXIT_OK
+
+
+def deploy_frontend(session: Session, spec: TargetSpec, dist: Path, yes: bool, confirm: Callable[[str], bool]) -> int:
+    check_dist(dist)  # before any request
+    static = next(s for s in session.steps if s.name == "static_web_app")
+    if not _confirmed(session, yes, confirm, f"Deploy {dist} to {static.resource_name}"):
+        return EXIT_ERROR
+    with connect(session, spec) as conn, hold_run_lock(session, conn, "deploy frontend"):
+        _say(f"Target: {conn.description}")
+        print(run_frontend(conn.clients, static.resource_group, static.resource_name, dist, _say))
+    return EXIT_OK

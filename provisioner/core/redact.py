@@ -1,0 +1,108 @@
+"""Secret masking for every output: values the run knows, values shaped like credentials, names like keys."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import replace
+from typing import Any
+
+from provisioner.core.model import SENSITIVE, UNKNOWN, Action, Change, Plan, PropertyChange, ResourceRef
+
+_KNOWN: set[str] = set()
+_GUARD = threading.Lock()
+MIN_KNOWN = 8  # shorter values ('true', a port) are not secrets and would mask half the report
+
+# Credential shapes (what a person pastes): each pattern's group 1 is kept, the rest becomes (sensitive).
+SHAPES: tuple[re.Pattern[str], ...] = (
+    re.compile(r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s]+(?=@)", re.IGNORECASE),  # scheme://user:PASSWORD@host
+    re.compile(r"((?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|AccessKey|ClientSecret|"
+               r"InstrumentationKey|ApiKey)\s*=\s*)[^;\s\"']+", re.IGNORECASE),  # connection-string fields
+    re.compile(r"(\b)(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{6,}"),  # Stripe keys
+    re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),  # bearer tokens
+    re.compile(r"(\b)eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),  # JWTs
+    re.compile(r"(\b)(?:AKIA|ghp_|gho_|xox[abp]-|SG\.)[A-Za-z0-9._-]{10,}"),  # AWS, GitHub, Slack, SendGrid keys
+    re.compile(r"([?&](?:sig|password|pwd|token|key)=)[^&\s\"']+", re.IGNORECASE),  # SAS signatures, query secrets
+)
+# Names of settings and fields that hold a secret whatever their value looks like (`STRIPE_API_KEY`,
+# `JWT_SECRET`, `DATABASE_CONNECTION_STRING`, `administratorLoginPassword`, `primaryKey`).
+_NAME = re.compile(r"(?i:password|passwd|secret|token|connection_?string|apikey|api_key|(?:^|_)key$)|[a-z]Key$")
+
+
+def remember(*values: Any) -> None:
+    """Record secrets the run learns (passwords, keys, connection strings): masked wherever they appear."""
+    with _GUARD:
+        for value in values:
+            if isinstance(value, str) and len(value) >= MIN_KNOWN:
+                _KNOWN.add(value)
+
+
+def forget_all() -> None:
+    """For tests: start from an empty set of known secrets."""
+    with _GUARD:
+        _KNOWN.clear()
+
+
+def _known() -> list[str]:
+    with _GUARD:
+        return sorted(_KNOWN, key=len, reverse=True)  # longest first: a URL before the password inside it
+
+
+def secret_name(path: str) -> bool:
+    """Does the last segment of a wire path (or a setting name) name a secret?"""
+    last = path.rsplit(".", 1)[-1].strip("[]")
+    return bool(_NAME.search(last))
+
+
+def secret_value(value: Any) -> bool:
+    """Equal to or containing a secret the run knows, or shaped like a credential (nested values too)."""
+    if isinstance(value, dict):
+        return any(secret_value(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(secret_value(v) for v in value)
+    if not isinstance(value, str) or value in (SENSITIVE, ""):
+        return False
+    return any(k in value for k in _known()) or any(p.search(value) for p in SHAPES)
+
+
+def sensitive(path: str, value: Any) -> bool:
+    if value is None or value is UNKNOWN or value == SENSITIVE:
+        return False
+    return secret_name(path) or secret_value(value)
+
+
+def scrub(text: str) -> str:
+    """Free text (errors, progress and log lines): known secrets and credential shapes become (sensitive)."""
+    if not text:
+        return text
+    for value in _known():
+        text = text.replace(value, SENSITIVE)
+    for pattern in SHAPES:
+        text = pattern.sub(lambda m: m.group(1) + SENSITIVE, text)
+    return text
+
+
+def _value(path: str, value: Any) -> Any:
+    """A value with secrets masked; a dict is masked key by key, so one secret setting does not hide all."""
+    if isinstance(value, dict):
+        return {k: _value(f"{path}.{k}", v) for k, v in value.items()}
+    return SENSITIVE if sensitive(path, value) else value
+
+
+def change(c: Change) -> Change:
+    """The change as every output shows it: each property's before/after masked by name, value and shape."""
+    props = []
+    for p in c.properties:
+        before, after = _value(p.path, p.before), _value(p.path, p.after)
+        hidden = p.sensitive or before != p.before or after != p.after
+        props.append(PropertyChange(p.path, before, after, hidden, p.requires_replace))
+    return replace(c, properties=tuple(props), reason=scrub(c.reason), refused=scrub(c.refused) if c.refused else None)
+
+
+def plan(p: Plan) -> Plan:
+    return replace(p, changes=tuple(change(c) for c in p.changes),
+                   errors=tuple((step, scrub(msg)) for step, msg in p.errors))
+
+
+def property_change(p: PropertyChange) -> PropertyChange:
+    return change(Change("", ResourceRef("", None, "", ""), Action.NOOP, (p,))).properties[0]

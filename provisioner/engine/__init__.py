@@ -1,0 +1,1 @@
+"""The engine: configuration, the Step contract, diff, field accounting, graph, reconciler, executor."""

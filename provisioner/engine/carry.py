@@ -1,0 +1,41 @@
+"""Update bodies: what a repair sends so it never undoes what others own (pure; used by the executor)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from provisioner.engine.diff import Rules, azure_managed_tag, covers, get_path
+
+
+def _set_path(body: dict, parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        body = body.setdefault(part, {})
+    body[parts[-1]] = value
+
+
+def carry_owned(desired: dict, observed: dict | None, rules: Rules) -> dict:
+    """The body an update sends: every not-managed field we would send carries the value Azure has, and
+    Azure-managed tags are kept. A repair of a hand-added tag must not scale an autoscaled plan back."""
+    if not observed:
+        return desired
+    body = copy.deepcopy(desired)
+    owned = [p for p, _ in rules.not_managed] + [p for p, reason in rules.ignore if reason.startswith("owned by")]
+    for path in _leaf_paths(desired):
+        if any(covers(p, path) for p in owned):
+            have = get_path(observed, path)
+            if have is not None:
+                _set_path(body, path.split("."), copy.deepcopy(have))
+    tags, seen = body.get("tags"), observed.get("tags")
+    if isinstance(tags, dict) and isinstance(seen, dict):
+        for key, value in seen.items():
+            if azure_managed_tag(key) and key not in tags:
+                tags[key] = value
+    return body
+
+
+def _leaf_paths(body: Any, path: str = "") -> list[str]:
+    """Dotted paths of a body's dict leaves (lists are leaves: not-managed fields are not list elements)."""
+    if not isinstance(body, dict) or not body:
+        return [path] if path else []
+    return [p for k, v in body.items() for p in _leaf_paths(v, f"{path}.{k}" if path else k)]

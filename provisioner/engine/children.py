@@ -1,0 +1,121 @@
+"""Collections we own whole: the contract for listing a parent's children, and the pure decision on the
+children no env file declares (revoke what grants access, report what holds data or protects it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from provisioner.core.model import Action, Change, PropertyChange, ResourceRef
+
+Kind = Literal["revoke", "report"]
+
+
+@dataclass(frozen=True)
+class Child:
+    """One child as listed under its parent: its ARM id, short name and the body the list returned."""
+
+    id: str
+    name: str
+    body: Mapping[str, Any]
+
+
+class Children:
+    """A set of children of one parent resource that the platform defines (firewall rules on a server,
+    role assignments at a scope). A child no step declares is drift. Subclasses live in steps/ (they call
+    the SDK); the engine sees only this contract."""
+
+    kind: ClassVar[Kind] = "revoke"  # revoke: provision deletes it; report: left for a person
+    why: ClassVar[str] = ""  # why this kind: shown with every undeclared child
+
+    def __init__(self, name: str, parent_step: str, parent_id: str, child_type: str):
+        self.name = name  # unique per environment, e.g. "postgres_server/firewallRules"
+        self.parent_step = parent_step  # listed only when this step's resource exists
+        self.parent_id = parent_id
+        self.child_type = child_type
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    @property
+    def lane(self) -> str | None:
+        """Deletes share the parent's write lane (one write at a time on a PostgreSQL server)."""
+        return None
+
+    def list(self, clients: Any) -> list[Child]:
+        """Every child of the parent as ARM lists it (READ)."""
+        raise NotImplementedError
+
+    def delete(self, clients: Any, child: Child) -> None:
+        raise NotImplementedError
+
+    def declared_from(self, observed: Mapping[str, dict | None]) -> set[str]:
+        """Names declared by what other resources say (rules named after a site's outbound addresses), for
+        collections whose children no step names one by one. `observed` is what the plan read."""
+        return set()
+
+    def platform(self, child: Child) -> str | None:
+        """Why a listed child is not ours to judge (Azure creates it, it is inherited from above), or None."""
+        return None
+
+    def shown(self, child: Child) -> dict[str, Any]:
+        """The few fields that say what the child is (who it grants, which addresses): the change's lines."""
+        return {}
+
+
+def declared_names(collection: Children, step_refs: Iterable[tuple[str, ResourceRef]]) -> set[str]:
+    """Names of the children some step declares: same type, id under the parent (ARM ids are
+    case-insensitive; the last segment is the child's name, whatever the list calls it)."""
+    prefix = collection.parent_id.lower().rstrip("/") + "/"
+    want = collection.child_type.lower()
+    return {ref.name.lower() for _, ref in step_refs if ref.type.lower() == want and ref.id.lower().startswith(prefix)}
+
+
+def lock_scopes(step_refs: Iterable[tuple[str, ResourceRef]], observed_locks: Iterable[str] = ()) -> list[str]:
+    """Scopes under a management lock: the locks the env files declare (they stand once provision has run)
+    and any lock found on our resources. ARM refuses a delete at or below a locked scope (409 ScopeLocked)."""
+    ids = [ref.id for _, ref in step_refs if ref.type.lower() == "microsoft.authorization/locks"]
+    return sorted({_lock_scope(i) for i in (*ids, *observed_locks)})
+
+
+def _lock_scope(lock_id: str) -> str:
+    low = lock_id.lower()
+    k = low.rfind("/providers/microsoft.authorization/locks/")
+    return lock_id[:k] if k >= 0 else lock_id
+
+
+def _locked_by(child_id: str, scopes: Sequence[str]) -> str | None:
+    low = child_id.lower()
+    for scope in scopes:
+        s = scope.lower().rstrip("/")
+        if low == s or low.startswith(s + "/"):
+            return scope
+    return None
+
+
+def decide(collection: Children, listed: Sequence[Child], declared: set[str], locked: Sequence[str],
+           subscription_id: str, resource_group: str) -> list[Change]:
+    """Pure: one DELETE change per listed child that no step declares. `revoke` children are deleted by
+    provision; `report` children, and any child under a management lock (production locks its data
+    resources), are refused: left for a person."""
+    out: list[Change] = []
+    for child in sorted(listed, key=lambda c: c.name.lower()):
+        if child.name.lower() in declared or collection.platform(child):
+            continue
+        ref = ResourceRef(subscription_id, resource_group, collection.child_type, child.name, scope=child.id)
+        props = tuple(PropertyChange(path, value, None) for path, value in collection.shown(child).items())
+        refused: str | None = None
+        if collection.kind == "report":
+            refused = f"left for a person: {collection.why}"
+        elif scope := _locked_by(child.id, locked):
+            # The lock is there so that nothing under it is deleted by an ordinary run; lifting it is a
+            # person's decision (issue 7 point 5), and ARM would refuse the delete anyway: "When you apply a
+            # lock at a parent scope, all child resources inherit the same lock" (learn.microsoft.com/
+            # javascript/api/@azure/arm-locks/managementlocks), answered with 409 ScopeLocked.
+            refused = (f"left for a person: it is under the management lock on {scope.rsplit('/', 1)[-1]}; "
+                       "lift the lock, remove it, re-apply the lock")
+        reason = f"not declared by any env file ({collection.name}): {collection.why}"
+        out.append(Change(f"{collection.name}/{child.name}", ref, Action.DELETE, props, reason,
+                          refused=refused, collection=collection.name))
+    return out

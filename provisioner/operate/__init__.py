@@ -1,0 +1,1 @@
+"""Day-2 operations on a live environment: deploys, health gates, the run lock, cost."""
