@@ -251,7 +251,7 @@ class Cluster:
             "host all all 0.0.0.0/0 reject",
         ]
         self._write("pg_hba.conf", "\n".join(lines) + "\n")
-        if (self.data / "postmaster.pid").exists():
+        if (self.data / "postmaster.pid").exists() and self.running():
             self.sql("SELECT pg_reload_conf()")
 
     # ------------------------------------------------------------------ backup and recovery

@@ -63,6 +63,7 @@ class PgEngine:
         self._lock = threading.RLock()
         self._clusters: dict[str, Cluster] = {}
         self._index: dict[str, dict[str, Any]] = {}
+        self.deleting: set[str] = set()  # servers whose DELETE is in flight (their children's hooks skip SQL)
         if self.runner is not None:
             self.root.mkdir(mode=0o755, exist_ok=True)
             if self._index_file.is_file():
@@ -163,6 +164,7 @@ class PgEngine:
             return
         with self._lock:
             sid = server_id.lower()
+            self.deleting.discard(sid)
             cluster = self._clusters.pop(sid, None)
             entry = self._index.pop(sid)
             if cluster is None and self.runner is not None:
