@@ -36,6 +36,9 @@ def pg_cloud(tmp_path_factory) -> Iterator[LocalCloud]:
     state = tmp_path_factory.mktemp("pgcloud") / "state.json"
     with LocalCloud(state_file=state, request_log=state.with_name("requests.jsonl"), postgres="on") as c:
         yield c
+    import shutil
+
+    shutil.rmtree(c.pg.root, ignore_errors=True)  # a persisted cloud keeps its clusters; this one is done
 
 
 @pytest.fixture

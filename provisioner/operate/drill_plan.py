@@ -81,8 +81,8 @@ def choose(component: str) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------------------------------------ PostgreSQL
 def scratch_name(source: str, stamp: datetime) -> str:
-    """`<source>-drill-<yyyymmddhhmm>`, within the 63 characters a server name may have."""
-    suffix = f"-drill-{stamp:%Y%m%d%H%M}"
+    """`<source>-drill-<yyyymmddhhmmss>`, within the 63 characters a server name may have."""
+    suffix = f"-drill-{stamp:%Y%m%d%H%M%S}"
     return source[: 63 - len(suffix)].rstrip("-") + suffix
 
 
@@ -146,9 +146,10 @@ def postgres_row(*, source_dbs: set[str], restored_dbs: set[str], before: str, a
         problems.append(f"the newest data recovered is {rpo:.0f}s older than the restore point, over the target")
     if rpo is None and not problems:
         notes.append("RPO not measured: the restore point was given (--at), so no canary was written before it")
-    if waited:
+    if waited >= 0.5:
         notes.append(f"{waited:.0f}s of the RTO waited for the point's WAL to be restorable")
     figures = {"restore_point": point.isoformat(), "databases_checked": sorted(source_dbs & restored_dbs),
+               "restored_databases": sorted(restored_dbs),
                "canary_before": before if before_written else None, "canary_after": after,
                "restore_wait_seconds": round(waited, 1)}
     if cost is not None:

@@ -38,6 +38,13 @@ NOT_YET = ("PointInTimeRestoreNotAvailable",)
 RUNNER_RULE = "drill-runner"
 
 
+def _created(database: Any) -> datetime | None:
+    created = getattr(getattr(database, "system_data", None), "created_at", None)
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    return created if isinstance(created, datetime) else None
+
+
 class DrillFailed(ProvisionerError):
     """The drill could not run (the source is missing, a call failed); the scratch server is cleaned up."""
 
@@ -70,7 +77,6 @@ class PostgresDrill:
         source = raw(self.pg.servers.get, self.rg, self.server)
         if source is None:
             raise DrillFailed(f"PostgreSQL server {self.server} not found in {self.rg}: provision the environment first")
-        source_dbs = self.databases(self.server)
         stamp = self.now()
         scratch = scratch_name(self.server, stamp)
         hourly = scratch_hourly(source, self.prices)
@@ -89,6 +95,7 @@ class PostgresDrill:
             else:
                 written, point = None, self.options.at
                 self.canary(after)  # written now, so after the given point: it must not come back
+            source_dbs = self.databases(self.server, point) - {before, after}
             self.say(f"restoring {self.server} as of {point.isoformat()} into {scratch}")
             started = self.clock()
             waited = self.restore(scratch, scratch_body(source, point, self.tags(source)))
@@ -109,8 +116,11 @@ class PostgresDrill:
         return {**(source.get("tags") or {}), SCRATCH_TAG: self.server, "Purpose": "disaster-recovery drill"}
 
     # ------------------------------------------------------------------ steps
-    def databases(self, server: str) -> set[str]:
-        return {d.name for d in call(lambda: list(self.pg.databases.list_by_server(self.rg, server)))}
+    def databases(self, server: str, point: datetime | None = None) -> set[str]:
+        """The server's databases; with `point`, those created by then (ARM's systemData.createdAt; a database
+        without it, made over SQL, is expected too)."""
+        found = call(lambda: list(self.pg.databases.list_by_server(self.rg, server)))
+        return {str(d.name) for d in found if point is None or _created(d) is None or _created(d) <= point}
 
     def canary(self, name: str) -> datetime:
         """Create a canary database on the source; returns when it was asked for (its commit is later)."""
