@@ -102,7 +102,8 @@ def frontend_drill(clients: Any, rg: str, name: str, dist: Path | None, say: Cal
                    "version (the deploy workflow's FRONTEND_DIST)")
     started = clock()
     deploy_frontend(clients, rg, name, dist, say)
-    return redeploy_row("frontend", clock() - started, str(dist), str(dist), f"from {dist}")
+    return redeploy_row("frontend", clock() - started, str(dist), str(dist), f"from {dist}",
+                        "the build comes from Git; the site holds no data of its own")
 
 
 # ------------------------------------------------------------------------------------------------ cache

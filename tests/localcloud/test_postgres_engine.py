@@ -126,3 +126,37 @@ def test_a_restore_azure_refuses_is_refused(pg_cloud: LocalCloud, pg_clients: Cl
                   {"location": "eastus", "properties": sent}))
     assert err.value.code == code
     assert raw(pg_clients.postgres.servers.get, "rg-pgengine", "pg-refused") is None
+
+
+def test_without_binaries_servers_stay_arm_only_and_the_cloud_says_so(monkeypatch) -> None:
+    from provisioner.localcloud import pg_engine
+    from provisioner.localcloud.pg_cluster import PgUnavailable
+
+    def missing() -> None:
+        raise PgUnavailable("no PostgreSQL server binaries (initdb, pg_ctl, postgres) were found")
+
+    monkeypatch.setattr(pg_engine.Runner, "detect", staticmethod(missing))
+    engine = pg_engine.PgEngine(None, "auto")
+    assert not engine.real and "no PostgreSQL server binaries" in engine.describe()
+    with pytest.raises(PgUnavailable):
+        pg_engine.PgEngine(None, "on")
+
+
+def test_an_arm_only_restore_keeps_the_databases_that_existed_at_the_point(cloud: LocalCloud, clients: Clients) -> None:
+    """PROVISIONER_LOCALCLOUD_POSTGRES=off (the suite's default): the restore is checked as on Azure, and the
+    restored server lists the source's databases created by the point (their systemData.createdAt)."""
+    assert not cloud.pg.real
+    call(clients.resource.resource_groups.create_or_update, "rg-arm", {"location": "eastus"})
+    wait(call(clients.postgres.servers.begin_create_or_update, "rg-arm", "src", {
+        "location": "eastus", "sku": {"name": "Standard_B1ms", "tier": "Burstable"},
+        "properties": {"administratorLogin": LOGIN, "administratorLoginPassword": PASSWORD, "createMode": "Create"}}))
+    wait(call(clients.postgres.databases.begin_create, "rg-arm", "src", "early", {"properties": {}}))
+    time.sleep(0.05)
+    point = datetime.now(UTC)
+    time.sleep(0.05)
+    wait(call(clients.postgres.databases.begin_create, "rg-arm", "src", "late", {"properties": {}}))
+    source = raw(clients.postgres.servers.get, "rg-arm", "src") or {}
+    wait(call(clients.postgres.servers.begin_create_or_update, "rg-arm", "copy", {
+        "location": "eastus", "properties": {"createMode": "PointInTimeRestore", "sourceServerResourceId": source["id"],
+                                             "pointInTimeUTC": point.isoformat()}}))
+    assert [d.name for d in clients.postgres.databases.list_by_server("rg-arm", "copy")] == ["early"]

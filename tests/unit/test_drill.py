@@ -13,7 +13,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from provisioner.cli import drill_report
-from provisioner.operate import cost, drill_postgres, drill_services, pgclient
+from provisioner.operate import cost, drill_services, pgclient
 from provisioner.operate.drill_plan import (
     PREMIUM_RDB_MINUTES,
     SCRATCH_TAG,
@@ -97,7 +97,7 @@ def test_a_drill_asks_for_a_point_in_time_restore_between_its_two_canaries(monke
     assert props["createMode"] == "PointInTimeRestore" and props["sourceServerResourceId"] == SOURCE["id"]
     assert body["location"] == "eastus" and body["tags"][SCRATCH_TAG] == SRC
     point = datetime.fromisoformat(props["pointInTimeUTC"].replace("Z", "+00:00"))
-    assert T0 < point  # the canary 'before' was asked for first; 'after' strictly later (see the sleep)
+    assert point > T0  # the canary 'before' was asked for first; 'after' strictly later (see the sleep)
     # verification reached only the scratch server: a new password and a firewall rule for this machine
     (args, _), = [(c.args, c.kwargs) for c in pg.servers.begin_update.call_args_list]
     assert args[1] == scratch and set(args[2]["properties"]) == {"administratorLoginPassword"}
@@ -248,3 +248,21 @@ def test_keyvault_drill_opens_the_firewall_recovers_and_closes_it(monkeypatch) -
     assert updates == [[{"value": "198.51.100.7"}], []]  # opened for the drill, closed after
     assert secret_client.begin_delete_secret.call_count == 2  # deleted, recovered, deleted again
     secret_client.purge_deleted_secret.assert_not_called()  # purge protection: cannot purge
+
+
+def _locked() -> HttpResponseError:
+    err = HttpResponseError(message="locked")
+    err.status_code = 409
+    err.error = SimpleNamespace(code="ScopeLocked", message="The scope ... cannot perform delete operation")
+    return err
+
+
+def test_a_lock_on_the_server_keeps_the_canaries_and_says_so(monkeypatch) -> None:
+    """Production's CanNotDelete lock on the server covers its databases: the drill still passes, deletes the
+    scratch server (not under that lock), and reports the canaries it had to leave."""
+    clients, drill, said = _setup(monkeypatch)
+    clients.postgres.databases.begin_delete.side_effect = _locked()
+    row = drill.run()
+    assert row.status == "pass" and len(_scratch_calls(clients)) == 1
+    assert any("CanNotDelete lock" in n for n in row.notes)
+    assert any("kept the canary" in line for line in said)
