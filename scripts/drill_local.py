@@ -77,6 +77,11 @@ def main() -> int:
         spec = TargetSpec(arm_endpoint=cloud.url)
         text, code = drills.drill(session, spec, drills.DrillArgs("all", args.output, frontend_dist=dist),
                                   lambda prompt: True, yes=True)
+        pg_root = cloud.pg.root
+    import shutil
+
+    shutil.rmtree(pg_root, ignore_errors=True)  # the clusters of this throw-away environment
+    shutil.rmtree(work, ignore_errors=True)
     print(text, end="")
     return code
 
