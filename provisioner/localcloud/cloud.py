@@ -24,7 +24,8 @@ from .keyvault_data import SecretStore
 from .pg_engine import PgEngine
 from .profile import TENANT_ID
 from .requestlog import RequestLog
-from .server import Handler, LocalHTTPServer
+from .server import Handler
+from .services import LocalHTTPServer
 from .store import Store, read_json, write_json_atomic
 
 # TEST-NET-3 (RFC 5737): documentation-only, so it never matches a real operator's allow-list entry.

@@ -124,7 +124,12 @@ class PostgresDrill:
         """The server's databases; with `point`, those created by then (ARM's systemData.createdAt; a database
         without it, made over SQL, is expected too)."""
         found = call(lambda: list(self.pg.databases.list_by_server(self.rg, server)))
-        return {str(d.name) for d in found if point is None or _created(d) is None or _created(d) <= point}
+        out = set()
+        for database in found:
+            created = _created(database)
+            if point is None or created is None or created <= point:
+                out.add(str(database.name))
+        return out
 
     def canary(self, name: str) -> datetime:
         """Create a canary database on the source; returns when it was asked for (its commit is later)."""
