@@ -285,7 +285,6 @@ def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Pa
 
 
 @main.command()
-@env_options
 @target_options
 @click.option("--component", type=click.Choice(["all", "postgres", "keyvault", "app", "frontend", "cache"]),
               default="all", show_default=True, help="What to drill.")
@@ -299,9 +298,9 @@ def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Pa
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before redeploying production's running versions.")
 @click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
 @click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
-def drill(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-          state_dir: Path, latency: str, workers: int, component: str, at: str | None, client_ip: str | None,
-          frontend_dist: Path | None, health_timeout: float | None, yes: bool, output: str, out: str | None) -> None:
+@exits
+def drill(target: Target, component: str, at: str | None, client_ip: str | None, frontend_dist: Path | None,
+          health_timeout: float | None, yes: bool, output: str, out: str | None) -> int:
     """Disaster-recovery drill (docs/recovery.md): restore the database into a scratch server and verify it, recover a
     Key Vault secret from soft delete, redeploy the running API and frontend, judge the cache's persistence; the
     report is the architecture document's RTO/RPO table with measured values. The scratch server is always deleted.
@@ -316,16 +315,13 @@ def drill(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | 
         try:
             when = datetime.fromisoformat(at.replace("Z", "+00:00"))
         except ValueError:
-            click.echo(f"error: --at {at!r}: expected an ISO-8601 time such as 2026-12-01T10:00:00Z", err=True)
-            sys.exit(exitcodes.EXIT_ERROR)
+            raise TargetError(f"--at {at!r}: expected an ISO-8601 time such as 2026-12-01T10:00:00Z") from None
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
     if frontend_dist is not None:
         from provisioner.operate.frontend import check_dist
 
-        try:
-            check_dist(frontend_dist)
-        except ProvisionerError as exc:
-            _fail(exc)
+        check_dist(frontend_dist)  # before any request
+    check_out_path(out)
     args = drills.DrillArgs(component, output, when, client_ip, frontend_dist, health_timeout)
 
     def _terminate(signum: int, frame: Any) -> None:
@@ -333,19 +329,15 @@ def drill(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | 
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        check_out_path(out)
-        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        session, spec = target.open()
         text, code = drills.drill(session, spec, args, _confirm, yes)
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
     except KeyboardInterrupt:
         click.echo("Interrupted: the scratch resources were cleaned up (see above).", err=True)
-        sys.exit(exitcodes.EXIT_INTERRUPTED)
+        return exitcodes.EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
     _emit(text, out)
-    sys.exit(code)
+    return code
 
 
 @main.group()

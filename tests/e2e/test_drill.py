@@ -49,7 +49,9 @@ def _source(cloud: LocalCloud) -> Clients:
 
 
 def _servers(cloud: LocalCloud) -> list[str]:
-    return sorted(b["name"] for i, b in cloud.state().items() if i.lower().endswith(("/flexibleservers/" + b["name"]).lower()))
+    """The servers in dev's group (the session's cloud also holds other tests' servers)."""
+    group = f"/resourcegroups/{RG}/providers/microsoft.dbforpostgresql/flexibleservers/"
+    return sorted(b["name"] for i, b in cloud.state().items() if i.lower().endswith((group + b["name"]).lower()))
 
 
 def _drill(cloud: LocalCloud, *args: str) -> Any:
