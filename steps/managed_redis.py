@@ -92,7 +92,7 @@ class ManagedRedisDatabase(ArmStep):
 
     type = "Microsoft.Cache/redisEnterprise/databases"
     model = SdkModel("azure.mgmt.redisenterprise.models", "Database")
-    not_managed = (
+    _NOT_MANAGED = (
         nm("Redis modules are not used by the app (and can only be added when the database is created)", "properties.modules")
         + nm("active geo-replication is not used (the document has one region; persistence excludes it)",
              "properties.geoReplication")
@@ -100,6 +100,15 @@ class ManagedRedisDatabase(ArmStep):
     )
     dependencies = ("redis",)
     holds_data = True
+
+    @property
+    def not_managed(self) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
+        # Each frequency belongs to its kind of persistence: declared when that kind is on, otherwise left at
+        # what Azure keeps (sending an RDB frequency with RDB off is not something the API documents).
+        mode = config(self.env).persistence
+        off = [f"properties.persistence.{k}Frequency" for k in ("aof", "rdb") if k != mode]
+        return self.__class__.__dict__["_NOT_MANAGED"] + nm("frequency of a persistence kind that is off", *off)
+
     rules = rules(Rules(
         normalizers=(("properties.clientProtocol", lower), ("properties.clusteringPolicy", lower),
                      ("properties.evictionPolicy", lower), ("properties.accessKeysAuthentication", lower)),
