@@ -92,7 +92,7 @@ class ManagedRedisDatabase(ArmStep):
 
     type = "Microsoft.Cache/redisEnterprise/databases"
     model = SdkModel("azure.mgmt.redisenterprise.models", "Database")
-    _NOT_MANAGED = (
+    not_managed = (
         nm("Redis modules are not used by the app (and can only be added when the database is created)", "properties.modules")
         + nm("active geo-replication is not used (the document has one region; persistence excludes it)",
              "properties.geoReplication")
@@ -100,14 +100,6 @@ class ManagedRedisDatabase(ArmStep):
     )
     dependencies = ("redis",)
     holds_data = True
-
-    @property
-    def not_managed(self) -> tuple[tuple[str, str], ...]:  # type: ignore[override]
-        # Each frequency belongs to its kind of persistence: declared when that kind is on, otherwise left at
-        # what Azure keeps (sending an RDB frequency with RDB off is not something the API documents).
-        mode = config(self.env).persistence
-        off = [f"properties.persistence.{k}Frequency" for k in ("aof", "rdb") if k != mode]
-        return self.__class__.__dict__["_NOT_MANAGED"] + nm("frequency of a persistence kind that is off", *off)
 
     rules = rules(Rules(
         normalizers=(("properties.clientProtocol", lower), ("properties.clusteringPolicy", lower),
@@ -161,11 +153,34 @@ class ManagedRedisDatabase(ArmStep):
         wait(call(clients.redisenterprise.databases.begin_delete, self.resource_group, self.cluster, DATABASE))
 
 
+# Each persistence frequency belongs to its kind of persistence: declared when that kind is on, otherwise left at
+# what Azure keeps (an RDB frequency with RDB off is not something the API documents). One class per choice, so
+# each says exactly which frequency it leaves alone.
+_OFF = "frequency of a persistence kind that is off"
+
+
+class NoPersistenceDatabase(ManagedRedisDatabase):
+    not_managed = ManagedRedisDatabase.not_managed + nm(_OFF, "properties.persistence.aofFrequency",
+                                                        "properties.persistence.rdbFrequency")
+
+
+class AofDatabase(ManagedRedisDatabase):
+    not_managed = ManagedRedisDatabase.not_managed + nm(_OFF, "properties.persistence.rdbFrequency")
+
+
+class RdbDatabase(ManagedRedisDatabase):
+    not_managed = ManagedRedisDatabase.not_managed + nm(_OFF, "properties.persistence.aofFrequency")
+
+
+DATABASES: dict[str, type[ManagedRedisDatabase]] = {"none": NoPersistenceDatabase, "aof": AofDatabase,
+                                                    "rdb": RdbDatabase}
+
+
 def instances(env: EnvironmentSpec) -> list[ArmStep]:
     if kind_of(env) != "managed":
         return []
-    return [ManagedRedis(env, "redis", env.resource_name("managed_redis")),
-            ManagedRedisDatabase(env, "redis_database", DATABASE)]
+    database = DATABASES[config(env).persistence]
+    return [ManagedRedis(env, "redis", env.resource_name("managed_redis")), database(env, "redis_database", DATABASE)]
 
 
 def validate(env: EnvironmentSpec) -> list[ConfigProblem]:

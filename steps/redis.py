@@ -186,8 +186,8 @@ def instances(env: EnvironmentSpec) -> list[Redis]:
     return [Redis(env, "redis", env.resource_name("redis"))] if kind_of(env) == "cache" else []
 
 
-def _problem(env: EnvironmentSpec, key: str, message: str) -> ConfigProblem:
-    return ConfigProblem(env.where(f"{SECTION}.{key}"), f"{SECTION}.{key}", message)
+def _problem(env: EnvironmentSpec, key: str, message: str, severity: str = "error") -> ConfigProblem:
+    return ConfigProblem(env.where(f"{SECTION}.{key}"), f"{SECTION}.{key}", message, severity=severity)
 
 
 def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
