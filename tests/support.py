@@ -176,3 +176,22 @@ def first_envs(envs: tuple[str, ...]) -> list[tuple[str, str]]:
                 continue
             seen.setdefault(s.name, env)
     return [(env, name) for name, env in seen.items()]
+
+
+@cache
+def cache_envs() -> Path:
+    """The shipped env files with [redis] kind = "cache": environments that still run Azure Cache for Redis."""
+    import shutil
+    import tempfile
+
+    target = Path(tempfile.mkdtemp(prefix="cache-envs-")) / "envs"
+    shutil.copytree(ENVS, target)
+    for env in ("dev", "staging", "production"):
+        path = target / f"{env}.toml"
+        path.write_text(path.read_text().replace("[redis]\n", '[redis]\nkind = "cache"\n', 1))
+    return target
+
+
+def cache_session(env: str = "dev") -> Session:
+    """A session of `env` as it is when it runs on Azure Cache for Redis."""
+    return session(env, cache_envs())
