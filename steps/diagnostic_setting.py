@@ -115,7 +115,7 @@ class DiagnosticSetting(Step):
         return ResourceRef(self.env.subscription_id, self.resource_group, self.type, self.resource_name, scope=rid)
 
     def desired(self, known: Any) -> dict[str, Any]:
-        props: dict[str, Any] = {"workspaceId": resource_id(self.env, "log_analytics")}
+        props: dict[str, Any] = {"workspaceId": resource_id(self.env, "log_analytics"), "metrics": []}
         if self.metric_category:
             props["metrics"] = [{"category": self.metric_category, "enabled": True}]
         if self.has_logs:
