@@ -100,11 +100,11 @@ def closure(session: Session, name: str) -> list[str]:
     return [n for n in session.graph.order if n in wanted]
 
 
-def sub_session(env: str, *names: str) -> Session:
+def sub_session(env: str, *names: str, envs_dir: Path = ENVS) -> Session:
     """The named steps of `env` with everything they depend on, and the owned collections under them."""
     from provisioner.engine.graph import build
 
-    full = session(env)
+    full = session(env, envs_dir)
     wanted = {n for name in names for n in closure(full, name)}
     chosen = [s for s in full.steps if s.name in wanted]
     kids = [c for c in full.children if c.parent_step in wanted]
