@@ -53,6 +53,10 @@ class ManagedRedis(ArmStep):
     rules = rules(Rules(
         normalizers=(("properties.highAvailability", lower), ("properties.publicNetworkAccess", lower),
                      ("sku.name", lower)),
+        # High availability "can be enabled on an existing cache, but can't be disabled once it's enabled"
+        # (docs.azure.cn/redis/plan-reliability-and-durability): a change either way is planned as a replace,
+        # which is refused for a cache holding data; a person enables HA in place (docs/managed-redis.md).
+        replace_on=("properties.highAvailability",),
     ))
 
     @property
@@ -106,7 +110,7 @@ class ManagedRedisDatabase(ArmStep):
                      ("properties.evictionPolicy", lower), ("properties.accessKeysAuthentication", lower)),
         # The port and the protocol are chosen at create (SDK Database.port "Specified at create time"), the
         # clustering policy cannot leave OSSCluster/EnterpriseCluster without deleting the database.
-        replace_on=("properties.port", "properties.clientProtocol"),
+        replace_on=("properties.port", "properties.clientProtocol", "properties.clusteringPolicy"),
     ))
 
     def parent_path(self) -> str:

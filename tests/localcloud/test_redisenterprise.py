@@ -131,3 +131,16 @@ def test_defaults_azure_fills_in(amr, cloud):
 def test_a_database_needs_its_cluster(amr):
     with pytest.raises(ResourceNotFoundError):
         amr.databases.begin_create(RG, "nope", "default", _db()).result()
+
+
+@pytest.mark.parametrize(("where", "key"), [("cluster", "highAvailability"), ("cluster", "publicNetworkAccess"),
+                                            ("database", "clusteringPolicy"), ("database", "evictionPolicy"),
+                                            ("database", "clientProtocol"), ("database", "accessKeysAuthentication")])
+def test_unknown_enum_values_are_refused(amr, where, key):
+    if where == "cluster":
+        _refused(lambda: amr.redis_enterprise.begin_create(RG, "c6", _cluster(**{key: "Sometimes"})),
+                 "InvalidRequestContent")
+    else:
+        amr.redis_enterprise.begin_create(RG, "c6", _cluster()).result()
+        _refused(lambda: amr.databases.begin_create(RG, "c6", "default", _db(**{key: "Sometimes"})),
+                 "InvalidRequestContent")

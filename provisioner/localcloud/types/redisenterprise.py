@@ -56,7 +56,27 @@ def _props(body: dict[str, Any] | None) -> dict[str, Any]:
     return dict((body or {}).get("properties") or {})
 
 
+# The enum values the API accepts (SDK models of azure-mgmt-redisenterprise 3.1: HighAvailability, PublicNetworkAccess,
+# TlsVersion, Protocol, ClusteringPolicy, EvictionPolicy, AccessKeysAuthentication, AofFrequency, RdbFrequency).
+ENUMS = {
+    "highAvailability": ("Enabled", "Disabled"), "publicNetworkAccess": ("Enabled", "Disabled"),
+    "minimumTlsVersion": ("1.0", "1.1", "1.2"), "clientProtocol": ("Encrypted", "Plaintext"),
+    "clusteringPolicy": ("EnterpriseCluster", "OSSCluster", "NoCluster"),
+    "evictionPolicy": ("AllKeysLFU", "AllKeysLRU", "AllKeysRandom", "VolatileLRU", "VolatileLFU", "VolatileTTL",
+                       "VolatileRandom", "NoEviction"),
+    "accessKeysAuthentication": ("Enabled", "Disabled"),
+}
+
+
+def _enums(props: dict[str, Any]) -> None:
+    for key, allowed in ENUMS.items():
+        value = props.get(key)
+        if value is not None and str(value).lower() not in {a.lower() for a in allowed}:
+            raise _bad(f"The value '{value}' of '{key}' is invalid: one of {', '.join(allowed)}.", "InvalidRequestContent")
+
+
 def _cluster_rules(ctx: WriteCtx) -> None:
+    _enums(ctx.props)
     name = ctx.path.name
     if ctx.created and not NAME.fullmatch(name):
         raise _bad(f"The name '{name}' is invalid: 1-60 letters, digits and hyphens, with no leading, trailing or "
@@ -104,6 +124,7 @@ def _running(engine: EngineApi, body: dict[str, Any]) -> None:
 
 
 def _database_rules(ctx: WriteCtx) -> None:
+    _enums(ctx.props)
     name = ctx.path.name
     if ctx.created and name != "default":
         # A Managed Redis cluster has one database, named "default" (migrate-basic-standard-premium-understand.md:
