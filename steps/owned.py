@@ -97,6 +97,10 @@ class PgDatabases(_PgChildren):
         return call(lambda: _children(clients.postgres.databases.list_by_server(self.group, self.server)))
 
     def platform(self, child: Child) -> str | None:
+        if child.name.lower().startswith("drill_canary_"):
+            # provisioner/operate/drill_plan.py CANARY_PREFIX: an empty database a drill wrote before its restore
+            # point; production's CanNotDelete lock keeps it until the lock is lifted (docs/recovery.md).
+            return "a disaster-recovery drill's canary"
         return "created with every server" if child.name.lower() in self.SYSTEM else None
 
 
