@@ -67,17 +67,19 @@ def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callab
 
 
 def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | None = None,
-                   now: Clock = _now) -> str:
-    """Deploy `image`; returns the closing line, raises DeployFailed naming the failed check."""
+                   now: Clock = _now, redeploy: bool = False) -> str:
+    """Deploy `image`; returns the closing line, raises DeployFailed naming the failed check. `redeploy` (the
+    recovery drill) goes through every step even for the version production runs, and keeps the record."""
     check_image(image)
     production = backend.image(None)
     record = backend.record()
-    if production == image:
+    same = production == image
+    if same and not redeploy:
         # Re-deploying what runs would put the running version in the slot too and lose the rollback target.
         return (f"production already runs {image}: nothing to deploy; the rollback target stays "
                 f"{record.previous or '(none recorded)'}")
     if backend.t.slot is None:
-        return _deploy_in_place(backend, image, production, now)
+        return _deploy_in_place(backend, image, production, now, record_it=not same)
     slot, say = backend.t.slot, backend.say
     previous_slot, previous_marker = backend.image(slot), backend.marker(slot)
     say(f"production runs {production or '(no image)'}; setting {image} on slot '{slot}'")
@@ -95,7 +97,8 @@ def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | 
             _restore(backend, previous_slot, previous_marker, slot)
             raise DeployFailed(f"{exc}; nothing was swapped, production unchanged ({production})") from None
     _swap_or_fail(backend, f"production unchanged ({production})")
-    backend.write_record(after_deploy(image, production, now()))
+    if not same:  # a redeploy of the same version keeps the rollback target as it was
+        backend.write_record(after_deploy(image, production, now()))
     _watch_or_swap_back(backend, image, record)
     return (f"production runs {image}; slot '{slot}' holds the previous {production} "
             f"(provisioner rollback swaps it back)")
@@ -155,7 +158,7 @@ def _restore(backend: Backend, image: str, marker: str, slot: str | None) -> Non
         backend.set_version(image, marker or image, slot)
 
 
-def _deploy_in_place(backend: Backend, image: str, production: str, now: Clock) -> str:
+def _deploy_in_place(backend: Backend, image: str, production: str, now: Clock, record_it: bool = True) -> str:
     say = backend.say
     marker = backend.marker(None)
     say(f"{backend.t.site} has no deployment slot (its plan tier has none): deploying in place, "
@@ -166,7 +169,8 @@ def _deploy_in_place(backend: Backend, image: str, production: str, now: Clock) 
         _restore(backend, production, marker, None)
         raise DeployFailed(_failed("production (in place)", verdict, endpoint, image)
                            + (f"; restored the previous image {production}" if production else ""))
-    backend.write_record(after_deploy(image, production, now()))
+    if record_it:
+        backend.write_record(after_deploy(image, production, now()))
     return (f"production runs {image} (in place, no slot); previous image {production or '(none)'} recorded: "
             "provisioner rollback restores it")
 
