@@ -42,10 +42,10 @@ LABELS = {Severity.ACCESS: "access and exposure", Severity.DATA: "data protectio
 _ACCESS_TYPES = {"firewallrules", "roleassignments", "virtualnetworkrules", "networksecuritygroups",
                  "privateendpoints", "basicpublishingcredentialspolicies", "accesspolicies", "hostnamebindings",
                  "customdomains", "diagnosticsettings", "administrators"}
-_DATA_TYPES = {"locks", "managementpolicies", "backuppolicies", "databases"}
+_DATA_TYPES = {"locks", "managementpolicies", "backuppolicies"}
 # Resources whose deletion or replacement loses data (a missing one is a data-protection matter too).
-_HOLDS_DATA = {"flexibleservers", "databases", "redis", "vaults", "storageaccounts", "containers",
-               "workspaces", "secrets"}
+_HOLDS_DATA = {"flexibleservers", "databases", "redis", "redisenterprise", "vaults", "storageaccounts",
+               "containers", "workspaces", "secrets"}
 
 # Property names (matched against each segment of a wire path, case-insensitively).
 _ACCESS_PATHS = re.compile(
@@ -54,12 +54,13 @@ _ACCESS_PATHS = re.compile(
     r"virtualnetworkrules|cors|allowblobpublicaccess|publicaccess|vnetrouteallenabled|virtualnetworksubnetid|"
     r"startipaddress|endipaddress|startip|endip|authconfig|authentication|activedirectoryauth|passwordauth|"
     r"disablelocalauth|allowsharedkeyaccess|authnotrequired|accesspolicies|enablerbacauthorization|"
+    r"clientprotocol|accesskeysauthentication|"
     r"remotedebuggingenabled|clientcert.*|roledefinitionid|principalid|identity|allow|"
     r"allowcrosstenantreplication|defaultaction|bypass)$", re.IGNORECASE)
 _DATA_PATHS = re.compile(
     r"^(backup.*|.*backupretention.*|georedundantbackup|highavailability|enablesoftdelete|softdeleteretention.*|"
     r"enablepurgeprotection|deleteretentionpolicy|containerdeleteretentionpolicy|isversioningenabled|changefeed|"
-    r"retentionindays|aof-.*|rdb-.*)$", re.IGNORECASE)
+    r"retentionindays|aof-.*|rdb-.*|persistence|aofenabled|rdbenabled)$", re.IGNORECASE)
 _INDEX = re.compile(r"\[[^\]]*\]")
 
 
@@ -108,7 +109,8 @@ _ADMITS = {"firewallrules", "virtualnetworkrules"}
 _GRANTS = {"roleassignments", "accesspolicies", "administrators"}
 _TLS_AUTH = re.compile(r"^(.*tls.*|httpsonly|supportshttpstrafficonly|enablenonsslport|sslenforcement|ftpsstate|"
                        r"authconfig|authentication|activedirectoryauth|passwordauth|disablelocalauth|"
-                       r"allowsharedkeyaccess|authnotrequired|remotedebuggingenabled|clientcert.*|allow)$",
+                       r"allowsharedkeyaccess|authnotrequired|remotedebuggingenabled|clientcert.*|allow|"
+                       r"clientprotocol|accesskeysauthentication)$",
                        re.IGNORECASE)
 
 

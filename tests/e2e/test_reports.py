@@ -22,8 +22,8 @@ def test_an_open_database_rule_comes_first_with_its_fix_and_provision_says_it_le
     storage = f"{rg_path('production')}/providers/Microsoft.Storage/storageAccounts/fundrboltproductionst"
     tags = rest(url, "GET", storage, caller=bob)[1]["tags"]
     assert rest(url, "PATCH", storage, {"tags": {**tags, "temp": "bob"}}, caller=bob)[0] == 200
-    redis = f"{rg_path('production')}/providers/Microsoft.Cache/redis/fundrbolt-production-redis"
-    assert rest(url, "PATCH", redis, {"properties": {"enableNonSslPort": True}}, caller=bob)[0] in (200, 202)
+    site = f"{rg_path('production')}/providers/Microsoft.Web/sites/fundrbolt-production-api"
+    assert rest(url, "PATCH", f"{site}/config/web", {"properties": {"minTlsVersion": "1.0"}}, caller=bob)[0] == 200
     rule = f"{PG}/firewallRules/AllowAll"
     status, _ = rest(url, "PUT", rule, {"properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}},
                      caller=bob, api_version="2024-08-01")
@@ -36,7 +36,7 @@ def test_an_open_database_rule_comes_first_with_its_fix_and_provision_says_it_le
     entries = [line.split()[1] for line in lines if line.startswith("    ") and line.strip()[:1] in "~-+"
                and "  (" in line]
     assert entries[0] == "postgres_server/firewallRules/AllowAll", entries
-    assert entries[1:] == ["redis", "storage_account"]
+    assert entries[1:] == ["web_app_config", "storage_account"]
     fixes = [line.strip() for line in lines if line.strip().startswith("fix: ")]
     assert len(fixes) == len(entries)
     assert fixes[0] == (f"fix: {LIFT} && az resource delete --ids {rule} && provisioner provision --env production"
