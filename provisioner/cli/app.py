@@ -227,7 +227,7 @@ def deploy() -> None:
               help="Shell command run after the slot is healthy and before the swap (e.g. Alembic migrations); "
                    "non-zero stops the deploy. Gets DEPLOY_ENV, DEPLOY_IMAGE, DEPLOY_SLOT_URL.")
 @click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
-              help="How long the slot may take to answer 200 as the new version before the deploy is refused "
+              help="How long the slot (the site, without one) may take to answer 200 as the new version before the deploy is refused "
                    "[300 on Azure, 30 on a local cloud].")
 @exits
 def deploy_backend(target: Target, image: str, yes: bool, pre_swap: str | None, health_timeout: float | None) -> int:
@@ -256,7 +256,7 @@ def deploy_frontend(target: Target, dist: Path, yes: bool) -> int:
 @target_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
 @click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
-              help="How long the slot may take to answer 200 as the previous version before the rollback is "
+              help="How long the slot (the site, without one) may take to answer 200 as the previous version before the rollback is "
                    "refused [300 on Azure, 30 on a local cloud].")
 @click.option("--outside-window", is_flag=True,
               help="Roll back even though the last deploy is more than 30 minutes old (the document's rollback "
