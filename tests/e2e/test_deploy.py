@@ -114,6 +114,9 @@ def test_a_slot_still_serving_the_old_version_is_refused_before_the_swap(lc):
     assert swaps(lc, before) == []
     assert image(lc, "staging") == f"DOCKER|{REPO}:latest"
     assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:latest"  # restored: the rollback target stays
+    # All along the slot answered 200 (the old container): a gate that only waited for 200 would have swapped.
+    slot_host = rest(lc.url, "GET", _site("staging", "staging"))[1]["properties"]["defaultHostName"]
+    assert _get(lc, slot_host, "/health")[0] == 200
 
 
 def test_a_slow_container_start_is_waited_for(lc):
