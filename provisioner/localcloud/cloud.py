@@ -18,6 +18,7 @@ from .apphosts import CONTAINER_START_SECONDS, AppHosts
 from .blob import BlobStore
 from .blobhttp import BlobHandler
 from .engine import Engine
+from .entra import DEFAULT_LIFETIME, Entra
 from .faults import FaultTable
 from .ids import type_of
 from .keyvault_data import SecretStore
@@ -62,6 +63,7 @@ class LocalCloud:
         unhealthy_images: list[str] | None = None,
         tenant_id: str = TENANT_ID,
         client_ip: str = DEFAULT_CLIENT_IP,
+        token_lifetime: float = DEFAULT_LIFETIME,
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.host, self.port = host, port
@@ -74,6 +76,7 @@ class LocalCloud:
         activity_file = sf.with_name(sf.name + ".activity.json") if sf else None
         secrets_file = sf.with_name(sf.name + ".secrets.json") if sf else None
         blobs_file = sf.with_name(sf.name + ".blobs.json") if sf else None
+        directory_file = sf.with_name(sf.name + ".directory.json") if sf else None
         self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale, tenant_id)
         # Every caller reaches the loopback listener from 127.0.0.1; the Key Vault firewall instead sees this
         # address, the public IP a caller on the internet would have (`serve --client-ip`). A request may
@@ -85,6 +88,9 @@ class LocalCloud:
         self.engine.image_started = self.apphosts.image_started  # type: ignore[attr-defined]
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.engine.secret_store = self.secrets  # ARM vaults/secrets and configreferences read it
+        # Entra ID: app registrations (federated credentials) and the token endpoint; `token_lifetime` seconds
+        # per access token (`serve --token-lifetime`, short to prove a long run keeps signing in).
+        self.entra = Entra(directory_file, tenant_id, token_lifetime)
         self.blobs = BlobStore(blobs_file)  # the blob endpoint (run-lock leases); GET /_localcloud/endpoints
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)
@@ -268,12 +274,14 @@ def serve(
     unhealthy_images: list[str] | None = None,
     tenant_id: str = TENANT_ID,
     client_ip: str = DEFAULT_CLIENT_IP,
+    token_lifetime: float = DEFAULT_LIFETIME,
 ) -> None:
     """Run the local cloud in the foreground until SIGINT/SIGTERM; raises ServeError on bad arguments."""
     faults = load_faults(Path(faults_file)) if faults_file else []
     try:
         cloud = LocalCloud(Path(state_file) if state_file else None, Path(request_log) if request_log else None,
-                           latency, time_scale, faults, host, port, unhealthy_images, tenant_id, client_ip)
+                           latency, time_scale, faults, host, port, unhealthy_images, tenant_id, client_ip,
+                           token_lifetime)
     except (ValueError, OSError) as exc:
         raise ServeError(f"--state {state_file}: cannot load: {exc}") from None
     try:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from .activity import ActivityLog
 from .blob import BlobStore
+from .entra import Entra
 from .faults import FaultTable
 from .lro import Operations
 from .profile import EngineApi
@@ -77,6 +78,9 @@ class Services(Protocol):
 
     @property
     def faults(self) -> FaultTable: ...
+
+    @property
+    def entra(self) -> Entra: ...
 
     @property
     def log(self) -> RequestLog: ...

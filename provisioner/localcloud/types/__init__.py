@@ -15,13 +15,14 @@ from . import (
     operationalinsights,
     postgres,
     resources,
+    roledefinitions,
     storage,
     vnet,
     web,
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            network, vnet, communication, consumption, containerregistry]
+            network, vnet, communication, consumption, containerregistry, roledefinitions]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:
