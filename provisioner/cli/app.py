@@ -111,15 +111,19 @@ def validate(env_name: str, envs_dir: Path) -> None:
 @click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
 @click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
 @click.option("--show-ignored", is_flag=True, help="List every field the differ ignored, with its rule.")
+@click.option("--out-plan", type=click.Path(), default=None,
+              help="Also save the plan for `provision --plan` (JSON; secret values only as salted hashes).")
 def plan(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-         state_dir: Path, latency: str, workers: int, output: str, out: str | None, show_ignored: bool) -> None:
+         state_dir: Path, latency: str, workers: int, output: str, out: str | None, show_ignored: bool,
+         out_plan: str | None) -> None:
     """Dry run: what provision would change. Exit 0 no changes, 2 changes pending, 1 error."""
     from provisioner.cli import commands
 
     try:
         check_out_path(out)
+        check_out_path(out_plan)
         session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
-        text, code = commands.plan(session, spec, output, workers, show_ignored)
+        text, code = commands.plan(session, spec, output, workers, show_ignored, out_plan)
     except ProvisionerError as exc:
         _fail(exc)
         return
@@ -134,18 +138,22 @@ def plan(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | N
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `plan`).")
 @click.option("--allow-replace", is_flag=True, help="Allow delete + re-create of resources that hold no data.")
 @click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Apply exactly this saved plan (plan --out-plan); refused, naming what moved, if it no longer holds.")
 def provision(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-              state_dir: Path, latency: str, workers: int, yes: bool, dry_run: bool, allow_replace: bool, output: str) -> None:
+              state_dir: Path, latency: str, workers: int, yes: bool, dry_run: bool, allow_replace: bool, output: str,
+              plan_file: Path | None) -> None:
     """Converge the environment. Exit 0 converged, 1 any failure, 130 interrupted; --dry-run exits as `plan`."""
     from provisioner.cli import commands
 
     try:
         session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        saved = commands.load_saved_plan(plan_file, session) if plan_file else None  # before any request
         if dry_run:
             text, code = commands.plan(session, spec, output, workers, False)
             click.echo(text, nl=False)
             sys.exit(code)  # it is `plan`: 2 when changes are pending
-        code = commands.provision(session, spec, output, workers, yes, allow_replace, confirm=_confirm)
+        code = commands.provision(session, spec, output, workers, yes, allow_replace, confirm=_confirm, saved=saved)
     except ProvisionerError as exc:
         _fail(exc)
         return
