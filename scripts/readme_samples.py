@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from provisioner.cli import exitcodes  # noqa: E402
+from provisioner.cli import ci_setup, exitcodes  # noqa: E402
 from provisioner.localcloud import LocalCloud  # noqa: E402
 
 README = ROOT / "README.md"
@@ -101,7 +101,9 @@ def exit_codes_table() -> str:
 
 
 def generate() -> dict[str, str]:
-    samples: dict[str, str] = {"exit-codes": exit_codes_table()}
+    samples: dict[str, str] = {"exit-codes": exit_codes_table(),
+                               # docs/ci.md: the setup script, from ci/identities.toml (the rehearsal runs it)
+                               "ci-setup": fenced(ci_setup.az_script(ci_setup.load(ROOT / "ci")).rstrip("\n"), "bash")}
     with tempfile.TemporaryDirectory() as tmp, LocalCloud(state_file=Path(tmp) / "state.json") as cloud:
         url = cloud.url
         code, out, err = cli("plan", "--env", "production", "--arm-endpoint", url)

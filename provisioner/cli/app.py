@@ -59,7 +59,8 @@ def env_options(fn: Any) -> Any:
 def target_options(fn: Any) -> Any:
     fn = click.option("--cloud", type=click.Choice(["azure", "local"]), default=None,
                       help="'local' starts the embedded local cloud (state under .provisioner/).")(fn)
-    fn = click.option("--arm-endpoint", default=None, help="Any ARM-compatible endpoint (a running local cloud, Azure Stack Hub).")(fn)
+    fn = click.option("--arm-endpoint", default=None, envvar="PROVISIONER_ARM_ENDPOINT",
+                      help="Any ARM-compatible endpoint (a running local cloud, Azure Stack Hub).")(fn)
     fn = click.option("--subscription", default=None, envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id.")(fn)
     fn = click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".provisioner"), show_default=True,
                       help="Where the embedded local cloud keeps its state.")(fn)

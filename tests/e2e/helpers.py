@@ -27,7 +27,10 @@ class Run:
 def cli(*args: str, cwd: Path | None = None, timeout: float = 240) -> Run:
     """`python -m provisioner ...` as a user would run it (a real process, the real SDK over HTTP)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("AZURE_SUBSCRIPTION_ID", None)
+    # Whatever the machine running the tests has (a CI job's OIDC variables, an endpoint) is not the test's.
+    for name in ("AZURE_SUBSCRIPTION_ID", "PROVISIONER_ARM_ENDPOINT", "ACTIONS_ID_TOKEN_REQUEST_URL",
+                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
+        env.pop(name, None)
     proc = subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd or ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return Run(proc.returncode, proc.stdout, proc.stderr)
