@@ -301,8 +301,11 @@ def localcloud() -> None:
               help="The directory the subscription belongs to (GET /subscriptions/{id} answers it).")
 @click.option("--client-ip", default="203.0.113.10", show_default=True,
               help="The public address the Key Vault firewall sees for every caller.")
+@click.option("--token-lifetime", type=click.FloatRange(min=1), default=3600.0, show_default=True,
+              help="Seconds an access token from its Entra ID stand-in lives (short ones prove long runs refresh).")
 def serve(port: int, state_file: Path | None, request_log: Path | None, latency: str, time_scale: float,
-          faults_file: Path | None, unhealthy_images: tuple[str, ...], tenant_id: str, client_ip: str) -> None:
+          faults_file: Path | None, unhealthy_images: tuple[str, ...], tenant_id: str, client_ip: str,
+          token_lifetime: float) -> None:
     """Run the local cloud in the foreground and print its URL."""
     import uuid
 
@@ -317,7 +320,7 @@ def serve(port: int, state_file: Path | None, request_log: Path | None, latency:
     try:
         run(port=port, state_file=state_file, request_log=request_log, latency=latency, time_scale=time_scale,
             faults_file=faults_file, unhealthy_images=list(unhealthy_images), tenant_id=tenant_id,
-            client_ip=client_ip)
+            client_ip=client_ip, token_lifetime=token_lifetime)
     except ServeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exitcodes.EXIT_ERROR)
