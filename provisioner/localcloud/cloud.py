@@ -23,6 +23,7 @@ from .faults import FaultTable
 from .ids import type_of
 from .keyvault_data import SecretStore
 from .profile import TENANT_ID
+from .registry import Registries
 from .requestlog import RequestLog
 from .server import Handler
 from .services import LocalHTTPServer
@@ -88,6 +89,8 @@ class LocalCloud:
         self.engine.image_started = self.apphosts.image_started  # type: ignore[attr-defined]
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.engine.secret_store = self.secrets  # ARM vaults/secrets and configreferences read it
+        self.registries = Registries()  # container registries' content (ACR data plane, importImage)
+        self.engine.registries = self.registries  # type: ignore[attr-defined]
         # Entra ID: app registrations (federated credentials) and the token endpoint; `token_lifetime` seconds
         # per access token (`serve --token-lifetime`, short to prove a long run keeps signing in).
         self.entra = Entra(directory_file, tenant_id, token_lifetime)

@@ -84,6 +84,9 @@ class Handler(BaseHTTPRequestHandler):
                                              self.headers.get("X-Forwarded-For") or cloud.client_ip)
             elif signin:
                 reply = Reply(*cloud.entra.token(path, raw))
+            elif path.lower().startswith("/acr/"):  # a container registry's data plane (registry.py)
+                reply = Reply(*cloud.registries.handle(cloud.engine, method, path, raw,
+                                                       self.headers.get("Authorization"), cloud.tls_url))
             else:
                 if token is None:
                     raise ArmError(401, "AuthenticationFailed",

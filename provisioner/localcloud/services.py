@@ -13,6 +13,7 @@ from .entra import Entra
 from .faults import FaultTable
 from .lro import Operations
 from .profile import EngineApi
+from .registry import Registries
 from .requestlog import RequestLog
 from .store import Store
 from .wire import Reply, Request
@@ -81,6 +82,9 @@ class Services(Protocol):
 
     @property
     def entra(self) -> Entra: ...
+
+    @property
+    def registries(self) -> Registries: ...
 
     @property
     def log(self) -> RequestLog: ...

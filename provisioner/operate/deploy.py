@@ -69,8 +69,11 @@ class Gates:
 class Backend:
     """The SDK calls a deploy makes, on the site or its slot (slot=None is production)."""
 
-    def __init__(self, clients: Any, target: BackendTarget, gates: Gates, say: Callable[[str], None]):
+    def __init__(self, clients: Any, target: BackendTarget, gates: Gates, say: Callable[[str], None],
+                 in_registry: Callable[[Any, str], bool | None] | None = None):
         self.clients = clients
+        # Whether the registry holds an image (provisioner/azure/registry.py); None: not checked.
+        self.in_registry = in_registry
         self.web = clients.web.web_apps
         self.t = target
         self.gates = gates
@@ -141,6 +144,7 @@ def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | 
     """Deploy `image`; returns the closing line, raises DeployFailed naming the failed check."""
     check_image(image)
     say, slot = backend.say, backend.t.slot
+    _check_registry(backend, image)
     if slot is None:
         return _deploy_in_place(backend, image)
     previous_prod = backend.image(None)
@@ -166,6 +170,19 @@ def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | 
         raise DeployFailed(_failed("production", verdict, endpoint)
                            + f" after the swap; swapped back, production runs {backend.image(None)}")
     return f"production runs {image}; slot '{slot}' holds the previous {previous_prod} (rollback swaps it back)"
+
+
+def _check_registry(backend: Backend, image: str) -> None:
+    """The image must be in its registry before anything is changed: a name nothing built fails here, in one
+    line, rather than as a container that never starts on the slot."""
+    if backend.in_registry is None:
+        return
+    found = backend.in_registry(backend.clients, image)
+    if found is False:
+        raise DeployFailed(f"{image} is not in its registry (no such repository or tag): push or import it "
+                           "first; nothing was changed")
+    backend.say(f"{image} is in its registry" if found else f"{image} is not in an Azure Container Registry: "
+                "not checked before the deploy")
 
 
 def _restore(backend: Backend, previous: str, slot: str) -> None:

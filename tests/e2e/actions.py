@@ -218,6 +218,7 @@ class Runner:
     issuer: OidcIssuer
     machine_env: dict[str, str]  # what the runner machine adds (the local cloud's endpoints and CA)
     vars: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # folders the repository holds besides its code (a build)
     artifacts: dict[str, Path] = field(default_factory=dict)
     tool_calls: list[list[str]] = field(default_factory=list)
 
@@ -306,7 +307,7 @@ class Runner:
             for part in ("envs", "ci", ".github", "requirements.lock", "pyproject.toml"):
                 src = self.root / part
                 (shutil.copytree if src.is_dir() else shutil.copy)(src, workspace / part)
-            for name, path in self.vars.get("_files", {}).items():  # type: ignore[union-attr]
+            for name, path in self.files.items():
                 shutil.copytree(path, workspace / name)
             return 0, "checked out"
         if action in ("./.github/actions/install", "actions/setup-python", "actions/setup-node"):

@@ -52,6 +52,17 @@ def rest(url: str, method: str, path: str, body: dict | None = None, caller: str
         return exc.code, json.loads(raw) if raw else None
 
 
+def push_image(url: str, image: str) -> None:
+    """What an application's pipeline does before a deploy: the image lands in the shared registry (ARM
+    Registries_ImportImage; the local cloud's registry then holds REPO:TAG)."""
+    registry = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-shared-rg/providers/" \
+               "Microsoft.ContainerRegistry/registries/fundrbolt"
+    status, _ = rest(url, "POST", f"{registry}/importImage", {
+        "source": {"registryUri": "docker.io", "sourceImage": "library/nginx:latest"},
+        "targetTags": [image.split("/", 1)[1]], "mode": "Force"}, api_version="2023-07-01")
+    assert status == 202, status
+
+
 def rg_path(env: str = "dev") -> str:
     return f"/subscriptions/{SUB}/resourceGroups/fundrbolt-{env}-rg"
 
@@ -66,4 +77,4 @@ def lock_calls(requests: list[dict]) -> list[dict]:
     return [r for r in requests if r.get("kind") == "blob"]
 
 
-__all__ = ["ENVS", "Run", "cli", "rest", "rg_path", "writes"]
+__all__ = ["ENVS", "Run", "cli", "push_image", "rest", "rg_path", "writes"]

@@ -10,7 +10,7 @@ import pytest
 
 from provisioner.localcloud import LocalCloud
 from provisioner.localcloud.types.web_static import static_token
-from tests.e2e.helpers import cli, rest, rg_path, writes
+from tests.e2e.helpers import cli, push_image, rest, rg_path, writes
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +41,7 @@ def provision(cloud: LocalCloud, env: str) -> None:
 
 
 def deploy(cloud: LocalCloud, env: str, tag: str, *extra: str):
+    push_image(cloud.url, f"{REPO}:{tag}")  # built and pushed by the application's pipeline first
     return cli("deploy", "backend", "--env", env, "--arm-endpoint", cloud.url, "--image", f"{REPO}:{tag}",
                "--health-timeout", "1", *extra)
 
@@ -182,3 +183,15 @@ def test_localcloud_serve_unhealthy_image_flag(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_an_image_nothing_pushed_is_refused_before_anything_changes(lc):
+    provision(lc, "staging")
+    before = len(writes(lc.requests()))
+    run = cli("deploy", "backend", "--env", "staging", "--arm-endpoint", lc.url, "--image", f"{REPO}:never-built",
+              "--health-timeout", "1")
+    assert run.code == 1
+    assert f"{REPO}:never-built is not in its registry (no such repository or tag)" in run.err and "nothing was changed" in run.err
+    assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:latest" and image(lc, "staging") == f"DOCKER|{REPO}:latest"
+    # The run lock's lease calls are not writes to the environment; nothing else was written.
+    assert writes(lc.requests())[before:] == []

@@ -27,7 +27,7 @@ import pytest
 from provisioner.cli import ci_setup
 from provisioner.localcloud import LocalCloud, rbac
 from tests.e2e.actions import JobResult, OidcIssuer, Runner
-from tests.e2e.helpers import cli, rest
+from tests.e2e.helpers import cli, push_image, rest
 from tests.support import ROOT, SUB
 
 pytestmark = pytest.mark.e2e
@@ -66,13 +66,12 @@ def world(tmp_path_factory) -> Iterator[tuple[LocalCloud, Runner]]:
         dist = work / "admin-dist"
         dist.mkdir()
         (dist / "index.html").write_text("<h1>Fundrbolt admin</h1>")
-        repo_vars = {**json.loads(variables.read_text()), "FRONTEND_DIST": "admin-dist", "PRE_SWAP_COMMAND": "",
-                     "_files": {"admin-dist": dist}}
+        repo_vars = {**json.loads(variables.read_text()), "FRONTEND_DIST": "admin-dist", "PRE_SWAP_COMMAND": ""}
         # What the runner machine has that the workflows do not say: where "Azure" is, and that its Entra ID and
         # Key Vault speak TLS with the local cloud's certificate.
         machine = {"PROVISIONER_ARM_ENDPOINT": cloud.url, "AZURE_AUTHORITY_HOST": cloud.tls_url,
                    "PYTHONUNBUFFERED": "1"}
-        yield cloud, Runner(ROOT, work, REPO, issuer, machine, repo_vars)
+        yield cloud, Runner(ROOT, work, REPO, issuer, machine, repo_vars, {"admin-dist": dist})
     issuer.close()
 
 
@@ -113,8 +112,13 @@ def test_every_workflow_job_passes_under_the_documented_identities(world):
     npm = [c for c in runner.calls() if c[0] == "npm"]
     assert len(npm) == 2 and all(re.fullmatch(r"@azure/static-web-apps-cli@\d+\.\d+\.\d+", c[-2]) for c in npm)
 
-    # 5. the application's pipeline dispatches a built image: deployed through staging, then production
+    # 5. the application's pipeline dispatches a built image: deployed through staging, then production. An image
+    # nothing pushed stops the staging job before anything changes.
+    unbuilt = {"image": "fundrbolt.azurecr.io/api:never-built"}
+    refused = runner.run("deploy.yml", "staging", "workflow_dispatch", {"inputs": unbuilt}, unbuilt)[0]
+    assert not refused.ok and "api:never-built is not in its registry" in refused.log(), refused.log()
     inputs = {"image": "fundrbolt.azurecr.io/api:1.4.2"}
+    push_image(cloud.url, inputs["image"])
     for job in ("staging", "production-plan", "production"):
         result = passed(runner.run("deploy.yml", job, "workflow_dispatch", {"inputs": inputs}, inputs))[0]
         if job != "production-plan":

@@ -266,3 +266,31 @@ def test_sdk_sees_the_403_as_arm_sends_it(cloud, make, rg):
         web.app_service_plans.begin_create_or_update(RG, "p", {"location": "eastus", "sku": {"name": "B1"}}).result()
     assert http.value.status_code == 403
     ResourceManagementClient(StaticCred(token), SUB, base_url=cloud.url, per_call_policies=[AllowHttp()]).resource_groups.get(RG)
+
+
+def test_a_registry_admits_pulls_by_role_and_serves_only_imported_tags(cloud):
+    """ACR's data plane behind its token exchange (azure-containerregistry, the real SDK): a tag exists once
+    imported (Registries_ImportImage); the exchange admits a token whose roles grant registries/pull/read (AcrPull:
+    "Microsoft.ContainerRegistry/registries/pull/read"), not one holding only Key Vault Secrets User."""
+    from azure.containerregistry import ContainerRegistryClient
+    from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
+
+    from provisioner.localcloud.cloud import SHARED_REGISTRY
+
+    endpoint = f"{cloud.tls_url}/acr/fundrbolt.azurecr.io"
+
+    def client(token: str) -> ContainerRegistryClient:
+        return ContainerRegistryClient(endpoint, StaticCred(token), audience="https://management.azure.com",
+                                       connection_verify=str(cloud.ca_file))
+
+    puller = principal(cloud, "AcrPull", scope=SHARED_REGISTRY)
+    with pytest.raises(ResourceNotFoundError):
+        client(puller).get_tag_properties("api", "1.0")
+    assert call(cloud, "admin@fundrbolt.app", "POST", f"{SHARED_REGISTRY}/importImage", {
+        "source": {"registryUri": "docker.io", "sourceImage": "library/nginx:1"}, "targetTags": ["api:1.0"]},
+        api="api-version=2023-07-01")[0] == 202
+    tag = client(puller).get_tag_properties("api", "1.0")
+    assert tag.name == "1.0" and tag.digest.startswith("sha256:")
+    assert client(puller).get_manifest_properties("api", tag.digest).digest == tag.digest
+    with pytest.raises(ClientAuthenticationError):
+        client(principal(cloud, "Key Vault Secrets User")).get_tag_properties("api", "1.0")
