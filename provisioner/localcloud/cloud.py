@@ -22,6 +22,7 @@ from .entra import DEFAULT_LIFETIME, Entra
 from .faults import FaultTable
 from .ids import type_of
 from .keyvault_data import SecretStore
+from .pg_engine import PgEngine
 from .profile import TENANT_ID
 from .registry import Registries
 from .requestlog import RequestLog
@@ -65,6 +66,7 @@ class LocalCloud:
         tenant_id: str = TENANT_ID,
         client_ip: str = DEFAULT_CLIENT_IP,
         token_lifetime: float = DEFAULT_LIFETIME,
+        postgres: str | None = None,
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.host, self.port = host, port
@@ -94,6 +96,9 @@ class LocalCloud:
         # Entra ID: app registrations (federated credentials) and the token endpoint; `token_lifetime` seconds
         # per access token (`serve --token-lifetime`, short to prove a long run keeps signing in).
         self.entra = Entra(directory_file, tenant_id, token_lifetime)
+        # Real PostgreSQL behind flexible servers where the binaries are ("auto"; pg_engine.py).
+        self.pg = PgEngine(sf, postgres, client_ip)
+        self.engine.pg = self.pg  # type: ignore[attr-defined]
         self.blobs = BlobStore(blobs_file)  # the blob endpoint (run-lock leases); GET /_localcloud/endpoints
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)
@@ -173,6 +178,7 @@ class LocalCloud:
             thread.join(timeout=5)
         self._server = self._tls_server = self._blob_server = None
         self.engine.settle()
+        self.pg.close()
 
     def __enter__(self) -> LocalCloud:
         self.start()
@@ -299,6 +305,7 @@ def serve(
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"Local cloud listening on {url}", flush=True)
     print(f"Blob endpoint (run-lock leases, Shared Key): {cloud.blob_url}/<account>", flush=True)
+    print(cloud.pg.describe(), flush=True)
     try:
         while not done.wait(0.5):
             pass

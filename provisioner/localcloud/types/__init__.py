@@ -14,6 +14,7 @@ from . import (
     network,
     operationalinsights,
     postgres,
+    redisenterprise,
     resources,
     roledefinitions,
     storage,
@@ -22,7 +23,7 @@ from . import (
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            network, vnet, communication, consumption, containerregistry, roledefinitions]
+            redisenterprise, network, vnet, communication, consumption, containerregistry, roledefinitions]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:
