@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from provisioner.cli import exitcodes  # noqa: E402
+from provisioner.cli import ci_setup, exitcodes  # noqa: E402
 from provisioner.localcloud import LocalCloud  # noqa: E402
 
 README = ROOT / "README.md"
@@ -101,7 +101,9 @@ def exit_codes_table() -> str:
 
 
 def generate() -> dict[str, str]:
-    samples: dict[str, str] = {"exit-codes": exit_codes_table()}
+    samples: dict[str, str] = {"exit-codes": exit_codes_table(),
+                               # docs/ci.md: the setup script, from ci/identities.toml (the rehearsal runs it)
+                               "ci-setup": fenced(ci_setup.az_script(ci_setup.load(ROOT / "ci")).rstrip("\n"), "bash")}
     with tempfile.TemporaryDirectory() as tmp, LocalCloud(state_file=Path(tmp) / "state.json") as cloud:
         url = cloud.url
         code, out, err = cli("plan", "--env", "production", "--arm-endpoint", url)
@@ -177,11 +179,20 @@ def locked_samples(url: str) -> dict[str, str]:
     return {"drift-locked": fenced(drift), "provision-left": fenced("\n".join(lines[start:]))}
 
 
+SHARED_ACR = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-shared-rg/providers/"
+              "Microsoft.ContainerRegistry/registries/fundrbolt")
+
+
 def deploy_samples(url: str) -> dict[str, str]:
     """Staging: a deploy, a rollback, and a second rollback that is refused (stderr, then the result line)."""
     code, out, err = cli("provision", "--env", "staging", "--arm-endpoint", url, "--yes")
     assert code == 0, err
     image = "fundrbolt.azurecr.io/fundrbolt-api:1.4.2"
+    # The application's pipeline pushes the image first (ARM Registries_ImportImage); the deploy checks it is there.
+    status, body = rest(url, "POST", f"{SHARED_ACR}/importImage", {
+        "source": {"registryUri": "docker.io", "sourceImage": "library/nginx:latest"},
+        "targetTags": [image.split("/", 1)[1]], "mode": "Force"}, api_version="2023-07-01")
+    assert status == 202, body
     code, out, err = cli("deploy", "backend", "--env", "staging", "--arm-endpoint", url, "--image", image)
     assert code == 0, err
     text = f"$ provisioner deploy backend --env staging --image {image}\n" + err + out

@@ -23,11 +23,17 @@ def check_access(clients: Clients, resource_group: str) -> None:
         ServiceRequestError,
     )
 
+    from provisioner.azure.clients import StaticTokenCredential
+    from provisioner.azure.credentials import on_github_actions
+
     endpoint = clients.target.arm_endpoint
-    if not clients.target.local:
+    if not isinstance(clients.credential(), StaticTokenCredential):
         try:
             clients.credential().get_token(clients.kwargs()["credential_scopes"][0])
-        except ClientAuthenticationError:
+        except ClientAuthenticationError as exc:
+            if on_github_actions():  # Entra's own words name what is wrong (AADSTS70021: the subject, ...)
+                reason = str(exc.message or exc).strip().splitlines()[-1][:400]
+                raise TargetError(f"sign-in with the job's GitHub OIDC token as AZURE_CLIENT_ID failed: {reason}") from None
             raise TargetError(NO_CREDENTIAL) from None
         except AzureError as exc:  # e.g. CredentialUnavailableError subclasses, token endpoint unreachable
             raise TargetError(f"{NO_CREDENTIAL} ({type(exc).__name__})") from None

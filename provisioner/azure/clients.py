@@ -109,7 +109,13 @@ class Clients:
 
     def credential(self) -> Any:
         if self._credential is None:
-            if self.target.local:
+            from provisioner.azure.credentials import github_actions_credential, on_github_actions
+
+            if on_github_actions():
+                # A GitHub Actions job signs in with its own OIDC token (credentials.py), on any endpoint that
+                # is not the embedded local cloud (which hands its Target a static credential).
+                self._credential = github_actions_credential(self.target.ca_file)
+            elif self.target.local:
                 self._credential = StaticTokenCredential()
             else:
                 try:

@@ -111,7 +111,8 @@ _TARGET_OPTIONS = (
     *_ENV_OPTIONS,
     click.option("--cloud", type=click.Choice(["azure", "local"]), default=None,
                  help="'local' starts the embedded local cloud (state under .provisioner/)."),
-    click.option("--arm-endpoint", default=None, help="Any ARM-compatible endpoint (a running local cloud, Azure Stack Hub)."),
+    click.option("--arm-endpoint", default=None, envvar="PROVISIONER_ARM_ENDPOINT",
+                 help="Any ARM-compatible endpoint (a running local cloud, Azure Stack Hub)."),
     click.option("--subscription", default=None, envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id."),
     click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".provisioner"), show_default=True,
                  help="Where the embedded local cloud keeps its state."),
@@ -143,24 +144,30 @@ def target_options(fn: Any) -> Any:
 
 
 def _report_command(kind: str, summary: str) -> Callable[..., None]:
-    """`plan` and `drift`: one implementation, two reports (provisioner/cli/commands.py `report`)."""
+    """`plan` and `drift`: one implementation, two reports (provisioner/cli/commands.py `report`); `plan` also
+    saves what it planned with --out-plan."""
 
-    @target_options
-    @click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
-    @click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
-    @click.option("--show-ignored", is_flag=True, help="List every field the differ ignored, with its rule.")
-    @exits
-    def command(target: Target, output: str, out: str | None, show_ignored: bool) -> int:
+    def command(target: Target, output: str, out: str | None, show_ignored: bool, out_plan: str | None = None) -> int:
         from provisioner.cli import commands
 
         check_out_path(out)
+        check_out_path(out_plan)
         session, spec = target.open()
-        text, code = commands.report(kind, session, spec, output, target.workers, show_ignored)
+        text, code = commands.report(kind, session, spec, output, target.workers, show_ignored, out_plan)
         _emit(text, out)
         return code
 
     command.__doc__ = summary
-    return command
+    decorated: Any = exits(command)
+    if kind == "plan":
+        decorated = click.option("--out-plan", type=click.Path(), default=None,
+                                 help="Also save the plan for `provision --plan` (JSON; secret values only as "
+                                      "salted hashes).")(decorated)
+    for option in (click.option("--show-ignored", is_flag=True, help="List every field the differ ignored, with its rule."),
+                   click.option("--out", type=click.Path(), default=None, help="Write the report to a file."),
+                   click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True), target_options):
+        decorated = option(decorated)
+    return decorated
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]}, epilog=exitcodes.epilog())
@@ -194,17 +201,21 @@ main.command("drift")(_report_command(
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `plan`).")
 @click.option("--allow-replace", is_flag=True, help="Allow delete + re-create of resources that hold no data.")
 @click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Apply exactly this saved plan (plan --out-plan); refused, naming what moved, if it no longer holds.")
 @exits
-def provision(target: Target, yes: bool, dry_run: bool, allow_replace: bool, output: str) -> int:
+def provision(target: Target, yes: bool, dry_run: bool, allow_replace: bool, output: str, plan_file: Path | None) -> int:
     """Converge the environment. Exit 0 converged, 1 any failure, 130 interrupted; --dry-run exits as `plan`."""
     from provisioner.cli import commands
 
     session, spec = target.open()
+    saved = commands.load_saved_plan(plan_file, session) if plan_file else None  # before any request
     if dry_run:
         text, code = commands.report("plan", session, spec, output, target.workers, False)
         click.echo(text, nl=False)
         return code  # it is `plan`: 2 when changes are pending
-    return commands.provision(session, spec, output, target.workers, yes, allow_replace, confirm=_confirm)
+    return commands.provision(session, spec, output, target.workers, yes, allow_replace, confirm=_confirm,
+                              saved=saved)
 
 
 def _confirm(prompt: str) -> bool:
@@ -367,8 +378,11 @@ def localcloud() -> None:
               help="The directory the subscription belongs to (GET /subscriptions/{id} answers it).")
 @click.option("--client-ip", default="203.0.113.10", show_default=True,
               help="The public address the Key Vault firewall sees for every caller.")
+@click.option("--token-lifetime", type=click.FloatRange(min=1), default=3600.0, show_default=True,
+              help="Seconds an access token from its Entra ID stand-in lives (short ones prove long runs refresh).")
 def serve(port: int, state_file: Path | None, request_log: Path | None, latency: str, time_scale: float,
-          faults_file: Path | None, unhealthy_images: tuple[str, ...], tenant_id: str, client_ip: str) -> None:
+          faults_file: Path | None, unhealthy_images: tuple[str, ...], tenant_id: str, client_ip: str,
+          token_lifetime: float) -> None:
     """Run the local cloud in the foreground and print its URL."""
     import uuid
 
@@ -383,7 +397,7 @@ def serve(port: int, state_file: Path | None, request_log: Path | None, latency:
     try:
         run(port=port, state_file=state_file, request_log=request_log, latency=latency, time_scale=time_scale,
             faults_file=faults_file, unhealthy_images=list(unhealthy_images), tenant_id=tenant_id,
-            client_ip=client_ip)
+            client_ip=client_ip, token_lifetime=token_lifetime)
     except ServeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exitcodes.EXIT_ERROR)

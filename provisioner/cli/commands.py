@@ -6,11 +6,13 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from provisioner.cli import render, render_md
+from provisioner.cli import render, render_md, saved_plan
 from provisioner.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from provisioner.cli.progress import Progress
 from provisioner.cli.session import Session, TargetSpec, apply, connect, hold_run_lock, make_plan
+from provisioner.core.errors import TargetError
 from provisioner.core.model import Plan, Status
 from provisioner.engine.reconciler import Policy
 
@@ -25,9 +27,11 @@ def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan"
     return render.plan_text(the_plan, show_ignored)
 
 
-def report(kind: str, session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
+def report(kind: str, session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool,
+           out_plan: str | None = None) -> tuple[str, int]:
     """`plan` (what provision would change, with its cost) or `drift` (what changed out of band, with who
-    changed it): one read, one decision, two reports. Exit 0 nothing pending, 2 pending or drifted, 1 error."""
+    changed it): one read, one decision, two reports. Exit 0 nothing pending, 2 pending or drifted, 1 error.
+    `out_plan` (plan only) also saves the plan for `provision --plan` (saved_plan.py)."""
     with connect(session, spec) as conn:
         the_plan, known = make_plan(session, conn, workers=workers, inventory=True)
         if kind == "drift":
@@ -37,6 +41,8 @@ def report(kind: str, session: Session, spec: TargetSpec, output: str, workers: 
     else:
         text = _with_cost(_report(the_plan, output, show_ignored), output, session, the_plan, known)
         pending = the_plan.has_changes
+    if out_plan and not the_plan.errors:
+        _save_plan(the_plan, session, out_plan)
     if the_plan.errors:
         return text, EXIT_ERROR
     return text, EXIT_CHANGES if pending else EXIT_OK
@@ -94,11 +100,44 @@ def _nothing_pending(the_plan: Plan) -> bool:
     return len(left) == len(the_plan.pending)
 
 
+def _save_plan(the_plan: Plan, session: Session, out_plan: str) -> None:
+    doc = saved_plan.document(the_plan, render.plan_json(the_plan), session.env.subscription_id)
+    try:
+        Path(out_plan).write_text(json.dumps(doc, indent=1) + "\n")
+    except OSError as exc:
+        raise TargetError(f"--out-plan {out_plan}: {exc.strerror or exc}") from None
+    print(f"saved the plan to {out_plan} (apply it with provision --plan {out_plan})", file=sys.stderr)
+
+
+def load_saved_plan(path: Path, session: Session) -> dict:
+    """A saved plan for this environment and subscription, checked before any request (saved_plan.py)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise saved_plan.SavedPlanError(f"--plan {path}: {exc.strerror or exc}") from None
+    return saved_plan.load(text, str(path), session.env.name, session.env.subscription_id)
+
+
+def _moved(saved: dict | None, the_plan: Plan) -> bool:
+    """Print what no longer matches the reviewed plan; True if anything does (nothing is then applied)."""
+    if saved is None:
+        return False
+    moved = saved_plan.compare(saved, the_plan)
+    if moved:
+        print(f"error: the environment no longer matches the saved plan ({len(moved)} change(s) moved since it was "
+              "reviewed); nothing was applied:", file=sys.stderr)
+        for m in moved:
+            print(f"  {m}", file=sys.stderr)
+        print("Plan again, review, and apply the new plan.", file=sys.stderr)
+    return bool(moved)
+
+
 def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes: bool, allow_replace: bool,
-              confirm: Callable[[str], bool]) -> int:
+              confirm: Callable[[str], bool], saved: dict | None = None) -> int:
     """Plan (read-only, no lock), confirm, then take the run lock, re-plan under it and apply.
 
-    A run with nothing to do never takes the lock; a refused confirmation writes nothing at all.
+    A run with nothing to do never takes the lock; a refused confirmation writes nothing at all. With a saved
+    plan, both plans must be the reviewed one (saved_plan.compare), or nothing is applied.
     """
     policy = Policy(allow_replace=allow_replace)
     started = time.monotonic()
@@ -107,7 +146,7 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
         print(f"Target: {conn.description}", file=err)
         the_plan, known = make_plan(session, conn, policy, workers)
         _show_plan(the_plan, output)
-        if _blocked(the_plan):
+        if _blocked(the_plan) or _moved(saved, the_plan):
             return EXIT_ERROR
         if _nothing_pending(the_plan):
             return _nothing_to_do(the_plan, output, started)
@@ -124,7 +163,7 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
                 print("The environment changed while waiting for the run lock; plan now:", file=err)
                 _show_plan(again, output)
             the_plan = again
-            if _blocked(the_plan):
+            if _blocked(the_plan) or _moved(saved, the_plan):
                 return EXIT_ERROR
             if _nothing_pending(the_plan):
                 return _nothing_to_do(the_plan, output, started)

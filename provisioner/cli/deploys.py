@@ -66,7 +66,10 @@ def _run(session: Session, spec: TargetSpec, target: BackendTarget, health_timeo
          action: Callable[[Backend], str], command: str) -> int:
     with connect(session, spec) as conn:
         _say(f"Target: {conn.description}")
-        backend = Backend(conn.clients, target, gates(conn.clients.target.local, health_timeout), _say)
+        from provisioner.azure.registry import image_in_registry
+
+        backend = Backend(conn.clients, target, gates(conn.clients.target.local, health_timeout), _say,
+                          image_in_registry)
         # A deploy writes the environment too (image, swap): one run at a time, as provision.
         with hold_run_lock(session, conn, command):
             try:

@@ -86,7 +86,7 @@ class Connection:
 @contextmanager
 def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
     """Open clients for the chosen target; the embedded local cloud lives as long as the block."""
-    from provisioner.azure import Clients, Target, check_access
+    from provisioner.azure import Clients, StaticTokenCredential, Target, check_access
 
     if spec.cloud == "local":
         from provisioner.localcloud import LocalCloud
@@ -100,8 +100,10 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
                            request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
         url = cloud.start()
         try:
+            # The embedded cloud's caller is its administrator (a static token: localcloud/rbac.py Principal),
+            # even inside a GitHub Actions job; least privilege is exercised through --arm-endpoint.
             target = Target(session.env.subscription_id, url, local=True, polling_interval=0.05,
-                            ca_file=str(cloud.ca_file))
+                            ca_file=str(cloud.ca_file), credential=StaticTokenCredential())
             clients = Clients(target)
             check_tenant(session.env, clients)
             yield Connection(clients, Timing.local(), cloud, f"local cloud at {url} (state in {spec.state_dir})")

@@ -18,11 +18,13 @@ from .apphosts import CONTAINER_START_SECONDS, AppHosts
 from .blob import BlobStore
 from .blobhttp import BlobHandler
 from .engine import Engine
+from .entra import DEFAULT_LIFETIME, Entra
 from .faults import FaultTable
 from .ids import type_of
 from .keyvault_data import SecretStore
 from .pg_engine import PgEngine
 from .profile import TENANT_ID
+from .registry import Registries
 from .requestlog import RequestLog
 from .server import Handler
 from .services import LocalHTTPServer
@@ -63,6 +65,7 @@ class LocalCloud:
         unhealthy_images: list[str] | None = None,
         tenant_id: str = TENANT_ID,
         client_ip: str = DEFAULT_CLIENT_IP,
+        token_lifetime: float = DEFAULT_LIFETIME,
         postgres: str | None = None,
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
@@ -76,6 +79,7 @@ class LocalCloud:
         activity_file = sf.with_name(sf.name + ".activity.json") if sf else None
         secrets_file = sf.with_name(sf.name + ".secrets.json") if sf else None
         blobs_file = sf.with_name(sf.name + ".blobs.json") if sf else None
+        directory_file = sf.with_name(sf.name + ".directory.json") if sf else None
         self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale, tenant_id)
         # Every caller reaches the loopback listener from 127.0.0.1; the Key Vault firewall instead sees this
         # address, the public IP a caller on the internet would have (`serve --client-ip`). A request may
@@ -87,6 +91,11 @@ class LocalCloud:
         self.engine.app_containers = self.apphosts  # type: ignore[attr-defined]  # hooks in types/web.py
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.engine.secret_store = self.secrets  # ARM vaults/secrets and configreferences read it
+        self.registries = Registries()  # container registries' content (ACR data plane, importImage)
+        self.engine.registries = self.registries  # type: ignore[attr-defined]
+        # Entra ID: app registrations (federated credentials) and the token endpoint; `token_lifetime` seconds
+        # per access token (`serve --token-lifetime`, short to prove a long run keeps signing in).
+        self.entra = Entra(directory_file, tenant_id, token_lifetime)
         # Real PostgreSQL behind flexible servers where the binaries are ("auto"; pg_engine.py).
         self.pg = PgEngine(sf, postgres, client_ip)
         self.engine.pg = self.pg  # type: ignore[attr-defined]
@@ -274,12 +283,14 @@ def serve(
     unhealthy_images: list[str] | None = None,
     tenant_id: str = TENANT_ID,
     client_ip: str = DEFAULT_CLIENT_IP,
+    token_lifetime: float = DEFAULT_LIFETIME,
 ) -> None:
     """Run the local cloud in the foreground until SIGINT/SIGTERM; raises ServeError on bad arguments."""
     faults = load_faults(Path(faults_file)) if faults_file else []
     try:
         cloud = LocalCloud(Path(state_file) if state_file else None, Path(request_log) if request_log else None,
-                           latency, time_scale, faults, host, port, unhealthy_images, tenant_id, client_ip)
+                           latency, time_scale, faults, host, port, unhealthy_images, tenant_id, client_ip,
+                           token_lifetime)
     except (ValueError, OSError) as exc:
         raise ServeError(f"--state {state_file}: cannot load: {exc}") from None
     try:

@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-import base64
 import ipaddress
-import json
 from datetime import datetime
 from typing import Any
 
+from . import rbac
 from .errors import ArmError
-from .ids import split_extension
+from .jwtclaims import claims as _claims
 
-# Built-in data-plane roles (learn.microsoft.com/azure/key-vault/general/rbac-guide, "Azure built-in roles
-# for Key Vault data plane operations"). Owner/Contributor carry no dataActions: they cannot read a secret.
-ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
-SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
-SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
-READER = "21090545-7ca7-4776-b22c-e363652d74d2"  # metadata only, never values
-ROLES = {  # what a request needs -> the roles whose dataActions include it
-    "read": {ADMINISTRATOR, SECRETS_OFFICER, SECRETS_USER},
-    "metadata": {ADMINISTRATOR, SECRETS_OFFICER, SECRETS_USER, READER},
-    "write": {ADMINISTRATOR, SECRETS_OFFICER},
-}
+# What each kind of secret request needs (learn.microsoft.com/azure/key-vault/general/rbac-guide): the dataAction
+# a role must grant (rbac.py evaluates Microsoft's built-in definitions; Owner/Contributor carry no dataActions,
+# so they cannot read a secret), or the access-policy permission on a vault without RBAC.
 ACTIONS = {"read": "Microsoft.KeyVault/vaults/secrets/getSecret/action",
            "metadata": "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
            "write": "Microsoft.KeyVault/vaults/secrets/setSecret/action"}
 POLICY_PERMISSIONS = {"read": "get", "metadata": "list", "write": "set"}
-# Azure: "role assignments can take up to 10 minutes to propagate" (rbac-guide, "Azure role-based access
-# control ... best practices"); typically a few. Simulated only under --latency realistic (scaled).
-ROLE_PROPAGATION_SECONDS = 180.0
-
-
 def claims(token: str | None) -> dict[str, Any]:
     """The payload of a JWT (unsigned is fine: the local cloud trusts every issuer it is told about)."""
-    parts = (token or "").split(".")
-    if len(parts) != 3:
-        return {}
-    try:
-        payload = json.loads(base64.urlsafe_b64decode((parts[1] + "=" * (-len(parts[1]) % 4)).encode()))
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
+    return _claims(token)
 
 
 def principal_of(token: str | None) -> str | None:
@@ -101,22 +80,14 @@ def network_admits(vault: dict[str, Any], client_ip: str | None = None, subnet_i
     return False
 
 
-def _ready(assignment: dict[str, Any], delay: float, now: datetime) -> bool:
-    created = str((assignment.get("properties") or {}).get("createdOn") or "")
-    try:
-        at = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
-        return True
-    return (now - at).total_seconds() >= delay
-
-
 def propagation_delay(engine: Any) -> float:
-    return ROLE_PROPAGATION_SECONDS * engine.time_scale if engine.latency == "realistic" else 0.0
+    return rbac.propagation_delay(engine)
 
 
 def authorized(engine: Any, vault: dict[str, Any], principal: str | None, need: str, now: datetime) -> bool:
-    """RBAC (a role with the dataAction at the vault or above, propagated) or, on an access-policy vault,
-    a policy entry for the object id with the permission."""
+    """RBAC (a role whose dataActions include the action, assigned at the vault or above, propagated: rbac.py
+    evaluates the built-in definitions Microsoft publishes) or, on an access-policy vault, a policy entry for
+    the object id with the permission."""
     if not principal:
         return False
     props = vault.get("properties") or {}
@@ -127,17 +98,7 @@ def authorized(engine: Any, vault: dict[str, Any], principal: str | None, need: 
                 if POLICY_PERMISSIONS[need] in granted or "all" in granted:
                     return True
         return False
-    vault_id = str(vault["id"]).lower()
-    delay = propagation_delay(engine)
-    for assignment in engine.find("Microsoft.Authorization/roleAssignments"):
-        props = assignment.get("properties") or {}
-        scope = (split_extension(assignment["id"])[0] or "/").lower().rstrip("/")
-        role = str(props.get("roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
-        if (str(props.get("principalId") or "").lower() == principal and role in ROLES[need]
-                and (vault_id == scope or vault_id.startswith(scope + "/") or scope == "")
-                and _ready(assignment, delay, now)):
-            return True
-    return False
+    return rbac.allowed(engine, principal, ACTIONS[need], f"{vault['id']}/secrets/x", now, data=True)
 
 
 def rbac_denied(vault: dict[str, Any], caller: str, need: str, resource: str) -> ArmError:

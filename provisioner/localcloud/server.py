@@ -13,8 +13,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from . import access
 from .apphosts import is_app_host
 from .auth import bearer_token, caller_of
+from .entra import TOKEN_PATH
 from .errors import ArmError
 from .ids import canonical
 from .services import LocalHTTPServer, Services
@@ -73,12 +75,18 @@ class Handler(BaseHTTPRequestHandler):
         correlation = self.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
         api_version = query.get("api-version", "")
         dataplane = path.lower().startswith("/keyvault/")
+        signin = method == "POST" and TOKEN_PATH.match(path) is not None  # Entra ID's token endpoint
         injected = False
         try:
             cloud.request_delay()
             if dataplane:
                 reply = cloud.secrets.handle(method, path, query, raw, token, cloud,
                                              self.headers.get("X-Forwarded-For") or cloud.client_ip)
+            elif signin:
+                reply = Reply(*cloud.entra.token(path, raw))
+            elif path.lower().startswith("/acr/"):  # a container registry's data plane (registry.py)
+                reply = Reply(*cloud.registries.handle(cloud.engine, method, path, raw,
+                                                       self.headers.get("Authorization"), cloud.tls_url))
             else:
                 if token is None:
                     raise ArmError(401, "AuthenticationFailed",
@@ -88,6 +96,7 @@ class Handler(BaseHTTPRequestHandler):
                 if not api_version:
                     raise ArmError(400, "MissingApiVersionParameter",
                                    "The api-version query parameter (?api-version=) is required for all requests.")
+                access.authorize(cloud.engine, method, path, raw, token)
                 fault = cloud.faults.match(method, path)
                 if fault is not None and fault.status is not None:
                     injected = True
@@ -117,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
             "correlation_id": correlation,
             "client_request_id": self.headers.get("x-ms-client-request-id"),
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "kind": "dataplane" if dataplane else "arm",
+            "kind": "dataplane" if dataplane else "entra" if signin else "arm",
             "fault": injected,
         })
         self._send(reply, method, correlation)
@@ -173,6 +182,10 @@ class Handler(BaseHTTPRequestHandler):
                 # Where this cloud serves data planes (Azure names them in primaryEndpoints / vaultUri).
                 reply = Reply(200, {"blob": cloud.blob_url, "keyvault": cloud.tls_url, "client_ip": cloud.client_ip,
                                     "postgres": cloud.pg.endpoints()})  # fqdn -> 127.0.0.1:port (pg_engine.py)
+            elif what == "directory/applications" and method in ("POST", "PUT"):
+                reply = Reply(201, cloud.entra.register(payload))  # app registrations (entra.py)
+            elif what == "directory/applications" and method == "GET":
+                reply = Reply(200, cloud.entra.applications())
             elif what == "activity" and method == "GET":
                 reply = Reply(200, cloud.engine.activity.events())
             else:

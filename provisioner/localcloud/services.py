@@ -9,9 +9,11 @@ from typing import Any, Protocol
 
 from .activity import ActivityLog
 from .blob import BlobStore
+from .entra import Entra
 from .faults import FaultTable
 from .lro import Operations
 from .profile import EngineApi
+from .registry import Registries
 from .requestlog import RequestLog
 from .store import Store
 from .wire import Reply, Request
@@ -83,6 +85,12 @@ class Services(Protocol):
 
     @property
     def faults(self) -> FaultTable: ...
+
+    @property
+    def entra(self) -> Entra: ...
+
+    @property
+    def registries(self) -> Registries: ...
 
     @property
     def log(self) -> RequestLog: ...

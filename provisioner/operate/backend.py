@@ -65,8 +65,11 @@ class Gates:
 class Backend:
     """Reads and writes one site and its slot; every write goes through provisioner.azure.call."""
 
-    def __init__(self, clients: Any, target: BackendTarget, gates: Gates, say: Callable[[str], None]):
+    def __init__(self, clients: Any, target: BackendTarget, gates: Gates, say: Callable[[str], None],
+                 in_registry: Callable[[Any, str], bool | None] | None = None):
         self.clients = clients
+        # Whether the registry holds an image (provisioner/azure/registry.py); None: not checked.
+        self.in_registry = in_registry
         self.web = clients.web.web_apps
         self.t = target
         self.gates = gates

@@ -78,6 +78,7 @@ def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | 
         # Re-deploying what runs would put the running version in the slot too and lose the rollback target.
         return (f"production already runs {image}: nothing to deploy; the rollback target stays "
                 f"{record.previous or '(none recorded)'}")
+    _check_registry(backend, image)
     if backend.t.slot is None:
         return _deploy_in_place(backend, image, production, now, record_it=not same)
     slot, say = backend.t.slot, backend.say
@@ -149,6 +150,19 @@ def _watch_or_swap_back(backend: Backend, expected: str, before: Record) -> None
     raise DeployFailed(_failed("production", verdict, endpoint, expected)
                        + f" after the swap; swapped back after {verdict.seconds:.1f}s, production runs "
                          f"{backend.image(None)}")
+
+
+def _check_registry(backend: Backend, image: str) -> None:
+    """The image must be in its registry before anything is changed: a name nothing built fails here, in one
+    line, rather than as a container that never starts on the slot."""
+    if backend.in_registry is None:
+        return
+    found = backend.in_registry(backend.clients, image)
+    if found is False:
+        raise DeployFailed(f"{image} is not in its registry (no such repository or tag): push or import it "
+                           "first; nothing was changed")
+    backend.say(f"{image} is in its registry" if found else f"{image} is not in an Azure Container Registry: "
+                "not checked before the deploy")
 
 
 def _restore(backend: Backend, image: str, marker: str, slot: str | None) -> None:

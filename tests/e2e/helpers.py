@@ -27,7 +27,10 @@ class Run:
 def cli(*args: str, cwd: Path | None = None, timeout: float = 240) -> Run:
     """`python -m provisioner ...` as a user would run it (a real process, the real SDK over HTTP)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("AZURE_SUBSCRIPTION_ID", None)
+    # Whatever the machine running the tests has (a CI job's OIDC variables, an endpoint) is not the test's.
+    for name in ("AZURE_SUBSCRIPTION_ID", "PROVISIONER_ARM_ENDPOINT", "ACTIONS_ID_TOKEN_REQUEST_URL",
+                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
+        env.pop(name, None)
     proc = subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd or ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return Run(proc.returncode, proc.stdout, proc.stderr)
@@ -49,6 +52,17 @@ def rest(url: str, method: str, path: str, body: dict | None = None, caller: str
         return exc.code, json.loads(raw) if raw else None
 
 
+def push_image(url: str, image: str) -> None:
+    """What an application's pipeline does before a deploy: the image lands in the shared registry (ARM
+    Registries_ImportImage; the local cloud's registry then holds REPO:TAG)."""
+    registry = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-shared-rg/providers/" \
+               "Microsoft.ContainerRegistry/registries/fundrbolt"
+    status, _ = rest(url, "POST", f"{registry}/importImage", {
+        "source": {"registryUri": "docker.io", "sourceImage": "library/nginx:latest"},
+        "targetTags": [image.split("/", 1)[1]], "mode": "Force"}, api_version="2023-07-01")
+    assert status == 202, status
+
+
 def rg_path(env: str = "dev") -> str:
     return f"/subscriptions/{SUB}/resourceGroups/fundrbolt-{env}-rg"
 
@@ -63,4 +77,4 @@ def lock_calls(requests: list[dict]) -> list[dict]:
     return [r for r in requests if r.get("kind") == "blob"]
 
 
-__all__ = ["ENVS", "Run", "cli", "rest", "rg_path", "writes"]
+__all__ = ["ENVS", "Run", "cli", "push_image", "rest", "rg_path", "writes"]

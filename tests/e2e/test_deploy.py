@@ -13,7 +13,7 @@ import pytest
 from provisioner.cli.deploys import gates
 from provisioner.localcloud import LocalCloud
 from provisioner.localcloud.types.web_static import static_token
-from tests.e2e.helpers import cli, rest, rg_path, writes
+from tests.e2e.helpers import cli, push_image, rest, rg_path, writes
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +44,7 @@ def provision(cloud: LocalCloud, env: str) -> None:
 
 
 def deploy(cloud: LocalCloud, env: str, tag: str, *extra: str):
+    push_image(cloud.url, f"{REPO}:{tag}")  # built and pushed by the application's pipeline first
     return cli("deploy", "backend", "--env", env, "--arm-endpoint", cloud.url, "--image", f"{REPO}:{tag}",
                "--health-timeout", "1", *extra)
 
@@ -122,6 +123,7 @@ def test_a_slot_still_serving_the_old_version_is_refused_before_the_swap(lc):
 def test_a_slow_container_start_is_waited_for(lc):
     provision(lc, "staging")
     lc.apphosts.start_seconds = 1.5
+    push_image(lc.url, f"{REPO}:v2")
     started = time.monotonic()
     run = cli("deploy", "backend", "--env", "staging", "--arm-endpoint", lc.url, "--image", f"{REPO}:v2",
               "--health-timeout", "20")
@@ -172,8 +174,9 @@ def test_rollback_after_two_deploys_restores_the_right_version(lc):
 def test_redeploying_what_production_runs_changes_nothing_and_keeps_the_rollback_target(lc):
     provision(lc, "staging")
     assert deploy(lc, "staging", "v2").code == 0
-    before = len(lc.requests())
-    same = deploy(lc, "staging", "v2")
+    before = len(lc.requests())  # v2 is already in the registry: the deploy alone must write nothing
+    same = cli("deploy", "backend", "--env", "staging", "--arm-endpoint", lc.url, "--image", f"{REPO}:v2",
+               "--health-timeout", "1")
     assert same.code == 0 and "production already runs" in same.out
     assert f"rollback target stays {REPO}:latest" in same.out
     assert writes(lc.requests()[before:]) == [] and swaps(lc, before) == []
@@ -308,3 +311,15 @@ def test_localcloud_serve_unhealthy_image_flag(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_an_image_nothing_pushed_is_refused_before_anything_changes(lc):
+    provision(lc, "staging")
+    before = len(writes(lc.requests()))
+    run = cli("deploy", "backend", "--env", "staging", "--arm-endpoint", lc.url, "--image", f"{REPO}:never-built",
+              "--health-timeout", "1")
+    assert run.code == 1
+    assert f"{REPO}:never-built is not in its registry (no such repository or tag)" in run.err and "nothing was changed" in run.err
+    assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:latest" and image(lc, "staging") == f"DOCKER|{REPO}:latest"
+    # The run lock's lease calls are not writes to the environment; nothing else was written.
+    assert writes(lc.requests())[before:] == []

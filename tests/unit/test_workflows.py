@@ -27,11 +27,37 @@ def test_actionlint_passes_on_every_workflow():
 
 
 def test_every_azure_login_is_oidc_without_stored_secrets():
+    """No stored secret, and no azure/login: the provisioner itself asks the Actions token endpoint for a fresh
+    OIDC token for each Azure token (provisioner/azure/credentials.py), so a long job keeps working."""
+    import yaml
+
     for path in WORKFLOWS.glob("*.yml"):
         text = path.read_text()
         assert "secrets." not in text, path.name  # federated credentials only
-        if "azure/login@" in text:
-            assert "id-token: write" in text and "client-id:" in text and "tenant-id:" in text, path.name
+        assert "azure/login@" not in text, path.name
+        for name, job in yaml.safe_load(text)["jobs"].items():
+            steps = "\n".join(s.get("run", "") for s in job["steps"])
+            if any(f"provisioner {verb}" in steps for verb in ("plan", "provision", "drift", "deploy", "drill")):
+                assert job.get("permissions", {}).get("id-token") == "write", f"{path.name}: {name}"
+                env = job.get("env", {})
+                assert env.get("AZURE_TENANT_ID") == "${{ vars.AZURE_TENANT_ID }}", f"{path.name}: {name}"
+                assert env.get("AZURE_CLIENT_ID") in ("${{ vars.AZURE_CLIENT_ID }}", "${{ vars.AZURE_PLAN_CLIENT_ID }}",
+                                                      "${{ vars.AZURE_DRILL_CLIENT_ID }}")
+
+
+def test_pull_requests_run_the_readme_test_command():
+    import yaml
+
+    test = yaml.safe_load(_text("pr.yml"))["jobs"]["test"]
+    assert [s["run"] for s in test["steps"] if "run" in s] == ["bash scripts/test.sh"]
+    assert (ROOT / ".ci" / "run").read_text().rstrip().endswith("exec bash scripts/test.sh")
+
+
+def test_dependencies_install_from_the_hash_locked_requirements():
+    action = (ROOT / ".github" / "actions" / "install" / "action.yml").read_text()
+    assert "--require-hashes --no-deps -r requirements.lock" in action and "--no-deps --no-build-isolation -e ." in action
+    for path in WORKFLOWS.glob("*.yml"):
+        assert "pip install" not in path.read_text(), f"{path.name}: install through .github/actions/install"
 
 
 def test_pull_requests_validate_and_comment_the_plan_of_each_environment():
@@ -46,8 +72,13 @@ def test_main_deploys_staging_then_production_behind_its_environment():
     text = _text("deploy.yml")
     assert "branches: [main]" in text
     staging, production = text.split("\n  production:\n")
+    staging, plan = staging.split("\n  production-plan:\n")
     assert "environment: staging" in staging and "provisioner provision --env staging --yes" in staging
-    assert "environment: production" in production and "needs: staging" in production
+    # The reviewers approve the production plan this job shows; the production job applies exactly that file.
+    assert "needs: staging" in plan and "environment:" not in plan and "--out-plan production.plan.json" in plan
+    assert "GITHUB_STEP_SUMMARY" in plan and "vars.AZURE_PLAN_CLIENT_ID" in plan
+    assert "environment: production" in production and "needs: production-plan" in production
+    assert "provisioner provision --env production --plan production.plan.json --yes" in production
     assert "group: provision-staging" in staging and "group: provision-production" in production
     assert "cancel-in-progress: false" in staging and "cancel-in-progress: false" in production
     assert "args=(--env production --image" in production and 'provisioner deploy backend "${args[@]}"' in production
@@ -63,7 +94,7 @@ def test_drift_runs_on_a_schedule_and_fails_on_drift():
 def test_the_drill_runs_quarterly_with_its_own_identity_and_publishes_the_report():
     text = _text("drill.yml")
     assert 'cron: "23 5 1 1,4,7,10 *"' in text and "workflow_dispatch:" in text
-    assert "client-id: ${{ vars.AZURE_DRILL_CLIENT_ID }}" in text  # not the deploy identity
+    assert "AZURE_CLIENT_ID: ${{ vars.AZURE_DRILL_CLIENT_ID }}" in text  # not the deploy identity
     assert "provisioner drill" in text and "--output markdown" in text and "GITHUB_STEP_SUMMARY" in text
     assert "2) echo" in text and "exit 2" in text
     assert "cancel-in-progress: false" in text  # a cancelled drill would leave its scratch server to the next one

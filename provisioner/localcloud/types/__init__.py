@@ -16,13 +16,14 @@ from . import (
     postgres,
     redisenterprise,
     resources,
+    roledefinitions,
     storage,
     vnet,
     web,
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            redisenterprise, network, vnet, communication, consumption, containerregistry]
+            redisenterprise, network, vnet, communication, consumption, containerregistry, roledefinitions]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:

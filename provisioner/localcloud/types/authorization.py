@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .. import conditions, rbac
 from ..errors import ArmError
 from ..ids import ArmPath, is_under, split_extension
 from ..profile import EngineApi, TypeProfile, WriteCtx
@@ -54,6 +55,17 @@ def _assignment_populate(ctx: WriteCtx) -> None:
     if not _ROLE_DEFINITION.match(str(props["roleDefinitionId"])):
         raise ArmError(400, "InvalidRoleDefinitionId", f"The role definition ID '{props['roleDefinitionId']}' is "
                        "not valid.")
+    if rbac.definition(ctx.engine, str(props["roleDefinitionId"])) is None:
+        raise ArmError(400, "RoleDefinitionDoesNotExist", f"The specified role definition with ID "
+                       f"'{rbac.guid_of(str(props['roleDefinitionId']))}' does not exist.")
+    if props.get("condition") is not None or props.get("conditionVersion") is not None:
+        try:
+            conditions.check(props.get("condition"), props.get("conditionVersion"))
+        except conditions.ConditionError:
+            # conditions-troubleshoot.md, "Condition is not valid error when adding a condition" (the code is not
+            # documented; the message is).
+            raise ArmError(400, "InvalidRoleAssignmentCondition",
+                           "The given role assignment condition is invalid.") from None
     scope = split_extension(ctx.id)[0] or "/"
     if ctx.existing is not None:
         # Assignments are immutable, and a repeated identical PUT is not idempotent either

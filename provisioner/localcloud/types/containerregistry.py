@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..profile import TypeProfile, WriteCtx, defaults
+from .. import registry as content
+from ..profile import Action, ActionCtx, ActionReply, TypeProfile, WriteCtx, defaults
 
 
 def _populate(ctx: WriteCtx) -> None:
@@ -28,7 +29,15 @@ def registry(resource_id: str, location: str = "eastus") -> dict[str, Any]:
                            "provisioningState": "Succeeded"}}
 
 
+def _import_image(ctx: ActionCtx) -> ActionReply:
+    """Registries_ImportImage (azure-rest-api-specs containerregistry ImportImageByTag.json): 202 and an operation;
+    the tags are in the registry when it ends (here at once)."""
+    assert ctx.resource is not None
+    content.import_image(getattr(ctx.engine, "registries"), ctx.resource, ctx.request)  # noqa: B009
+    return ActionReply(202, None, lro_seconds=5.0)
+
+
 PROFILES = [
     TypeProfile(type="Microsoft.ContainerRegistry/registries", created=200, updated=200, latency=10.0,
-                populate=_populate),
+                populate=_populate, actions={"importImage": Action(_import_image, write=True)}),
 ]
