@@ -31,6 +31,7 @@ from steps import (
     log_analytics,
     metric_alert,
     owned,
+    policy,
     postgres_configuration,
     postgres_database,
     postgres_firewall,
@@ -98,6 +99,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     budget,
     lock,  # last: each lock waits for the resource it protects
     owned,  # no steps: the collections we own whole (children no env file declares)
+    policy,  # no steps: the environment's Azure Policy exemptions (provisioner audit)
 )
 
 

@@ -1,4 +1,4 @@
-"""Command line: validate, plan, provision, drift, deploy, rollback, cost, localcloud serve. Exit codes only; logic lives elsewhere.
+"""Command line: validate, plan, provision, drift, audit, deploy, rollback, cost, localcloud serve. Exit codes only; logic lives elsewhere.
 
 Exit codes are provisioner/cli/exitcodes.py (the README's "Exit codes" table is checked against it).
 """
@@ -102,7 +102,18 @@ def validate(env_name: str, envs_dir: Path) -> None:
         return
     for w in session.warnings:
         click.echo(f"warning: {w}")
+    _exemptions(session)
     click.echo(f"{env_name}: valid ({len(session.steps)} resources, {len(session.warnings)} warning(s))")
+
+
+def _exemptions(session: Any) -> None:
+    """The Azure Policy exemptions the environment declares (provisioner audit honours them)."""
+    from provisioner.cli.audit_report import exemption_lines
+    from provisioner.engine.policy.baseline import PolicyConfig
+
+    exemptions = session.env.section("policy", PolicyConfig).exemptions
+    for line in exemption_lines(exemptions):
+        click.echo(line)
 
 
 @main.command()
@@ -194,6 +205,29 @@ def drift(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | 
         check_out_path(out)
         session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
         text, code = commands.drift(session, spec, output, workers, show_ignored)
+    except ProvisionerError as exc:
+        _fail(exc)
+        return
+    _emit(text, out)
+    sys.exit(code)
+
+
+@main.command()
+@env_options
+@target_options
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+@click.option("--show-met", is_flag=True, help="Also list the definitions that are met or apply to nothing.")
+def audit(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
+          state_dir: Path, latency: str, workers: int, output: str, out: str | None, show_met: bool) -> None:
+    """The live environment against the Azure Policy built-ins the platform assigns (policy/baseline.toml) and the
+    env files' exemptions. Exit 0 every applicable definition met or exempted, 2 one is not met, 1 error."""
+    from provisioner.cli import commands
+
+    try:
+        check_out_path(out)
+        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
+        text, code = commands.audit(session, spec, output, workers, show_met)
     except ProvisionerError as exc:
         _fail(exc)
         return
