@@ -27,7 +27,10 @@ class Workspace(ArmStep):
     model = SdkModel("azure.mgmt.loganalytics.models", "Workspace")
     not_managed = (
         nm(IDENTITY_OTHER, "identity")
-        + nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.features", "properties.forceCmkForQuery",
+        + nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.features.clusterResourceId",
+             "properties.features.enableDataExport", "properties.features.enableLogAccessUsingOnlyResourcePermissions",
+             "properties.features.immediatePurgeDataOn30Days", "properties.features.unifiedSentinelBillingOnly",
+             "properties.forceCmkForQuery",
              "properties.replication", "properties.sku.capacityReservationLevel")
     )
     dependencies = ("resource_group",)
@@ -50,6 +53,10 @@ class Workspace(ArmStep):
         # change by hand (which would cut telemetry off) is drift. arm-examples WorkspacesGet: "Enabled" defaults.
         props["publicNetworkAccessForIngestion"] = "Enabled"
         props["publicNetworkAccessForQuery"] = "Enabled"
+        # Only Entra ID may ingest (built-in "Log Analytics Workspaces should block non-Azure Active Directory based
+        # ingestion"): nothing uses the workspace keys (diagnostic settings and the workspace-based component send
+        # through Azure Monitor's own identity).
+        props["features"] = {"disableLocalAuth": True}
         return self.base(**props)
 
     def read(self, clients: Any) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from steps import redis_firewall
 from steps._monitoring import group_id, resource_id
 from steps.diagnostic_setting import API_VERSION as DIAG_API
 from steps.diagnostic_setting import TARGETS as DIAG_TARGETS
+from steps.diagnostic_setting import scope_of as diag_scope
 from steps.lock import LOCKABLE
 from steps.postgres_server import lane_of as pg_lane
 from steps.redis import lane_of as redis_lane
@@ -292,8 +293,8 @@ def children(env: EnvironmentSpec) -> list[Children]:
         RoleAssignments(env, "key_vault", resource_id(env, "key_vault")),
         HostNameBindings(env), StaticSiteDomains(env), Slots(env),
     ]
-    for target, (owner, sub, _logs, _metric) in DIAG_TARGETS.items():
-        out.append(DiagnosticSettings(env, target, owner, resource_id(env, owner) + sub))
+    for target, (owner, _sub, _logs, _metric) in DIAG_TARGETS.items():
+        out.append(DiagnosticSettings(env, target, owner, diag_scope(env, target)))
     for step, (namespace, rtype, key) in LOCKABLE.items():
         out.append(Locks(env, step, namespace, rtype, env.resource_name(key), resource_id(env, step)))
     return out

@@ -46,6 +46,12 @@ class Config(Section):
     database_collation: str = "en_US.utf8"
     # Server parameters pinned by the postgres_configuration step (name -> value).
     parameters: dict[str, str] = Field(default_factory=dict)
+    # Microsoft Entra sign-in with the web app's managed identity as Entra administrator (steps/postgres_entra_admin.py);
+    # password sign-in stays on for the connection string the app uses today.
+    entra_admin: bool = True
+    # Private endpoint + private DNS zone in the VNet (steps/postgres_private_endpoint.py), public access off:
+    # architecture "Private endpoints for PostgreSQL (production)".
+    private_endpoint: bool = False
 
 
 def lane_of(env: EnvironmentSpec) -> str:
@@ -78,7 +84,6 @@ class PostgresServer(ArmStep):
     model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "Server")
     not_managed = (
         nm(IDENTITY_OTHER, "identity", "properties.dataEncryption")
-        + nm("only meaningful with Entra ID sign-in, which is declared off", "properties.authConfig.tenantId")
         + nm(PLACEMENT, "properties.availabilityZone", "properties.highAvailability.standbyAvailabilityZone",
              "properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId")
         + nm("create-time only (point-in-time restore / replica source)", "properties.createMode",
@@ -98,7 +103,8 @@ class PostgresServer(ArmStep):
         # SkuTier and HA mode are case-insensitive enums (SDK CaseInsensitiveEnumMeta).
         normalizers=(("sku.tier", lower), ("sku.name", lower), ("properties.highAvailability.mode", lower),
                      ("properties.backup.geoRedundantBackup", lower), ("properties.network.publicNetworkAccess", lower),
-                     ("properties.authConfig.passwordAuth", lower), ("properties.authConfig.activeDirectoryAuth", lower)),
+                     ("properties.authConfig.passwordAuth", lower), ("properties.authConfig.activeDirectoryAuth", lower),
+                     ("properties.authConfig.tenantId", lower)),
         # SDK model visibility: administratorLogin is ["read", "create"], geoRedundantBackup ["read", "create"]
         # (azure-sdk-facts §1: "Geo-redundant backup only at create").
         replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup"),
@@ -133,6 +139,22 @@ class PostgresServer(ArmStep):
         size = live.get("storageSizeGB")
         return max(declared, size) if isinstance(size, int) else declared
 
+    def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
+        super().__init__(env, name, resource_name)
+        self._tenant: str | None = None  # learned from Azure by gather()
+
+    def gather(self, clients: Any, known: Any) -> None:
+        """The subscription's tenant (GET /subscriptions/{id}), for Entra sign-in."""
+        learn = getattr(clients, "subscription_tenant", None)
+        if callable(learn) and self.config.entra_admin:
+            self._tenant = learn()
+
+    def auth_config(self) -> dict[str, Any]:
+        if not self.config.entra_admin:
+            return {"passwordAuth": "Enabled", "activeDirectoryAuth": "Disabled"}
+        return {"passwordAuth": "Enabled", "activeDirectoryAuth": "Enabled",
+                "tenantId": self._tenant or self.env.core.tenant_id or UNKNOWN}
+
     def password_ref(self, known: Any) -> Any:
         vault = (known.get("key_vault") or {}).get("id") if known else None
         return f"{PASSWORD_REF}{vault}#{PASSWORD_SECRET}" if vault else UNKNOWN
@@ -149,10 +171,13 @@ class PostgresServer(ArmStep):
                     "geoRedundantBackup": "Enabled" if c.geo_redundant_backup else "Disabled"},
             highAvailability={"mode": c.high_availability},
             # Public endpoint closed by the firewall (architecture: "PostgreSQL firewall (Azure services only)").
-            network={"publicNetworkAccess": "Enabled"},
-            # Entra ID sign-in is "planned" in the architecture document: until then it is declared off, so
-            # turning it on by hand (a new way in) is drift.
-            authConfig={"passwordAuth": "Enabled", "activeDirectoryAuth": "Disabled"},
+            # With the private endpoint (production) the public endpoint is closed: the app reaches the server through
+            # its regional VNet integration (all traffic routed into the VNet, where the private DNS zone answers).
+            network={"publicNetworkAccess": "Disabled" if c.private_endpoint else "Enabled"},
+            # Entra ID sign-in (architecture: "Azure AD authentication for PostgreSQL (planned)") with the app's
+            # identity as administrator when entra_admin is on; password sign-in stays for the app's connection
+            # string. The tenant is the subscription's, learned from Azure (gather).
+            authConfig=self.auth_config(),
         )
         body["sku"] = {"name": c.sku_name, "tier": c.sku_tier}
         return body

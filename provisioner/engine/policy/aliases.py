@@ -148,8 +148,9 @@ class Selection:
 
 
 def select(body: Any, path: Path) -> Selection:
-    """Walk `path` in `body`. Without `[*]`: the single value; with it: every value it reaches, in order
-    (a missing array selects an empty collection: author-policies-for-arrays, "missingArray[*]")."""
+    """Walk `path` in `body`. Without `[*]`: the single value; with it: one value per element it reaches, in
+    order, MISSING for an element that lacks the property (author-policies-for-arrays: an alias over an array
+    evaluates each member); a missing array selects an empty collection ("missingArray[*]")."""
     level: list[tuple[Any, tuple[int, ...]]] = [(body, ())]
     for seg in path.segments:
         nxt: list[tuple[Any, tuple[int, ...]]] = []
@@ -157,14 +158,11 @@ def select(body: Any, path: Path) -> Selection:
             if seg == "[*]":
                 if isinstance(value, list):
                     nxt.extend((v, (*spot, i)) for i, v in enumerate(value))
-            elif path.walks and value is MISSING:
-                continue
             else:
                 nxt.append((child(value, seg), spot))
         level = nxt
     if path.walks:
-        kept = [(v, s) for v, s in level if v is not MISSING]
-        return Selection(tuple(v for v, _ in kept), True, tuple(s for _, s in kept))
+        return Selection(tuple(v for v, _ in level), True, tuple(s for _, s in level))
     return Selection((level[0][0] if level else MISSING,), False, ((),))
 
 

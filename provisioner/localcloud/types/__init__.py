@@ -11,9 +11,11 @@ from . import (
     containerregistry,
     insights,
     keyvault,
+    netwatch,
     network,
     operationalinsights,
     postgres,
+    privatelink,
     resources,
     storage,
     vnet,
@@ -21,7 +23,7 @@ from . import (
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            network, vnet, communication, consumption, containerregistry]
+            network, vnet, netwatch, privatelink, communication, consumption, containerregistry]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:

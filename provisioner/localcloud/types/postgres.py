@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import ArmError
 from ..ids import ArmPath
 from ..profile import EngineApi, TypeProfile, WriteCtx, defaults
+from . import postgres_access as access
 
 # Azure's code for a write to a server (or its children) while it is busy: "Server '<name>' is busy with
 # another operation. Please try again later. (Code: ServerBusy)" (Azure/bicep-registry-modules#4451).
@@ -94,9 +95,7 @@ def _db_populate(ctx: WriteCtx) -> None:
 
 
 def _config_default(engine: EngineApi, path: ArmPath) -> dict[str, Any] | None:
-    return {"id": path.path, "name": path.name, "type": path.full_type, "properties": {
-        "value": "", "description": "", "defaultValue": "", "dataType": "String", "allowedValues": "",
-        "source": "system-default", "isDynamicConfig": True, "isReadOnly": False, "isConfigPendingRestart": False}}
+    return access.config_default(path)
 
 
 def _config_populate(ctx: WriteCtx) -> None:
@@ -121,5 +120,9 @@ PROFILES = [
     _child("Microsoft.DBforPostgreSQL/flexibleServers/databases", populate=_db_populate),
     _child("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"),
     _child("Microsoft.DBforPostgreSQL/flexibleServers/configurations", default_body=_config_default,
-           populate=_config_populate),
+           populate=_config_populate, before_write=access.check_config_write),
+    _child("Microsoft.DBforPostgreSQL/flexibleServers/administrators", before_write=access.check_administrator,
+           populate=access.administrator_populate),
+    TypeProfile(type="Microsoft.DBforPostgreSQL/flexibleServers/privateEndpointConnections", provisioning_state=False,
+                has_location=False, lro=True, created=202, updated=202, delete_lro=True, latency=20.0),
 ]
