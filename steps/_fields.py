@@ -54,6 +54,9 @@ SITE_NOT_MANAGED = (
     + nm("owned by deployments (swap and stop/start)", "properties.enabled", "properties.scmSiteAlsoStopped")
     + nm(LEGACY, "properties.vnetImagePullEnabled", "properties.vnetContentShareEnabled",
          "properties.vnetBackupRestoreEnabled")
+    + nm("covered by outboundVnetRouting.allTraffic, which is declared and turns every other routing option on",
+         "properties.outboundVnetRouting.applicationTraffic", "properties.outboundVnetRouting.backupRestoreTraffic",
+         "properties.outboundVnetRouting.contentShareTraffic", "properties.outboundVnetRouting.imagePullTraffic")
 )
 
 # Microsoft.Web/sites/config/web (and the slot's): security settings are declared by the config step; the rest

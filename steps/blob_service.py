@@ -10,7 +10,7 @@ from pydantic import Field
 from provisioner.azure import call, raw
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules
-from steps._base import ArmStep
+from steps._base import ArmStep, absent_is
 from steps._fields import UNUSED, SdkModel, nm
 
 SECTION = "blob_service"
@@ -34,11 +34,14 @@ class BlobService(ArmStep):
     not_managed = (
         nm(UNUSED, "properties.cors", "properties.defaultServiceVersion", "properties.changeFeed",
            "properties.restorePolicy", "properties.automaticSnapshotPolicyEnabled",
-           "properties.lastAccessTimeTrackingPolicy", "properties.deleteRetentionPolicy.allowPermanentDelete")
+           "properties.lastAccessTimeTrackingPolicy", "properties.staticWebsite.defaultIndexDocumentPath",
+           "properties.staticWebsite.errorDocument404Path", "properties.staticWebsite.indexDocument")
     )
     dependencies = ("storage_account",)
     # A child without location or tags; the account's SKU is echoed read-only (BlobServiceProperties.sku).
-    rules = Rules()
+    # Settings Azure leaves out until someone sets them: absent is their default (off).
+    rules = Rules(normalizers=(("properties.staticWebsite.enabled", absent_is(False)),
+                               ("properties.*.allowPermanentDelete", absent_is(False))))
 
     @property
     def account(self) -> str:
@@ -50,9 +53,14 @@ class BlobService(ArmStep):
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section(SECTION, Config)
         return {"properties": {
-            "deleteRetentionPolicy": {"enabled": True, "days": c.soft_delete_days},
-            "containerDeleteRetentionPolicy": {"enabled": True, "days": c.container_soft_delete_days},
+            # A soft-deleted blob cannot be purged before its time (allowPermanentDelete off), or soft delete
+            # protects nothing.
+            "deleteRetentionPolicy": {"enabled": True, "days": c.soft_delete_days, "allowPermanentDelete": False},
+            "containerDeleteRetentionPolicy": {"enabled": True, "days": c.container_soft_delete_days,
+                                               "allowPermanentDelete": False},
             "isVersioningEnabled": c.versioning,
+            # No anonymous static website (`$web` served to anyone) on the account that holds the backups.
+            "staticWebsite": {"enabled": False},
         }}
 
     def read(self, clients: Any) -> dict[str, Any] | None:

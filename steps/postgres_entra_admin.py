@@ -9,7 +9,7 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.model import UNKNOWN
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules, lower
-from steps._fields import SdkModel
+from steps._fields import SdkModel, nm
 from steps.postgres_server import SECTION as SERVER_SECTION
 from steps.postgres_server import Config, PostgresChild
 
@@ -27,6 +27,8 @@ class EntraAdministrator(PostgresChild):
     type = "Microsoft.DBforPostgreSQL/flexibleServers/administrators"
     model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "AdministratorMicrosoftEntra")
     dependencies = ("postgres_server", "web_app")
+    # The object id is the resource's name (the app identity's principal): a different one is another resource.
+    not_managed = nm("the resource's own name (the principal's object id)", "properties.objectId")
     # AdministratorAdd.json: the body's `name` is the principal's name; principalType comes back as sent.
     rules = Rules(normalizers=(("properties.principalType", lower), ("properties.tenantId", lower),
                                ("properties.objectId", lower)))

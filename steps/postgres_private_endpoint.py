@@ -145,6 +145,9 @@ class PrivateEndpoint(ArmStep):
         + nm("set by Azure: the endpoint's concurrency tag", "etag")
         + nm("filled in by Azure: the connection's own id (PrivateEndpointCreate.json)",
              "properties.privateLinkServiceConnections[].id")
+        + nm("the subnet is referenced by id; its own fields are the endpoint_subnet step's", "properties.subnet.name",
+             "properties.subnet.properties", "properties.subnet.type", "properties.subnet.etag")
+        + nm(UNUSED, "properties.billingSku")
         + nm(UNUSED, "properties.applicationSecurityGroups", "properties.customNetworkInterfaceName",
              "properties.ipConfigurations", "properties.ipVersionType", "properties.manualPrivateLinkServiceConnections",
              "properties.customDnsConfigs", "properties.privateLinkServiceConnections[].properties.requestMessage",

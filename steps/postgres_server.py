@@ -6,7 +6,7 @@ import copy
 import re
 import secrets
 import string
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -62,7 +62,7 @@ def lane_of(env: EnvironmentSpec) -> str:
 class PostgresChild(ArmStep):
     """A child of the server (database, firewall rule, parameter): addressed under it, serialized with it."""
 
-    dependencies = ("postgres_server",)
+    dependencies: ClassVar[tuple[str, ...]] = ("postgres_server",)
     # A server accepts child writes only once it is Ready (Azure/bicep-registry-modules#4451: a configuration
     # written right after create fails with 409 ServerBusy): wait for it instead of spending retries.
     waits_for = ("postgres_server",)
@@ -84,6 +84,8 @@ class PostgresServer(ArmStep):
     model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "Server")
     not_managed = (
         nm(IDENTITY_OTHER, "identity", "properties.dataEncryption")
+        + nm("filled in by Azure with the subscription's tenant when Entra sign-in is on; the Entra administrator's "
+             "tenant is declared (steps/postgres_entra_admin.py)", "properties.authConfig.tenantId")
         + nm(PLACEMENT, "properties.availabilityZone", "properties.highAvailability.standbyAvailabilityZone",
              "properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId")
         + nm("create-time only (point-in-time restore / replica source)", "properties.createMode",
@@ -103,8 +105,7 @@ class PostgresServer(ArmStep):
         # SkuTier and HA mode are case-insensitive enums (SDK CaseInsensitiveEnumMeta).
         normalizers=(("sku.tier", lower), ("sku.name", lower), ("properties.highAvailability.mode", lower),
                      ("properties.backup.geoRedundantBackup", lower), ("properties.network.publicNetworkAccess", lower),
-                     ("properties.authConfig.passwordAuth", lower), ("properties.authConfig.activeDirectoryAuth", lower),
-                     ("properties.authConfig.tenantId", lower)),
+                     ("properties.authConfig.passwordAuth", lower), ("properties.authConfig.activeDirectoryAuth", lower)),
         # SDK model visibility: administratorLogin is ["read", "create"], geoRedundantBackup ["read", "create"]
         # (azure-sdk-facts §1: "Geo-redundant backup only at create").
         replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup"),
@@ -139,21 +140,8 @@ class PostgresServer(ArmStep):
         size = live.get("storageSizeGB")
         return max(declared, size) if isinstance(size, int) else declared
 
-    def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
-        super().__init__(env, name, resource_name)
-        self._tenant: str | None = None  # learned from Azure by gather()
-
-    def gather(self, clients: Any, known: Any) -> None:
-        """The subscription's tenant (GET /subscriptions/{id}), for Entra sign-in."""
-        learn = getattr(clients, "subscription_tenant", None)
-        if callable(learn) and self.config.entra_admin:
-            self._tenant = learn()
-
     def auth_config(self) -> dict[str, Any]:
-        if not self.config.entra_admin:
-            return {"passwordAuth": "Enabled", "activeDirectoryAuth": "Disabled"}
-        return {"passwordAuth": "Enabled", "activeDirectoryAuth": "Enabled",
-                "tenantId": self._tenant or self.env.core.tenant_id or UNKNOWN}
+        return {"passwordAuth": "Enabled", "activeDirectoryAuth": "Enabled" if self.config.entra_admin else "Disabled"}
 
     def password_ref(self, known: Any) -> Any:
         vault = (known.get("key_vault") or {}).get("id") if known else None
@@ -176,7 +164,7 @@ class PostgresServer(ArmStep):
             network={"publicNetworkAccess": "Disabled" if c.private_endpoint else "Enabled"},
             # Entra ID sign-in (architecture: "Azure AD authentication for PostgreSQL (planned)") with the app's
             # identity as administrator when entra_admin is on; password sign-in stays for the app's connection
-            # string. The tenant is the subscription's, learned from Azure (gather).
+            # string.
             authConfig=self.auth_config(),
         )
         body["sku"] = {"name": c.sku_name, "tier": c.sku_tier}

@@ -77,7 +77,7 @@ def _free_address(engine: EngineApi, subnet_id: str, own_id: str) -> str:
     (learn.microsoft.com/azure/virtual-network/virtual-networks-faq, "reserved IP addresses")."""
     subnet = engine.get(subnet_id) or {}
     prefix = (subnet.get("properties") or {}).get("addressPrefix") or "10.0.0.0/24"
-    taken = set()
+    taken: set[str] = set()
     for pe in engine.find(ENDPOINT):
         if pe["id"].lower() == own_id.lower():
             continue
