@@ -20,10 +20,11 @@ from provisioner.engine.policy.evaluate import (
     applies,
     evaluate,
     finding,
-    query,
     queries,
+    query,
 )
-from provisioner.engine.policy.expressions import Scope, evaluate as expression
+from provisioner.engine.policy.expressions import Scope
+from provisioner.engine.policy.expressions import evaluate as expression
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "arm-examples"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
