@@ -8,7 +8,6 @@ from typing import Any
 from provisioner.core.model import UNKNOWN
 from provisioner.engine.config import EnvironmentSpec
 
-INSIGHTS = "Microsoft.Insights"
 # A plain address check: Azure rejects malformed receivers at PUT time; we want the file and key first.
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 

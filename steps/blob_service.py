@@ -37,7 +37,7 @@ class BlobService(ArmStep):
            "properties.lastAccessTimeTrackingPolicy", "properties.staticWebsite.defaultIndexDocumentPath",
            "properties.staticWebsite.errorDocument404Path", "properties.staticWebsite.indexDocument")
     )
-    dependencies = ("storage_account",)
+    needs = ("storage_account",)
     # A child without location or tags; the account's SKU is echoed read-only (BlobServiceProperties.sku).
     # Settings Azure leaves out until someone sets them: absent is their default (off).
     rules = Rules(normalizers=(("properties.staticWebsite.enabled", absent_is(False)),

@@ -26,7 +26,7 @@ class EntraAdministrator(PostgresChild):
 
     type = "Microsoft.DBforPostgreSQL/flexibleServers/administrators"
     model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "AdministratorMicrosoftEntra")
-    dependencies = ("postgres_server", "web_app")
+    needs = ("postgres_server", "web_app")
     # The object id is the resource's name (the app identity's principal): a different one is another resource.
     not_managed = nm("the resource's own name (the principal's object id)", "properties.objectId")
     # AdministratorAdd.json: the body's `name` is the principal's name; principalType comes back as sent.

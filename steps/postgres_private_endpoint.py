@@ -51,7 +51,7 @@ class EndpointSubnet(ArmStep):
              "properties.ipamPoolPrefixAllocations", "properties.serviceEndpointPolicies", "properties.serviceGateway",
              "properties.sharingScope", "properties.privateLinkServiceNetworkPolicies")
     )
-    dependencies = ("virtual_network",)
+    needs = ("virtual_network",)
     rules = Rules(
         normalizers=(("properties.privateEndpointNetworkPolicies", lower),),
         # No delegation, service endpoint, NSG, route table or NAT gateway in the intended state.
@@ -90,7 +90,7 @@ class PrivateDnsZone(ArmStep):
     type = "Microsoft.Network/privateDnsZones"
     model = SdkModel("azure.mgmt.privatedns.models", "PrivateZone")
     not_managed = nm("set by Azure: the zone's concurrency tag", "etag")
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     # PrivateZonePut.json: location 'Global' comes back 'global'; counts and limits are read-only.
     rules = Rules(normalizers=(("location", lower),))
 
@@ -115,7 +115,7 @@ class VirtualNetworkLink(ArmStep):
     model = SdkModel("azure.mgmt.privatedns.models", "VirtualNetworkLink")
     not_managed = nm("set by Azure: the link's concurrency tag", "etag") + nm(
         UNUSED, "properties.resolutionPolicy")
-    dependencies = ("private_dns_zone", "virtual_network")
+    needs = ("private_dns_zone", "virtual_network")
     rules = Rules(normalizers=(("location", lower),))
 
     def parent_path(self) -> str | None:
@@ -153,7 +153,7 @@ class PrivateEndpoint(ArmStep):
              "properties.customDnsConfigs", "properties.privateLinkServiceConnections[].properties.requestMessage",
              "properties.privateLinkServiceConnections[].properties.privateLinkServiceConnectionState")
     )
-    dependencies = ("endpoint_subnet", "postgres_server")
+    needs = ("endpoint_subnet", "postgres_server")
     rules = rules()
 
     def desired(self, known: Any) -> dict[str, Any]:
@@ -180,7 +180,7 @@ class DnsZoneGroup(ArmStep):
     type = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"
     model = SdkModel("azure.mgmt.network.models", "PrivateDnsZoneGroup")
     not_managed = nm("set by Azure: the group's concurrency tag", "etag")
-    dependencies = ("postgres_private_endpoint", "private_dns_zone")
+    needs = ("postgres_private_endpoint", "private_dns_zone")
     rules = Rules()
 
     @property

@@ -56,7 +56,7 @@ class Redis(ArmStep):
         + nm("only with AOF persistence, which declares it when on", "properties.redisConfiguration.aof-backup-enabled",
              "properties.redisConfiguration.preferred-data-persistence-auth-method")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     holds_data = True  # sessions; losing them logs every user out
     rules = rules(Rules(
         normalizers=(
@@ -84,7 +84,7 @@ class Redis(ArmStep):
     @property
     def depends_on(self) -> tuple[str, ...]:
         # AOF writes to the storage account: only then does the cache need it first.
-        return self.dependencies + (("storage_account",) if self.config.aof_persistence else ())
+        return self.needs + (("storage_account",) if self.config.aof_persistence else ())
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.config

@@ -47,7 +47,7 @@ class RedisFirewall(ArmStep):
     type = "Microsoft.Cache/redis/firewallRules"
     model = SdkModel("azure.mgmt.redis.models", "RedisFirewallRule")
     model_at = "rules[]"  # the step assembles {"rules": [...]} from the rule list
-    dependencies = ("redis", "web_app")
+    needs = ("redis", "web_app")
     rules = rules(Rules(
         # The API lists rules in its own order: compare as a set.
         sets=("rules",),

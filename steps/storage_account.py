@@ -53,7 +53,7 @@ class StorageAccount(ArmStep):
              "properties.allowCrossTenantDelegationSas", "properties.allowedCopyScope",
              "properties.defaultToOAuthAuthentication")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     holds_data = True
     # sku.tier, primaryEndpoints, creationTime, keyCreationTime, encryption, networkAcls are filled in by
     # Azure (arm-examples StorageAccountGetProperties) and stay out of scope because we do not declare them.
@@ -74,7 +74,7 @@ class StorageAccount(ArmStep):
     @property
     def depends_on(self) -> tuple[str, ...]:
         # A virtual network rule needs the subnet's Microsoft.Storage service endpoint to exist first.
-        return (*self.dependencies, "subnet") if self.admits_subnet else self.dependencies
+        return (*self.needs, "subnet") if self.admits_subnet else self.needs
 
     @property
     def admits_subnet(self) -> bool:

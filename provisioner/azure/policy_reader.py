@@ -83,6 +83,8 @@ class Reader:
                 raise AzureCallError(f"{response.status_code} {error.get('code', '')}: {error.get('message', '')}".strip(),
                                      code=error.get("code"), status=response.status_code)
             doc = _json(response) or {}
+            if isinstance(doc, list):  # a few lists are bare arrays (App Service VNet connections)
+                return {"value": (items or []) + doc}
             if "value" not in doc or not isinstance(doc.get("value"), list):
                 return doc
             items = (items or []) + doc["value"]

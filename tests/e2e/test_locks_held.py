@@ -39,6 +39,6 @@ def test_a_stale_redis_rule_under_the_lock_is_left_for_a_person_and_the_run_succ
     assert held.refused and "left for a person" in held.refused
     assert "left for a person" in plan_text(plan)
     outcomes, _ = apply(sub, conn, plan, known)
-    assert all(o.status in (Status.APPLIED, Status.UNCHANGED, Status.LEFT) for o in outcomes)
-    assert any(o.status is Status.LEFT for o in outcomes)
+    assert all(o.status in (Status.APPLIED, Status.UNCHANGED, Status.LEFT_FOR_A_PERSON) for o in outcomes)
+    assert any(o.status is Status.LEFT_FOR_A_PERSON for o in outcomes)
     assert stale in cloud.state()

@@ -433,7 +433,7 @@ def test_a_child_added_to_an_owned_collection_is_drift_and_revoked_or_reported(w
         assert outcome.status is Status.APPLIED and not still, outcome
         stats["added child: revoked"] += 1
     else:
-        assert outcome.status is Status.LEFT and still and outcome.error, outcome
+        assert outcome.status is Status.LEFT_FOR_A_PERSON and still and outcome.error, outcome
         stats["added child: left for a person"] += 1
         if path.lower().endswith("/log_min_duration_statement"):
             rest.call("PUT", url, {"properties": {"value": ""}})  # back to the server's default

@@ -273,7 +273,7 @@ def test_redis_firewall_adds_missing_and_leaves_extra_to_the_owned_collection(c,
 
 
 def test_a_hand_made_redis_rule_is_the_collections_to_revoke(c, dev):
-    from provisioner.engine import children as owned
+    from provisioner.engine import children
     from steps.owned import RedisFirewallRules
 
     rules = RedisFirewallRules(dev.env)
@@ -283,12 +283,12 @@ def test_a_hand_made_redis_rule_is_the_collections_to_revoke(c, dev):
         {"id": f"{rules.parent_id}/firewallRules/handmade", "name": "fundrbolt-dev-redis/handmade",
          "properties": {"startIP": "0.0.0.0", "endIP": "255.255.255.255"}}])
     listed = rules.list(c)
-    [change] = owned.decide(rules, listed, rules.declared_from(WEB), [], "s", RG)
+    [change] = children.undeclared(rules, listed, rules.declared_from(WEB), [], "s", RG)
     assert change.ref.name == "handmade" and change.refused is None
     rules.delete(c, listed[1])
     c.redis.firewall_rules.delete.assert_called_once_with(RG, "fundrbolt-dev-redis", "handmade")
     # Under production's lock on the cache, the same rule is left for a person.
-    [locked] = owned.decide(rules, listed, rules.declared_from(WEB), [rules.parent_id], "s", RG)
+    [locked] = children.undeclared(rules, listed, rules.declared_from(WEB), [rules.parent_id], "s", RG)
     assert locked.refused and "lock" in locked.refused
 
 

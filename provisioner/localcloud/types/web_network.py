@@ -73,8 +73,11 @@ def _connection(engine: EngineApi, path: ArmPath) -> dict[str, Any] | None:
     return next((c for c in _connections(engine, path) if c["name"].lower() == path.name.lower()), None)
 
 
+# The list is a bare JSON array: azure-mgmt-web WebAppsOperations.list_vnet_connections deserializes
+# List[VnetInfoResource] from the body (REST spec WebApps_ListVnetConnections: an array response).
 PROFILES = [
     TypeProfile(type=f"Microsoft.Web/{kind}/virtualNetworkConnections", methods=frozenset({"GET", "HEAD"}),
-                provisioning_state=False, stored=False, list_fn=_connections, default_body=_connection)
+                provisioning_state=False, stored=False, list_fn=_connections, default_body=_connection,
+                bare_list=True)
     for kind in ("sites", "sites/slots")
 ]
