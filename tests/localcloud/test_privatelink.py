@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from .conftest import RG, SUB, raw, rid
+from .conftest import SUB, raw, rid
 
 VNET = "vnet"
 
