@@ -129,8 +129,9 @@ def generate() -> dict[str, str]:
             f"curl -s '{url}/_localcloud/activity' | jq '.[-1] | {{caller, operationName, eventTimestamp}}'\n"
             + json.dumps({k: cloud.activity()[-1].get(k) for k in ("caller", "operationName", "eventTimestamp")},
                          indent=2), "bash")
-        status, body = rest(url, "PATCH", f"{RG}/providers/Microsoft.Cache/redis/fundrbolt-dev-redis",
-                            {"properties": {"enableNonSslPort": True}}, caller="bob@fundrbolt.app")
+        status, body = rest(url, "PATCH", f"{RG}/providers/Microsoft.Cache/redisEnterprise/fundrbolt-dev-amr",
+                            {"properties": {"publicNetworkAccess": "Disabled"}}, caller="bob@fundrbolt.app",
+                            api_version="2025-07-01")
         assert status in (200, 202), body
         status, body = rest(url, "PATCH", f"{RG}/providers/Microsoft.Storage/storageAccounts/fundrboltdevst",
                             {"tags": {**(rest(url, "GET", f"{RG}/providers/Microsoft.Storage/storageAccounts/"

@@ -45,12 +45,24 @@ NEEDS = {"web_app_slot": "deployment_slot", "autoscale": "autoscale"}
 
 def scope_of(env: EnvironmentSpec, target: str) -> str:
     """The ARM id a target's diagnostic settings live under."""
-    owner, sub, _logs, _metric = TARGETS[target]
+    owner, sub, _logs, _metric = targets(env)[target]
     if "{slot}" in sub:
         from steps.deployment_slot import slot_config
 
         sub = sub.format(slot=slot_config(env).name)
     return resource_id(env, owner) + sub
+
+
+def targets(env: EnvironmentSpec) -> dict[str, tuple[str, str, bool, str | None]]:
+    """TARGETS for this environment. With Azure Managed Redis the logs live on the database (the Azure Policy
+    built-in Monitoring/DS_LA_cache-redisenterprise-databases_DINE.json sends allLogs there with no metrics;
+    the cluster's metrics are what the alerts read)."""
+    from steps.redis import kind_of
+
+    out: dict[str, tuple[str, str, bool, str | None]] = dict(TARGETS)
+    if kind_of(env) == "managed":
+        out["redis"] = ("redis_database", "", True, None)
+    return out
 
 
 class Config(Section):
@@ -109,7 +121,7 @@ class DiagnosticSetting(Step):
     def __init__(self, env: EnvironmentSpec, target: str):
         super().__init__(env, f"diagnostic_setting:{target}", env.resource_name("diagnostic_setting"))
         self.target = target
-        self.owner, self.sub_path, self.has_logs, self.metric_category = TARGETS[target]
+        self.owner, self.sub_path, self.has_logs, self.metric_category = targets(env)[target]
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -126,7 +138,7 @@ class DiagnosticSetting(Step):
         return ResourceRef(self.env.subscription_id, self.resource_group, self.type, self.resource_name, scope=rid)
 
     def desired(self, known: Any) -> dict[str, Any]:
-        props: dict[str, Any] = {"workspaceId": resource_id(self.env, "log_analytics")}
+        props: dict[str, Any] = {"workspaceId": resource_id(self.env, "log_analytics"), "metrics": []}
         if self.metric_category:
             props["metrics"] = [{"category": self.metric_category, "enabled": True}]
         if self.has_logs:

@@ -18,6 +18,7 @@ API_VERSIONS: dict[str, str] = {
     "microsoft.storage": "2025-06-01",
     "microsoft.keyvault": "2024-11-01",
     "microsoft.cache": "2024-11-01",
+    "microsoft.cache/redisenterprise": "2025-07-01",
     "microsoft.dbforpostgresql": "2025-08-01",
     "microsoft.network": "2024-05-01",
     "microsoft.network/dnszones": "2018-05-01",

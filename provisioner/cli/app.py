@@ -1,4 +1,5 @@
-"""Command line: validate, plan, provision, drift, audit, deploy, rollback, cost, localcloud serve. Exit codes only; logic lives elsewhere.
+"""Command line: validate, plan, provision, drift, audit, deploy, rollback, cost, drill, localcloud serve. Exit codes only;
+logic lives elsewhere.
 
 Exit codes are provisioner/cli/exitcodes.py (the README's "Exit codes" table is checked against it).
 """
@@ -310,6 +311,62 @@ def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Pa
     render = {"json": cost_report.to_json, "markdown": cost_report.markdown}.get(output, cost_report.text)
     _emit(render(est), out)
     return exitcodes.EXIT_OK
+
+
+@main.command()
+@target_options
+@click.option("--component", type=click.Choice(["all", "postgres", "keyvault", "app", "frontend", "cache"]),
+              default="all", show_default=True, help="What to drill.")
+@click.option("--at", "at", default=None, metavar="ISO-8601",
+              help="Restore the database as of this UTC time (default: the latest point, after a canary write).")
+@click.option("--client-ip", default=None, help="This machine's public IP for the short-lived firewall rules "
+              "[asked of api.ipify.org on Azure].")
+@click.option("--frontend-dist", type=click.Path(path_type=Path), default=None,
+              help="The admin build of the running version, redeployed to measure the frontend's RTO.")
+@click.option("--health-timeout", type=float, default=None, metavar="SECONDS", help="As for `deploy backend`.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before redeploying production's running versions.")
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+@exits
+def drill(target: Target, component: str, at: str | None, client_ip: str | None, frontend_dist: Path | None,
+          health_timeout: float | None, yes: bool, output: str, out: str | None) -> int:
+    """Disaster-recovery drill (docs/recovery.md): restore the database into a scratch server and verify it, recover a
+    Key Vault secret from soft delete, redeploy the running API and frontend, judge the cache's persistence; the
+    report is the architecture document's RTO/RPO table with measured values. The scratch server is always deleted.
+    Exit 0 every target holds, 2 one is missed, 1 error, 130 interrupted."""
+    import signal
+    from datetime import UTC, datetime
+
+    from provisioner.cli import drills
+
+    when = None
+    if at:
+        try:
+            when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            raise TargetError(f"--at {at!r}: expected an ISO-8601 time such as 2026-12-01T10:00:00Z") from None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if frontend_dist is not None:
+        from provisioner.operate.frontend import check_dist
+
+        check_dist(frontend_dist)  # before any request
+    check_out_path(out)
+    args = drills.DrillArgs(component, output, when, client_ip, frontend_dist, health_timeout)
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # a cancelled CI job (SIGTERM) cleans up as Ctrl-C does
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        session, spec = target.open()
+        text, code = drills.drill(session, spec, args, _confirm, yes)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: the scratch resources were cleaned up (see above).", err=True)
+        return exitcodes.EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _emit(text, out)
+    return code
 
 
 @main.group()

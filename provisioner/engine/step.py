@@ -38,6 +38,10 @@ class Step:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """`rules` (a class attribute or a property) always includes the model's read-only paths."""
         super().__init_subclass__(**kwargs)
+        # The names these had before issue 15: a step that still sets one would silently lose its edges.
+        for old, new in (("dependencies", "needs"), ("waits_for", "needs_settled")):
+            if old in cls.__dict__:
+                raise TypeError(f"{cls.__name__}.{old} is now `{new}`")
         own = cls.__dict__.get("rules")
         if own is None:
             inherited = next(k.__dict__["rules"] for k in cls.__mro__ if "rules" in k.__dict__)

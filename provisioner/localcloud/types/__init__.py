@@ -16,6 +16,7 @@ from . import (
     operationalinsights,
     postgres,
     privatelink,
+    redisenterprise,
     resources,
     storage,
     vnet,
@@ -23,7 +24,7 @@ from . import (
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            network, vnet, netwatch, privatelink, communication, consumption, containerregistry]
+            redisenterprise, network, vnet, netwatch, privatelink, communication, consumption, containerregistry]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:
