@@ -143,7 +143,8 @@ class DiagnosticSetting(Step):
             props["metrics"] = [{"category": self.metric_category, "enabled": True}]
         if self.has_logs:
             group = self.env.section(SECTION, Config).log_category_group
-            props["logs"] = [{"categoryGroup": group, "enabled": True}]
+            # By group, not by category: Azure returns the unused form as null (arm diagnosticSettings GET).
+            props["logs"] = [{"category": None, "categoryGroup": group, "enabled": True}]
         return {"properties": props}
 
     def read(self, clients: Any) -> dict[str, Any] | None:

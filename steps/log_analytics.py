@@ -11,7 +11,7 @@ from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
 from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import IDENTITY_OTHER, UNUSED, SdkModel, nm
+from steps._fields import IDENTITY_OTHER, LEGACY, UNUSED, SdkModel, nm
 
 SECTION = "log_analytics"
 
@@ -32,6 +32,7 @@ class Workspace(ArmStep):
              "properties.features.immediatePurgeDataOn30Days", "properties.features.unifiedSentinelBillingOnly",
              "properties.forceCmkForQuery",
              "properties.replication", "properties.sku.capacityReservationLevel")
+        + nm(LEGACY, "properties.features.legacy", "properties.features.searchVersion")
     )
     needs = ("resource_group",)
     holds_data = True  # the logs themselves
