@@ -115,6 +115,7 @@ def _config_populate(ctx: WriteCtx) -> None:
 
 def _server_after_write(ctx: WriteCtx) -> None:
     pg_arm.after_restore(ctx)
+    pg_arm.refresh_firewall(ctx.engine, ctx.id)  # public network access may have changed
 
 
 def _child(type_name: str, **kw: Any) -> TypeProfile:
