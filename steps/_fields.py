@@ -18,6 +18,9 @@ DEPLOY = "owned by deployments (the CI/CD pipeline sets it)"
 ECHOED_LOCATION = "the parent site's region, echoed on its child resource"
 # Fields the API still returns that the SDK model no longer describes (arm-examples GetAppServicePlan).
 LEGACY = "returned by the API but absent from its current model (legacy fields, filled in by Azure)"
+# One setting under two names, the other of which is declared (Azure writes both whichever is sent): compared
+# under the declared name, so a change made under this one is reported there.
+MIRROR = "the same setting as a declared field under its other name (Azure keeps both): compared there"
 
 
 def nm(reason: str, *paths: str) -> tuple[tuple[str, str], ...]:
@@ -54,8 +57,10 @@ SITE_NOT_MANAGED = (
     + nm("owned by deployments (swap and stop/start)", "properties.enabled", "properties.scmSiteAlsoStopped")
     + nm(LEGACY, "properties.vnetImagePullEnabled", "properties.vnetContentShareEnabled",
          "properties.vnetBackupRestoreEnabled")
+    + nm(MIRROR + " (vnetRouteAllEnabled, its legacy name: azure-mgmt-web OutboundVnetRouting)",
+         "properties.outboundVnetRouting.applicationTraffic")
     + nm("covered by outboundVnetRouting.allTraffic, which is declared and turns every other routing option on",
-         "properties.outboundVnetRouting.applicationTraffic", "properties.outboundVnetRouting.backupRestoreTraffic",
+         "properties.outboundVnetRouting.backupRestoreTraffic",
          "properties.outboundVnetRouting.contentShareTraffic", "properties.outboundVnetRouting.imagePullTraffic")
 )
 
