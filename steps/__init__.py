@@ -13,6 +13,7 @@ from steps import (
     app_settings,
     autoscale,
     availability_alert,
+    blob_service,
     budget,
     certificate,
     communication_service,
@@ -32,9 +33,12 @@ from steps import (
     managed_redis,
     metric_alert,
     owned,
+    policy,
     postgres_configuration,
     postgres_database,
+    postgres_entra_admin,
     postgres_firewall,
+    postgres_private_endpoint,
     postgres_server,
     publishing_credentials,
     redis,
@@ -59,6 +63,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     app_insights,
     app_insights_billing,
     storage_account,
+    blob_service,
     storage_container,
     storage_lifecycle,
     virtual_network,
@@ -79,6 +84,8 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     postgres_server,
     postgres_configuration,
     postgres_firewall,
+    postgres_private_endpoint,
+    postgres_entra_admin,
     postgres_database,
     redis,
     redis_firewall,
@@ -100,6 +107,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     budget,
     lock,  # last: each lock waits for the resource it protects
     owned,  # no steps: the collections we own whole (children no env file declares)
+    policy,  # no steps: the environment's Azure Policy exemptions (provisioner audit)
 )
 
 

@@ -24,6 +24,9 @@ TARGETS: dict[str, tuple[str, str]] = {
     "app_insights": ("Microsoft.Insights/components", "app_insights"),
     "action_group": ("Microsoft.Insights/actionGroups", "action_group"),
     "static_web_app": ("Microsoft.Web/staticSites", "static_web_app"),
+    "autoscale": ("Microsoft.Insights/autoscalesettings", "autoscale"),
+    "virtual_network": ("Microsoft.Network/virtualNetworks", "virtual_network"),
+    "communication_service": ("Microsoft.Communication/communicationServices", "communication_service"),
 }
 
 

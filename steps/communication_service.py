@@ -7,9 +7,10 @@ from typing import Any
 from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
+from provisioner.engine.diff import Rules, lower
 from steps import email_domain, email_service
 from steps._base import ArmStep, rules
-from steps._fields import IDENTITY_OTHER, SdkModel, nm
+from steps._fields import SdkModel, nm
 
 SECTION = "communication"
 
@@ -25,18 +26,19 @@ class CommunicationService(ArmStep):
     type = "Microsoft.Communication/communicationServices"
     model = SdkModel("azure.mgmt.communication.models", "CommunicationServiceResource")
     not_managed = (
-        nm(IDENTITY_OTHER, "identity")
-        + nm("owned by the communication_service link step", "properties.linkedDomains")
-
+        nm("owned by the communication_service link step", "properties.linkedDomains")
+        + nm("filled in by Azure for the system identity", "identity.userAssignedIdentities")
     )
     needs = ("resource_group",)
     # hostName, immutableResourceId, version, identity, disableLocalAuth, publicNetworkAccess are filled in by
     # the server (arm-examples communicationServices/2025-05-01/get.json): not declared, never compared.
-    rules = rules(email_service.DATA_LOCATION_RULES)
+    rules = rules(email_service.DATA_LOCATION_RULES, Rules(normalizers=(("identity.type", lower),)))
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section(SECTION, Config)
-        return {"location": "global", "tags": self.tags(), "properties": {
+        # A system-assigned identity, so the service can reach other resources with Entra ID rather than keys
+        # (built-in "Communication service resource should use a managed identity").
+        return {"location": "global", "tags": self.tags(), "identity": {"type": "SystemAssigned"}, "properties": {
             "dataLocation": c.data_location,
             # The API sends e-mail with the resource's access key (connection string): local auth stays on;
             # public access, as the document has no private link. Declared, so a change by hand is drift.
@@ -55,7 +57,7 @@ class CommunicationService(ArmStep):
         # PATCH: dataLocation is immutable (a replace); tags and the access settings are what can change here.
         props = {k: v for k, v in desired["properties"].items() if k in ("disableLocalAuth", "publicNetworkAccess")}
         call(clients.communication.communication_services.update, self.resource_group, self.resource_name,
-             {"tags": desired["tags"], "properties": props})
+             {"tags": desired["tags"], "identity": desired["identity"], "properties": props})
 
     def delete(self, clients: Any) -> None:
         wait(call(clients.communication.communication_services.begin_delete, self.resource_group, self.resource_name))

@@ -19,18 +19,38 @@ SECTION = "diagnostics"
 # API of each group and this one is still preview), so we go through the generic by-id operations.
 API_VERSION = "2021-05-01-preview"  # the first version with categoryGroup (allLogs)
 
-Target = Literal["web_app", "postgres_server", "redis", "key_vault", "storage_account", "storage_blob"]
-# target -> (owning step, sub-path under its resource, sends logs, metric category).
+Target = Literal["web_app", "web_app_slot", "postgres_server", "redis", "key_vault", "storage_account", "storage_blob",
+                 "app_insights", "autoscale", "virtual_network", "log_analytics", "communication_service"]
+# target -> (owning step, sub-path under its resource, sends logs, metric category or None for logs only).
 # Storage: the account itself has metrics only; logs live on blobServices/default. Storage names its
-# metric category "Transaction", every other type here "AllMetrics".
-TARGETS: dict[str, tuple[str, str, bool, str]] = {
+# metric category "Transaction", the other types here "AllMetrics"; Communication Services is sent logs only.
+# `{slot}` is the deployment slot's name.
+TARGETS: dict[str, tuple[str, str, bool, str | None]] = {
     "web_app": ("web_app", "", True, "AllMetrics"),
+    "web_app_slot": ("web_app", "/slots/{slot}", True, "AllMetrics"),
     "postgres_server": ("postgres_server", "", True, "AllMetrics"),
     "redis": ("redis", "", True, "AllMetrics"),
     "key_vault": ("key_vault", "", True, "AllMetrics"),
     "storage_account": ("storage_account", "", False, "Transaction"),
     "storage_blob": ("storage_account", "/blobServices/default", True, "Transaction"),
+    "app_insights": ("app_insights", "", True, "AllMetrics"),
+    "autoscale": ("autoscale", "", True, "AllMetrics"),
+    "virtual_network": ("virtual_network", "", True, "AllMetrics"),
+    "log_analytics": ("log_analytics", "", True, "AllMetrics"),
+    "communication_service": ("communication_service", "", True, None),
 }
+# Where the target exists only with its owner (dev's Basic plan has neither a slot nor autoscale).
+NEEDS = {"web_app_slot": "deployment_slot", "autoscale": "autoscale"}
+
+
+def scope_of(env: EnvironmentSpec, target: str) -> str:
+    """The ARM id a target's diagnostic settings live under."""
+    owner, sub, _logs, _metric = targets(env)[target]
+    if "{slot}" in sub:
+        from steps.deployment_slot import slot_config
+
+        sub = sub.format(slot=slot_config(env).name)
+    return resource_id(env, owner) + sub
 
 
 def targets(env: EnvironmentSpec) -> dict[str, tuple[str, str, bool, str | None]]:
@@ -46,7 +66,9 @@ def targets(env: EnvironmentSpec) -> dict[str, tuple[str, str, bool, str | None]
 
 
 class Config(Section):
-    targets: list[Target] = ["web_app", "postgres_server", "redis", "key_vault", "storage_account", "storage_blob"]
+    targets: list[Target] = ["web_app", "web_app_slot", "postgres_server", "redis", "key_vault", "storage_account",
+                             "storage_blob", "app_insights", "autoscale", "virtual_network", "log_analytics",
+                             "communication_service"]
     # Every type above supports the allLogs category group (API 2021-05-01-preview), which follows new
     # log categories automatically instead of pinning today's list.
     log_category_group: Literal["allLogs", "audit"] = "allLogs"
@@ -103,11 +125,12 @@ class DiagnosticSetting(Step):
 
     @property
     def depends_on(self) -> tuple[str, ...]:
-        return (self.owner, "log_analytics")
+        owner = NEEDS.get(self.target, self.owner)
+        return (owner,) if owner == "log_analytics" else (owner, "log_analytics")
 
     @property
     def scope(self) -> str:
-        return resource_id(self.env, self.owner) + self.sub_path
+        return scope_of(self.env, self.target)
 
     @property
     def ref(self) -> ResourceRef:
@@ -120,7 +143,8 @@ class DiagnosticSetting(Step):
             props["metrics"] = [{"category": self.metric_category, "enabled": True}]
         if self.has_logs:
             group = self.env.section(SECTION, Config).log_category_group
-            props["logs"] = [{"categoryGroup": group, "enabled": True}]
+            # By group, not by category: Azure returns the unused form as null (arm diagnosticSettings GET).
+            props["logs"] = [{"category": None, "categoryGroup": group, "enabled": True}]
         return {"properties": props}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
@@ -134,7 +158,19 @@ class DiagnosticSetting(Step):
 
 
 def instances(env: EnvironmentSpec) -> list[DiagnosticSetting]:
-    return [DiagnosticSetting(env, t) for t in env.section(SECTION, Config).targets]
+    return [DiagnosticSetting(env, t) for t in env.section(SECTION, Config).targets if _exists(env, t)]
+
+
+def _exists(env: EnvironmentSpec, target: str) -> bool:
+    if target == "web_app_slot":
+        from steps.deployment_slot import slots_enabled
+
+        return slots_enabled(env)
+    if target == "autoscale":
+        from steps import autoscale
+
+        return bool(autoscale.instances(env))
+    return True
 
 
 def validate(env: EnvironmentSpec) -> list[ConfigProblem]:

@@ -11,7 +11,7 @@ from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
 from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import IDENTITY_OTHER, UNUSED, SdkModel, nm
+from steps._fields import IDENTITY_OTHER, LEGACY, UNUSED, SdkModel, nm
 
 SECTION = "log_analytics"
 
@@ -27,8 +27,12 @@ class Workspace(ArmStep):
     model = SdkModel("azure.mgmt.loganalytics.models", "Workspace")
     not_managed = (
         nm(IDENTITY_OTHER, "identity")
-        + nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.features", "properties.forceCmkForQuery",
+        + nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.features.clusterResourceId",
+             "properties.features.enableDataExport", "properties.features.enableLogAccessUsingOnlyResourcePermissions",
+             "properties.features.immediatePurgeDataOn30Days", "properties.features.unifiedSentinelBillingOnly",
+             "properties.forceCmkForQuery",
              "properties.replication", "properties.sku.capacityReservationLevel")
+        + nm(LEGACY, "properties.features.legacy", "properties.features.searchVersion")
     )
     needs = ("resource_group",)
     holds_data = True  # the logs themselves
@@ -50,6 +54,10 @@ class Workspace(ArmStep):
         # change by hand (which would cut telemetry off) is drift. arm-examples WorkspacesGet: "Enabled" defaults.
         props["publicNetworkAccessForIngestion"] = "Enabled"
         props["publicNetworkAccessForQuery"] = "Enabled"
+        # Only Entra ID may ingest (built-in "Log Analytics Workspaces should block non-Azure Active Directory based
+        # ingestion"): nothing uses the workspace keys (diagnostic settings and the workspace-based component send
+        # through Azure Monitor's own identity).
+        props["features"] = {"disableLocalAuth": True}
         return self.base(**props)
 
     def read(self, clients: Any) -> dict[str, Any] | None:

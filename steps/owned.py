@@ -12,6 +12,7 @@ from provisioner.engine.config import EnvironmentSpec
 from steps import redis_firewall
 from steps._monitoring import group_id, resource_id
 from steps.diagnostic_setting import API_VERSION as DIAG_API
+from steps.diagnostic_setting import scope_of as diag_scope
 from steps.diagnostic_setting import targets as diag_targets
 from steps.lock import LOCKABLE, lockable
 from steps.postgres_server import lane_of as pg_lane
@@ -299,8 +300,8 @@ def children(env: EnvironmentSpec) -> list[Children]:
         HostNameBindings(env), StaticSiteDomains(env), Slots(env),
     ]
     out += [RedisFirewallRules(env)] if kind_of(env) == "cache" else [old_cache(env)]
-    for target, (owner, sub, _logs, _metric) in diag_targets(env).items():
-        out.append(DiagnosticSettings(env, target, owner, resource_id(env, owner) + sub))
+    for target, (owner, _sub, _logs, _metric) in diag_targets(env).items():
+        out.append(DiagnosticSettings(env, target, owner, diag_scope(env, target)))
     for step in LOCKABLE:
         namespace, rtype, key = lockable(env, step)
         out.append(Locks(env, step, namespace, rtype, env.resource_name(key), resource_id(env, step)))

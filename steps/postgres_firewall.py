@@ -38,4 +38,9 @@ class PostgresFirewall(PostgresChild):
 
 
 def instances(env: EnvironmentSpec) -> list[PostgresFirewall]:
+    from steps.postgres_server import SECTION as PG_SECTION
+    from steps.postgres_server import Config
+
+    if env.section(PG_SECTION, Config).private_endpoint:
+        return []  # public access is off: the server is reached through its private endpoint only
     return [PostgresFirewall(env, "postgres_firewall", RULE_NAME)]

@@ -6,7 +6,7 @@ import copy
 import re
 import secrets
 import string
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -46,6 +46,12 @@ class Config(Section):
     database_collation: str = "en_US.utf8"
     # Server parameters pinned by the postgres_configuration step (name -> value).
     parameters: dict[str, str] = Field(default_factory=dict)
+    # Microsoft Entra sign-in with the web app's managed identity as Entra administrator (steps/postgres_entra_admin.py);
+    # password sign-in stays on for the connection string the app uses today.
+    entra_admin: bool = True
+    # Private endpoint + private DNS zone in the VNet (steps/postgres_private_endpoint.py), public access off:
+    # architecture "Private endpoints for PostgreSQL (production)".
+    private_endpoint: bool = False
 
 
 def lane_of(env: EnvironmentSpec) -> str:
@@ -56,7 +62,7 @@ def lane_of(env: EnvironmentSpec) -> str:
 class PostgresChild(ArmStep):
     """A child of the server (database, firewall rule, parameter): addressed under it, serialized with it."""
 
-    needs = ("postgres_server",)
+    needs: ClassVar[tuple[str, ...]] = ("postgres_server",)
     # A server accepts child writes only once it is Ready (Azure/bicep-registry-modules#4451: a configuration
     # written right after create fails with 409 ServerBusy): wait for it instead of spending retries.
     needs_settled = ("postgres_server",)
@@ -78,7 +84,8 @@ class PostgresServer(ArmStep):
     model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "Server")
     not_managed = (
         nm(IDENTITY_OTHER, "identity", "properties.dataEncryption")
-        + nm("only meaningful with Entra ID sign-in, which is declared off", "properties.authConfig.tenantId")
+        + nm("filled in by Azure with the subscription's tenant when Entra sign-in is on; the Entra administrator's "
+             "tenant is declared (steps/postgres_entra_admin.py)", "properties.authConfig.tenantId")
         + nm(PLACEMENT, "properties.availabilityZone", "properties.highAvailability.standbyAvailabilityZone",
              "properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId")
         + nm("create-time only (point-in-time restore / replica source)", "properties.createMode",
@@ -133,6 +140,9 @@ class PostgresServer(ArmStep):
         size = live.get("storageSizeGB")
         return max(declared, size) if isinstance(size, int) else declared
 
+    def auth_config(self) -> dict[str, Any]:
+        return {"passwordAuth": "Enabled", "activeDirectoryAuth": "Enabled" if self.config.entra_admin else "Disabled"}
+
     def password_ref(self, known: Any) -> Any:
         vault = (known.get("key_vault") or {}).get("id") if known else None
         return f"{PASSWORD_REF}{vault}#{PASSWORD_SECRET}" if vault else UNKNOWN
@@ -149,10 +159,13 @@ class PostgresServer(ArmStep):
                     "geoRedundantBackup": "Enabled" if c.geo_redundant_backup else "Disabled"},
             highAvailability={"mode": c.high_availability},
             # Public endpoint closed by the firewall (architecture: "PostgreSQL firewall (Azure services only)").
-            network={"publicNetworkAccess": "Enabled"},
-            # Entra ID sign-in is "planned" in the architecture document: until then it is declared off, so
-            # turning it on by hand (a new way in) is drift.
-            authConfig={"passwordAuth": "Enabled", "activeDirectoryAuth": "Disabled"},
+            # With the private endpoint (production) the public endpoint is closed: the app reaches the server through
+            # its regional VNet integration (all traffic routed into the VNet, where the private DNS zone answers).
+            network={"publicNetworkAccess": "Disabled" if c.private_endpoint else "Enabled"},
+            # Entra ID sign-in (architecture: "Azure AD authentication for PostgreSQL (planned)") with the app's
+            # identity as administrator when entra_admin is on; password sign-in stays for the app's connection
+            # string.
+            authConfig=self.auth_config(),
         )
         body["sku"] = {"name": c.sku_name, "tier": c.sku_tier}
         return body

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
@@ -25,6 +27,13 @@ class Config(Section):
     # hand is drift) and an environment can close the account down to Azure services.
     public_network_access: Literal["Enabled", "Disabled"] = "Enabled"
     network_default_action: Literal["Allow", "Deny"] = "Allow"
+    # With default Deny, the app's integration subnet is admitted (Microsoft.Storage service endpoint on it,
+    # steps/subnet.py); public addresses listed here (an operator's network for the backup tooling) too.
+    admit_app_subnet: bool = True
+    allowed_ips: list[str] = []
+    # Longest SAS validity the account accepts (D.HH:MM:SS); longer ones are refused (expirationAction Block).
+    # Built-in "Storage SAS tokens should adhere to 7 day maximum validity".
+    sas_expiration_period: str = Field(default="7.00:00:00", pattern=r"^\d{1,3}\.\d{2}:\d{2}:\d{2}$")
 
 
 class StorageAccount(ArmStep):
@@ -34,6 +43,8 @@ class StorageAccount(ArmStep):
         nm(PLACEMENT, "extendedLocation", "placement", "zones", "properties.routingPreference",
                "properties.dualStackEndpointPreference", "properties.dnsEndpointType")
         + nm(IDENTITY_OTHER, "identity", "properties.azureFilesIdentityBasedAuthentication")
+        + nm("filled in by Azure: a virtual network rule's provisioning state (\"Gets the state\", SDK model)",
+             "properties.networkAcls.virtualNetworkRules[].state")
         + nm(UNUSED, "properties.isHnsEnabled", "properties.isNfsV3Enabled", "properties.isSftpEnabled",
              "properties.isLocalUserEnabled", "properties.enableExtendedGroups", "properties.largeFileSharesState",
              "properties.immutableStorageWithVersioning", "properties.dataCollaborationPolicyProperties",
@@ -50,13 +61,24 @@ class StorageAccount(ArmStep):
         normalizers=(("sku.name", lower), ("kind", lower), ("properties.accessTier", lower), ("properties.minimumTlsVersion", lower),
                      ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.networkAcls.defaultAction", lower),
                      ("properties.networkAcls.bypass", lower), ("properties.networkAcls.*Rules", absent_is([])),
-                     ("properties.allowCrossTenantReplication", absent_is(False))),
+                     ("properties.allowCrossTenantReplication", absent_is(False)),
+                     ("properties.networkAcls.virtualNetworkRules[].action", lower),
+                     ("properties.networkAcls.ipRules[].action", lower), ("properties.sasPolicy.expirationAction", lower)),
         replace_on=("kind",),
     ))
 
     @property
     def config(self) -> Config:
         return self.env.section(SECTION, Config)
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        # A virtual network rule needs the subnet's Microsoft.Storage service endpoint to exist first.
+        return (*self.needs, "subnet") if self.admits_subnet else self.needs
+
+    @property
+    def admits_subnet(self) -> bool:
+        return self.config.admit_app_subnet and self.config.network_default_action == "Deny"
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.config
@@ -71,8 +93,12 @@ class StorageAccount(ArmStep):
             # The GET model marks networkAcls read-only (it is written through create/update parameters);
             # it is security-relevant, so it is declared and compared all the same.
             # The whole rule set is declared: no IP, VNet or resource-instance rule of anyone else's.
-            networkAcls={"defaultAction": c.network_default_action, "bypass": "AzureServices", "ipRules": [],
-                         "ipv6Rules": [], "virtualNetworkRules": [], "resourceAccessRules": []},
+            networkAcls={"defaultAction": c.network_default_action, "bypass": "AzureServices",
+                         "ipRules": [{"value": ip, "action": "Allow"} for ip in c.allowed_ips],
+                         "ipv6Rules": [], "resourceAccessRules": [],
+                         "virtualNetworkRules": [{"id": subnet_id(self.env), "action": "Allow"}]
+                         if self.admits_subnet else []},
+            sasPolicy={"sasExpirationPeriod": c.sas_expiration_period, "expirationAction": "Block"},
         )
         body.update(sku={"name": c.sku}, kind=c.kind)
         return body
@@ -90,6 +116,12 @@ class StorageAccount(ArmStep):
 
     def delete(self, clients: Any) -> None:
         call(clients.storage.storage_accounts.delete, self.resource_group, self.resource_name)
+
+
+def subnet_id(env: EnvironmentSpec) -> str:
+    from steps.web_app import integration_subnet_id
+
+    return integration_subnet_id(env)
 
 
 def instances(env: EnvironmentSpec) -> list[StorageAccount]:

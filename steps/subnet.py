@@ -55,9 +55,11 @@ class Subnet(ArmStep):
             # Regional VNet integration needs a subnet delegated to Microsoft.Web/serverFarms
             # (learn.microsoft.com/azure/app-service/overview-vnet-integration#subnet-requirements).
             "delegations": [{"name": "app-service", "properties": {"serviceName": "Microsoft.Web/serverFarms"}}],
-            # The vault's virtualNetworkRules admit traffic from this subnet only through this endpoint
-            # (learn.microsoft.com/azure/key-vault/general/overview-vnet-service-endpoints).
-            "serviceEndpoints": [{"service": "Microsoft.KeyVault"}],
+            # The vault's and the storage account's virtualNetworkRules admit traffic from this subnet only
+            # through these endpoints (learn.microsoft.com/azure/key-vault/general/overview-vnet-service-endpoints,
+            # learn.microsoft.com/azure/storage/common/storage-network-security: "enable a service endpoint for
+            # Azure Storage within the virtual network").
+            "serviceEndpoints": [{"service": "Microsoft.KeyVault"}, {"service": "Microsoft.Storage"}],
         }}
 
     def read(self, clients: Any) -> dict[str, Any] | None:

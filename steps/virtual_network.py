@@ -22,6 +22,8 @@ class Config(Section):
     # App Service regional VNet integration subnet: /28 at least, /26 recommended (one address per instance
     # plus scaling headroom; learn.microsoft.com/azure/app-service/overview-vnet-integration#subnet-requirements).
     app_subnet_prefix: str = "10.40.1.0/26"
+    # Private endpoints (PostgreSQL's in production: steps/postgres_private_endpoint.py) live in their own subnet.
+    endpoint_subnet_prefix: str = "10.40.2.0/27"
 
 
 def lane_of(env: EnvironmentSpec) -> str:

@@ -121,6 +121,14 @@ class WebApp(ArmStep):
             # network-restricted vaults"; vnetRouteAllEnabled is the site property since API 2021-02-01).
             virtualNetworkSubnetId=integration_subnet_id(self.env),
             vnetRouteAllEnabled=True,
+            # API 2024-11-01 names the routing flags outboundVnetRouting (vnetRouteAllEnabled is its
+            # applicationTraffic); allTraffic also sends image pulls, content and backups through the VNet, what
+            # the built-ins "...should enable configuration routing / outbound application traffic routing to
+            # Azure Virtual Network" check (policy/builtins/App Service/WebApp_Vnet*_Audit.json).
+            outboundVnetRouting={"allTraffic": True},
+            # No SSH into the container (built-in "App Service apps should disable SSH"): the app is operated
+            # through deployments and logs, not a shell.
+            sshEnabled=False,
             # Sent on create so the container starts with the env file's image; from then on the image belongs
             # to deployments (never compared: steps/web_app_config.py). A private image is pulled with the
             # site's identity.

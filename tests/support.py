@@ -150,6 +150,16 @@ def waits_for_delegation(outcome: Any, zone: str = "dev.fundrbolt.app") -> bool:
     return outcome.status is Status.WAITING and f"delegate {zone}" in (outcome.error or "")
 
 
+def created_fresh(outcome: Any) -> bool:
+    """What a step's outcome is on a fresh cloud: applied, except a PostgreSQL parameter the tool sets to
+    the value Azure's server already has by default (require_secure_transport, ssl_min_protocol_version,
+    log_checkpoints: read back equal, nothing to write)."""
+    from provisioner.core.model import Status
+
+    return outcome.status is Status.APPLIED or (
+        outcome.status is Status.UNCHANGED and outcome.change.step.startswith("postgres_configuration:"))
+
+
 def meet_preconditions(sub: Session, clients: Any) -> None:
     """What another environment provides before this one runs: the sub-zones a delegation reads name servers
     from (production's dns_delegation:* steps)."""

@@ -38,6 +38,7 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "redisenterprise": ("azure.mgmt.redisenterprise", "RedisEnterpriseManagementClient"),
     "dns": ("azure.mgmt.dns", "DnsManagementClient"),
     "network": ("azure.mgmt.network", "NetworkManagementClient"),
+    "private_dns": ("azure.mgmt.privatedns", "PrivateDnsManagementClient"),
     "communication": ("azure.mgmt.communication", "CommunicationServiceManagementClient"),
     "appinsights": ("azure.mgmt.applicationinsights", "ApplicationInsightsManagementClient"),
     "consumption": ("azure.mgmt.consumption", "ConsumptionManagementClient"),

@@ -1,4 +1,5 @@
-"""Command line: validate, plan, provision, drift, deploy, rollback, cost, drill, localcloud serve. Exit codes only; logic lives elsewhere.
+"""Command line: validate, plan, provision, drift, audit, deploy, rollback, cost, drill, localcloud serve. Exit codes only;
+logic lives elsewhere.
 
 Exit codes are provisioner/cli/exitcodes.py (the README's "Exit codes" table is checked against it).
 """
@@ -186,8 +187,36 @@ def validate(env_name: str, envs_dir: Path) -> int:
     session = load_session(env_name, _registry(), envs_dir)
     for w in session.warnings:
         click.echo(f"warning: {w}")
+    _exemptions(session)
     click.echo(f"{env_name}: valid ({len(session.steps)} resources, {len(session.warnings)} warning(s))")
     return exitcodes.EXIT_OK
+
+
+def _exemptions(session: Any) -> None:
+    """The Azure Policy exemptions the environment declares (provisioner audit honours them)."""
+    from provisioner.cli.audit_report import exemption_lines
+    from provisioner.engine.policy.baseline import PolicyConfig
+
+    for line in exemption_lines(session.env.section("policy", PolicyConfig).exemptions):
+        click.echo(line)
+
+
+@main.command()
+@target_options
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+@click.option("--show-met", is_flag=True, help="Also list the definitions that are met or apply to nothing.")
+@exits
+def audit(target: Target, output: str, out: str | None, show_met: bool) -> int:
+    """The live environment against the Azure Policy built-ins the platform assigns (policy/baseline.toml) and the
+    env files' exemptions. Exit 0 every applicable definition met or exempted, 2 one is not met, 1 error."""
+    from provisioner.cli import commands
+
+    check_out_path(out)
+    session, spec = target.open()
+    text, code = commands.audit(session, spec, output, target.workers, show_met)
+    _emit(text, out)
+    return code
 
 
 main.command("plan")(_report_command("plan", "Dry run: what provision would change. Exit 0 no changes, 2 changes pending, 1 error."))

@@ -224,3 +224,25 @@ def _interrupt_note(count: int, in_flight: list[str]) -> str:
     return (f"Interrupted: no further step starts; waiting for {len(in_flight)} operation(s) in flight to finish: "
             f"{', '.join(in_flight)}. Press Ctrl-C again to stop waiting (they continue in Azure; the next run "
             "re-attaches to them).")
+
+
+def audit(session: Session, spec: TargetSpec, output: str, workers: int, show_met: bool) -> tuple[str, int]:
+    """The live environment against the assigned Azure Policy built-ins and its exemptions (docs/security-baseline.md).
+    Exit 0 every applicable definition met or exempted, 2 one is not met, 1 something could not be read."""
+    import steps.policy as policy_step
+    from provisioner.cli import audit_report
+    from provisioner.engine.policy.baseline import PolicyConfig
+    from provisioner.operate.audit import audit as run_audit
+
+    config = session.env.section(policy_step.SECTION, PolicyConfig)
+    with connect(session, spec) as conn:
+        report = run_audit(conn.clients, session.env, config, policy_step.facts(session.env), workers=workers)
+    if output == "json":
+        text = audit_report.to_json(report)
+    elif output == "markdown":
+        text = audit_report.markdown(report)
+    else:
+        text = audit_report.text(report, show_met)
+    if report.summary.errors:
+        return text, EXIT_ERROR
+    return text, EXIT_OK if report.compliant else EXIT_CHANGES

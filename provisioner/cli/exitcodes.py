@@ -14,8 +14,8 @@ MEANINGS: dict[int, str] = {
     EXIT_ERROR: "error: invalid configuration, usage error (unknown option, bad value), credentials, "
                 "permissions, unreachable endpoint, a failed or refused change",
     EXIT_CHANGES: "changes pending (`plan`, `provision --dry-run`: provision would apply them, or they are left for a "
-                  "person with a fix line), drift present (`drift`) or a recovery target missed (`drill`); nothing "
-                  "else exits 2",
+                  "person with a fix line), drift present (`drift`), a built-in not met (`audit`) or a recovery target "
+                  "missed (`drill`); nothing else exits 2",
     EXIT_INTERRUPTED: "interrupted by Ctrl-C (`provision` prints what was applied before it stopped; `drill` deletes its "
                       "scratch server first)",
 }

@@ -116,7 +116,8 @@ class Engine:
             if profile.list_query_fn is not None:
                 self._require_container(path)
                 return Reply(200, {"value": profile.list_query_fn(self, path, req.query)})
-            return Reply(200, {"value": self._list(path, profile)})
+            items = self._list(path, profile)
+            return Reply(200, items if profile.bare_list else {"value": items})
         if req.method in ("GET", "HEAD"):
             return self._get(req, path, profile)
         if req.method == "DELETE":

@@ -157,11 +157,17 @@ def server_of(child_id: str) -> str:
 
 
 def refresh_firewall(engine: EngineApi, server_id: str) -> None:
+    """The cluster admits what the server's firewall rules admit, and nothing from outside when its public network
+    access is Disabled: "the server cannot be accessed from the public internet, but only via private endpoints"
+    (PostgreSqlFlexibleServerPublicNetworkAccessState.Disabled, Azure SDK reference); rules stay stored."""
     engine_pg = pg(engine)
     if engine_pg is None or not engine_pg.has(server_id):
         return
+    server = engine.get(server_id) or {}
+    network = (server.get("properties") or {}).get("network") or {}
+    public = str(network.get("publicNetworkAccess") or "Enabled").lower() != "disabled"
     rules = [(str((r.get("properties") or {}).get("startIpAddress")), str((r.get("properties") or {}).get("endIpAddress")))
-             for r in engine.find(FIREWALL, under=server_id)]
+             for r in engine.find(FIREWALL, under=server_id)] if public else []
     config = engine.get(f"{server_id}/configurations/require_secure_transport")
     ssl_only = str(((config or {}).get("properties") or {}).get("value") or "on").lower() != "off"
     engine_pg.set_firewall(server_id, rules, ssl_only)

@@ -140,6 +140,7 @@ class TypeProfile:
     busy_lane: Callable[[str], str | None] | None = None  # one write at a time per lane (PG server)
     busy_code: str = "ServerIsBusy"
     list_fn: Callable[[EngineApi, ArmPath], list[dict[str, Any]]] | None = None
+    bare_list: bool = False  # the list is a JSON array, not {"value": [...]} (a few App Service lists)
     # A list that honours the query ($filter on role assignments): (engine, path, query) -> items.
     list_query_fn: Callable[[EngineApi, ArmPath, dict[str, str]], list[dict[str, Any]]] | None = None
     methods: frozenset[str] = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})

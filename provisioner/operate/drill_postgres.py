@@ -167,6 +167,7 @@ class PostgresDrill:
         password = secrets.token_urlsafe(24) + "-Aa1"
         self._retrying(lambda: wait(call(self.pg.servers.begin_update, self.rg, scratch,
                                          {"properties": {"administratorLoginPassword": password}})))
+        self.open_public_access(scratch)
         ip = pgclient.public_ip(self.clients, self.options.client_ip)
         self._retrying(lambda: wait(call(self.pg.firewall_rules.begin_create_or_update, self.rg, scratch, RUNNER_RULE,
                                          {"properties": {"startIpAddress": ip, "endIpAddress": ip}})))
@@ -176,6 +177,19 @@ class PostgresDrill:
         with pgclient.connect(self.clients, str(props.get("fullyQualifiedDomainName")), login, password) as conn:
             rows = conn.execute("SELECT datname FROM pg_database WHERE NOT datistemplate").fetchall()
         return {str(r[0]) for r in rows}
+
+    def open_public_access(self, scratch: str) -> None:
+        """A server reached only through its private endpoint (production's) is restored with public network
+        access Disabled, as its source: no firewall rule lets this machine in until the scratch server's public
+        access is on. Azure allows the change once a restored server exists (the service team's answer in
+        hashicorp/terraform-provider-azurerm#18962); the source is never touched."""
+        body = raw(self.pg.servers.get, self.rg, scratch) or {}
+        network = (body.get("properties") or {}).get("network") or {}
+        if str(network.get("publicNetworkAccess") or "Enabled").lower() != "disabled":
+            return
+        self.say(f"{scratch}: public network access on for the drill (restored from a server behind a private endpoint)")
+        self._retrying(lambda: wait(call(self.pg.servers.begin_update, self.rg, scratch,
+                                         {"properties": {"network": {"publicNetworkAccess": "Enabled"}}})))
 
     # ------------------------------------------------------------------ cleanup
     def cleanup(self) -> None:

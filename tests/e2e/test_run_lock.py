@@ -43,9 +43,9 @@ def _acquired(requests: list[dict]) -> bool:
 
 
 def _puts_per_id(requests: list[dict]) -> collections.Counter:
-    # A role assignment's name derives from the principal id the cloud gave the identity: it differs between
-    # two clouds (the reference run), not between runs on one cloud.
-    return collections.Counter((r["method"], re.sub(r"/roleassignments/[0-9a-f-]{36}$", "/roleassignments/<name>",
+    # A role assignment's and a PostgreSQL Entra administrator's names derive from the principal id the cloud
+    # gave the identity: they differ between two clouds (the reference run), not between runs on one cloud.
+    return collections.Counter((r["method"], re.sub(r"/(roleassignments|administrators)/[0-9a-f-]{36}$", r"/\1/<name>",
                                                     r["path"].lower()))
                                for r in writes(requests) if r["status"] < 300)
 
@@ -76,7 +76,8 @@ def _reference_writes(env: str, envs: Path, tmp_path: Path) -> collections.Count
 
 
 def test_two_concurrent_provisions_write_once_and_the_second_names_the_holder(short_lease, tmp_path):
-    with LocalCloud(state_file=tmp_path / "state.json", latency="realistic", time_scale=0.005) as cloud:
+    # Slow enough that the first run's apply outlasts the second run's read-only plan (mostly client time).
+    with LocalCloud(state_file=tmp_path / "state.json", latency="realistic", time_scale=0.01) as cloud:
         args = ("provision", "--env", "dev", "--envs-dir", str(short_lease), "--arm-endpoint", cloud.url)
         first = _start(*args)
         _wait_for(cloud, _acquired)

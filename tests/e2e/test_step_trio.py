@@ -34,7 +34,10 @@ def test_trio(env, name, clients):
     assert change.action is Action.CREATE, change
 
     outcomes, _ = apply(sub, conn, plan, known)
-    failed = [(o.change.step, o.error) for o in outcomes if o.status is not Status.APPLIED]
+    # A server parameter exists with its server, at Azure's default (local cloud: postgres_access.DEFAULTS): one
+    # pinned to that default is unchanged once the server is there. The re-plan below still proves it converged.
+    settled = {Status.APPLIED} | ({Status.UNCHANGED} if name.startswith("postgres_configuration:") else set())
+    failed = [(o.change.step, o.status, o.error) for o in outcomes if o.status not in settled]
     assert not failed
 
     again, _ = make_plan(sub, conn, Policy())

@@ -82,6 +82,23 @@ def test_password_databases_and_firewall_are_real(pg_cloud: LocalCloud, pg_clien
         _connect(pg_cloud, fqdn, password="Rotated-pw-98765")
 
 
+def test_public_network_access_disabled_admits_no_client_whatever_the_firewall_says(pg_cloud: LocalCloud,
+                                                                                     pg_clients: Clients) -> None:
+    # "Public network access is disabled. This means the server cannot be accessed from the public internet, but
+    # only via private endpoints" (PostgreSqlFlexibleServerPublicNetworkAccessState.Disabled, Azure SDK reference).
+    body = _server(pg_clients, "pg-private", network={"publicNetworkAccess": "Disabled"})
+    fqdn = body["properties"]["fullyQualifiedDomainName"]
+    _open(pg_clients, "pg-private")
+    with pytest.raises(psycopg.OperationalError, match="pg_hba.conf rejects"):
+        _connect(pg_cloud, fqdn)  # the rule is stored, and admits nothing
+    assert [r.name for r in pg_clients.postgres.firewall_rules.list_by_server("rg-pgengine", "pg-private")] == ["me"]
+    wait(call(pg_clients.postgres.servers.begin_update, "rg-pgengine", "pg-private",
+              {"properties": {"network": {"publicNetworkAccess": "Enabled"}}}))
+    with _connect(pg_cloud, fqdn) as conn:  # public access on: the rule admits this client
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    wait(call(pg_clients.postgres.servers.begin_delete, "rg-pgengine", "pg-private"))
+
+
 def test_point_in_time_restore_replays_wal_to_the_point(pg_cloud: LocalCloud, pg_clients: Clients) -> None:
     source = _server(pg_clients, "pg-src")
     _open(pg_clients, "pg-src")

@@ -109,6 +109,30 @@ def test_a_drill_asks_for_a_point_in_time_restore_between_its_two_canaries(monke
     assert any("$" in line and "at most" in line for line in said)  # the cost was shown before the restore
 
 
+def test_a_scratch_server_restored_behind_a_private_endpoint_gets_public_access_before_its_firewall_rule(
+        monkeypatch) -> None:
+    # Production's server is reached only through its private endpoint (network.publicNetworkAccess Disabled); the
+    # restored server inherits that, so no firewall rule would let this machine in until public access is on.
+    clients, drill, said = _setup(monkeypatch)
+    pg = clients.postgres
+    closed = dict(SOURCE, properties={**SOURCE["properties"], "network": {"publicNetworkAccess": "Disabled"}})
+    pg.servers.get.side_effect = lambda rg, name, **kw: closed if name == SRC else {
+        "name": name, "properties": {"state": "Ready", "administratorLogin": "fundrboltadmin",
+                                     "network": {"publicNetworkAccess": "Disabled"},
+                                     "fullyQualifiedDomainName": f"{name}.postgres.database.azure.com"}}
+    order: list[str] = []
+    done = SimpleNamespace(result=lambda: None)
+    pg.servers.begin_update.side_effect = lambda rg, name, body, **kw: (
+        order.append(f"update {sorted(body['properties'])}"), done)[1]
+    pg.firewall_rules.begin_create_or_update.side_effect = lambda *a, **kw: (order.append("firewall rule"), done)[1]
+    assert drill.run().status == "pass"
+    scratch = pg.servers.begin_create_or_update.call_args.args[1]
+    assert order == ["update ['administratorLoginPassword']", "update ['network']", "firewall rule"]
+    network = [c.args for c in pg.servers.begin_update.call_args_list if "network" in c.args[2]["properties"]]
+    assert network == [(RG, scratch, {"properties": {"network": {"publicNetworkAccess": "Enabled"}}})]  # never the source
+    assert any("public network access on for the drill" in line for line in said)
+
+
 def test_the_scratch_server_is_deleted_when_verification_fails(monkeypatch) -> None:
     clients, drill, _ = _setup(monkeypatch)
 

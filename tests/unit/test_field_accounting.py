@@ -150,10 +150,12 @@ def test_a_changed_read_only_field_is_counted_as_read_only_and_a_not_managed_one
 def test_a_security_setting_changed_by_hand_is_drift():
     s = step(session("dev"), "storage_account")
     desired = s.desired({})
+    acls = desired["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Deny"  # envs/common.toml storage.network_default_action
     observed: dict[str, Any] = {**desired, "properties": {**desired["properties"], "publicNetworkAccess": "Enabled",
-                                                          "networkAcls": {"defaultAction": "Allow", "bypass": "AzureServices"}}}
-    assert diff(desired, observed, s.rules).empty
-    observed["properties"]["networkAcls"] = {"defaultAction": "Deny", "bypass": "None"}
+                                                          "networkAcls": {**acls, "ipRules": None}}}
+    assert diff(desired, observed, s.rules).empty  # null rule lists are Azure's empty ones
+    observed["properties"]["networkAcls"] = {**acls, "defaultAction": "Allow", "bypass": "None"}
     paths = sorted(c.path for c in diff(desired, observed, s.rules).changes)
     assert paths == ["properties.networkAcls.bypass", "properties.networkAcls.defaultAction"]
 

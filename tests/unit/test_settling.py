@@ -76,7 +76,9 @@ def test_postgres_server_is_settled_on_state_and_ha_not_provisioning_state(state
 
 def test_postgres_children_wait_for_the_server_and_communication_running_is_steady():
     s = session("production")
-    for name in ("postgres_database", "postgres_firewall", "postgres_configuration:require_secure_transport"):
+    # Production has no firewall rule (private endpoint, public access off): dev's shows the same for rules.
+    assert step(session("dev"), "postgres_firewall").needs_settled == ("postgres_server",)
+    for name in ("postgres_database", "postgres_entra_admin", "postgres_configuration:require_secure_transport"):
         found = [x for x in s.steps if x.name == name or x.name.startswith(name.split(":")[0] + ":")]
         assert found and all(x.needs_settled == ("postgres_server",) for x in found), name
     comm = step(s, "communication_service")

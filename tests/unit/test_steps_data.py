@@ -348,7 +348,9 @@ def test_lock_level_case_is_not_drift():
 
 def test_tls_parameters_are_patched(c, dev):
     names = sorted(s.name for s in dev.steps if s.name.startswith("postgres_configuration:"))
-    assert names == ["postgres_configuration:require_secure_transport", "postgres_configuration:ssl_min_protocol_version"]
+    assert names == ["postgres_configuration:log_checkpoints", "postgres_configuration:log_line_prefix",
+                     "postgres_configuration:logfiles.retention_days",
+                     "postgres_configuration:require_secure_transport", "postgres_configuration:ssl_min_protocol_version"]
     s = step(dev, "postgres_configuration:ssl_min_protocol_version")
     desired = s.desired({})
     assert desired == {"properties": {"value": "TLSv1.2"}}

@@ -190,13 +190,14 @@ def test_validation_method_is_write_only(dev):
 def test_communication_service(c, dev):
     s = step(dev, "communication_service")
     desired = s.desired({})
-    assert desired == {"location": "global", "tags": s.tags(), "properties": {
+    assert desired == {"location": "global", "tags": s.tags(), "identity": {"type": "SystemAssigned"}, "properties": {
         "dataLocation": "United States", "disableLocalAuth": False, "publicNetworkAccess": "Enabled"}}
     s.create(c, desired)
     c.communication.communication_services.begin_create_or_update.assert_called_once_with(RG, "fundrbolt-dev-acs", desired)
     s.update(c, desired, desired, ())
     c.communication.communication_services.update.assert_called_once_with(
-        RG, "fundrbolt-dev-acs", {"tags": s.tags(), "properties": {"disableLocalAuth": False, "publicNetworkAccess": "Enabled"}})
+        RG, "fundrbolt-dev-acs", {"tags": s.tags(), "identity": {"type": "SystemAssigned"},
+                                  "properties": {"disableLocalAuth": False, "publicNetworkAccess": "Enabled"}})
     s.read(c)
     assert c.communication.communication_services.get.call_args.args == (RG, "fundrbolt-dev-acs")
 
@@ -204,7 +205,8 @@ def test_communication_service(c, dev):
 def test_data_location_compares_like_a_region_and_is_immutable(dev):
     s = step(dev, "communication_service")
     desired = s.desired({})
-    observed = {"location": "Global", "tags": s.tags(), "properties": {"dataLocation": "unitedstates", "hostName": "h",
+    observed = {"location": "Global", "tags": s.tags(), "identity": {"type": "systemAssigned", "principalId": "p"},
+                "properties": {"dataLocation": "unitedstates", "hostName": "h",
                                                                        "disableLocalAuth": False, "publicNetworkAccess": "Enabled"}}
     assert diff(desired, observed, s.rules).empty
     observed["properties"]["dataLocation"] = "Europe"

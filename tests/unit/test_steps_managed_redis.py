@@ -129,7 +129,7 @@ def test_alerts_watch_managed_redis_metrics_only_on_managed_redis(dev):
 def test_diagnostics_and_locks_follow_the_kind(dev, prod):
     diag = step(dev, "diagnostic_setting:redis")
     assert diag.ref.id.split("/providers/Microsoft.Insights")[0].endswith("/redisEnterprise/fundrbolt-dev-amr/databases/default")
-    assert diag.desired({})["properties"]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    assert diag.desired({})["properties"]["logs"] == [{"category": None, "categoryGroup": "allLogs", "enabled": True}]
     assert diag.desired({})["properties"]["metrics"] == []  # as the Policy built-in DS_LA_cache-redisenterprise-databases
     lock = step(prod, "lock:redis")
     assert "/Microsoft.Cache/redisEnterprise/fundrbolt-production-amr/providers/" in lock.ref.id

@@ -107,7 +107,7 @@ def test_diagnostic_setting_is_an_extension_resource_written_by_id(c, dev):
     s = step(dev, "diagnostic_setting:web_app")
     d = s.desired({})
     assert s.ref.id == f"{GROUP}/providers/Microsoft.Web/sites/fundrbolt-dev-api/providers/Microsoft.Insights/diagnosticSettings/fundrbolt-dev-diag"
-    assert d["properties"]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    assert d["properties"]["logs"] == [{"category": None, "categoryGroup": "allLogs", "enabled": True}]
     assert d["properties"]["metrics"] == [{"category": "AllMetrics", "enabled": True}]
     assert set(s.depends_on) == {"web_app", "log_analytics"}
     s.create(c, d)

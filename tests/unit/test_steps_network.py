@@ -43,7 +43,7 @@ def test_subnet_is_delegated_to_app_service_with_a_key_vault_endpoint(c, dev):
     assert desired == {"properties": {
         "addressPrefix": "10.40.1.0/26",
         "delegations": [{"name": "app-service", "properties": {"serviceName": "Microsoft.Web/serverFarms"}}],
-        "serviceEndpoints": [{"service": "Microsoft.KeyVault"}]}}
+        "serviceEndpoints": [{"service": "Microsoft.KeyVault"}, {"service": "Microsoft.Storage"}]}}
     s.read(c)
     assert c.network.subnets.get.call_args.args == (RG, VNET, "app-integration")
     s.create(c, desired)

@@ -106,7 +106,7 @@ def test_db_connections_needs_a_known_postgres_sku(envs):
 
 
 def test_diagnostic_targets_listed_once(envs):
-    edit(envs, "common.toml", '"storage_account", "storage_blob"]', '"storage_account", "storage_account"]')
+    edit(envs, "common.toml", '"storage_account", "storage_blob",', '"storage_account", "storage_account",')
     only(envs, "dev", "diagnostics.targets", "common.toml")
 
 

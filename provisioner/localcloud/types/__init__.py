@@ -11,9 +11,11 @@ from . import (
     containerregistry,
     insights,
     keyvault,
+    netwatch,
     network,
     operationalinsights,
     postgres,
+    privatelink,
     redisenterprise,
     resources,
     roledefinitions,
@@ -23,7 +25,8 @@ from . import (
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            redisenterprise, network, vnet, communication, consumption, containerregistry, roledefinitions]
+            redisenterprise, network, vnet, netwatch, privatelink, communication, consumption, containerregistry,
+            roledefinitions]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:

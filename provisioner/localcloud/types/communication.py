@@ -15,6 +15,7 @@ from ..profile import (
     defaults,
     det_guid,
     det_hex,
+    fill_identity,
 )
 from .network import cname_target, find_record_set, txt_values
 
@@ -74,6 +75,9 @@ def _service_populate(ctx: WriteCtx) -> None:
                  immutableResourceId=old.get("immutableResourceId") or det_guid(ctx.id, ctx.now),
                  notificationHubId=None)
     ctx.body.setdefault("identity", {"type": "None"})
+    # arm-examples communicationServices get.json: a system identity comes back with principalId and tenantId.
+    created_at = ((ctx.existing or {}).get("systemData") or {}).get("createdAt", ctx.now)
+    fill_identity(ctx.body, ctx.id, created_at, ctx.engine.tenant_id, ctx.existing, ctx.now)
 
 
 def _email_populate(ctx: WriteCtx) -> None:

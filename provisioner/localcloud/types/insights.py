@@ -185,6 +185,14 @@ def _diagnostic_populate(ctx: WriteCtx) -> None:
     returns more entries than were written."""
     props = ctx.props
     logs = props.get("logs")
+    # Every entry comes back with both forms (the one not used is null) and a retention policy (arm-examples
+    # diagnosticSettings GET; steps/diagnostic_setting.py): built-in policies count `category` per entry.
+    for key, forms in (("logs", ("category", "categoryGroup")), ("metrics", ("category",))):
+        for entry in props.get(key) or []:
+            if isinstance(entry, dict):
+                for form in forms:
+                    entry.setdefault(form, None)
+                entry.setdefault("retentionPolicy", {"enabled": False, "days": 0})
     if isinstance(logs, list) and logs:
         groups = {str(e.get("categoryGroup") or "").lower() for e in logs if isinstance(e, dict)}
         for group in ("audit", "allLogs"):

@@ -8,6 +8,7 @@ from .. import pg_arm
 from ..errors import ArmError
 from ..ids import ArmPath
 from ..profile import EngineApi, TypeProfile, WriteCtx, defaults
+from . import postgres_access as access
 
 # Azure's code for a write to a server (or its children) while it is busy: "Server '<name>' is busy with
 # another operation. Please try again later. (Code: ServerBusy)" (Azure/bicep-registry-modules#4451).
@@ -104,9 +105,7 @@ def _db_populate(ctx: WriteCtx) -> None:
 
 
 def _config_default(engine: EngineApi, path: ArmPath) -> dict[str, Any] | None:
-    return {"id": path.path, "name": path.name, "type": path.full_type, "properties": {
-        "value": "", "description": "", "defaultValue": "", "dataType": "String", "allowedValues": "",
-        "source": "system-default", "isDynamicConfig": True, "isReadOnly": False, "isConfigPendingRestart": False}}
+    return access.config_default(path)
 
 
 def _config_populate(ctx: WriteCtx) -> None:
@@ -116,6 +115,7 @@ def _config_populate(ctx: WriteCtx) -> None:
 
 def _server_after_write(ctx: WriteCtx) -> None:
     pg_arm.after_restore(ctx)
+    pg_arm.refresh_firewall(ctx.engine, ctx.id)  # public network access may have changed
 
 
 def _child(type_name: str, **kw: Any) -> TypeProfile:
@@ -139,5 +139,9 @@ PROFILES = [
     _child("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", after_write=pg_arm.child_changed,
            on_removed=pg_arm.child_removed),
     _child("Microsoft.DBforPostgreSQL/flexibleServers/configurations", default_body=_config_default,
-           populate=_config_populate, after_write=pg_arm.child_changed),
+           populate=_config_populate, before_write=access.check_config_write, after_write=pg_arm.child_changed),
+    _child("Microsoft.DBforPostgreSQL/flexibleServers/administrators", before_write=access.check_administrator,
+           populate=access.administrator_populate),
+    TypeProfile(type="Microsoft.DBforPostgreSQL/flexibleServers/privateEndpointConnections", provisioning_state=False,
+                has_location=False, lro=True, created=202, updated=202, delete_lro=True, latency=20.0),
 ]

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from ..errors import ArmError
 from ..profile import Action, ActionCtx, ActionReply, TypeProfile, WriteCtx, defaults, det_hex
+from .vnet import has_service_endpoint
+
+
+def _check_vnet_rules(ctx: WriteCtx) -> None:
+    """A virtual network rule needs the subnet's Microsoft.Storage service endpoint first
+    (learn.microsoft.com/azure/storage/common/storage-network-security, "Grant access from a virtual network":
+    "enable a service endpoint for Azure Storage within the virtual network"); Azure answers
+    NetworkAclsValidationFailure (SubnetsHaveNoServiceEndpointsConfigured) otherwise."""
+    acls = ctx.sent_props.get("networkAcls") or {}
+    for rule in acls.get("virtualNetworkRules") or []:
+        subnet = str(rule.get("id") or "")
+        if not has_service_endpoint(ctx.engine, subnet, "Microsoft.Storage"):
+            raise ArmError(400, "NetworkAclsValidationFailure", "Validation of network acls failure: "
+                           f"SubnetsHaveNoServiceEndpointsConfigured:{subnet}.")
 
 
 def _endpoints(name: str) -> dict[str, str]:
@@ -31,6 +46,9 @@ def _account_populate(ctx: WriteCtx) -> None:
     })
     if body["kind"] in ("StorageV2", "BlobStorage"):
         defaults(props, {"accessTier": "Hot"})
+    for rule in (props.get("networkAcls") or {}).get("virtualNetworkRules") or []:
+        rule.setdefault("action", "Allow")
+        rule["state"] = "Succeeded"  # VirtualNetworkRule.state: read-only, Succeeded once the rule applies
     location = body.get("location")
     geo = any(x in str(sku.get("name", "")) for x in ("GRS", "GZRS"))
     props.update(
@@ -91,6 +109,7 @@ def _policy_populate(ctx: WriteCtx) -> None:
 PROFILES = [
     TypeProfile(type="Microsoft.Storage/storageAccounts", lro=True, created=202, updated=202, patch_status=200,
                 latency=30.0, populate=_account_populate, after_write=_account_after_write,
+                before_write=_check_vnet_rules,
                 write_only=("properties.defaultToOAuthAuthentication",),
                 actions={"listKeys": Action(_keys, write=False), "regenerateKey": Action(_keys, write=True)}),
     TypeProfile(type="Microsoft.Storage/storageAccounts/blobServices", created=200, updated=200,

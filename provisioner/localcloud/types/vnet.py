@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ArmError
 from ..profile import EngineApi, TypeProfile, WriteCtx, defaults, det_guid
+from . import netwatch
 
 VNET = "Microsoft.Network/virtualNetworks"
 SUBNET = "Microsoft.Network/virtualNetworks/subnets"
@@ -65,6 +66,7 @@ def _vnet_populate(ctx: WriteCtx) -> None:
 def _vnet_after_write(ctx: WriteCtx) -> None:
     for subnet_id in ctx.extra.get("drop", []):
         ctx.engine.remove(subnet_id)
+    netwatch.ensure(ctx.engine, ctx.id, str(ctx.body.get("location") or ""), ctx.now)
 
 
 def _refresh_vnet(engine: EngineApi, subnet_id: str) -> None:

@@ -1,0 +1,76 @@
+"""Step: the web app's managed identity as the PostgreSQL server's Microsoft Entra administrator
+(Microsoft.DBforPostgreSQL/flexibleServers/administrators, named by the principal's object id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.azure import call, raw, wait
+from provisioner.core.model import UNKNOWN
+from provisioner.engine.config import EnvironmentSpec
+from provisioner.engine.diff import Rules, lower
+from steps._fields import SdkModel, nm
+from steps.postgres_server import SECTION as SERVER_SECTION
+from steps.postgres_server import Config, PostgresChild
+
+SECTION = None  # [postgres] entra_admin
+PENDING = "(known after apply)"  # the name while the app's identity does not exist yet
+
+
+class EntraAdministrator(PostgresChild):
+    """architecture "Identity & Access": "Managed Identity for all service-to-service authentication" and "Azure AD
+    authentication for PostgreSQL (planned)": the app's system-assigned identity is the server's Entra
+    administrator, the sign-in the app moves to from its password (built-in "A Microsoft Entra administrator
+    should be provisioned for PostgreSQL flexible servers"). The app already connects as the server's admin login,
+    so this grants it nothing it does not have."""
+
+    type = "Microsoft.DBforPostgreSQL/flexibleServers/administrators"
+    model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "AdministratorMicrosoftEntra")
+    needs = ("postgres_server", "web_app")
+    # The object id is the resource's name (the app identity's principal): a different one is another resource.
+    not_managed = nm("the resource's own name (the principal's object id)", "properties.objectId")
+    # AdministratorAdd.json: the body's `name` is the principal's name; principalType comes back as sent.
+    rules = Rules(normalizers=(("properties.principalType", lower), ("properties.tenantId", lower),
+                               ("properties.objectId", lower)))
+
+    def __init__(self, env: EnvironmentSpec, name: str):
+        super().__init__(env, name, PENDING)
+        self.principal: str | None = None
+        self.tenant: str | None = None
+
+    def learn(self, site: dict[str, Any] | None) -> None:
+        identity = (site or {}).get("identity") or {}
+        self.principal = str(identity["principalId"]).lower() if identity.get("principalId") else None
+        self.tenant = str(identity["tenantId"]).lower() if identity.get("tenantId") else None
+        self.resource_name = self.principal or PENDING
+
+    def gather(self, clients: Any, known: Any) -> None:
+        self.learn(known.get("web_app"))
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        self.learn(known.get("web_app"))
+        return {"properties": {"principalType": "ServicePrincipal",
+                               "principalName": self.env.resource_name("web_app"),
+                               "tenantId": self.tenant or UNKNOWN}}
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        # The administrator is named after the identity the app has now (a re-created identity is a new admin).
+        self.learn(raw(clients.web.web_apps.get, self.resource_group, self.env.resource_name("web_app")))
+        if self.principal is None:
+            return None
+        return raw(clients.postgres.administrators_microsoft_entra.get, self.resource_group, self.server,
+                   self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        wait(call(clients.postgres.administrators_microsoft_entra.begin_create_or_update, self.resource_group,
+                  self.server, self.resource_name, desired))
+
+    def delete(self, clients: Any) -> None:
+        wait(call(clients.postgres.administrators_microsoft_entra.begin_delete, self.resource_group, self.server,
+                  self.resource_name))
+
+
+def instances(env: EnvironmentSpec) -> list[EntraAdministrator]:
+    if not env.section(SERVER_SECTION, Config).entra_admin:
+        return []
+    return [EntraAdministrator(env, "postgres_entra_admin")]
