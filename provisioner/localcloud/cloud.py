@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import tls
+from . import pg_arm, tls
 from .activity import ActivityLog
 from .apphosts import CONTAINER_START_SECONDS, AppHosts
 from .blob import BlobStore
@@ -99,6 +99,7 @@ class LocalCloud:
         # Real PostgreSQL behind flexible servers where the binaries are ("auto"; pg_engine.py).
         self.pg = PgEngine(sf, postgres, client_ip)
         self.engine.pg = self.pg  # type: ignore[attr-defined]
+        self.pg.entra_check = lambda key, role, token: pg_arm.entra_check(self.engine, self.entra, key, role, token)
         self.blobs = BlobStore(blobs_file)  # the blob endpoint (run-lock leases); GET /_localcloud/endpoints
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)

@@ -11,6 +11,7 @@ range: Azure/login#180, azure-cli#28708 are the last one hit by long jobs).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -62,6 +63,9 @@ class Entra:
         self.path, self.tenant_id, self.token_lifetime = path, tenant_id.lower(), float(token_lifetime)
         self._lock = threading.Lock()
         self._apps: dict[str, dict[str, Any]] = read_json(path, {}) if path else {}
+        # Fingerprints of the access tokens this directory issued: the local cloud's tokens are unsigned, so a
+        # resource that checks a token's signature (PostgreSQL's Entra sign-in, pg_entra.py) asks here instead.
+        self._issued: dict[str, dict[str, Any]] = {}
 
     def register(self, app: Any) -> dict[str, Any]:
         """Create or replace an app registration with its service principal and federated credentials, as `az ad app
@@ -83,6 +87,18 @@ class Entra:
     def applications(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(a) for a in self._apps.values()]
+
+    def issued(self, token: str) -> dict[str, Any] | None:
+        """The claims of an access token this directory issued (its signature, as a resource checks it), else None."""
+        with self._lock:
+            found = self._issued.get(hashlib.sha256(token.encode()).hexdigest())
+        return dict(found) if found else None
+
+    def issue(self, payload: dict[str, Any]) -> str:
+        token = encode(payload)
+        with self._lock:
+            self._issued[hashlib.sha256(token.encode()).hexdigest()] = dict(payload)
+        return token
 
     def token(self, path: str, raw: bytes, now: float | None = None) -> tuple[int, dict[str, Any]]:
         """POST /{tenant}/oauth2/v2.0/token with a client assertion (client_credentials grant)."""
@@ -117,7 +133,7 @@ class Entra:
                                f"assertion {_utc(exp)}.", now)
         resource = str(form.get("scope") or "").split()[0].removesuffix(".default").rstrip("/") + "/"
         lifetime = int(self.token_lifetime)
-        access = encode({"aud": resource, "iss": f"https://sts.windows.net/{tenant}/", "iat": int(now),
+        access = self.issue({"aud": resource, "iss": f"https://sts.windows.net/{tenant}/", "iat": int(now),
                          "nbf": int(now), "exp": int(now) + lifetime, "appid": app["appId"], "oid": app["objectId"],
                          "sub": app["objectId"], "tid": tenant, "idtyp": "app", "ver": "1.0"})
         return 200, {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,

@@ -170,7 +170,67 @@ def refresh_firewall(engine: EngineApi, server_id: str) -> None:
              for r in engine.find(FIREWALL, under=server_id)] if public else []
     config = engine.get(f"{server_id}/configurations/require_secure_transport")
     ssl_only = str(((config or {}).get("properties") or {}).get("value") or "on").lower() != "off"
-    engine_pg.set_firewall(server_id, rules, ssl_only)
+    engine_pg.set_firewall(server_id, rules, ssl_only, private_prefixes(engine, server_id))
+
+
+def private_prefixes(engine: EngineApi, server_id: str) -> list[str]:
+    """The address prefixes of the virtual networks holding an approved private endpoint to the server: a client
+    there resolves the server's name to the endpoint (the linked privatelink zone) and reaches it privately
+    (learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-private-link)."""
+    prefixes: list[str] = []
+    for conn in engine.find(f"{SERVER}/privateEndpointConnections", under=server_id):
+        props = conn.get("properties") or {}
+        state = str((props.get("privateLinkServiceConnectionState") or {}).get("status") or "")
+        endpoint = engine.get(str((props.get("privateEndpoint") or {}).get("id") or "")) if state == "Approved" else None
+        subnet_id = str((((endpoint or {}).get("properties") or {}).get("subnet") or {}).get("id") or "")
+        vnet_id = subnet_id[:subnet_id.lower().rfind("/subnets/")] if "/subnets/" in subnet_id.lower() else ""
+        vnet = engine.get(vnet_id) if vnet_id else None
+        prefixes += list((((vnet or {}).get("properties") or {}).get("addressSpace") or {}).get("addressPrefixes") or [])
+    return prefixes
+
+
+# ---------------------------------------------------------------------- Microsoft Entra sign-in (pg_entra.py)
+PG_AUDIENCE = "https://ossrdbms-aad.database.windows.net"  # the resource of `az account get-access-token --resource-type oss-rdbms`
+
+
+def administrator_written(ctx: WriteCtx) -> None:
+    """An Entra administrator added through ARM: its role, labelled with its object id, as Azure creates it."""
+    engine_pg = pg(ctx.engine)
+    if engine_pg is not None:
+        props = ctx.props
+        kind = {"User": "user", "Group": "group"}.get(str(props.get("principalType")), "service")
+        engine_pg.set_entra_role(server_of(ctx.id), str(props.get("principalName")), ctx.path.name, kind, admin=True)
+
+
+def administrator_removed(engine: EngineApi, body: dict[str, Any], now: str) -> None:
+    engine_pg = pg(engine)
+    if engine_pg is not None and not _going(engine_pg, server_of(body["id"])):
+        engine_pg.drop_entra_role(server_of(body["id"]), body["id"].rsplit("/", 1)[-1])
+
+
+def entra_check(engine: EngineApi, directory: Any, key: str, role: str, token: str, now: float | None = None) -> bool:
+    """Whether `token` signs `role` in on the server `key` names, as Azure decides it: Entra sign-in enabled on the
+    server, a token the directory issued (its signature), for PostgreSQL's audience, within its lifetime, from the
+    tenant, whose `oid` is the object id in the role's label. Anything a real server refuses is refused."""
+    import time
+
+    engine_pg = pg(engine)
+    server_id = engine_pg.server_of_key(key) if engine_pg is not None else None
+    server = engine.get(server_id) if server_id else None
+    if server is None or engine_pg is None:
+        return False
+    auth = ((server.get("properties") or {}).get("authConfig") or {})
+    if str(auth.get("activeDirectoryAuth") or "Disabled").lower() != "enabled":
+        return False
+    label = engine_pg.entra_roles(server_id).get(role)
+    claims = directory.issued(token)
+    if not label or not claims:
+        return False
+    moment = time.time() if now is None else now
+    return (str(claims.get("aud") or "").rstrip("/") == PG_AUDIENCE
+            and float(claims.get("nbf") or 0) <= moment < float(claims.get("exp") or 0)
+            and str(claims.get("tid") or "").lower() == str(getattr(engine, "tenant_id", "")).lower()
+            and str(claims.get("oid") or "").lower() == label["oid"])
 
 
 def database_written(ctx: WriteCtx) -> None:

@@ -162,6 +162,7 @@ class Cluster:
         self.log = home / "server.log"
         self.port = port or free_port()
         self.hba = (False, True)  # (a firewall rule admits the client, SSL required): nothing gets in until told
+        self.extra_hba: list[str] = []  # Entra roles' lines (pg_entra.py), in force only where the client is admitted
 
     # ------------------------------------------------------------------ lifecycle
     def configure(self, archive: bool = True, recovery: dict[str, str] | None = None) -> None:
@@ -247,6 +248,7 @@ class Cluster:
             f"local replication {SUPERUSER} trust",
             "local all all reject",
             f"host all {SUPERUSER} 0.0.0.0/0 reject",
+            *(self.extra_hba if admitted else []),
             f"{kind} all all 127.0.0.1/32 scram-sha-256" if admitted else "host all all 127.0.0.1/32 reject",
             "host all all 0.0.0.0/0 reject",
         ]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .pg_cluster import ADMIN_GROUP, Cluster, PgFailed, PgUnavailable, Runner, template
+from .pg_entra import Check, TokenCheckServer, hba_line
 
 MODES = ("auto", "on", "off")
 # Databases every server has that are not the tool's (Azure also lists azure_maintenance and azure_sys).
@@ -64,6 +65,9 @@ class PgEngine:
         self._clusters: dict[str, Cluster] = {}
         self._index: dict[str, dict[str, Any]] = {}
         self.deleting: set[str] = set()  # servers whose DELETE is in flight (their children's hooks skip SQL)
+        # Entra sign-in (pg_entra.py): the cloud sets `entra_check`; the LDAP responder starts with the first role.
+        self.entra_check: Check | None = None
+        self._token_server: TokenCheckServer | None = None
         if self.runner is not None:
             self.root.mkdir(mode=0o755, exist_ok=True)
             if self._index_file.is_file():
@@ -97,6 +101,7 @@ class PgEngine:
                 entry = self._index[sid]
                 cluster = Cluster(self.runner, Path(entry["home"]))
                 cluster.hba = (bool(entry.get("admitted")), bool(entry.get("ssl_only", True)))
+                cluster.extra_hba = self._entra_lines(sid, cluster.hba[1])
                 if not cluster.data.is_dir():
                     raise PgFailed(f"the cluster of {server_id} is gone ({cluster.data}): its data cannot be served")
                 cluster.start()
@@ -223,7 +228,8 @@ class PgEngine:
         return [str(r[0]) for r in rows if str(r[0]) not in SYSTEM_DATABASES]
 
     # ------------------------------------------------------------------ firewall
-    def set_firewall(self, server_id: str, rules: list[tuple[str, str]], ssl_only: bool = True) -> None:
+    def set_firewall(self, server_id: str, rules: list[tuple[str, str]], ssl_only: bool = True,
+                     private: list[str] | None = None) -> None:
         """Every client reaches the cluster from 127.0.0.1; it stands for this cloud's client address (the public
         IP a caller on the internet has, `serve --client-ip`). A rule whose range holds that address admits
         every TCP client; without one, every TCP client is refused, as Azure's firewall refuses an address
@@ -240,12 +246,83 @@ class PgEngine:
             if str(low) == "0.0.0.0" and str(high) == "0.0.0.0":
                 continue
             admitted = admitted or (low.version == me.version and low <= me <= high)  # type: ignore[operator]
+        # A client inside a virtual network that holds a private endpoint to the server reaches it through that
+        # endpoint whatever the public firewall says (`private`: those networks' address prefixes).
+        for prefix in private or []:
+            try:
+                admitted = admitted or me in ipaddress.ip_network(prefix, strict=False)
+            except ValueError:
+                continue
         with self._lock:
             cluster = self._cluster(server_id)
+            cluster.extra_hba = self._entra_lines(server_id.lower(), ssl_only)
             cluster.write_hba(admitted, ssl_only)
             entry = self._index[server_id.lower()]
             entry.update(admitted=admitted, ssl_only=ssl_only)
             self._save()
+
+    # ------------------------------------------------------------------ Microsoft Entra roles (pg_entra.py)
+    def key_of(self, server_id: str) -> str:
+        """The short key naming a server in its Entra roles' LDAP DN (pg_entra.parse_dn)."""
+        return self._home(server_id).name
+
+    def server_of_key(self, key: str) -> str | None:
+        for entry in self._index.values():
+            if Path(entry["home"]).name == key:
+                return str(entry["id"])
+        return None
+
+    def entra_roles(self, server_id: str) -> dict[str, dict[str, Any]]:
+        """role -> {"oid", "type", "admin"}: the server's pgaadauth security labels."""
+        return dict((self._index.get(server_id.lower()) or {}).get("entra") or {})
+
+    def _entra_lines(self, sid: str, ssl_only: bool) -> list[str]:
+        roles = (self._index.get(sid) or {}).get("entra") or {}
+        if not roles or self.entra_check is None:
+            return []
+        if self._token_server is None:
+            self._token_server = TokenCheckServer(self.entra_check)
+        key = self.key_of(sid)
+        return [hba_line(role, self._token_server.port, key, ssl_only) for role in sorted(roles)]
+
+    def set_entra_role(self, server_id: str, role: str, oid: str, principal_type: str, admin: bool) -> None:
+        """What Azure does when an Entra administrator is added (or pgaadauth_create_principal_with_oid): a login
+        role labelled with the principal's object id; an administrator is a member of azure_pg_admin with CREATEDB
+        and CREATEROLE, like the server admin. Its password is never set: only a token signs it in."""
+        if not self.has(server_id):
+            return
+        from psycopg import sql
+
+        cluster = self._cluster(server_id)
+        if not cluster.sql("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)):
+            cluster.sql(sql.SQL("CREATE ROLE {} WITH LOGIN").format(_ident(role)))
+        if admin:
+            cluster.sql(sql.SQL("ALTER ROLE {} WITH CREATEDB CREATEROLE").format(_ident(role)))
+            cluster.sql(sql.SQL("GRANT {} TO {}").format(_ident(ADMIN_GROUP), _ident(role)))
+        with self._lock:
+            entry = self._index[server_id.lower()]
+            entry.setdefault("entra", {})[role] = {"oid": oid.lower(), "type": principal_type, "admin": admin}
+            self._save()
+        self.set_firewall_again(server_id)
+
+    def drop_entra_role(self, server_id: str, oid: str) -> None:
+        """An Entra administrator removed: its role no longer signs in (the role itself stays, owning its objects)."""
+        if not self.has(server_id):
+            return
+        with self._lock:
+            entry = self._index[server_id.lower()]
+            roles = entry.get("entra") or {}
+            for role in [r for r, v in roles.items() if v.get("oid") == oid.lower()]:
+                del roles[role]
+            self._save()
+        self.set_firewall_again(server_id)
+
+    def set_firewall_again(self, server_id: str) -> None:
+        """pg_hba rewritten with the same admission (after a change to the Entra roles)."""
+        with self._lock:
+            cluster = self._cluster(server_id)
+            cluster.extra_hba = self._entra_lines(server_id.lower(), cluster.hba[1])
+            cluster.write_hba(*cluster.hba)
 
     # ------------------------------------------------------------------ where clients connect
     def endpoint(self, server_id: str) -> tuple[str, int] | None:
@@ -268,6 +345,9 @@ class PgEngine:
         with self._lock:
             for cluster in self._clusters.values():
                 cluster.stop()
+            if self._token_server is not None:
+                self._token_server.close()
+                self._token_server = None
             self._clusters.clear()
             if self._temporary and self.runner is not None:
                 shutil.rmtree(self.root, ignore_errors=True)

@@ -141,7 +141,8 @@ PROFILES = [
     _child("Microsoft.DBforPostgreSQL/flexibleServers/configurations", default_body=_config_default,
            populate=_config_populate, before_write=access.check_config_write, after_write=pg_arm.child_changed),
     _child("Microsoft.DBforPostgreSQL/flexibleServers/administrators", before_write=access.check_administrator,
-           populate=access.administrator_populate),
+           populate=access.administrator_populate, after_write=pg_arm.administrator_written,
+           on_removed=pg_arm.administrator_removed),
     TypeProfile(type="Microsoft.DBforPostgreSQL/flexibleServers/privateEndpointConnections", provisioning_state=False,
                 has_location=False, lro=True, created=202, updated=202, delete_lro=True, latency=20.0),
 ]

@@ -11,6 +11,7 @@ import ipaddress
 import uuid
 from typing import Any
 
+from .. import pg_arm
 from ..errors import ArmError
 from ..profile import EngineApi, TypeProfile, WriteCtx, defaults, det_guid
 from . import postgres_access
@@ -126,6 +127,7 @@ def _endpoint_after_write(ctx: WriteCtx) -> None:
             postgres_access.remove_connections(ctx.engine, target, ctx.id)
             postgres_access.add_connection(ctx.engine, target, ctx.id, f"{ctx.path.name}.{det_guid(ctx.id, target)}",
                                            list(cprops.get("groupIds") or []), ctx.now)
+            pg_arm.refresh_firewall(ctx.engine, target)  # clients in the endpoint's network now reach the server
     _subnet_endpoints(ctx.engine, str((ctx.props.get("subnet") or {}).get("id") or ""))
 
 
@@ -135,6 +137,7 @@ def _endpoint_removed(engine: EngineApi, body: dict[str, Any], now: str) -> None
         target = str((c.get("properties") or {}).get("privateLinkServiceId") or "")
         if _type_of(target) == "microsoft.dbforpostgresql/flexibleservers":
             postgres_access.remove_connections(engine, target, body["id"])
+            pg_arm.refresh_firewall(engine, target)
     _subnet_endpoints(engine, str((props.get("subnet") or {}).get("id") or ""))
 
 
