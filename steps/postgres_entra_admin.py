@@ -70,7 +70,40 @@ class EntraAdministrator(PostgresChild):
                   self.resource_name))
 
 
-def instances(env: EnvironmentSpec) -> list[EntraAdministrator]:
-    if not env.section(SERVER_SECTION, Config).entra_admin:
+class DeclaredAdministrator(PostgresChild):
+    """An Entra administrator the env file names ([postgres.entra_admins]: principal name -> object id), such as the
+    deploying identity: the pre-swap hook signs in as it with a token (provisioner/operate/migrations.py)."""
+
+    type = EntraAdministrator.type
+    model = EntraAdministrator.model
+    not_managed = EntraAdministrator.not_managed
+    rules = EntraAdministrator.rules
+
+    def __init__(self, env: EnvironmentSpec, principal_name: str, object_id: str):
+        super().__init__(env, f"postgres_entra_admin:{principal_name}", object_id.lower())
+        self.principal_name = principal_name
+
+    def desired(self, known: Any) -> dict[str, Any]:
+        # The tenant is the env file's when it names one; otherwise Azure fills in the subscription's.
+        tenant = {"tenantId": self.env.tenant_id.lower()} if self.env.tenant_id else {}
+        return {"properties": {"principalType": "ServicePrincipal", "principalName": self.principal_name, **tenant}}
+
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        return raw(clients.postgres.administrators_microsoft_entra.get, self.resource_group, self.server,
+                   self.resource_name)
+
+    def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        wait(call(clients.postgres.administrators_microsoft_entra.begin_create_or_update, self.resource_group,
+                  self.server, self.resource_name, desired))
+
+    def delete(self, clients: Any) -> None:
+        wait(call(clients.postgres.administrators_microsoft_entra.begin_delete, self.resource_group, self.server,
+                  self.resource_name))
+
+
+def instances(env: EnvironmentSpec) -> list[PostgresChild]:
+    config = env.section(SERVER_SECTION, Config)
+    if not config.entra_admin:
         return []
-    return [EntraAdministrator(env, "postgres_entra_admin")]
+    declared: list[PostgresChild] = [DeclaredAdministrator(env, name, oid) for name, oid in config.entra_admins.items()]
+    return [EntraAdministrator(env, "postgres_entra_admin"), *declared]

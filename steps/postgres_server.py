@@ -49,6 +49,9 @@ class Config(Section):
     # Microsoft Entra sign-in with the web app's managed identity as Entra administrator (steps/postgres_entra_admin.py);
     # password sign-in stays on for the connection string the app uses today.
     entra_admin: bool = True
+    # More Entra administrators: principal name -> object id. The deploying identity goes here, so the pre-swap hook
+    # signs in with a token instead of a password (docs/operations.md "Migrations"; steps/postgres_entra_admin.py).
+    entra_admins: dict[str, str] = Field(default_factory=dict)
     # Private endpoint + private DNS zone in the VNet (steps/postgres_private_endpoint.py), public access off:
     # architecture "Private endpoints for PostgreSQL (production)".
     private_endpoint: bool = False
@@ -256,6 +259,13 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     if c.version not in VERSIONS:
         problems.append(_problem(env, "version", f"{c.version!r} is not a supported PostgreSQL major version "
                                  f"(one of {', '.join(VERSIONS)})"))
+    for name, oid in c.entra_admins.items():
+        if not re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", oid):
+            problems.append(_problem(env, f"entra_admins.{name}", f"{oid!r} is not an object id (a GUID: the service "
+                                     "principal's or user's object id, `az ad sp show --id <app> --query id`)"))
+        elif not c.entra_admin:
+            problems.append(_problem(env, f"entra_admins.{name}", "needs Microsoft Entra sign-in: set "
+                                     f"{SECTION}.entra_admin = true"))
     login = c.administrator_login
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", login) or login.lower() in RESERVED_LOGINS or login.lower().startswith("pg_"):
         problems.append(_problem(env, "administrator_login", f"{login!r} is not allowed: 1-63 letters, digits and '_', "

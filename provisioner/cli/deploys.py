@@ -20,6 +20,7 @@ from provisioner.operate.deploy import (
 from provisioner.operate.deploy import deploy_backend as run_deploy
 from provisioner.operate.frontend import check_dist
 from provisioner.operate.frontend import deploy_frontend as run_frontend
+from provisioner.operate.migrations import DbAccess
 
 
 def _say(line: str) -> None:
@@ -50,8 +51,19 @@ def deploy_backend(session: Session, spec: TargetSpec, image: str, yes: bool, pr
     target = backend_target(session)
     if not _confirmed(session, yes, confirm, f"Deploy {image} to {target.site}"):
         return EXIT_ERROR
-    return _run(session, spec, target, health_timeout, lambda b: run_deploy(b, session.env.name, image, pre_swap),
+    return _run(session, spec, target, health_timeout,
+                lambda b: run_deploy(b, session.env.name, image, pre_swap, db=_db_access(session, b, pre_swap)),
                 "deploy backend")
+
+
+def _db_access(session: Session, backend: Backend, pre_swap: str | None) -> DbAccess | None:
+    """The hook's database (docs/operations.md "Migrations"), for environments that provision PostgreSQL."""
+    steps = {s.name: s for s in session.steps}
+    server, database = steps.get("postgres_server"), steps.get("postgres_database")
+    if not pre_swap or server is None or database is None:
+        return None
+    login = str(getattr(getattr(server, "config", None), "administrator_login", ""))
+    return DbAccess(backend.clients, server.resource_group, server.resource_name, database.resource_name, login)
 
 
 def rollback_backend(session: Session, spec: TargetSpec, yes: bool, health_timeout: float | None,

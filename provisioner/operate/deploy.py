@@ -22,6 +22,7 @@ from provisioner.core.errors import AzureCallError
 from provisioner.operate.backend import Backend, BackendTarget, DeployFailed, Gates, backend_target, image_of
 from provisioner.operate.deploy_record import Record, after_deploy, after_rollback, rollback_refusal
 from provisioner.operate.health import Endpoint, Verdict
+from provisioner.operate.migrations import DbAccess
 
 __all__ = ["Backend", "BackendTarget", "DeployFailed", "Gates", "backend_target", "check_image", "deploy_backend",
            "image_of", "rollback"]
@@ -55,10 +56,13 @@ def _failed(what: str, verdict: Verdict, endpoint: Endpoint, expected: str) -> s
             f"(last of {verdict.attempts} probe(s) over {verdict.seconds:.0f}s)")
 
 
-def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callable[[str], None]) -> None:
-    """The pre-swap hook (e.g. Alembic migrations): runs after the slot serves the new version, before the swap."""
-    say(f"running the pre-swap hook: {command}")
-    env = {**os.environ, "DEPLOY_ENV": env_name, "DEPLOY_IMAGE": image, "DEPLOY_SLOT_URL": slot_url}
+def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callable[[str], None],
+             db: DbAccess | None = None) -> None:
+    """The pre-swap hook (e.g. Alembic migrations): runs after the slot serves the new version, before the swap,
+    with the database's URL and a fresh Entra token as its password when `db` is given (migrations.py)."""
+    say(f"running the pre-swap hook: {command}" + (f" (signed in to {db.fqdn} as {db.user})" if db else ""))
+    env = {**os.environ, "DEPLOY_ENV": env_name, "DEPLOY_IMAGE": image, "DEPLOY_SLOT_URL": slot_url,
+           **(db.env() if db else {})}
     # Its output goes to stderr with ours: stdout carries only the command's result line.
     code = subprocess.run(command, shell=True, env=env, check=False,  # noqa: S602 - the operator's command
                           stdout=sys.stderr).returncode
@@ -67,7 +71,7 @@ def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callab
 
 
 def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | None = None,
-                   now: Clock = _now, redeploy: bool = False) -> str:
+                   now: Clock = _now, redeploy: bool = False, db: DbAccess | None = None) -> str:
     """Deploy `image`; returns the closing line, raises DeployFailed naming the failed check. `redeploy` (the
     recovery drill) goes through every step even for the version production runs, and keeps the record."""
     check_image(image)
@@ -79,6 +83,8 @@ def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | 
         return (f"production already runs {image}: nothing to deploy; the rollback target stays "
                 f"{record.previous or '(none recorded)'}")
     _check_registry(backend, image)
+    if pre_swap and db is not None:
+        db.check()  # the hook's sign-in works from here, before anything changes
     if backend.t.slot is None:
         return _deploy_in_place(backend, image, production, now, record_it=not same)
     slot, say = backend.t.slot, backend.say
@@ -93,7 +99,7 @@ def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | 
                              f"{previous_slot}")
     if pre_swap:
         try:
-            run_hook(pre_swap, env_name, image, endpoint.url, say)
+            run_hook(pre_swap, env_name, image, endpoint.url, say, db)
         except DeployFailed as exc:
             _restore(backend, previous_slot, previous_marker, slot)
             raise DeployFailed(f"{exc}; nothing was swapped, production unchanged ({production})") from None
