@@ -76,7 +76,8 @@ class DeclaredAdministrator(PostgresChild):
 
     type = EntraAdministrator.type
     model = EntraAdministrator.model
-    not_managed = EntraAdministrator.not_managed
+    not_managed = EntraAdministrator.not_managed + nm(
+        "filled in by Azure with the subscription's tenant (an env file's principal is in it)", "properties.tenantId")
     rules = EntraAdministrator.rules
 
     def __init__(self, env: EnvironmentSpec, principal_name: str, object_id: str):
@@ -84,9 +85,7 @@ class DeclaredAdministrator(PostgresChild):
         self.principal_name = principal_name
 
     def desired(self, known: Any) -> dict[str, Any]:
-        # The tenant is the env file's when it names one; otherwise Azure fills in the subscription's.
-        tenant = {"tenantId": self.env.tenant_id.lower()} if self.env.tenant_id else {}
-        return {"properties": {"principalType": "ServicePrincipal", "principalName": self.principal_name, **tenant}}
+        return {"properties": {"principalType": "ServicePrincipal", "principalName": self.principal_name}}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.postgres.administrators_microsoft_entra.get, self.resource_group, self.server,
