@@ -62,7 +62,11 @@ def _db_access(session: Session, backend: Backend, pre_swap: str | None) -> DbAc
     server, database = steps.get("postgres_server"), steps.get("postgres_database")
     if not pre_swap or server is None or database is None:
         return None
-    login = str(getattr(getattr(server, "config", None), "administrator_login", ""))
+    config = getattr(server, "config", None)
+    if not getattr(config, "entra_admins", None):
+        _say("the pre-swap hook gets no database access: no deploying identity is declared in [postgres.entra_admins]")
+        return None
+    login = str(getattr(config, "administrator_login", ""))
     return DbAccess(backend.clients, server.resource_group, server.resource_name, database.resource_name, login)
 
 
