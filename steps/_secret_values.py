@@ -34,6 +34,12 @@ def postgres_url(login: str, password: str, host: str, database: str) -> str:
     return url
 
 
+def postgres_entra_url(login: str, host: str, database: str) -> str:
+    """The app's URL when it signs in with its managed identity (no password: it sends a Microsoft Entra token for
+    https://ossrdbms-aad.database.windows.net as the password, docs/operations.md "The app's database sign-in")."""
+    return f"postgresql://{quote(login, safe='')}@{host}:{POSTGRES_PORT}/{quote(database, safe='')}?sslmode=require"
+
+
 def redis_url(key: str, host: str, ssl_port: int) -> str:
     # rediss:// = TLS on the SSL port; the non-TLS port is disabled on our caches. Azure Cache for Redis:
     # <name>.redis.cache.windows.net:6380; Azure Managed Redis: <name>.<region>.redis.azure.net:10000 (TLS only).

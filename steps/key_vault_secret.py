@@ -109,6 +109,8 @@ class KeyVaultSecret(ArmStep):
             if parts is None:
                 return UNKNOWN
             login, host, database = parts
+            if self._entra():
+                return sv.sha256(sv.postgres_entra_url(login, host, database))
             return sv.sha256(sv.postgres_url(login, "", host, database))
         value = self._redis_value(known)
         if value is None:
@@ -121,8 +123,24 @@ class KeyVaultSecret(ArmStep):
         host = (((known.get("postgres_server") or {}).get("properties")) or {}).get("fullyQualifiedDomainName")
         if not host:
             return None
-        login = self.env.section(POSTGRES_SECTION, PostgresConfig).administrator_login
+        # entra: the app's managed identity is the Entra administrator named after the site (postgres_entra_admin.py)
+        login = (self.env.resource_name("web_app") if self._entra()
+                 else self.env.section(POSTGRES_SECTION, PostgresConfig).administrator_login)
         return login, host, self.env.resource_name("postgres_database")
+
+    def _entra(self) -> bool:
+        return self.source == "postgres" and self.env.section(POSTGRES_SECTION, PostgresConfig).app_sign_in == "entra"
+
+    def credential_touched(self, change: Any, known: Any) -> str | None:
+        """Rewriting the password URL of a server that already exists resets the server's admin password (the run
+        never reads the stored one): the app, holding the old one until it restarts, is refused meanwhile."""
+        if self.source != "postgres" or self._entra() or not (known or {}).get("postgres_server"):
+            return None
+        if not (change.action.value == "create" or any(c.path == HASH for c in change.properties)):
+            return None
+        server = self.env.resource_name("postgres_server")
+        return (f"resets the admin password of PostgreSQL server {server} to write it: the app signs in with that "
+                "password and is refused until it restarts (set [postgres] app_sign_in = \"entra\" to avoid it)")
 
     def _keyed(self, known: Any) -> dict[str, Any] | None:
         """The resource whose listKeys gives the key: the cache, or the Managed Redis database."""
@@ -176,6 +194,8 @@ class KeyVaultSecret(ArmStep):
             parts = self._postgres_parts(self._known or {})
             if parts is None:
                 raise ProvisionerError(f"{self.name}: the PostgreSQL server is not known yet")
+            if self._entra():
+                return sv.postgres_entra_url(*parts)  # no credential: nothing is reset, nothing to rotate
             password = sv.written(self.vault_id, POSTGRES_PASSWORD_SECRET)
             if password is None:
                 # The password exists only in the vault, and the tool never reads it back: set a new one

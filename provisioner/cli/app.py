@@ -229,11 +229,14 @@ main.command("drift")(_report_command(
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `plan`).")
 @click.option("--allow-replace", is_flag=True, help="Allow delete + re-create of resources that hold no data.")
+@click.option("--allow-credential-reset", is_flag=True,
+              help="In production, allow a repair that resets a live credential (the plan names it).")
 @click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Apply exactly this saved plan (plan --out-plan); refused, naming what moved, if it no longer holds.")
 @exits
-def provision(target: Target, yes: bool, dry_run: bool, allow_replace: bool, output: str, plan_file: Path | None) -> int:
+def provision(target: Target, yes: bool, dry_run: bool, allow_replace: bool, allow_credential_reset: bool, output: str,
+              plan_file: Path | None) -> int:
     """Converge the environment. Exit 0 converged, 1 any failure, 130 interrupted; --dry-run exits as `plan`."""
     from provisioner.cli import commands
 
@@ -244,7 +247,7 @@ def provision(target: Target, yes: bool, dry_run: bool, allow_replace: bool, out
         click.echo(text, nl=False)
         return code  # it is `plan`: 2 when changes are pending
     return commands.provision(session, spec, output, target.workers, yes, allow_replace, confirm=_confirm,
-                              saved=saved)
+                              saved=saved, allow_credential_reset=allow_credential_reset)
 
 
 def _confirm(prompt: str) -> bool:

@@ -133,13 +133,13 @@ def _moved(saved: dict | None, the_plan: Plan) -> bool:
 
 
 def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes: bool, allow_replace: bool,
-              confirm: Callable[[str], bool], saved: dict | None = None) -> int:
+              confirm: Callable[[str], bool], saved: dict | None = None, allow_credential_reset: bool = False) -> int:
     """Plan (read-only, no lock), confirm, then take the run lock, re-plan under it and apply.
 
     A run with nothing to do never takes the lock; a refused confirmation writes nothing at all. With a saved
     plan, both plans must be the reviewed one (saved_plan.compare), or nothing is applied.
     """
-    policy = Policy(allow_replace=allow_replace)
+    policy = Policy(allow_replace=allow_replace, allow_credential_reset=allow_credential_reset)
     started = time.monotonic()
     err = sys.stderr
     with connect(session, spec) as conn:

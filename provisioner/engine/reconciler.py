@@ -42,6 +42,7 @@ class Policy:
 
     allow_replace: bool = False  # replace non-data resources whose immutable properties changed
     allow_data_loss: bool = False  # replace/delete resources that hold data; never honoured in production
+    allow_credential_reset: bool = False  # in production, a change that resets a live credential (Step.credential_touched)
 
 
 def observe(steps: Sequence[Step], clients: Any, workers: int = 10) -> dict[str, dict | None | Exception]:
@@ -148,10 +149,24 @@ def plan(
             if why:
                 waiting[name] = why
                 change = replace(change, hold=Hold(HoldKind.WAITING, why))
+            change = _credential(step, change, observed, policy, production)
         changes.append(change)
     if children and steps:
         changes += _undeclared_children(steps, children, observed, clients, workers, errors)
     return Plan(env_name, tuple(changes), tuple(errors)), observed
+
+
+def _credential(step: Step, change: Change, observed: dict[str, dict | None], policy: Policy,
+                production: bool) -> Change:
+    """A change that also resets a live credential says so in its reason; production refuses it unless asked."""
+    touched = step.credential_touched(change, observed)
+    if not touched:
+        return change
+    change = replace(change, reason=f"{change.reason}; {touched}" if change.reason else touched)
+    if production and not policy.allow_credential_reset and change.hold is None:
+        change = replace(change, hold=Hold(HoldKind.REFUSED, f"it {touched}; refused in production: pass "
+                                                             "--allow-credential-reset to do it anyway"))
+    return change
 
 
 def in_flight(step: Step, observed: dict | None) -> bool:

@@ -126,6 +126,11 @@ class Step:
         whose precondition is unmet is planned as waiting: not applied, not a failure, re-checked next run."""
         return None
 
+    def credential_touched(self, change: Any, known: Known) -> str | None:
+        """A live credential that applying `change` changes besides the resource itself (a password reset), said in
+        one phrase, or None. Pure. The plan names it, and production refuses it unless --allow-credential-reset."""
+        return None
+
     def desired(self, known: Known) -> dict[str, Any]:
         """The wire-format body we want (ARM names). Pure: no I/O (inputs come from `known` or `gather`)."""
         raise NotImplementedError

@@ -13,9 +13,11 @@ from __future__ import annotations
 import io
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import appdb
 from .containers import Containers
 from .services import ArmEngine
 from .types.web_static import static_token
@@ -48,6 +50,8 @@ class AppHosts:
         self.engine = engine
         self.unhealthy = [s for s in (unhealthy_images or []) if s]
         self.containers = Containers(engine, start_seconds)
+        # The app's identity endpoint (IMDS): a token for PostgreSQL for a principal; set by the cloud (entra.py).
+        self.token_for: Callable[[str], str] | None = None
         self._lock = threading.Lock()
         self._content: dict[str, dict[str, bytes]] = {}  # static host -> path -> bytes
 
@@ -88,22 +92,28 @@ class AppHosts:
         container = self.containers.serving(site_id)
         if container is None:
             return _json(503, {"status": "starting"})
-        return self.answer(site_id, container.image, container.marker, path)
+        return self.answer(site_id, container.image, container.marker, path, container.database)
 
-    def answer(self, site_id: str, image: str, marker: str, path: str) -> HostReply:
-        """What the stand-in app in a container started with `image` and `marker` answers on `path`."""
+    def answer(self, site_id: str, image: str, marker: str, path: str, database: str | None = None) -> HostReply:
+        """What the stand-in app in a container started with `image` and `marker` (and its DATABASE_URL, resolved
+        at its start; None: as its configuration says now) answers on `path`. With a real database behind the
+        local cloud it signs in on each request, and answers 503 when refused (appdb.py)."""
         config = (self.engine.get(f"{site_id}/config/web") or {}).get("properties") or {}
         health_path = str(config.get("healthCheckPath") or "/health")
         if path.split("?", 1)[0] not in (health_path, "/"):
             return _json(404, {"error": "Not Found"})
         if any(s in image for s in self.unhealthy):
             return _json(503, {"status": "unhealthy", "deploy_marker": marker})
+        url = appdb.resolve(self.engine, site_id) if database is None else database
+        refused = appdb.refusal(self.engine, site_id, url, self.token_for)
+        if refused:
+            return _json(503, {"status": "unhealthy", "deploy_marker": marker, "database": refused})
         return _json(200, {"status": "healthy", "deploy_marker": marker})
 
     def warmup_status(self, site_id: str, path: str) -> int:
         """The status the slot's newest container answers on a swap's warm-up path (the swap waits for it)."""
         newest = self.containers.newest(site_id)
-        return self.answer(site_id, newest.image, newest.marker, path).status
+        return self.answer(site_id, newest.image, newest.marker, path, newest.database).status
 
     # ------------------------------------------------------------------ static web apps
     def _find_static(self, host: str) -> dict[str, Any] | None:

@@ -100,6 +100,7 @@ class LocalCloud:
         self.pg = PgEngine(sf, postgres, client_ip)
         self.engine.pg = self.pg  # type: ignore[attr-defined]
         self.pg.entra_check = lambda key, role, token: pg_arm.entra_check(self.engine, self.entra, key, role, token)
+        self.apphosts.token_for = lambda oid: self.entra.managed_identity_token(oid, pg_arm.PG_AUDIENCE)
         self.blobs = BlobStore(blobs_file)  # the blob endpoint (run-lock leases); GET /_localcloud/endpoints
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)

@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from . import appdb
+
 # The app's contract (docs/operations.md "The app's health contract"): its /health JSON echoes this app
 # setting as "deploy_marker". The stand-in app below does what a conforming app does.
 MARKER_SETTING = "DEPLOY_MARKER"
@@ -39,6 +41,7 @@ class Container:
     image: str  # linuxFxVersion it was started with
     marker: str  # the DEPLOY_MARKER app setting it was started with ("" when unset)
     ready_at: float  # time.monotonic() from which it answers
+    database: str | None = None  # its DATABASE_URL as resolved at its start (appdb.py); None: resolved when asked
 
 
 class Containers:
@@ -67,7 +70,7 @@ class Containers:
             started = self._by_site.setdefault(site_id.lower(), [])
             if not started and before is not None:
                 started.append(Container(before[0], before[1], float("-inf")))
-            started.append(Container(image, marker, now + self.start_seconds))
+            started.append(Container(image, marker, now + self.start_seconds, appdb.resolve(self.engine, site_id)))
 
     def serving(self, site_id: str) -> Container | None:
         """The container that answers now: the newest that has started (older ones are dropped), or None while
@@ -98,8 +101,11 @@ class Containers:
         newest container, warm (the swap waited for the source's restart and warm-up)."""
         a, b = self.newest(source_id), self.newest(target_id)
         with self._lock:
-            self._by_site[source_id.lower()] = [Container(b.image, b.marker, float("-inf"))]
-            self._by_site[target_id.lower()] = [Container(a.image, a.marker, float("-inf"))]
+            # A swap restarts the source's instances (deploy-staging-slots.md): they resolve references again.
+            self._by_site[source_id.lower()] = [Container(b.image, b.marker, float("-inf"),
+                                                          appdb.resolve(self.engine, target_id))]
+            self._by_site[target_id.lower()] = [Container(a.image, a.marker, float("-inf"),
+                                                          appdb.resolve(self.engine, source_id))]
 
 
 def warmup_refusal(settings: dict[str, Any], status: int) -> str | None:

@@ -100,6 +100,15 @@ class Entra:
             self._issued[hashlib.sha256(token.encode()).hexdigest()] = dict(payload)
         return token
 
+    def managed_identity_token(self, object_id: str, resource: str, now: float | None = None) -> str:
+        """What a managed identity's endpoint (IMDS / App Service's IDENTITY_ENDPOINT) hands the app: an access token
+        for `resource`, the identity's object id as `oid`."""
+        now = time.time() if now is None else now
+        return self.issue({"aud": resource.rstrip("/") + "/", "iss": f"https://sts.windows.net/{self.tenant_id}/",
+                           "iat": int(now), "nbf": int(now), "exp": int(now + self.token_lifetime),
+                           "oid": object_id.lower(), "sub": object_id.lower(), "tid": self.tenant_id,
+                           "idtyp": "app", "ver": "1.0"})
+
     def token(self, path: str, raw: bytes, now: float | None = None) -> tuple[int, dict[str, Any]]:
         """POST /{tenant}/oauth2/v2.0/token with a client assertion (client_credentials grant)."""
         now = time.time() if now is None else now

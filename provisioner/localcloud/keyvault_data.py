@@ -113,6 +113,15 @@ class SecretStore:
                 return None
             return str(entry["versions"][-1]["value"])
 
+    def value(self, vault: str, name: str, version: str = "") -> str | None:
+        """A version's value (the latest when `version` is empty), as an app's Key Vault reference resolves it."""
+        with self._lock:
+            entry = self._vaults.get(vault.lower(), {}).get(name.lower())
+            if not entry or entry.get("deleted"):
+                return None
+            found = self._version(entry, version)
+            return str(found["value"]) if found else None
+
     def arm_body(self, vault: dict[str, Any], name: str, base: str) -> dict[str, Any] | None:
         """GET .../vaults/{v}/secrets/{name}: the latest version's tags and attributes, never the value
         (azure-rest-api-specs keyvault secrets.json: SecretProperties.value is not returned)."""

@@ -283,7 +283,8 @@ class PgEngine:
         if self._token_server is None:
             self._token_server = TokenCheckServer(self.entra_check)
         key = self.key_of(sid)
-        return [hba_line(role, self._token_server.port, key, ssl_only) for role in sorted(roles)]
+        port = self._token_server.port
+        return [hba_line(role, port, key, ssl_only, local) for local in (False, True) for role in sorted(roles)]
 
     def set_entra_role(self, server_id: str, role: str, oid: str, principal_type: str, admin: bool) -> None:
         """What Azure does when an Entra administrator is added (or pgaadauth_create_principal_with_oid): a login
@@ -329,6 +330,23 @@ class PgEngine:
         if not self.has(server_id):
             return None
         return "127.0.0.1", self._cluster(server_id).port
+
+    def app_sign_in(self, fqdn: str, user: str, password: str, dbname: str) -> str | None:
+        """The stand-in app (apphosts.py) signs in as its DATABASE_URL says; None when it can, else why not. It
+        comes through the cluster's private socket: the app's own network path (VNet integration, the private
+        endpoint or the Azure-services rule) is provisioned with it and not what this models; its credential is."""
+        import psycopg
+
+        entry = next((e for e in self._index.values() if e["fqdn"] == fqdn.lower()), None)
+        if entry is None or not self.real:
+            return f"could not translate host name {fqdn!r} to address"
+        try:
+            cluster = self._cluster(entry["id"])
+            psycopg.connect(host=str(cluster.sockdir), port=cluster.port, user=user, password=password,
+                            dbname=dbname, connect_timeout=5).close()
+        except (psycopg.Error, PgFailed) as exc:
+            return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        return None
 
     def endpoints(self) -> dict[str, str]:
         """FQDN -> "127.0.0.1:port" for every server (started on demand)."""

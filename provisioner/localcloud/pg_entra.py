@@ -158,9 +158,11 @@ class TokenCheckServer:
         self._server.server_close()
 
 
-def hba_line(role: str, port: int, key: str, ssl_only: bool) -> str:
-    """The pg_hba line sending the role's password (its token) to the responder (simple-bind mode)."""
-    kind = "hostssl" if ssl_only else "host"
+def hba_line(role: str, port: int, key: str, ssl_only: bool, local: bool = False) -> str:
+    """The pg_hba line sending the role's password (its token) to the responder (simple-bind mode); `local`: the
+    same over the cluster's private socket (the stand-in app's path, pg_cluster.write_hba)."""
+    kind = "local" if local else "hostssl" if ssl_only else "host"
+    where = "" if local else " 127.0.0.1/32"
     quoted = '"' + role.replace('"', '""') + '"'
-    return (f'{kind} all {quoted} 127.0.0.1/32 ldap ldapserver=127.0.0.1 ldapport={port} '
+    return (f'{kind} all {quoted}{where} ldap ldapserver=127.0.0.1 ldapport={port} '
             f'ldapprefix="{PREFIX}" ldapsuffix="{SUFFIX_HEAD}{key}"')

@@ -329,6 +329,9 @@ def _state_action(state: str) -> Action:
 
 def _restart(ctx: ActionCtx) -> ActionReply:
     kvrefs.refresh(ctx.engine, ctx.id)  # how App Service re-reads Key Vault references
+    apps = getattr(ctx.engine, "app_containers", None)
+    if apps is not None:  # a new container, with the references resolved again (appdb.py)
+        _restarted(ctx.engine, ctx.id, apps.containers.configured(ctx.id))
     return ActionReply(200, None)
 
 
