@@ -49,7 +49,7 @@ class AppHosts:
     def __init__(self, engine: ArmEngine, unhealthy_images: list[str] | None = None, start_seconds: float = 0.0):
         self.engine = engine
         self.unhealthy = [s for s in (unhealthy_images or []) if s]
-        self.containers = Containers(engine, start_seconds)
+        self.containers = Containers(engine, start_seconds, lambda site_id: appdb.resolve(engine, site_id))
         # The app's identity endpoint (IMDS): a token for PostgreSQL for a principal; set by the cloud (entra.py).
         self.token_for: Callable[[str], str] | None = None
         self._lock = threading.Lock()

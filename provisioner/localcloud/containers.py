@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-from . import appdb
 
 # The app's contract (docs/operations.md "The app's health contract"): its /health JSON echoes this app
 # setting as "deploy_marker". The stand-in app below does what a conforming app does.
@@ -48,8 +47,11 @@ class Containers:
     """Per site or slot id: the containers started for it, oldest first; the newest one that has started
     answers. A site never seen to change (a state loaded from a file) is served as its configuration says."""
 
-    def __init__(self, engine: _Resources, start_seconds: float = 0.0):
+    def __init__(self, engine: _Resources, start_seconds: float = 0.0,
+                 database: Callable[[str], str] | None = None):
         self.engine = engine
+        # The DATABASE_URL a container starting now resolves (apphosts/appdb.py); "" without one.
+        self.database = database or (lambda site_id: "")
         self.start_seconds = start_seconds
         self._lock = threading.Lock()
         self._by_site: dict[str, list[Container]] = {}
@@ -70,7 +72,7 @@ class Containers:
             started = self._by_site.setdefault(site_id.lower(), [])
             if not started and before is not None:
                 started.append(Container(before[0], before[1], float("-inf")))
-            started.append(Container(image, marker, now + self.start_seconds, appdb.resolve(self.engine, site_id)))
+            started.append(Container(image, marker, now + self.start_seconds, self.database(site_id)))
 
     def serving(self, site_id: str) -> Container | None:
         """The container that answers now: the newest that has started (older ones are dropped), or None while
@@ -103,9 +105,9 @@ class Containers:
         with self._lock:
             # A swap restarts the source's instances (deploy-staging-slots.md): they resolve references again.
             self._by_site[source_id.lower()] = [Container(b.image, b.marker, float("-inf"),
-                                                          appdb.resolve(self.engine, target_id))]
+                                                          self.database(target_id))]
             self._by_site[target_id.lower()] = [Container(a.image, a.marker, float("-inf"),
-                                                          appdb.resolve(self.engine, source_id))]
+                                                          self.database(source_id))]
 
 
 def warmup_refusal(settings: dict[str, Any], status: int) -> str | None:
