@@ -100,6 +100,11 @@ def test_the_pre_swap_hook_migrates_production_through_its_private_endpoint_with
             provisioned = _run(cloud, _base_env(), "provision", "--env", "production", "--envs-dir", str(envs),
                                "--yes")
             assert provisioned.returncode == 0, provisioned.stderr[-3000:]
+            # The declared administrator (and everything else) is in sync on the next plan
+            replan = _run(cloud, _base_env(), "plan", "--env", "production", "--envs-dir", str(envs))
+            assert replan.returncode == 0, replan.stdout[-3000:]
+            admins = [i for i in cloud.state() if f"/administrators/{oid}" in i.lower()]
+            assert len(admins) == 1
             server = cloud.state()[_server_id(cloud)]
             assert server["properties"]["network"]["publicNetworkAccess"] == "Disabled"
             push_image(cloud.url, f"{IMAGE}:v2")

@@ -1,0 +1,51 @@
+"""A database-url rewrite that resets the admin password is named in the plan and refused in production unless asked
+(steps/key_vault_secret.py credential_touched, provisioner/engine/reconciler.py); "entra" sign-in touches nothing.
+Configuration comes from a copy of the env files; the change is decided from a live body shaped like ARM's."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from provisioner.core.model import Action, Change, HoldKind, PropertyChange, ResourceRef
+from provisioner.engine.reconciler import Policy, _credential
+from tests.support import ENVS, session, step
+
+SERVER = {"id": "/pg", "properties": {"fullyQualifiedDomainName": "fundrbolt-dev-pg.postgres.database.azure.com"}}
+
+
+def secret_ref() -> ResourceRef:
+    return ResourceRef("00000000-0000-0000-0000-000000000000", "fundrbolt-dev-rg", "Microsoft.KeyVault/vaults/secrets",
+                       "database-url")
+
+
+def _change(action: Action = Action.UPDATE) -> Change:
+    props = (PropertyChange("properties.valueSha256", "no fingerprint: not written by the provisioner", "abc"),)
+    return Change("key_vault_secret:database-url", secret_ref(),
+                  action, props, "differs")
+
+
+def test_the_reset_is_named_everywhere_and_refused_only_in_production() -> None:
+    secret = step(session("dev"), "key_vault_secret:database-url")
+    named = _credential(secret, _change(), {"postgres_server": SERVER}, Policy(), production=False)
+    assert "resets the admin password of PostgreSQL server fundrbolt-dev-pg" in named.reason and named.hold is None
+    refused = _credential(secret, _change(), {"postgres_server": SERVER}, Policy(), production=True)
+    assert refused.hold is not None and refused.hold.kind is HoldKind.REFUSED
+    assert "--allow-credential-reset" in refused.hold.why
+    asked = _credential(secret, _change(), {"postgres_server": SERVER}, Policy(allow_credential_reset=True), True)
+    assert asked.hold is None and "resets the admin password" in asked.reason
+
+
+def test_nothing_is_reset_for_a_new_server_a_tag_change_or_entra_sign_in(tmp_path: Path) -> None:
+    secret = step(session("dev"), "key_vault_secret:database-url")
+    # the server is created in this run: its password is the one this run sets
+    assert _credential(secret, _change(Action.CREATE), {"postgres_server": None}, Policy(), True).hold is None
+    tags_only = Change("key_vault_secret:database-url", _change().ref, Action.UPDATE,
+                       (PropertyChange("tags.owner", "a", "b"),), "differs")
+    assert _credential(secret, tags_only, {"postgres_server": SERVER}, Policy(), True) == tags_only
+    envs = tmp_path / "envs"
+    shutil.copytree(ENVS, envs)
+    dev = envs / "dev.toml"
+    dev.write_text(dev.read_text().replace("[postgres]\n", '[postgres]\napp_sign_in = "entra"\n', 1))
+    entra = step(session("dev", envs), "key_vault_secret:database-url")
+    assert _credential(entra, _change(), {"postgres_server": SERVER}, Policy(), True) == _change()
