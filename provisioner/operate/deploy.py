@@ -83,10 +83,10 @@ def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | 
         return (f"production already runs {image}: nothing to deploy; the rollback target stays "
                 f"{record.previous or '(none recorded)'}")
     _check_registry(backend, image)
-    if pre_swap and db is not None:
-        db.check()  # the hook's sign-in works from here, before anything changes
     if backend.t.slot is None:
         return _deploy_in_place(backend, image, production, now, record_it=not same)
+    if pre_swap and db is not None:
+        db.check()  # the hook's sign-in works from here, before anything changes
     slot, say = backend.t.slot, backend.say
     previous_slot, previous_marker = backend.image(slot), backend.marker(slot)
     say(f"production runs {production or '(no image)'}; setting {image} on slot '{slot}'")
