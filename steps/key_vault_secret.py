@@ -131,10 +131,21 @@ class KeyVaultSecret(ArmStep):
     def _entra(self) -> bool:
         return self.source == "postgres" and self.env.section(POSTGRES_SECTION, PostgresConfig).app_sign_in == "entra"
 
+    def _referenced(self, known: Any) -> bool:
+        """Whether the app's or the slot's live settings reference this secret (a Key Vault reference's URI)."""
+        for name in ("app_settings", "slot_app_settings"):
+            props = ((known.get(name) or {}).get("properties")) or {}
+            if any(f"/secrets/{self.resource_name.lower()}" in str(v).lower() for v in props.values()):
+                return True
+        return False
+
     def credential_touched(self, change: Any, known: Any) -> str | None:
         """Rewriting the password URL of a server that already exists resets the server's admin password (the run
-        never reads the stored one): the app, holding the old one until it restarts, is refused meanwhile."""
-        if self.source != "postgres" or self._entra() or not (known or {}).get("postgres_server"):
+        never reads the stored one): the app, holding the old one until it restarts, is refused meanwhile. Only
+        once the app's settings reference the secret: before (a first run, or one resumed after a kill) nothing
+        holds the password."""
+        known = known or {}
+        if self.source != "postgres" or self._entra() or not known.get("postgres_server") or not self._referenced(known):
             return None
         if not (change.action.value == "create" or any(c.path == HASH for c in change.properties)):
             return None

@@ -12,6 +12,8 @@ from provisioner.engine.reconciler import Policy, _credential
 from tests.support import ENVS, session, step
 
 SERVER = {"id": "/pg", "properties": {"fullyQualifiedDomainName": "fundrbolt-dev-pg.postgres.database.azure.com"}}
+APP = {"id": "/site/config/appsettings", "properties": {
+    "DATABASE_URL": "@Microsoft.KeyVault(SecretUri=https://fundrbolt-dev-kv.vault.azure.net/secrets/database-url/)"}}
 
 
 def secret_ref() -> ResourceRef:
@@ -27,12 +29,12 @@ def _change(action: Action = Action.UPDATE) -> Change:
 
 def test_the_reset_is_named_everywhere_and_refused_only_in_production() -> None:
     secret = step(session("dev"), "key_vault_secret:database-url")
-    named = _credential(secret, _change(), {"postgres_server": SERVER}, Policy(), production=False)
+    named = _credential(secret, _change(), {"postgres_server": SERVER, "app_settings": APP}, Policy(), production=False)
     assert "resets the admin password of PostgreSQL server fundrbolt-dev-pg" in named.reason and named.hold is None
-    refused = _credential(secret, _change(), {"postgres_server": SERVER}, Policy(), production=True)
+    refused = _credential(secret, _change(), {"postgres_server": SERVER, "app_settings": APP}, Policy(), production=True)
     assert refused.hold is not None and refused.hold.kind is HoldKind.REFUSED
     assert "--allow-credential-reset" in refused.hold.why
-    asked = _credential(secret, _change(), {"postgres_server": SERVER}, Policy(allow_credential_reset=True), True)
+    asked = _credential(secret, _change(), {"postgres_server": SERVER, "app_settings": APP}, Policy(allow_credential_reset=True), True)
     assert asked.hold is None and "resets the admin password" in asked.reason
 
 
@@ -40,12 +42,16 @@ def test_nothing_is_reset_for_a_new_server_a_tag_change_or_entra_sign_in(tmp_pat
     secret = step(session("dev"), "key_vault_secret:database-url")
     # the server is created in this run: its password is the one this run sets
     assert _credential(secret, _change(Action.CREATE), {"postgres_server": None}, Policy(), True).hold is None
+    # no app settings referencing it yet (a first run resumed after a kill): nothing holds the password
+    for settings in (None, {"id": "/s", "properties": {"WEBSITES_PORT": "8000"}}):
+        assert _credential(secret, _change(), {"postgres_server": SERVER, "app_settings": settings}, Policy(),
+                           True) == _change()
     tags_only = Change("key_vault_secret:database-url", _change().ref, Action.UPDATE,
                        (PropertyChange("tags.owner", "a", "b"),), "differs")
-    assert _credential(secret, tags_only, {"postgres_server": SERVER}, Policy(), True) == tags_only
+    assert _credential(secret, tags_only, {"postgres_server": SERVER, "app_settings": APP}, Policy(), True) == tags_only
     envs = tmp_path / "envs"
     shutil.copytree(ENVS, envs)
     dev = envs / "dev.toml"
     dev.write_text(dev.read_text().replace("[postgres]\n", '[postgres]\napp_sign_in = "entra"\n', 1))
     entra = step(session("dev", envs), "key_vault_secret:database-url")
-    assert _credential(entra, _change(), {"postgres_server": SERVER}, Policy(), True) == _change()
+    assert _credential(entra, _change(), {"postgres_server": SERVER, "app_settings": APP}, Policy(), True) == _change()
