@@ -179,7 +179,7 @@ def test_metric_alerts_target_the_right_metrics(c, dev, prod):
     crit = cpu["properties"]["criteria"]["allOf"][0]
     assert cpu["properties"]["scopes"] == [f"{GROUP}/providers/Microsoft.Web/serverfarms/fundrbolt-dev-plan"]
     assert (crit["metricName"], crit["threshold"], cpu["properties"]["windowSize"], cpu["properties"]["severity"]) == (
-        "CpuPercentage", 70, "PT10M", 2)
+        "CpuPercentage", 70, "PT15M", 2)
     latency = step(dev, "metric_alert:latency-p95").desired({})["properties"]
     assert latency["criteria"]["allOf"][0]["threshold"] == 0.5  # HttpResponseTime is in seconds
     assert latency["severity"] == 1 and latency["windowSize"] == "PT5M"
