@@ -82,7 +82,7 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
             refused = "an immutable property changed; pass --allow-replace to delete and re-create it"
         paths = ", ".join(c.path for c in changes if c.requires_replace)
         return Change(step.name, step.ref, Action.REPLACE, changes, f"immutable: {paths}", ignored, refused)
-    return Change(step.name, step.ref, Action.UPDATE, changes, "differs", ignored)
+    return Change(step.name, step.ref, Action.UPDATE, changes, "differs", ignored, step.refuse_update(observed, changes))
 
 
 def plan(

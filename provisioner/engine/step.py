@@ -133,6 +133,12 @@ class Step:
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def refuse_update(self, observed: dict[str, Any], changes: Sequence[PropertyChange]) -> str | None:
+        """Why an in-place update Azure would refuse must not be attempted (e.g. a PostgreSQL major version
+        going down), or None. Pure. A refused update is listed in the plan and stops `provision` before any
+        write, like a refused replace."""
+        return None
+
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: tuple[PropertyChange, ...]) -> None:
         """Default: a full PUT of the desired body, which is create-or-update in ARM."""
         self.create(clients, desired)

@@ -79,7 +79,7 @@ def test_environment_converges_and_matches_the_document(cloud, env):
     pg = _get(url, f"{p}/Microsoft.DBforPostgreSQL/flexibleServers/fundrbolt-{env}-pg", "2024-08-01")
     assert (pg["sku"]["name"], pg["sku"]["tier"], pg["properties"]["highAvailability"]["mode"],
             pg["properties"]["backup"]["backupRetentionDays"]) == want["pg"]
-    assert pg["properties"]["version"] == "14" and "administratorLoginPassword" not in pg["properties"]
+    assert pg["properties"]["version"] == "17" and "administratorLoginPassword" not in pg["properties"]
 
     redis = _get(url, f"{p}/Microsoft.Cache/redis/fundrbolt-{env}-redis", "2024-11-01")["properties"]
     assert (redis["sku"]["name"], redis["sku"]["capacity"]) == want["redis"]

@@ -64,3 +64,70 @@ def test_an_evaluation_frequency_outside_azures_set_is_refused(make, rg):
     with pytest.raises(HttpResponseError) as info:
         _alert(make(MonitorManagementClient), rg, "f10", timedelta(minutes=15), timedelta(minutes=10))
     assert info.value.status_code == 400 and "evaluation frequency" in info.value.error.message
+
+
+# ----------------------------------------------------------------------------- PostgreSQL major versions
+
+
+def _pg(version: str) -> dict:
+    return {"location": "eastus", "sku": {"name": "Standard_B1ms", "tier": "Burstable"}, "properties": {
+        "administratorLogin": "fundadmin", "administratorLoginPassword": "P@ssw0rd-never-returned",
+        "version": version, "storage": {"storageSizeGB": 32}}}
+
+
+def test_a_major_version_goes_up_in_place_as_a_long_running_patch(make, rg):
+    from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+
+    pg = make(PostgreSQLManagementClient)
+    before = pg.servers.begin_create_or_update(rg, "pg-mvu", _pg("14")).result()
+    poller = pg.servers.begin_update(rg, "pg-mvu", {"properties": {"version": "17"}})
+    after = poller.result()
+    # The same server (id, creation, FQDN), now on 17: Azure's in-place major version upgrade, not a new server.
+    assert (after.id, after.fully_qualified_domain_name, after.version) == (before.id, before.fully_qualified_domain_name, "17")
+    assert after.system_data.created_at == before.system_data.created_at
+
+
+def test_a_major_version_upgrade_runs_as_an_operation_and_keeps_the_server_busy(tmp_path):
+    import time
+
+    from provisioner.localcloud import LocalCloud
+
+    from .conftest import RG, SUB, raw
+
+    with LocalCloud(latency="realistic", time_scale=0.002) as cloud:  # upgrade 300 s + 60 s: 0.72 s
+        raw(cloud, "PUT", f"/subscriptions/{SUB}/resourceGroups/{RG}?api-version=2025-04-01", {"location": "eastus"})
+        server = rid("Microsoft.DBforPostgreSQL/flexibleServers/pg-mvu")
+        assert raw(cloud, "PUT", server + "?api-version=2026-10-01", _pg("14"))[0] == 202
+        deadline = time.time() + 10
+        while cloud.state()[server]["properties"]["state"] != "Ready" and time.time() < deadline:
+            time.sleep(0.05)
+        status, _, headers = raw(cloud, "PATCH", server + "?api-version=2026-10-01", {"properties": {"version": "17"}})
+        assert status == 202 and "Azure-AsyncOperation" in headers
+        assert cloud.state()[server]["properties"]["state"] == "Updating"  # offline while it runs
+        while cloud.state()[server]["properties"]["state"] != "Ready" and time.time() < deadline:
+            time.sleep(0.05)
+        assert cloud.state()[server]["properties"]["version"] == "17"
+
+
+@pytest.mark.parametrize("lower", ["13", "16"])
+def test_a_major_version_never_goes_down(make, rg, lower):
+    from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+
+    pg = make(PostgreSQLManagementClient)
+    pg.servers.begin_create_or_update(rg, "pg-down", _pg("17")).result()
+    for attempt in (lambda: pg.servers.begin_update(rg, "pg-down", {"properties": {"version": lower}}).result(),
+                    lambda: pg.servers.begin_create_or_update(rg, "pg-down", _pg(lower)).result()):
+        with pytest.raises(HttpResponseError) as info:
+            attempt()
+        # Azure: 400 ParameterOutOfRange "The value of the 'Version' should be in: [...]" (azurerm#25344).
+        assert (info.value.status_code, info.value.error.code) == (400, "ParameterOutOfRange")
+        assert "[17,18]" in info.value.error.message
+    assert pg.servers.get(rg, "pg-down").version == "17"
+
+
+def test_a_version_azure_does_not_offer_is_refused(make, rg):
+    from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+
+    with pytest.raises(HttpResponseError) as info:
+        make(PostgreSQLManagementClient).servers.begin_create_or_update(rg, "pg-x", _pg("17-tampered")).result()
+    assert info.value.error.code == "ParameterOutOfRange"
