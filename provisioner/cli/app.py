@@ -257,9 +257,13 @@ def rollback(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str
 @click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
 @click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A price table (JSON) instead of the bundled one (scripts/refresh_prices.py writes one).")
-def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Path | None) -> None:
+@click.option("--fail-over-budget", is_flag=True,
+              help="Exit 1 when the estimate, or the estimate with autoscale at its maximum, exceeds the budget.")
+def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Path | None,
+         fail_over_budget: bool) -> None:
     """Monthly estimate per resource from its declared SKU and size, the total against the budget and the
-    architecture document's estimate. Offline: no request is sent. Exit 0 report written, 1 error."""
+    architecture document's estimate. Offline: no request is sent. Exit 0 report written, 1 error (or, with
+    --fail-over-budget, over budget)."""
     from provisioner.cli import cost_report
     from provisioner.cli.session import load_session
     from provisioner.operate import cost as cost_mod
@@ -272,6 +276,10 @@ def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Pa
         return
     render = {"json": cost_report.to_json, "markdown": cost_report.markdown}.get(output, cost_report.text)
     _emit(render(est), out)
+    if fail_over_budget and (reasons := cost_report.gate(est)):
+        for reason in reasons:
+            click.echo(f"error: {env_name} is over budget: {reason}", err=True)
+        sys.exit(exitcodes.EXIT_ERROR)
 
 
 @main.group()

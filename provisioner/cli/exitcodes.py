@@ -12,7 +12,7 @@ MEANINGS: dict[int, str] = {
     EXIT_OK: "success: valid, no changes pending, converged, in sync (changes waiting on a precondition outside the "
              "run, such as a DNS delegation, are listed and do not count)",
     EXIT_ERROR: "error: invalid configuration, usage error (unknown option, bad value), credentials, "
-                "permissions, unreachable endpoint, a failed or refused change",
+                "permissions, unreachable endpoint, a failed or refused change, over budget (`cost --fail-over-budget`)",
     EXIT_CHANGES: "changes pending (`plan`, `provision --dry-run`) or drift present (`drift`); nothing else exits 2",
     EXIT_INTERRUPTED: "interrupted by Ctrl-C (`provision` prints what was applied before it stopped)",
 }

@@ -60,7 +60,18 @@ def load_session(env_name: str, registry: Sequence[ModuleType], envs_dir: Path =
         graph = build([(s.name, s.depends_on) for s in steps])
     except GraphError as exc:
         raise ConfigError([ConfigProblem("steps/", "depends_on", str(exc))]) from None
-    return Session(spec, steps, graph, [p for p in problems if p.severity != "error"], children)
+    return Session(spec, steps, graph, [p for p in problems if p.severity != "error"] + _budget(spec, steps), children)
+
+
+def _budget(spec: EnvironmentSpec, steps: list[Step]) -> list[ConfigProblem]:
+    """A warning when the environment as declared (or with autoscale at its maximum) exceeds its budget."""
+    from provisioner.cli.cost_report import budget_warnings
+    from provisioner.operate.cost import load_prices
+
+    try:
+        return budget_warnings(spec, steps, load_prices())
+    except ConfigError:  # an unreadable price table is `cost`'s error to report, not validate's
+        return []
 
 
 @dataclass

@@ -34,7 +34,7 @@ def vault(c):
 
 @pytest.mark.parametrize(("env", "sku", "tier", "ha", "days"), [
     ("dev", "Standard_B1ms", "Burstable", "Disabled", 7),
-    ("staging", "Standard_D2s_v3", "GeneralPurpose", "Disabled", 7),
+    ("staging", "Standard_B2s", "Burstable", "Disabled", 7),  # Burstable to fit its budget (envs/staging.toml)
     ("production", "Standard_D2s_v3", "GeneralPurpose", "ZoneRedundant", 30),
 ])
 def test_postgres_sizes_per_environment(env, sku, tier, ha, days):
@@ -185,7 +185,7 @@ def test_database_collation_change_is_never_applied(dev):
 
 @pytest.mark.parametrize(("env", "sku"), [
     ("dev", {"name": "Basic", "family": "C", "capacity": 0}),
-    ("staging", {"name": "Standard", "family": "C", "capacity": 1}),
+    ("staging", {"name": "Standard", "family": "C", "capacity": 0}),  # C0 to fit its budget
     ("production", {"name": "Standard", "family": "C", "capacity": 1}),
 ])
 def test_redis_sizes_and_declared_msrest_defaults(env, sku):

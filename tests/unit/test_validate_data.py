@@ -92,7 +92,7 @@ def test_redis_family_must_match_sku(envs):
 
 
 @pytest.mark.parametrize(("env", "old", "new", "why"), [
-    ("staging", "capacity = 1", "capacity = 7", "0-6"),
+    ("production", "capacity = 1", "capacity = 7", "0-6"),
     ("dev", "capacity = 0\n", "capacity = -1\n", "0-6"),
 ])
 def test_redis_capacity_range(envs, env, old, new, why):
@@ -102,8 +102,7 @@ def test_redis_capacity_range(envs, env, old, new, why):
 
 
 def test_premium_capacity_starts_at_one(envs):
-    set_in(envs, "staging", 'sku = "Standard"              # architecture: "Redis: Standard C1 (1 GB)"\nfamily = "C"\ncapacity = 1',
-           'sku = "Premium"\nfamily = "P"\ncapacity = 0')
+    set_in(envs, "staging", 'sku = "Standard"\nfamily = "C"\ncapacity = 0', 'sku = "Premium"\nfamily = "P"\ncapacity = 0')
     p = only(envs, "staging")
     assert p.key == "redis.capacity" and "1-5" in p.message
 

@@ -82,7 +82,7 @@ def test_percentage_threshold_at_most_100(envs):
 
 
 def test_availability_alert_severity_between_0_and_4(envs):
-    edit(envs, "dev.toml", "[budget]\n", "[availability_alerts]\nseverity = 5\n\n[budget]\n")
+    edit(envs, "dev.toml", "[availability_alerts]\n", "[availability_alerts]\nseverity = 5\n")
     only(envs, "dev", "availability_alerts.severity", "dev.toml")
 
 
@@ -131,9 +131,14 @@ def test_a_fixed_budget_start_date_is_refused_it_would_fail_from_the_next_month_
 
 def test_metric_alert_window_must_be_at_least_the_evaluation_frequency(envs):
     edit(envs, "common.toml", 'evaluation_frequency = "PT1M"', 'evaluation_frequency = "PT15M"')
-    p = only(envs, "dev", "metric_alerts.error_rate.window", "common.toml")
+    p = only(envs, "production", "metric_alerts.error_rate.window", "common.toml")
     assert "PT5M" in p.message and "PT15M" in p.message
-    only(envs, "dev", "availability_alerts.window", "common.toml")
+    only(envs, "production", "availability_alerts.window", "common.toml")
+
+
+def test_an_availability_alert_window_shorter_than_a_round_of_tests_is_refused(envs):
+    edit(envs, "dev.toml", 'window = "PT15M"', 'window = "PT5M"')
+    assert "PT15M" in only(envs, "dev", "availability_alerts.window", "dev.toml").message
 
 
 @pytest.mark.parametrize("window", ["PT10M", "PT2M", "PT45M", "PT2H", "P2D"])
