@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from provisioner.cli import exitcodes
-from provisioner.cli.guard import Main, check_out_path, check_state_dir
+from provisioner.cli.guard import Main, arm_endpoint, check_out_path, check_state_dir
 from provisioner.core.errors import ConfigError, ProvisionerError
 
 OUTPUTS = click.Choice(["text", "json", "markdown"])
@@ -59,7 +59,8 @@ def env_options(fn: Any) -> Any:
 def target_options(fn: Any) -> Any:
     fn = click.option("--cloud", type=click.Choice(["azure", "local"]), default=None,
                       help="'local' starts the embedded local cloud (state under .provisioner/).")(fn)
-    fn = click.option("--arm-endpoint", default=None, help="Any ARM-compatible endpoint (a running local cloud, Azure Stack Hub).")(fn)
+    fn = click.option("--arm-endpoint", default=None, callback=arm_endpoint,
+                      help="Any ARM-compatible endpoint URL (a running local cloud, Azure Stack Hub).")(fn)
     fn = click.option("--subscription", default=None, envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id.")(fn)
     fn = click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".provisioner"), show_default=True,
                       help="Where the embedded local cloud keeps its state.")(fn)
