@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import locks
+from . import accepted, locks
 from .activity import ActivityLog
 from .errors import ArmError, bad_request, group_not_found, not_found
 from .faults import Fault
@@ -241,6 +241,8 @@ class Engine:
         if profile.before_write:
             profile.before_write(ctx)
         self._shape(ctx, profile)
+        if profile.accepted_create and ctx.created and req.method == "PUT":
+            return accepted.accept_create(self, req, path, stored_id, ctx.body, profile, lane)
         lro = profile.lro if req.method == "PUT" else profile.patch_lro
         headers: dict[str, str] = {}
         if lro and profile.provisioning_state:
@@ -383,7 +385,7 @@ class Engine:
         return headers
 
     def _finish(self, op: Operation) -> None:
-        if op.resource_id is None:
+        if op.resource_id is None or accepted.finish(self, op):
             return
         body = self.store.get(op.resource_id)
         profile = profile_for(type_of(op.resource_id))

@@ -147,6 +147,8 @@ class TypeProfile:
     # False: a view of state kept elsewhere (ARM Key Vault secrets live in the data plane's store):
     # GET always asks default_body, a write is never stored as a resource body.
     stored: bool = True
+    # A create answers 202 + Location and the resource appears when its operation ends (accepted.py).
+    accepted_create: bool = False
     raw_body: bool = False  # stored as sent, no id/name/type/systemData (currentbillingfeatures)  # attaches at any scope; its container is the scope, not a group
 
     def duration(self, body: dict[str, Any]) -> float:

@@ -131,3 +131,41 @@ def test_a_version_azure_does_not_offer_is_refused(make, rg):
     with pytest.raises(HttpResponseError) as info:
         make(PostgreSQLManagementClient).servers.begin_create_or_update(rg, "pg-x", _pg("17-tampered")).result()
     assert info.value.error.code == "ParameterOutOfRange"
+
+
+# ----------------------------------------------------------------------------- App Service managed certificates
+
+
+def test_a_managed_certificate_is_accepted_with_202_and_a_location_the_sdk_refuses(tmp_path):
+    """As App Service answers (azure-sdk-for-go#13665 quotes it): 202, no body, Location under the certificate,
+    Retry-After; the generated SDK raises on it (azure-sdk-for-python#34395); the certificate appears, thumbprint and
+    all, when the operation ends."""
+    import time
+
+    from provisioner.azure import Clients, Target, put_accepted, raw
+    from provisioner.localcloud import LocalCloud
+    from tests.localcloud.test_delegation_tls import BINDING, HOST, PLAN, RG, _proofs
+    from tests.localcloud.test_dns_email import ZONE, _site, delegate
+
+    with LocalCloud(latency="realistic", time_scale=0.05) as cloud:  # issuing takes 60 s: 3 s here
+        c = Clients(Target("00000000-0000-0000-0000-000000000000", cloud.url, local=True, polling_interval=0.1))
+        c.resource.resource_groups.create_or_update(RG, {"location": "eastus"})
+        c.dns.zones.create_or_update(RG, ZONE, {"location": "global"})
+        delegate(c)
+        site = _site(c)
+        _proofs(c, site)
+        c.web.web_apps.create_or_update_host_name_binding(RG, "site", HOST, BINDING)
+        cert = {"location": "eastus", "properties": {"canonicalName": HOST, "serverFarmId": PLAN}}
+        with pytest.raises(HttpResponseError) as info:
+            c.web.certificates.create_or_update(RG, "api-cert", cert)
+        response = info.value.response
+        assert info.value.status_code == 202 and response.text() == ""
+        location = response.headers["Location"]
+        assert "/providers/Microsoft.Web/certificates/api-cert/operationresults/" in location
+        assert int(response.headers["Retry-After"]) >= 1
+        assert raw(c.web.certificates.get, RG, "api-cert") is None  # still being issued
+        started = time.monotonic()
+        put_accepted(c.web.certificates.create_or_update, RG, "other-cert", cert, polling_interval=0.1)
+        assert time.monotonic() - started >= 2.0  # it waited for the operation
+        issued = raw(c.web.certificates.get, RG, "other-cert")
+        assert issued is not None and len(issued["properties"]["thumbprint"]) == 40

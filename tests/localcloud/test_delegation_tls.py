@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from provisioner.azure import call as sdk
-from provisioner.azure import raw, wait
+from provisioner.azure import put_accepted, raw, wait
 from provisioner.core.errors import AzureCallError
 from tests.localcloud.test_dns_email import APEX, RG, ZONE, _email, _site, c, delegate, get, record
 from tests.support import SUB
@@ -114,7 +114,7 @@ def test_managed_certificate_needs_the_binding_then_serves_it_by_sni(c):
         sdk(c.web.certificates.create_or_update, RG, "api-cert", cert)
     assert info.value.status == 400 and "is not registered with app" in str(info.value)
     sdk(c.web.web_apps.create_or_update_host_name_binding, RG, "site", HOST, BINDING)
-    sdk(c.web.certificates.create_or_update, RG, "api-cert", cert)
+    put_accepted(c.web.certificates.create_or_update, RG, "api-cert", cert, polling_interval=0.05)
     body = get(c.web.certificates.get, RG, "api-cert")["properties"]
     assert body["canonicalName"] == HOST and body["hostNames"] == [HOST] and len(body["thumbprint"]) == 40
 

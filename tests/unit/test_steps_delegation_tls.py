@@ -139,6 +139,36 @@ def test_managed_certificate_body_and_calls(c, prod):
     assert any(p == "properties.canonicalName" for p in s.rules.replace_on)
 
 
+def test_a_202_from_the_certificate_put_is_waited_for_through_its_location(c, prod, monkeypatch):
+    """What App Service answers (azure-sdk-for-go#13665): 202, Location under the certificate; the generated SDK
+    operation raises HttpResponseError on it (azure-sdk-for-python#34395). The step waits on that Location."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.pipeline.transport._requests_basic import RequestsTransportResponse
+    from azure.core.rest import HttpRequest
+    from requests import Response
+
+    from provisioner.azure import accepted
+
+    cert = "/subscriptions/s/resourceGroups/fundrbolt-production-rg/providers/Microsoft.Web/certificates/c"
+    raw_response = Response()
+    raw_response.status_code, raw_response._content = 202, b""
+    raw_response.headers.update({"Location": f"https://management.azure.com{cert}/operationresults/1?api-version=x",
+                                 "Retry-After": "15"})
+    request = HttpRequest("PUT", f"https://management.azure.com{cert}")
+    accepted_202 = HttpResponseError(response=RequestsTransportResponse(request, raw_response))
+    c.web.certificates.create_or_update.side_effect = accepted_202
+    waited: list[str] = []
+    monkeypatch.setattr(accepted, "_wait", lambda op, response, interval: waited.append(response.headers["Location"]))
+    s = step(prod, "certificate:api")
+    s.create(c, s.desired({}))
+    assert waited == [f"https://management.azure.com{cert}/operationresults/1?api-version=x"]
+    # Any other status is still an error, mapped as every SDK error is.
+    raw_response.status_code = 400
+    c.web.certificates.create_or_update.side_effect = HttpResponseError(response=RequestsTransportResponse(request, raw_response))
+    with pytest.raises(AzureCallError):
+        s.create(c, s.desired({}))
+
+
 def test_sni_binding_serves_the_certificate_thumbprint(c, prod):
     s = step(prod, "custom_domain:api-tls")
     assert set(s.depends_on) >= {"custom_domain:api", "certificate:api"}

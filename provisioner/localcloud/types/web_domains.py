@@ -118,7 +118,9 @@ def site_ssl_state(site: dict[str, Any], host: str, binding: dict[str, Any] | No
 
 
 PROFILES = [
-    # Certificates_CreateOrUpdate answers 200 only (azure-mgmt-web CertificatesOperations.create_or_update).
+    # Certificates_CreateOrUpdate is declared 200 only (azure-mgmt-web CertificatesOperations.create_or_update,
+    # Certificates.json), but App Service answers a new managed certificate with 202 + Location and issues it in
+    # the background (azure-sdk-for-python#34395, azure-rest-api-specs#27962, azure-sdk-for-go#13665): accepted.py.
     TypeProfile(type=CERTIFICATES, created=200, updated=200, provisioning_state=False, latency=60.0,
-                populate=_certificate_populate),
+                populate=_certificate_populate, accepted_create=True),
 ]
