@@ -62,7 +62,7 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
     ignored: tuple[Ignored, ...] = tuple(result.ignored)
     state = str((observed.get("properties") or {}).get("provisioningState") or "").lower()
     if not result.changes:
-        if state == "failed":
+        if step.failed(observed):
             return Change(step.name, step.ref, Action.UPDATE, (), "last provisioning failed: re-apply", ignored)
         if in_flight(step, observed):
             # Another (perhaps killed) run's operation is still going: apply waits for it, never re-sends it.

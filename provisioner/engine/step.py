@@ -112,6 +112,12 @@ class Step:
             return True
         return state in TERMINAL
 
+    def failed(self, body: dict[str, Any]) -> bool:
+        """Whether the live resource's last write failed, so its body must be sent again (pure). Default: a
+        provisioningState of Failed; a type that reports it elsewhere overrides this (a Static Web App custom
+        domain's `status`)."""
+        return str((body.get("properties") or {}).get("provisioningState") or "").lower() == "failed"
+
     def gather(self, clients: Any, known: Known) -> None:
         """Read inputs Azure never returns in a resource body (a cache's access key, a password held in Key
         Vault) before `desired` runs; called in plan and again before apply. Most steps need nothing."""

@@ -17,7 +17,7 @@ from .errors import ArmError, bad_request, group_not_found, not_found
 from .faults import Fault
 from .ids import ArmPath, cached_parse, canonical_id, normalize_location, type_of
 from .lro import Operation, Operations
-from .profile import TENANT_ID, ActionCtx, TypeProfile, WriteCtx, drop_path, merge_patch, now_iso
+from .profile import LRO_FAILURE, TENANT_ID, ActionCtx, TypeProfile, WriteCtx, drop_path, merge_patch, now_iso
 from .store import Store
 from .types import profile_for
 
@@ -254,7 +254,10 @@ class Engine:
         if lro:
             kind = "put" if req.method == "PUT" else "patch"
             final = req.fault.lro_status if req.fault and req.fault.lro_status else "Succeeded"
-            op = self._new_op(kind, stored_id, path, ctx.body, self.seconds(profile, ctx.body, kind), final, lane)
+            failure = ctx.extra.get(LRO_FAILURE)  # a hook decided the operation fails (its ARM error body)
+            op = self._new_op(kind, stored_id, path, ctx.body, self.seconds(profile, ctx.body, kind),
+                              "Failed" if failure else final, lane)
+            op.error = failure
             headers.update(self._op_headers(op, req.api_version, location=False))
         status = (profile.created if ctx.created else profile.updated) if req.method == "PUT" else profile.patch_status
         self._record(req, path, stored_id, status)
@@ -407,6 +410,8 @@ class Engine:
             body["properties"]["provisioningState"] = op.final_status
         if profile.on_settled and op.final_status == "Succeeded":
             profile.on_settled(self, body)
+        if profile.on_failed and op.final_status == "Failed":
+            profile.on_failed(self, body, op.error or {})
         self.store.put(op.resource_id, body)
 
     def _record(self, req: Request, path: ArmPath, rid: str, status: int, action: str | None = None) -> None:

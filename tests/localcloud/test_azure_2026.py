@@ -169,3 +169,38 @@ def test_a_managed_certificate_is_accepted_with_202_and_a_location_the_sdk_refus
         assert time.monotonic() - started >= 2.0  # it waited for the operation
         issued = raw(c.web.certificates.get, RG, "other-cert")
         assert issued is not None and len(issued["properties"]["thumbprint"]) == 40
+
+
+# ----------------------------------------------------------------------------- Static Web App custom domains
+
+
+def test_a_custom_domain_azure_cannot_see_is_accepted_then_failed_by_its_operation(make, rg, cloud):
+    """Static Web Apps take the PUT (202, the domain Validating) and fail the validation through the long-running
+    operation (Azure/static-web-apps#225, #1745), not with a synchronous 400; the domain stays, status Failed,
+    with Azure's message (#202, #911). A PUT once the CNAME is visible validates it."""
+    from azure.mgmt.dns import DnsManagementClient
+    from azure.mgmt.web import WebSiteManagementClient
+
+    from .conftest import raw
+
+    web = make(WebSiteManagementClient)
+    site = web.static_sites.begin_create_or_update_static_site(rg, "swa", {
+        "location": "eastus2", "sku": {"name": "Standard", "tier": "Standard"}}).result()
+    domain = "admin.fundrbolt.app"
+    path = rid("Microsoft.Web/staticSites/swa/customDomains", domain) + "?api-version=2024-11-01"
+    status, _, headers = raw(cloud, "PUT", path, {"properties": {"validationMethod": "cname-delegation"}})
+    assert status == 202 and "Azure-AsyncOperation" in headers  # accepted: no synchronous refusal
+    poller = web.static_sites.begin_create_or_update_static_site_custom_domain(
+        rg, "swa", domain, {"properties": {"validationMethod": "cname-delegation"}})
+    with pytest.raises(HttpResponseError) as info:
+        poller.result()
+    assert info.value.error.code == "BadRequest" and "CNAME Record is invalid" in info.value.error.message
+    failed = web.static_sites.get_static_site_custom_domain(rg, "swa", domain)
+    assert (failed.status, failed.error_message) == ("Failed", info.value.error.message)
+    dns = make(DnsManagementClient)  # the registered apex zone, with the CNAME Azure looks for
+    dns.zones.create_or_update(rg, "fundrbolt.app", {"location": "global"})
+    dns.record_sets.create_or_update(rg, "fundrbolt.app", "admin", "CNAME", {
+        "properties": {"TTL": 60, "CNAMERecord": {"cname": site.default_hostname}}})
+    web.static_sites.begin_create_or_update_static_site_custom_domain(
+        rg, "swa", domain, {"properties": {"validationMethod": "cname-delegation"}}).result()
+    assert web.static_sites.get_static_site_custom_domain(rg, "swa", domain).status == "Ready"

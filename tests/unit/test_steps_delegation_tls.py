@@ -243,3 +243,54 @@ def test_a_sub_zone_production_may_not_read_waits_and_says_what_to_grant(c, prod
     s.gather(c, {})
     why = s.precondition({}) or ""
     assert "cannot read dev.fundrbolt.app in fundrbolt-dev-rg" in why and "Reader" in why
+
+
+# ---------------------------------------------------------------- the admin custom domain, validated by its operation
+
+
+def _domain(status: str, message: str | None = None) -> dict[str, Any]:
+    """A GET of staticSites/customDomains (azure-mgmt-web StaticSiteCustomDomainOverviewARMResource)."""
+    return {"name": "admin.fundrbolt.app", "properties": {"domainName": "admin.fundrbolt.app", "status": status,
+                                                          "errorMessage": message, "validationToken": None}}
+
+
+def test_a_failed_custom_domain_is_sent_again_and_one_validating_is_waited_for(prod):
+    from provisioner.engine.reconciler import Policy, decide
+
+    s = step(prod, "custom_domain:admin")
+    desired = s.desired({})
+    failed = decide(s, desired, _domain("Failed", "CNAME Record is invalid.  Please ensure ..."), Policy(), True)
+    assert failed.action.value == "update" and "failed" in failed.reason
+    busy = decide(s, desired, _domain("Validating"), Policy(), True)
+    assert busy.action.value == "noop" and "in progress" in busy.reason
+    assert decide(s, desired, _domain("Ready"), Policy(), True).action.value == "noop"
+
+
+def test_a_custom_domain_failed_by_its_operation_for_dns_is_waiting(c, prod):
+    from provisioner.core.errors import Waiting
+
+    # What azure-core raises when the operation ends Failed: the poll answered 200, the error is the operation's.
+    c.web.static_sites.begin_create_or_update_static_site_custom_domain.return_value.result.side_effect = (
+        _operation_failed("BadRequest", "CNAME Record is invalid.  Please ensure the CNAME record has been created."))
+    s = step(prod, "custom_domain:admin")
+    with pytest.raises(Waiting) as info:
+        s.create(c, s.desired({}))
+    assert "admin.fundrbolt.app" in str(info.value) and "CNAME Record is invalid" in str(info.value)
+    c.web.static_sites.begin_create_or_update_static_site_custom_domain.return_value.result.side_effect = (
+        _operation_failed("Conflict", "The domain is already in use by another static site."))
+    with pytest.raises(AzureCallError):  # any other failure is a failure
+        s.create(c, s.desired({}))
+
+
+def _operation_failed(code: str, message: str) -> Exception:
+    from azure.core.exceptions import HttpResponseError, ODataV4Format
+    from azure.core.pipeline.transport._requests_basic import RequestsTransportResponse
+    from azure.core.rest import HttpRequest
+    from requests import Response
+
+    answer = Response()
+    answer.status_code = 200
+    answer._content = b'{"status": "Failed", "error": {"code": "%s", "message": "%s"}}' % (code.encode(), message.encode())
+    error = HttpResponseError(response=RequestsTransportResponse(HttpRequest("GET", "https://x/operationStatuses/1"), answer))
+    error.error = ODataV4Format({"code": code, "message": message})
+    return error

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..apphosts import static_token
 from ..errors import ArmError
 from ..ids import normalize_location, region_display
-from ..profile import Action, ActionCtx, ActionReply, TypeProfile, WriteCtx, defaults, det_hex
+from ..profile import Action, ActionCtx, ActionReply, EngineApi, TypeProfile, WriteCtx, defaults, det_hex
 from .web_domains import check_static_domain
 
 # The regions Static Web Apps' own resource can be created in (ARM's LocationNotAvailableForResourceType).
@@ -48,8 +50,17 @@ def _secrets(ctx: ActionCtx) -> ActionReply:
 
 def _domain_populate(ctx: WriteCtx) -> None:
     ctx.props.pop("validationMethod", None)  # write-only
-    defaults(ctx.props, {"domainName": ctx.path.name, "createdOn": ctx.now, "status": "Ready",
-                         "validationToken": None, "errorMessage": None})
+    defaults(ctx.props, {"domainName": ctx.path.name, "createdOn": ctx.now, "validationToken": None})
+    # Validated by the write's operation (web_domains.check_static_domain): Validating until it ends.
+    ctx.props.update(status="Validating", errorMessage=None)
+
+
+def _domain_validated(engine: EngineApi, body: dict[str, Any]) -> None:
+    body["properties"].update(status="Ready", errorMessage=None)
+
+
+def _domain_failed(engine: EngineApi, body: dict[str, Any], error: dict[str, Any]) -> None:
+    body["properties"].update(status="Failed", errorMessage=error.get("message"))
 
 
 def _refresh_domains(ctx: WriteCtx) -> None:
@@ -68,5 +79,6 @@ PROFILES = [
                 actions={"listSecrets": Action(_secrets, write=False)}),
     TypeProfile(type="Microsoft.Web/staticSites/customDomains", lro=True, created=202, updated=202,
                 delete_lro=True, latency=30.0, provisioning_state=False, populate=_domain_populate,
-                before_write=check_static_domain, after_write=_refresh_domains, has_location=False),
+                before_write=check_static_domain, after_write=_refresh_domains, has_location=False,
+                on_settled=_domain_validated, on_failed=_domain_failed),
 ]
