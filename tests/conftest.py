@@ -8,12 +8,15 @@ import pytest
 
 from provisioner.azure import Clients, Target
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 from tests.support import SUB
 
 
 @pytest.fixture
 def cloud(tmp_path) -> Iterator[LocalCloud]:
     with LocalCloud(state_file=tmp_path / "state.json", request_log=tmp_path / "requests.jsonl") as c:
+        # A subscription in use: its providers registered (a new one's are not: tests/e2e/test_azure_2026.py).
+        register_all(c)
         yield c
 
 

@@ -189,6 +189,19 @@ def apply(session: Session, conn: Connection, the_plan: Plan, known: dict[str, d
     return outcomes, time.monotonic() - started
 
 
+def ensure_providers(session: Session, conn: Connection) -> list[str]:
+    """Before the first write of a run (the run lock's own storage account included): every resource provider the
+    environment's types need is registered, or registered now, or the run stops naming what a person must do
+    (provisioner/azure/providers.py). Returns what this run registered."""
+    import sys
+
+    from provisioner.azure.providers import ensure_registered, namespaces
+
+    needed = namespaces([s.type for s in session.steps] + ["Microsoft.Storage/storageAccounts"])  # + the run lock
+    return ensure_registered(conn.clients, needed, conn.timing.poll, conn.timing.retry_deadline,
+                             lambda message: print(message, file=sys.stderr, flush=True))
+
+
 @contextmanager
 def hold_run_lock(session: Session, conn: Connection, command: str) -> Iterator[Any]:
     """Hold the environment's run lock (a renewed blob lease) for the block; waits for another holder."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import accepted, locks
+from . import accepted, locks, providers
 from .activity import ActivityLog
 from .errors import ArmError, bad_request, group_not_found, not_found
 from .faults import Fault
@@ -232,6 +232,7 @@ class Engine:
             self._require_container(path)
             raise not_found(rid, path.full_type)
         self._require_container(path)
+        providers.require(self, path)  # 409 MissingSubscriptionRegistration for an unregistered namespace
         locks.check(self.store, rid, "write", path.full_type)
         lane = self._check_busy(profile, rid, req.method)
         now = now_iso()

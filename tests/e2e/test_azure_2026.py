@@ -33,6 +33,8 @@ def _run(*args: str):
 
 def test_admin_domain_fails_through_its_operation_waits_then_completes(cloud, envs):
     assert rest(cloud.url, "PUT", DECOY_GROUP, {"location": "eastus"}, api_version="2025-04-01")[0] == 201
+    # Whoever made that zone registered Azure DNS's provider for the subscription.
+    rest(cloud.url, "POST", f"/subscriptions/{SUB}/providers/Microsoft.Network/register", api_version="2025-04-01")
     assert rest(cloud.url, "PUT", DECOY_ZONE, {"location": "global"}, api_version="2018-05-01")[0] == 201
     target = ("--env", "production", "--arm-endpoint", cloud.url, "--envs-dir", str(envs))
     first = _run("provision", "--yes", *target)
@@ -99,3 +101,43 @@ def test_an_alert_window_azure_does_not_offer_is_refused_before_any_request(envs
     run = cli("validate", "--env", "dev", "--envs-dir", str(envs))
     assert run.code == 1
     assert "metric_alerts.cpu.window" in run.err and "PT5M, PT15M" in run.err and "PT10M" in run.err
+
+
+@pytest.fixture
+def new_subscription(tmp_path):
+    """A local cloud whose subscription has only Azure's default providers registered."""
+    from provisioner.localcloud import LocalCloud
+
+    with LocalCloud(state_file=tmp_path / "fresh.json", request_log=tmp_path / "fresh.jsonl") as fresh:
+        yield fresh
+
+
+def test_resource_providers_are_registered_before_any_write(new_subscription):
+    cloud = new_subscription
+    run = _run("provision", "--env", "dev", "--arm-endpoint", cloud.url)
+    assert "Registering resource provider(s)" in run.err
+    log = cloud.requests()
+    registered = [r["path"].split("/providers/")[1].split("/")[0] for r in log
+                  if r["method"] == "POST" and r["path"].endswith("/register")]
+    assert set(registered) == {"Microsoft.OperationalInsights", "Microsoft.Storage", "Microsoft.Insights",
+                               "Microsoft.Web", "Microsoft.KeyVault", "Microsoft.Network", "Microsoft.DBforPostgreSQL",
+                               "Microsoft.Cache", "Microsoft.Communication"}
+    first_put = next(i for i, r in enumerate(log) if r["method"] in ("PUT", "PATCH"))
+    last_register = max(i for i, r in enumerate(log) if r["path"].endswith("/register"))
+    assert last_register < first_put  # before the first write (the run lock's own account included)
+    assert not [r for r in log if r["status"] == 409 and "register" not in r["path"]]  # no MissingSubscriptionRegistration
+    again = _run("provision", "--env", "dev", "--arm-endpoint", cloud.url)
+    assert "Registering" not in again.err
+    assert len([r for r in cloud.requests() if r["path"].endswith("/register")]) == len(registered)
+
+
+def test_an_identity_that_may_not_register_is_stopped_before_any_write(new_subscription):
+    cloud = new_subscription
+    message = (f"The client 'plan' with object id '0' does not have authorization to perform action "
+               f"'Microsoft.Web/register/action' over scope '/subscriptions/{SUB}' or the scope is invalid.")
+    cloud.add_fault({"method": "POST", "path": "/providers/[^/]+/register$", "status": 403, "times": 100,
+                     "body": {"error": {"code": "AuthorizationFailed", "message": message}}})
+    run = cli("provision", "--env", "dev", "--arm-endpoint", cloud.url)
+    assert run.code == 1
+    assert "may not register them" in run.err and "az provider register --wait --namespace Microsoft.Web" in run.err
+    assert not [r for r in cloud.requests() if r["method"] in ("PUT", "PATCH", "DELETE")]  # nothing written

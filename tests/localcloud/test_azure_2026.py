@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from azure.core.exceptions import HttpResponseError
 
+from provisioner.localcloud.providers import register_all
+
 from .conftest import rid
 
 
@@ -95,6 +97,7 @@ def test_a_major_version_upgrade_runs_as_an_operation_and_keeps_the_server_busy(
     from .conftest import RG, SUB, raw
 
     with LocalCloud(latency="realistic", time_scale=0.002) as cloud:  # upgrade 300 s + 60 s: 0.72 s
+        register_all(cloud)
         raw(cloud, "PUT", f"/subscriptions/{SUB}/resourceGroups/{RG}?api-version=2025-04-01", {"location": "eastus"})
         server = rid("Microsoft.DBforPostgreSQL/flexibleServers/pg-mvu")
         assert raw(cloud, "PUT", server + "?api-version=2026-10-01", _pg("14"))[0] == 202
@@ -148,6 +151,7 @@ def test_a_managed_certificate_is_accepted_with_202_and_a_location_the_sdk_refus
     from tests.localcloud.test_dns_email import ZONE, _site, delegate
 
     with LocalCloud(latency="realistic", time_scale=0.05) as cloud:  # issuing takes 60 s: 3 s here
+        register_all(cloud)
         c = Clients(Target("00000000-0000-0000-0000-000000000000", cloud.url, local=True, polling_interval=0.1))
         c.resource.resource_groups.create_or_update(RG, {"location": "eastus"})
         c.dns.zones.create_or_update(RG, ZONE, {"location": "global"})
@@ -204,3 +208,54 @@ def test_a_custom_domain_azure_cannot_see_is_accepted_then_failed_by_its_operati
     web.static_sites.begin_create_or_update_static_site_custom_domain(
         rg, "swa", domain, {"properties": {"validationMethod": "cname-delegation"}}).result()
     assert web.static_sites.get_static_site_custom_domain(rg, "swa", domain).status == "Ready"
+
+
+# ----------------------------------------------------------------------------- resource provider registration
+
+
+def test_a_write_to_an_unregistered_namespace_is_refused_until_it_is_registered():
+    """A new subscription has only Azure's default providers registered (Resource providers for Azure services);
+    a write elsewhere is 409 MissingSubscriptionRegistration in ARM's shape (Azure/azure-sdk-for-node#2305), and
+    registering takes a while (Registering, then Registered)."""
+    import time
+
+    from provisioner.localcloud import LocalCloud
+
+    from .conftest import RG, SUB, raw
+
+    with LocalCloud(latency="realistic", time_scale=0.02) as cloud:  # registration 60 s: 1.2 s here
+        providers = f"/subscriptions/{SUB}/providers"
+        assert raw(cloud, "PUT", f"/subscriptions/{SUB}/resourceGroups/{RG}?api-version=2025-04-01",
+                   {"location": "eastus"})[0] == 201  # Microsoft.Resources: registered by default
+        status, web, _ = raw(cloud, "GET", f"{providers}/Microsoft.Web?api-version=2025-04-01")
+        assert (status, web["namespace"], web["registrationState"]) == (200, "Microsoft.Web", "NotRegistered")
+        listed = {p["namespace"]: p["registrationState"] for p in
+                  raw(cloud, "GET", f"{providers}?api-version=2025-04-01")[1]["value"]}
+        assert listed["Microsoft.Authorization"] == "Registered" and listed["Microsoft.DBforPostgreSQL"] == "NotRegistered"
+        plan = rid("Microsoft.Web/serverfarms/p") + "?api-version=2024-11-01"
+        status, err, _ = raw(cloud, "PUT", plan, {"location": "eastus", "sku": {"name": "B1"}})
+        assert (status, err["error"]["code"]) == (409, "MissingSubscriptionRegistration")
+        assert "'Microsoft.Web'" in err["error"]["message"] and err["error"]["details"][0]["target"] == "Microsoft.Web"
+        status, body, _ = raw(cloud, "POST", f"{providers}/Microsoft.Web/register?api-version=2025-04-01")
+        assert (status, body["registrationState"]) == (200, "Registering")
+        assert raw(cloud, "PUT", plan, {"location": "eastus", "sku": {"name": "B1"}})[0] == 409  # not yet
+        deadline = time.time() + 10
+        while raw(cloud, "GET", f"{providers}/Microsoft.Web?api-version=2025-04-01")[1]["registrationState"] != "Registered":
+            assert time.time() < deadline
+            time.sleep(0.1)
+        assert raw(cloud, "PUT", plan, {"location": "eastus", "sku": {"name": "B1"}})[0] in (200, 201, 202)
+        assert raw(cloud, "POST", f"{providers}/Microsoft.Nope/register?api-version=2025-04-01")[1]["error"]["code"] == \
+            "InvalidResourceNamespace"
+
+
+def test_registration_survives_a_restart(tmp_path):
+    from provisioner.localcloud import LocalCloud
+
+    from .conftest import SUB, raw
+
+    state = tmp_path / "state.json"
+    with LocalCloud(state_file=state) as cloud:
+        raw(cloud, "POST", f"/subscriptions/{SUB}/providers/Microsoft.Cache/register?api-version=2025-04-01")
+    with LocalCloud(state_file=state) as cloud:
+        body = raw(cloud, "GET", f"/subscriptions/{SUB}/providers/Microsoft.Cache?api-version=2025-04-01")[1]
+        assert body["registrationState"] == "Registered"
