@@ -10,7 +10,15 @@ from collections.abc import Callable
 from provisioner.cli import render
 from provisioner.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from provisioner.cli.progress import Progress
-from provisioner.cli.session import Session, TargetSpec, apply, connect, ensure_providers, hold_run_lock, make_plan
+from provisioner.cli.session import (
+    Session,
+    TargetSpec,
+    apply,
+    connect,
+    ensure_providers,
+    hold_run_lock,
+    make_plan,
+)
 from provisioner.core.model import Plan, Status
 from provisioner.engine.reconciler import Policy
 
