@@ -24,14 +24,14 @@ class AppSettings(SiteChild):
     not_managed = (
         nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     )
-    dependencies = ("web_app",)
+    needs = ("web_app",)
 
     @property
     def depends_on(self) -> tuple[str, ...]:
         # key_vault_access first: a Key Vault reference resolved before the app's identity holds its role
         # stays unresolved on real Azure until the next refresh (up to 24 hours).
         refs = _app_secrets.dependencies(self.env)
-        return (*self.dependencies, *refs, *(("key_vault_access",) if refs else ()))
+        return (*self.needs, *refs, *(("key_vault_access",) if refs else ()))
 
     @property
     def settings(self) -> dict[str, str]:

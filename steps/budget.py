@@ -50,7 +50,7 @@ class Budget(Step):
         + nm("action-group and role recipients: the platform alerts by e-mail (contactEmails)",
              "properties.notifications.*.contactGroups", "properties.notifications.*.contactRoles")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     rules = Rules(
         ignore=(
             # arm-examples Budget.json: `locale` is accepted on PUT but absent from the GET.

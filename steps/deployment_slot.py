@@ -52,7 +52,7 @@ class DeploymentSlot(SiteChild):
     not_managed = (
         SITE_NOT_MANAGED
     )
-    dependencies = ("web_app",)
+    needs = ("web_app",)
     # Same shape as the site (arm-examples GetWebAppSlot: same read-only set as sites, siteConfig
     # materialized with defaults): siteConfig is write-only here, slot_config owns it via config/web.
     rules = rules(Rules(

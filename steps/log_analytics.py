@@ -30,7 +30,7 @@ class Workspace(ArmStep):
         + nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.features", "properties.forceCmkForQuery",
              "properties.replication", "properties.sku.capacityReservationLevel")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     holds_data = True  # the logs themselves
     # arm-examples WorkspacesGet: sku.name comes back lower-case ('pergb2018'); customerId, createdDate,
     # modifiedDate, workspaceCapping.quotaNextResetTime/dataIngestionStatus are server-populated (left-scoped).

@@ -12,10 +12,12 @@ from provisioner.engine.config import EnvironmentSpec
 from steps import redis_firewall
 from steps._monitoring import group_id, resource_id
 from steps.diagnostic_setting import API_VERSION as DIAG_API
-from steps.diagnostic_setting import TARGETS as DIAG_TARGETS
-from steps.lock import LOCKABLE
+from steps.diagnostic_setting import targets as diag_targets
+from steps.lock import LOCKABLE, lockable
 from steps.postgres_server import lane_of as pg_lane
+from steps.redis import kind_of
 from steps.redis import lane_of as redis_lane
+from steps.retired_cache import collection as old_cache
 
 SECTION = None  # nothing to configure: what is ours follows from the other steps
 
@@ -95,6 +97,10 @@ class PgDatabases(_PgChildren):
         return call(lambda: _children(clients.postgres.databases.list_by_server(self.group, self.server)))
 
     def platform(self, child: Child) -> str | None:
+        if child.name.lower().startswith("drill_canary_"):
+            # provisioner/operate/drill_plan.py CANARY_PREFIX: an empty database a drill wrote before its restore
+            # point; production's CanNotDelete lock keeps it until the lock is lifted (docs/recovery.md).
+            return "a disaster-recovery drill's canary"
         return "created with every server" if child.name.lower() in self.SYSTEM else None
 
 
@@ -287,13 +293,15 @@ def children(env: EnvironmentSpec) -> list[Children]:
     """Every owned collection of the environment (the app and slot settings are owned whole by their own
     steps: each is one body replaced as a set)."""
     out: list[Children] = [
-        PgFirewallRules(env), PgDatabases(env), PgParameters(env), RedisFirewallRules(env),
+        PgFirewallRules(env), PgDatabases(env), PgParameters(env),
         RoleAssignments(env, "resource_group", group_id(env)),
         RoleAssignments(env, "key_vault", resource_id(env, "key_vault")),
         HostNameBindings(env), StaticSiteDomains(env), Slots(env),
     ]
-    for target, (owner, sub, _logs, _metric) in DIAG_TARGETS.items():
+    out += [RedisFirewallRules(env)] if kind_of(env) == "cache" else [old_cache(env)]
+    for target, (owner, sub, _logs, _metric) in diag_targets(env).items():
         out.append(DiagnosticSettings(env, target, owner, resource_id(env, owner) + sub))
-    for step, (namespace, rtype, key) in LOCKABLE.items():
+    for step in LOCKABLE:
+        namespace, rtype, key = lockable(env, step)
         out.append(Locks(env, step, namespace, rtype, env.resource_name(key), resource_id(env, step)))
     return out

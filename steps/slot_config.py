@@ -50,13 +50,13 @@ class SlotSiteConfig(_SlotChild, SiteConfig):
     not_managed = (
         SITE_CONFIG_NOT_MANAGED
     )
-    dependencies = ("deployment_slot",)
+    needs = ("deployment_slot",)
     # rules: inherited from web_app_config (arm-examples GetSiteConfig: a fully defaulted body; the image is
     # owned by deployments).
 
     @property
     def depends_on(self) -> tuple[str, ...]:
-        return (*self.dependencies, "acr_pull:slot") if private_registry(self.env) else self.dependencies
+        return (*self.needs, "acr_pull:slot") if private_registry(self.env) else self.needs
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.web.web_apps.get_configuration_slot, self.resource_group, self.site, self.slot)
@@ -75,13 +75,13 @@ class SlotAppSettings(_SlotChild, ArmStep):
     not_managed = (
         nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     )
-    dependencies = ("deployment_slot",)
+    needs = ("deployment_slot",)
 
     @property
     def depends_on(self) -> tuple[str, ...]:
         # The references are resolved with the slot's own identity when it restarts on this write: its
         # Key Vault role and the secrets must exist first.
-        return (*self.dependencies, "key_vault_access:slot", *_app_secrets.dependencies(self.env))
+        return (*self.needs, "key_vault_access:slot", *_app_secrets.dependencies(self.env))
 
     @property
     def settings(self) -> dict[str, str]:

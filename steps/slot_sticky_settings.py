@@ -22,7 +22,7 @@ class SlotStickySettings(SiteChild):
         + nm(UNUSED, "properties.azureStorageConfigNames", "properties.connectionStringNames")
     )
     # The names live on the site (not the slot) but only mean something once a slot exists to swap with.
-    dependencies = ("web_app", "deployment_slot")
+    needs = ("web_app", "deployment_slot")
     # The names are a set (their order means nothing to a swap); compare as one so a re-ordering by the
     # portal or az CLI is not drift. connectionStringNames/azureStorageConfigNames are not declared.
     rules = Rules(sets=("properties.appSettingNames",))

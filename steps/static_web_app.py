@@ -33,7 +33,7 @@ class StaticWebApp(ArmStep):
         + nm(DEPLOY, "properties.branch", "properties.buildProperties", "properties.provider", "properties.repositoryToken",
              "properties.repositoryUrl", "properties.templateProperties")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     # arm-examples GetStaticSite: the server fills defaultHostname, customDomains, contentDistributionEndpoint,
     # keyVaultReferenceIdentity, linkedBackends, privateEndpointConnections, userProvidedFunctionApps; we
     # declare none of them. 'West US 2' comes back as written there; ARM compares regions without spaces/case.

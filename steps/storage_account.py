@@ -42,7 +42,7 @@ class StorageAccount(ArmStep):
              "properties.allowCrossTenantDelegationSas", "properties.allowedCopyScope",
              "properties.defaultToOAuthAuthentication")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     holds_data = True
     # sku.tier, primaryEndpoints, creationTime, keyCreationTime, encryption, networkAcls are filled in by
     # Azure (arm-examples StorageAccountGetProperties) and stay out of scope because we do not declare them.

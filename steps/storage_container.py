@@ -31,7 +31,7 @@ class StorageContainer(ArmStep):
                "properties.denyEncryptionScopeOverride", "properties.enableNfsV3AllSquash", "properties.enableNfsV3RootSquash",
                "properties.immutableStorageWithVersioning", "properties.metadata")
     )
-    dependencies = ("storage_account",)
+    needs = ("storage_account",)
     holds_data = True  # deleting a container deletes every blob in it
     # etag, lastModifiedTime, lease*, deleted*, immutability*, legalHold and hasImmutabilityPolicy are
     # server-populated (azure-sdk-facts §1 "Lifecycle policy + blob container") and out of scope because

@@ -28,7 +28,7 @@ class Subnet(ArmStep):
              "properties.sharingScope", "properties.privateEndpointNetworkPolicies",
              "properties.privateLinkServiceNetworkPolicies", "properties.defaultOutboundAccess")
     )
-    dependencies = ("virtual_network",)
+    needs = ("virtual_network",)
     rules = Rules(
         normalizers=(("properties.delegations*.properties.serviceName", lower),
                      ("properties.serviceEndpoints*.service", lower)),

@@ -40,7 +40,7 @@ class VirtualNetwork(ArmStep):
         + nm(UNUSED, "properties.ddosProtectionPlan", "properties.enableDdosProtection", "properties.enableVmProtection",
              "properties.encryption", "properties.flowTimeoutInMinutes")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     # The address space is a set of prefixes; the subnets are owned by the subnet step, never compared here.
     rules = rules(Rules(
         sets=("properties.addressSpace.addressPrefixes",),

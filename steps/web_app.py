@@ -79,7 +79,7 @@ class WebApp(ArmStep):
     not_managed = (
         SITE_NOT_MANAGED
     )
-    dependencies = ("app_service_plan", "subnet")
+    needs = ("app_service_plan", "subnet")
     rules = rules(Rules(
         # GET /sites returns siteConfig mostly null (azure-sdk-facts §1: write-only as a whole); the
         # web_app_config step owns it through GET .../config/web.

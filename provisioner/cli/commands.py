@@ -22,7 +22,7 @@ from provisioner.cli.session import (
 from provisioner.core.model import Plan, Status
 from provisioner.engine.reconciler import Policy
 
-__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "drift", "plan", "provision"]
+__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "provision", "report"]
 
 
 def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan") -> str:
@@ -33,13 +33,29 @@ def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan"
     return render.plan_text(the_plan, show_ignored)
 
 
-def plan(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
+def report(kind: str, session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
+    """`plan` (what provision would change, with its cost) or `drift` (what changed out of band, with who
+    changed it): one read, one decision, two reports. Exit 0 nothing pending, 2 pending or drifted, 1 error."""
     with connect(session, spec) as conn:
         the_plan, known = make_plan(session, conn, workers=workers, inventory=True)
-    text = _with_cost(_report(the_plan, output, show_ignored), output, session, the_plan, known)
+        if kind == "drift":
+            the_plan = _attribute(the_plan, conn)
+    if kind == "drift":
+        text, pending = _drift_report(the_plan, output, show_ignored), bool(the_plan.drift)
+    else:
+        text = _with_cost(_report(the_plan, output, show_ignored), output, session, the_plan, known)
+        pending = the_plan.has_changes
     if the_plan.errors:
         return text, EXIT_ERROR
-    return text, EXIT_CHANGES if the_plan.has_changes else EXIT_OK
+    return text, EXIT_CHANGES if pending else EXIT_OK
+
+
+def _drift_report(the_plan: Plan, output: str, show_ignored: bool) -> str:
+    if output == "json":
+        return render.drift_json(the_plan, show_ignored=show_ignored) + "\n"
+    if output == "markdown":
+        return render.drift_markdown(the_plan, show_ignored=show_ignored)
+    return render.drift_text(the_plan, show_ignored)
 
 
 def _with_cost(text: str, output: str, session: Session, the_plan: Plan, known: dict) -> str:
@@ -58,22 +74,6 @@ def _with_cost(text: str, output: str, session: Session, the_plan: Plan, known: 
         return text
     return text + ("\n" + "\n".join(f"> {line}" for line in extra.splitlines()) + "\n" if output == "markdown"
                    else "\n" + extra)
-
-
-def drift(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
-    with connect(session, spec) as conn:
-        the_plan, _ = make_plan(session, conn, workers=workers, inventory=True)
-        the_plan = _attribute(the_plan, conn)
-    drifted = the_plan.drift
-    if output == "json":
-        text = render.drift_json(the_plan, show_ignored=show_ignored) + "\n"
-    elif output == "markdown":
-        text = render.drift_markdown(the_plan, show_ignored=show_ignored)
-    else:
-        text = render.drift_text(the_plan, show_ignored)
-    if the_plan.errors:
-        return text, EXIT_ERROR
-    return text, EXIT_CHANGES if drifted else EXIT_OK
 
 
 def _attribute(the_plan: Plan, conn: object) -> Plan:

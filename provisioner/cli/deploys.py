@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from provisioner.cli.exitcodes import EXIT_ERROR, EXIT_OK
 from provisioner.cli.session import Session, TargetSpec, connect, hold_run_lock
 from provisioner.operate.deploy import (
     Backend,
@@ -19,8 +20,6 @@ from provisioner.operate.deploy import (
 from provisioner.operate.deploy import deploy_backend as run_deploy
 from provisioner.operate.frontend import check_dist
 from provisioner.operate.frontend import deploy_frontend as run_frontend
-
-EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def _say(line: str) -> None:

@@ -12,7 +12,7 @@ from provisioner.core.model import Change, Outcome, Status
 from provisioner.core.redact import scrub
 
 _MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped",
-         Status.LEFT: "left for a person", Status.WAITING: "waiting"}
+         Status.LEFT_FOR_A_PERSON: "left for a person", Status.WAITING: "waiting"}
 _VERB = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting", "noop": "checking"}
 # Seconds between heartbeat lines without a terminal; Terraform prints "Still creating... [10s elapsed]" every
 # 10 s. PROVISIONER_HEARTBEAT overrides it (tests use a fraction of a second).

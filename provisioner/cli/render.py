@@ -22,6 +22,7 @@ from provisioner.core.model import (
     WRITE_ONLY,
     Action,
     Change,
+    HoldKind,
     Ignored,
     Outcome,
     Plan,
@@ -150,7 +151,7 @@ def plan_json(plan: Plan, only: tuple[Change, ...] | None = None, show_ignored: 
         "env": plan.env,
         "summary": plan.summary,
         "changes": [_change_dict(c, show_ignored) for c in changes],
-        "errors": [{"step": s, "message": m} for s, m in plan.errors],
+        "errors": [{"step": e.step, "message": e.message} for e in plan.errors],
         "unmanaged": [{"id": i, "type": t} for i, t in plan.unmanaged],
         "waiting": [{"step": c.step, "id": c.ref.id, "message": c.waiting} for c in plan.waiting],
     }
@@ -193,8 +194,8 @@ def _unmanaged_md(plan: Plan) -> list[str]:
 def _error_lines(plan: Plan, template: str) -> list[str]:
     """Read failures grouped by message: an unreachable endpoint is one line, not one per resource."""
     by_message: dict[str, list[str]] = {}
-    for step, message in plan.errors:
-        by_message.setdefault(message, []).append(step)
+    for error in plan.errors:
+        by_message.setdefault(error.message, []).append(error.step)
     out = []
     for message, steps in by_message.items():
         names = ", ".join(steps) if len(steps) <= 3 else f"{steps[0]} and {len(steps) - 1} other steps"
@@ -206,7 +207,7 @@ def _incomplete(plan: Plan) -> str:
     """A headline never speaks for what could not be read: it says how much that was."""
     if not plan.errors:
         return ""
-    unread = len({step for step, _ in plan.errors})
+    unread = len({e.step for e in plan.errors})
     return f" (INCOMPLETE: {unread} of {unread + len(plan.changes)} resource(s) could not be read; counts cover the rest)"
 
 
@@ -364,10 +365,10 @@ def _md_value(value: Any) -> str:
 
 
 def _refused_md(change: Change) -> str:
-    assert change.refused is not None
-    if change.collection:
-        return f"> **Left for a person:** {change.refused.removeprefix('left for a person: ')}\n"
-    return f"> **Refused:** {change.refused}\n"
+    assert change.hold is not None
+    if change.hold.kind is HoldKind.FOR_A_PERSON:
+        return f"> **Left for a person:** {change.hold.why}\n"
+    return f"> **Refused:** {change.hold.why}\n"
 
 
 def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | None = None) -> str:
@@ -400,14 +401,14 @@ def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
     for o in outcomes:
         if o.status in (Status.FAILED, Status.SKIPPED):
             lines.append(f"  x {o.change.step}: {redact.scrub(o.error or '')}")
-        elif o.status is Status.LEFT:
+        elif o.status is Status.LEFT_FOR_A_PERSON:
             lines.append(f"  ! {o.change.step}: {redact.scrub(o.error or '')}")
         elif o.status is Status.WAITING:
             lines.append(f"  … {o.change.step}: waiting: {redact.scrub(o.error or '')}")
     lines.append(
         f"Applied {counts[Status.APPLIED]}, unchanged {counts[Status.UNCHANGED]}, "
         f"failed {counts[Status.FAILED]}, skipped {counts[Status.SKIPPED]}"
-        + (f", left for a person {counts[Status.LEFT]}" if counts[Status.LEFT] else "")
+        + (f", left for a person {counts[Status.LEFT_FOR_A_PERSON]}" if counts[Status.LEFT_FOR_A_PERSON] else "")
         + (f", waiting {counts[Status.WAITING]}" if counts[Status.WAITING] else "") + f" in {seconds:.1f}s"
     )
     return "\n".join(lines) + "\n"

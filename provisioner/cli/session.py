@@ -224,12 +224,6 @@ def hold_run_lock(session: Session, conn: Connection, command: str) -> Iterator[
         lock.release()
 
 
-def resolve_subscription(cli_value: str | None, env_value: str | None) -> str | None:
-    import os
-
-    return cli_value or os.environ.get("AZURE_SUBSCRIPTION_ID") or env_value
-
-
 def check_target(spec: TargetSpec) -> None:
     if spec.cloud not in (None, "local", "azure"):
         raise TargetError(f"unknown --cloud {spec.cloud!r}: use 'local' or 'azure'")

@@ -7,14 +7,25 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import ArmError
 from .ids import ArmPath
-from .store import read_json, write_json_atomic
+from .store import Store, read_json, write_json_atomic
+from .wire import Reply, Request
 
-if TYPE_CHECKING:
-    from .engine import Engine, Reply, Request
+
+class _Engine(Protocol):
+    """What the providers API needs of the engine (engine.Engine), without importing it."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def latency(self) -> str: ...
+
+    @property
+    def time_scale(self) -> float: ...
 
 # What a new subscription has registered ("Resource providers for Azure services", learn.microsoft.com/azure/
 # azure-resource-manager/management/azure-services-resource-providers, "registered by default"). Everything else
@@ -63,7 +74,7 @@ class Registrations:
                 write_json_atomic(self.path, self._data)
 
 
-def registrations(engine: Engine) -> Registrations:
+def registrations(engine: _Engine) -> Registrations:
     """The cloud's registrations, created on first use (a side file next to the state file, like the others)."""
     found = getattr(engine, "_registrations", None)
     if found is None:
@@ -77,17 +88,15 @@ def _canonical(namespace: str) -> str | None:
     return next((n for n in KNOWN if n.lower() == namespace.lower()), None)
 
 
-def _body(engine: Engine, subscription: str, namespace: str) -> dict[str, Any]:
+def _body(engine: _Engine, subscription: str, namespace: str) -> dict[str, Any]:
     """The shape of azure-mgmt-resource's Provider (GET /subscriptions/{id}/providers/{namespace})."""
     return {"id": f"/subscriptions/{subscription}/providers/{namespace}", "namespace": namespace,
             "registrationState": registrations(engine).state(subscription, namespace),
             "registrationPolicy": "RegistrationRequired", "resourceTypes": []}
 
 
-def route(engine: Engine, req: Request) -> Reply | None:
+def route(engine: _Engine, req: Request) -> Reply | None:
     """The providers API, or None when `req` is not for it."""
-    from .engine import Reply
-
     if _LIST.match(req.path) and req.method == "GET":
         sub = _LIST.match(req.path)[1]  # type: ignore[index]
         return Reply(200, {"value": [_body(engine, sub, ns) for ns in KNOWN]})
@@ -115,7 +124,7 @@ def route(engine: Engine, req: Request) -> Reply | None:
     raise ArmError(405, "MethodNotAllowed", f"The method '{req.method}' is not allowed on '{req.path}'.")
 
 
-def require(engine: Engine, path: ArmPath) -> None:
+def require(engine: _Engine, path: ArmPath) -> None:
     """A write to a namespace the subscription has not registered: 409 MissingSubscriptionRegistration, worded and
     shaped as ARM answers it (details with the namespace as target; Azure/azure-sdk-for-node#2305,
     nforgeio/neonKUBE#1670). azure-mgmt-core's ARMAutoResourceProviderRegistrationPolicy reads this shape."""

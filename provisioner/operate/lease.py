@@ -1,6 +1,6 @@
 """The run lock: one writer per environment, a renewed blob lease naming its holder; no SDK import here.
 
-Design (README "One run at a time"; ../shared/design/reliability-notes.md §1):
+Design (docs/safety.md "One run at a time"; ../shared/design/reliability-notes.md §1):
 - A **finite** lease (60 s, renewed every 15 s by a background thread). Terraform's azurerm backend takes
   an infinite lease, so a killed CI job stays locked until `force-unlock` (hashicorp/terraform#25776); a
   finite one frees itself within one lease period after its holder dies, with no manual step.
@@ -21,8 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -200,11 +199,3 @@ class RunLock:
                 self.blob.release(self.holder.run_id)
         self._held = False
 
-
-@contextmanager
-def holding(lock: RunLock) -> Iterator[RunLock]:
-    lock.acquire()
-    try:
-        yield lock
-    finally:
-        lock.release()

@@ -92,7 +92,7 @@ def test_redis_family_must_match_sku(envs):
 
 
 @pytest.mark.parametrize(("env", "old", "new", "why"), [
-    ("production", "capacity = 1", "capacity = 7", "0-6"),
+    ("staging", "capacity = 1", "capacity = 7", "0-6"),
     ("dev", "capacity = 0\n", "capacity = -1\n", "0-6"),
 ])
 def test_redis_capacity_range(envs, env, old, new, why):
@@ -102,7 +102,8 @@ def test_redis_capacity_range(envs, env, old, new, why):
 
 
 def test_premium_capacity_starts_at_one(envs):
-    set_in(envs, "staging", 'sku = "Standard"\nfamily = "C"\ncapacity = 0', 'sku = "Premium"\nfamily = "P"\ncapacity = 0')
+    set_in(envs, "staging", 'sku = "Standard"              # architecture: "Redis: Standard C1 (1 GB)"\nfamily = "C"\ncapacity = 1',
+           'sku = "Premium"\nfamily = "P"\ncapacity = 0')
     p = only(envs, "staging")
     assert p.key == "redis.capacity" and "1-5" in p.message
 
@@ -117,7 +118,7 @@ def test_aof_persistence_requires_premium(envs):
 def test_aof_on_premium_is_accepted_and_uses_the_storage_account(envs):
     set_in(envs, "production", 'sku = "Standard"              # architecture: "Redis: Standard C1 (1 GB, AOF persistence)"\nfamily = "C"',
            'sku = "Premium"\nfamily = "P"')
-    set_in(envs, "production", "aof_persistence = false", "aof_persistence = true")
+    set_in(envs, "production", "aof_persistence = false", 'aof_persistence = true\nkind = "cache"')
     s = session_of(envs, "production")
     redis = next(x for x in s.steps if x.name == "redis")
     assert "storage_account" in redis.depends_on
