@@ -104,8 +104,12 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
             lock = _lock_state_dir(spec.state_dir)
         except OSError as exc:  # read-only file system, no permission: one line naming the path
             raise TargetError(f"--state-dir {spec.state_dir}: {exc.strerror or exc}") from None
-        cloud = LocalCloud(state_file=spec.state_dir / "localcloud-state.json",
-                           request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
+        try:
+            cloud = LocalCloud(state_file=spec.state_dir / "localcloud-state.json",
+                               request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
+        except ValueError as exc:  # its state file is served by a `localcloud serve` (or unreadable)
+            lock.close()
+            raise TargetError(f"--state-dir {spec.state_dir}: {exc}") from None
         url = cloud.start()
         try:
             target = Target(session.env.subscription_id, url, local=True, polling_interval=0.05,
