@@ -36,6 +36,7 @@ def pg_cloud(tmp_path_factory) -> Iterator[LocalCloud]:
     require_postgres()
     state = tmp_path_factory.mktemp("pgcloud") / "state.json"
     with LocalCloud(state_file=state, request_log=state.with_name("requests.jsonl"), postgres="on") as c:
+        register_all(c)  # a subscription in use (provider registration: tests/e2e/test_azure_2026.py)
         yield c
     import shutil
 

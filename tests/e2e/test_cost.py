@@ -45,9 +45,9 @@ def test_the_shipped_environments_pass_the_budget_gate(env):
 
 def test_the_budget_gate_fails_on_the_estimate_and_on_autoscales_maximum(tmp_path):
     envs = copy_envs(tmp_path)
-    edit_env(envs, "dev.toml", "frequency = 900", "frequency = 300")  # the document's 5 minutes: $114.38
+    edit_env(envs, "dev.toml", "frequency = 900", "frequency = 300")  # the document's 5 minutes: $114.39
     over = cli("cost", "--env", "dev", "--fail-over-budget", "--envs-dir", str(envs))
-    assert over.code == 1 and "error: dev is over budget: the estimate $114.38/month exceeds the budget $100.00" in over.err
+    assert over.code == 1 and "error: dev is over budget: the estimate $114.39/month exceeds the budget $100.00" in over.err
     assert "total (fixed charges)" in over.out  # the report is still printed
     assert cli("cost", "--env", "dev", "--envs-dir", str(envs)).code == 0  # without the flag: a report, exit 0
     edit_env(envs, "staging.toml", "maximum = 2\n", "maximum = 5\n")  # fixed $202.27 fits, 5 x S1 does not
