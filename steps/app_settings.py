@@ -6,16 +6,21 @@ import re
 from typing import Any
 
 from provisioner.azure import call, raw
+from provisioner.core.contract import DEPLOY_MARKER, OWNED_BY_DEPLOYMENTS
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules
 from steps import _app_secrets, _kv_references
 from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
+from steps.deployment_slot import swap_warmup_settings
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild
 
 SECTION = None  # configured by [web_app.app_settings] and [web_app.key_vault_references]
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|CONNECTION)", re.IGNORECASE)
+# The deploy marker moves with the image on a swap and is set by `deploy backend`: never drift, and a repair
+# of the set keeps it (provisioner/engine/carry.py), or the app would restart without it.
+DEPLOYED_SETTINGS = ((DEPLOY_MARKER, OWNED_BY_DEPLOYMENTS),)
 
 
 class AppSettings(SiteChild):
@@ -35,7 +40,7 @@ class AppSettings(SiteChild):
 
     @property
     def settings(self) -> dict[str, str]:
-        return dict(self.env.section("web_app", WebAppConfig).app_settings)
+        return {**swap_warmup_settings(self.env), **self.env.section("web_app", WebAppConfig).app_settings}
 
     @property
     def rules(self) -> Rules:  # type: ignore[override]
@@ -44,7 +49,7 @@ class AppSettings(SiteChild):
         # App Insights connection string (it carries the instrumentation key).
         names = (*self.settings, *_app_secrets.names(self.env))
         secret = tuple(f"properties.{k}" for k in names if SECRET_NAME.search(k))
-        return Rules(exact=("properties",), sensitive=secret)
+        return Rules(exact=("properties",), sensitive=secret, managed_keys=DEPLOYED_SETTINGS)
 
     def desired(self, known: Any) -> dict[str, Any]:
         # Key Vault references (versionless SecretUri) and the App Insights connection string join the

@@ -67,7 +67,7 @@ class _PgChildren(_Owned):
 
 
 class PgFirewallRules(_PgChildren):
-    why = "a firewall rule admits addresses to the database server; provision removes it"
+    why = "a firewall rule admits addresses to the database server"
 
     def __init__(self, env: EnvironmentSpec):
         super().__init__(env, "firewallRules", "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules")
@@ -130,7 +130,7 @@ class PgParameters(_PgChildren):
 class RedisFirewallRules(_Owned):
     """Rules on the cache beyond the ones named after the web app's outbound addresses (steps/redis_firewall)."""
 
-    why = "a firewall rule admits addresses to the cache; provision removes it"
+    why = "a firewall rule admits addresses to the cache"
 
     def __init__(self, env: EnvironmentSpec):
         super().__init__(env, "redis/firewallRules", "redis", resource_id(env, "redis"), "Microsoft.Cache/redis/firewallRules")
@@ -160,7 +160,7 @@ class RoleAssignments(_Owned):
     """Role assignments made exactly at a scope we create. atScope() also returns the ones inherited from
     above (subscription, group), which are not children of this scope and are left out."""
 
-    why = "a role assignment grants access to the resource; provision removes it"
+    why = "a role assignment grants access to the resource"
 
     def __init__(self, env: EnvironmentSpec, parent_step: str, scope: str):
         super().__init__(env, f"{parent_step}/roleAssignments", parent_step, scope,
@@ -196,7 +196,7 @@ class RoleAssignments(_Owned):
 
 # ------------------------------------------------------------------------------------------ web app
 class HostNameBindings(_Owned):
-    why = "a host-name binding routes another domain's traffic to the API; provision removes it"
+    why = "a host-name binding routes another domain's traffic to the API"
 
     def __init__(self, env: EnvironmentSpec):
         super().__init__(env, "web_app/hostNameBindings", "web_app", resource_id(env, "web_app"),
@@ -215,7 +215,7 @@ class HostNameBindings(_Owned):
 
 
 class StaticSiteDomains(_Owned):
-    why = "a custom domain routes another domain's traffic to the admin site; provision removes it"
+    why = "a custom domain routes another domain's traffic to the admin site"
 
     def __init__(self, env: EnvironmentSpec):
         super().__init__(env, "static_web_app/customDomains", "static_web_app", resource_id(env, "static_web_app"),
@@ -244,7 +244,7 @@ class Slots(_Owned):
 
 # ------------------------------------------------------------------------------------------ diagnostics, locks
 class DiagnosticSettings(_Owned):
-    why = "a diagnostic setting ships the resource's logs elsewhere; provision removes it"
+    why = "a diagnostic setting ships the resource's logs elsewhere"
 
     def __init__(self, env: EnvironmentSpec, target: str, owner: str, scope: str):
         super().__init__(env, f"{target}/diagnosticSettings", owner, scope, "Microsoft.Insights/diagnosticSettings")

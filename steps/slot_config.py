@@ -11,8 +11,8 @@ from provisioner.engine.step import Step
 from steps import _app_secrets, _kv_references
 from steps._base import ArmStep
 from steps._fields import ECHOED_LOCATION, PLATFORM, SITE_CONFIG_NOT_MANAGED, SdkModel, nm
-from steps.app_settings import SECRET_NAME
-from steps.deployment_slot import slot_config, slot_settings, slots_enabled
+from steps.app_settings import DEPLOYED_SETTINGS, SECRET_NAME
+from steps.deployment_slot import slot_config, slot_settings, slots_enabled, swap_warmup_settings
 from steps.web_app import SECTION as WEB_SECTION
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import plan_lane, private_registry
@@ -93,10 +93,10 @@ class SlotAppSettings(_SlotChild, ArmStep):
         # shown as (sensitive), the same rule as steps/app_settings.py.
         names = (*self.settings, *_app_secrets.names(self.env))
         secret = tuple(f"properties.{k}" for k in names if SECRET_NAME.search(k))
-        return Rules(exact=("properties",), sensitive=secret)
+        return Rules(exact=("properties",), sensitive=secret, managed_keys=DEPLOYED_SETTINGS)
 
     def desired(self, known: Any) -> dict[str, Any]:
-        web = self.env.section(WEB_SECTION, WebAppConfig).app_settings
+        web = {**swap_warmup_settings(self.env), **self.env.section(WEB_SECTION, WebAppConfig).app_settings}
         # Same order of precedence as the app, with the slot's overrides last.
         return {"properties": {**web, **_app_secrets.settings(self.env, known), **slot_config(self.env).app_settings}}
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from provisioner.azure import call, raw, wait
+from provisioner.core.contract import OWNED_BY_DEPLOYMENTS, TAG_PREFIX
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
@@ -89,6 +90,9 @@ class WebApp(ArmStep):
         # into a Windows one in place, and the PATCH does not carry kind. A kind changed out of band is a
         # replace, not an update that would never converge (found by tests/e2e/test_mutations.py).
         replace_on=("kind",),
+        # The rollback record `deploy backend` keeps on the site (provisioner/core/contract.py): never drift, and
+        # kept when provision repairs the tags (provisioner/engine/carry.py).
+        managed_keys=((f"{TAG_PREFIX}*", OWNED_BY_DEPLOYMENTS),),
     ))
 
     @property

@@ -228,11 +228,14 @@ def deploy() -> None:
               help="Shell command run after the slot is healthy and before the swap (e.g. Alembic migrations); "
                    "non-zero stops the deploy. Gets DEPLOY_ENV, DEPLOY_IMAGE, DEPLOY_SLOT_URL.")
 @click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
-              help="How long each health gate waits for 200 [300 on Azure, 30 on a local cloud].")
+              help="How long the slot (the site, without one) may take to answer 200 as the new version before the deploy is refused "
+                   "[300 on Azure, 30 on a local cloud].")
 @exits
 def deploy_backend(target: Target, image: str, yes: bool, pre_swap: str | None, health_timeout: float | None) -> int:
-    """Set IMAGE on the staging slot, wait for its /health, swap into production, check production (swap back
-    on failure). Without a slot (dev on Basic) deploy in place. Exit 0 deployed, 1 failed (says which check)."""
+    """Set IMAGE (and the DEPLOY_MARKER app setting) on the staging slot, wait until its /health answers as the
+    new version, swap into production, watch production (swap back within seconds on bad answers) and record
+    the previous image for rollback. Deploying what production runs does nothing. Without a slot (dev on Basic)
+    deploy in place. Exit 0 deployed (or nothing to do), 1 failed (says which check)."""
     from provisioner.cli import deploys
 
     return deploys.deploy_backend(*target.open(), image, yes, pre_swap, health_timeout, _confirm)
@@ -254,14 +257,20 @@ def deploy_frontend(target: Target, dist: Path, yes: bool) -> int:
 @target_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
 @click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
-              help="How long each health gate waits for 200 [300 on Azure, 30 on a local cloud].")
+              help="How long the slot (the site, without one) may take to answer 200 as the previous version before the rollback is "
+                   "refused [300 on Azure, 30 on a local cloud].")
+@click.option("--outside-window", is_flag=True,
+              help="Roll back even though the last deploy is more than 30 minutes old (the document's rollback "
+                   "window; check the migrations first).")
 @exits
-def rollback(target: Target, yes: bool, health_timeout: float | None) -> int:
-    """Swap the previous version (on the staging slot) back into production, with the deploy's health checks.
-    Exit 0 rolled back, 1 failed."""
+def rollback(target: Target, yes: bool, health_timeout: float | None, outside_window: bool) -> int:
+    """Restore the image production ran before the last deploy (recorded on the site), with the deploy's
+    checks: onto the slot, swap, watch. Refused when nothing is recorded (a second rollback never swaps the bad
+    version back in) or past the 30-minute window. Without a slot: in place. Exit 0 rolled back, 1 failed or
+    refused."""
     from provisioner.cli import deploys
 
-    return deploys.rollback_backend(*target.open(), yes, health_timeout, _confirm)
+    return deploys.rollback_backend(*target.open(), yes, health_timeout, outside_window, _confirm)
 
 
 @main.command()

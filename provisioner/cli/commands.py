@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from provisioner.cli import render
+from provisioner.cli import render, render_md
 from provisioner.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from provisioner.cli.progress import Progress
 from provisioner.cli.session import (
@@ -99,11 +99,7 @@ def _blocked(the_plan: Plan) -> bool:
 def _nothing_pending(the_plan: Plan) -> bool:
     """True when nothing is left to apply (children left for a person are listed, not applied)."""
     left = [c for c in the_plan.pending if c.refused and c.collection]
-    if len(left) != len(the_plan.pending):
-        return False
-    for c in left:
-        print(f"  ! {c.step}: {c.refused}", file=sys.stderr)
-    return True
+    return len(left) == len(the_plan.pending)
 
 
 def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes: bool, allow_replace: bool,
@@ -118,8 +114,7 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
     with connect(session, spec) as conn:
         print(f"Target: {conn.description}", file=err)
         the_plan, known = make_plan(session, conn, policy, workers)
-        if output == "text":
-            print(render.plan_text(the_plan), end="")
+        _show_plan(the_plan, output)
         if _blocked(the_plan):
             return EXIT_ERROR
         if _nothing_pending(the_plan):
@@ -134,9 +129,9 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
         with hold_run_lock(session, conn, "provision") as lock:
             # Re-read under the lock: another run may have changed the environment since the plan above.
             again, known = make_plan(session, conn, policy, workers)
-            if _pending(again) != _pending(the_plan) and output == "text":
+            if _pending(again) != _pending(the_plan) and output != "json":
                 print("The environment changed while waiting for the run lock; plan now:", file=err)
-                print(render.plan_text(again), end="")
+                _show_plan(again, output)
             the_plan = again
             if _blocked(the_plan):
                 return EXIT_ERROR
@@ -163,17 +158,30 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
         return EXIT_INTERRUPTED
     if output == "json":
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes)}, indent=2))
+    elif output == "markdown":
+        print(render_md.outcomes_markdown(outcomes, time.monotonic() - started, the_plan.env), end="")
     else:
-        print(render.outcomes_text(outcomes, time.monotonic() - started), end="")
+        print(render.outcomes_text(outcomes, time.monotonic() - started, the_plan.env), end="")
     failed = [o for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _show_plan(the_plan: Plan, output: str) -> None:
+    """Text and Markdown show the plan before anything is applied; JSON prints one document at the end."""
+    if output == "text":
+        print(render.plan_text(the_plan), end="")
+    elif output == "markdown":
+        print(render.plan_markdown(the_plan), end="")
 
 
 def _nothing_to_do(the_plan: Plan, output: str, started: float) -> int:
     if output == "json":
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
     held = f" {len(the_plan.waiting)} change(s) wait on a precondition (listed above)." if the_plan.waiting else ""
-    print(f"Nothing to do ({time.monotonic() - started:.1f}s).{held}", file=sys.stderr)
+    left = render.left_for_a_person(the_plan.pending)
+    # The last line says what is still open, never just "Nothing to do" while a person has something to do.
+    print(f"Nothing applied ({time.monotonic() - started:.1f}s).{held}" + (f" {left}" if left
+          else " Nothing to do."), file=sys.stderr)
     return EXIT_OK
 
 

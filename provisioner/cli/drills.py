@@ -64,10 +64,10 @@ def _component(name: str, session: Session, conn: Any, args: DrillArgs) -> Row:
         return drill_services.cache_drill(clients, _cache_id(session))
     with hold_run_lock(session, conn, f"drill {name}"):  # a redeploy writes the environment, as `deploy` does
         if name == "app":
-            from provisioner.cli.deploys import _gates
+            from provisioner.cli.deploys import gates
             from provisioner.operate.deploy import Backend, backend_target
 
-            backend = Backend(clients, backend_target(session), _gates(local, args.health_timeout), _say)
+            backend = Backend(clients, backend_target(session), gates(local, args.health_timeout), _say)
             return drill_services.app_drill(backend, session.env.name)
         swa = _step(session, "static_web_app")
         return drill_services.frontend_drill(clients, swa.resource_group, swa.resource_name, args.frontend_dist, _say)

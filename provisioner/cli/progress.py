@@ -134,6 +134,8 @@ class Progress:
                 return
             if outcome.status is Status.UNCHANGED:
                 return
-            detail = f": {scrub(outcome.error)}" if outcome.error else ""
+            error = outcome.error or ""
+            # A held change's reason already starts with its status ("left for a person: ..."): say it once.
+            detail = f": {scrub(error.removeprefix(label + ': '))}" if error else ""
             print(f"  [{self._done}/{self.total}] {change.action.symbol} {change.step} {label} ({seconds:.1f}s){detail}",
                   file=self.stream, flush=True)

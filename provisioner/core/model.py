@@ -126,6 +126,7 @@ class HoldKind(enum.Enum):
 class Hold:
     kind: HoldKind
     why: str  # what must happen first, or why it is refused; names the command or the lock where there is one
+    lock: str | None = None  # the ARM id of the management lock a person must lift first, when one stands
 
     @property
     def text(self) -> str:

@@ -74,10 +74,10 @@ def declared_names(collection: Children, step_refs: Iterable[tuple[str, Resource
 
 
 def undeclared(collection: Children, listed: Sequence[Child], declared: set[str], locked: Sequence[str],
-           subscription_id: str, resource_group: str) -> list[Change]:
+               subscription_id: str, resource_group: str, lock_ids: Mapping[str, str] | None = None) -> list[Change]:
     """Pure: one DELETE change per listed child that no step declares. `revoke` children are deleted by
     provision; `report` children, and any child under a management lock (production locks its data
-    resources), are refused: left for a person."""
+    resources), are refused: left for a person. `lock_ids` (scope -> lock id) names the lock to lift."""
     out: list[Change] = []
     for child in sorted(listed, key=lambda c: c.name.lower()):
         if child.name.lower() in declared or collection.platform(child):
@@ -88,8 +88,10 @@ def undeclared(collection: Children, listed: Sequence[Child], declared: set[str]
         if collection.kind == "report":
             hold = Hold(HoldKind.FOR_A_PERSON, collection.why)
         elif scope := delete_blocked(child.id, locked):
-            hold = child_hold(scope)
-        reason = f"not declared by any env file ({collection.name}): {collection.why}"
+            hold = child_hold(scope, (lock_ids or {}).get(scope.lower()))
+        # What provision does with it is said once: by the hold when it does not remove it.
+        reason = f"not declared by any env file ({collection.name}): {collection.why}" + (
+            "; provision removes it" if hold is None else "")
         out.append(Change(f"{collection.name}/{child.name}", ref, Action.DELETE, props, reason,
                           hold=hold, collection=collection.name))
     return out

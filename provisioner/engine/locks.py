@@ -35,6 +35,12 @@ def declared_lock_scopes(step_refs: Iterable[tuple[str, ResourceRef]], observed_
     return sorted({scope_of(i) for i in (*ids, *observed_locks)})
 
 
+def lock_ids(step_refs: Iterable[tuple[str, ResourceRef]], observed_locks: Iterable[str] = ()) -> dict[str, str]:
+    """Scope (lower-cased) -> the id of a lock on it: what a person lifts (reports name it in the fix line)."""
+    ids = [ref.id for _, ref in step_refs if ref.type.lower() == LOCK_TYPE]
+    return {scope_of(i).lower(): i for i in sorted({*ids, *observed_locks})}
+
+
 def delete_blocked(resource_id: str, locked: Iterable[str]) -> str | None:
     """The locked scope that makes ARM refuse deleting `resource_id` (409 ScopeLocked), or None. A CanNotDelete
     lock protects the resource, its children and extension resources such as role assignments scoped to it
@@ -54,16 +60,17 @@ def _name(scope: str) -> str:
     return scope.rstrip("/").rsplit("/", 1)[-1]
 
 
-def resource_hold(resource_id: str, scope: str) -> Hold:
+def resource_hold(resource_id: str, scope: str, lock: str | None = None) -> Hold:
     """A replace (delete first) of a resource under a lock: a person lifts the lock, or nothing happens."""
     return Hold(HoldKind.FOR_A_PERSON,
                 f"deleting {resource_id} is refused while the CanNotDelete lock on {_name(scope)} stands "
-                "(remove the lock, delete it, re-run provision to restore the lock)")
+                "(remove the lock, delete it, re-run provision to restore the lock)", lock)
 
 
-def child_hold(scope: str) -> Hold:
+def child_hold(scope: str, lock: str | None = None) -> Hold:
     """An undeclared child of an owned collection under a lock: reported, left for a person."""
     # The lock is there so that nothing under it is deleted by an ordinary run; lifting it is a person's
     # decision, and ARM would refuse the delete anyway (409 ScopeLocked).
     return Hold(HoldKind.FOR_A_PERSON,
-                f"it is under the management lock on {_name(scope)}; lift the lock, remove it, re-apply the lock")
+                f"it is under the management lock on {_name(scope)}; lift the lock, remove it, re-apply the lock",
+                lock)

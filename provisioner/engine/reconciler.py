@@ -24,7 +24,13 @@ from provisioner.core.model import (
 from provisioner.engine.children import Child, Children, declared_names, undeclared
 from provisioner.engine.diff import DiffResult, diff
 from provisioner.engine.graph import Graph
-from provisioner.engine.locks import declared_lock_scopes, delete_blocked, lock_scopes, resource_hold
+from provisioner.engine.locks import (
+    declared_lock_scopes,
+    delete_blocked,
+    lock_ids,
+    lock_scopes,
+    resource_hold,
+)
 from provisioner.engine.step import TERMINAL, Step
 
 __all__ = ["TERMINAL", "Policy", "decide", "delete_blocked", "has_unknown", "lock_scopes", "observe", "plan"]
@@ -86,7 +92,7 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
         if blocked:
             # Replacing deletes first: under a lock that delete fails (409 ScopeLocked) and the resource is left
             # half-changed, so it is never planned as part of an ordinary update.
-            hold = resource_hold(step.ref.id, blocked)
+            hold = resource_hold(step.ref.id, blocked, step.lock_ids.get(blocked.lower()))
         elif step.holds_data and (production or not policy.allow_data_loss):
             hold = Hold(HoldKind.REFUSED, "replacing it would delete its data"
                         + (" (never allowed in production)" if production else "; pass --allow-data-loss"))
@@ -183,6 +189,7 @@ def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], ob
     found_locks = [child.id for kids in listed.values() if not isinstance(kids, Exception) for child in kids
                    if "/providers/microsoft.authorization/locks/" in child.id.lower()]
     locked = declared_lock_scopes(refs, found_locks)
+    ids = lock_ids(refs, found_locks)
     first = steps[0]
     out: list[Change] = []
     for collection in children:
@@ -193,7 +200,8 @@ def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], ob
             errors.append(ReadError(collection.name, str(kids)))
             continue
         declared = declared_names(collection, refs) | {n.lower() for n in collection.declared_from(observed)}
-        out += undeclared(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "")
+        out += undeclared(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "",
+                          ids)
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from provisioner.core.errors import ConfigProblem
@@ -72,6 +73,7 @@ class Step:
     # ARM ids under a CanNotDelete lock in this environment (set by the runner from the lock steps): deletes
     # under them are never planned, they are left for a person (provisioner.engine.locks).
     locked_scopes: frozenset[str] = frozenset()
+    lock_ids: Mapping[str, str] = MappingProxyType({})  # scope (lower-cased) -> the lock's id: what a person lifts
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
         self.env = env

@@ -87,7 +87,7 @@ class LocalCloud:
         self.secrets = SecretStore(secrets_file)
         start = CONTAINER_START_SECONDS * time_scale if latency == "realistic" else 0.0
         self.apphosts = AppHosts(self.engine, unhealthy_images, start)
-        self.engine.image_started = self.apphosts.image_started  # type: ignore[attr-defined]
+        self.engine.app_containers = self.apphosts  # type: ignore[attr-defined]  # hooks in types/web.py
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.engine.secret_store = self.secrets  # ARM vaults/secrets and configreferences read it
         # Real PostgreSQL behind flexible servers where the binaries are ("auto"; pg_engine.py).

@@ -82,16 +82,18 @@ def app_drill(backend: Backend, env_name: str, clock: Callable[[], float] = time
     if not running:
         return Row("app", "error", detail=f"{backend.t.site} runs no image: deploy one first")
     slot_before = backend.image(backend.t.slot) if backend.t.slot else None
+    marker_before = backend.marker(backend.t.slot) if backend.t.slot else ""
     backend.say(f"redeploying {running} to {backend.t.site}")
     started = clock()
     try:
-        deploy_backend(backend, env_name, running)
+        # Every step of a deploy, although production runs that version (a plain deploy of it does nothing).
+        deploy_backend(backend, env_name, running, redeploy=True)
     except DeployFailed as exc:  # the recovery path itself failed: the target is missed
         return Row("app", "fail", clock() - started, None, f"the redeploy failed: {exc}")
     seconds = clock() - started
     if backend.t.slot and slot_before and slot_before != backend.image(backend.t.slot):
         backend.say(f"putting slot '{backend.t.slot}' back on {slot_before} (the rollback target)")
-        backend.set_image(slot_before, backend.t.slot)
+        backend.set_version(slot_before, marker_before or slot_before, backend.t.slot)
     return redeploy_row("app", seconds, running, backend.image(None), f"({running})")
 
 
