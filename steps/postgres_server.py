@@ -189,15 +189,15 @@ class PostgresServer(ArmStep):
         return None
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        version = desired["properties"].get("version")
-        if version != (observed.get("properties") or {}).get("version"):
+        version, live = desired["properties"].get("version"), (observed.get("properties") or {}).get("version")
+        if live is not None and version != live:
             # Azure's in-place major version upgrade: a PATCH of properties.version alone, a long-running
             # operation while the server is offline (learn.microsoft.com/azure/postgresql/flexible-server/
             # concepts-major-version-upgrade; `az postgres flexible-server upgrade` sends exactly this). Never a
             # replace: the data stays. Done first and alone, so a refusal leaves nothing half-changed.
             wait(call(clients.postgres.servers.begin_update, self.resource_group, self.resource_name,
                       {"properties": {"version": version}}))
-            if all(getattr(c, "path", "") == "properties.version" for c in changes or ()):
+            if changes and all(getattr(c, "path", "") == "properties.version" for c in changes):
                 return
         # PATCH: the password is not re-sent (it would rotate it behind Key Vault's back); create-only fields stay out.
         props = {k: v for k, v in desired["properties"].items()
