@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import steps  # noqa: E402
 from provisioner.azure import Clients, Target  # noqa: E402
-from provisioner.cli.session import Connection, apply, load_session, make_plan  # noqa: E402
+from provisioner.cli.session import Connection, apply, ensure_providers, load_session, make_plan  # noqa: E402
 from provisioner.core.model import Status  # noqa: E402
 from provisioner.engine.executor import Timing  # noqa: E402
 from provisioner.engine.reconciler import Policy  # noqa: E402
@@ -40,6 +40,7 @@ def provision(env: str, time_scale: float, workers: int) -> dict:
         conn = Connection(clients, Timing.local())
         started = time.perf_counter()
         the_plan, known = make_plan(session, conn, Policy(), workers)
+        ensure_providers(session, conn)  # what `provision` does first on a new subscription
         outcomes, _ = apply(session, conn, the_plan, known, Policy(), workers)
         first = time.perf_counter() - started
         # WAITING is not a failure: production's delegations of dev./staging. wait for those zones to exist.

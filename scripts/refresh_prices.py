@@ -23,7 +23,7 @@ from typing import Any
 
 API = "https://prices.azure.com/api/retail/prices"
 # unitOfMeasure in the API -> the unit the table uses
-UNITS = {"1 Hour": "hour", "1/Month": "month", "1 GB/Month": "GB-month", "1 GB": "GB", "1": "execution"}
+UNITS = {"1 Hour": "hour", "1/Month": "month", "1 GB/Month": "GB-month", "1 GB": "GB", "1": "execution", "1 MB": "MB"}
 
 Fetch = Callable[[str], dict[str, Any]]
 

@@ -10,8 +10,8 @@ from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from steps._fields import nm
 from steps._monitoring import group_id, resource_id
+from steps.metric_alert import MINUTES, AlertStep, Window, window_problem
 from steps.metric_alert import SECTION as ALERTS_SECTION
-from steps.metric_alert import AlertStep, Window, window_problem
 from steps.metric_alert import Config as AlertsConfig
 from steps.web_test import SECTION as WEB_TESTS
 from steps.web_test import TESTS
@@ -70,4 +70,9 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     frequency = env.section(ALERTS_SECTION, AlertsConfig).evaluation_frequency
     if msg := window_problem(c.window, frequency):
         problems.append(ConfigProblem(env.where("availability_alerts.window"), "availability_alerts.window", msg))
+    elif MINUTES[c.window] * 60 < (every := env.section(WEB_TESTS, WebTestConfig).frequency):
+        # A window shorter than one round of tests often holds no result at all: the alert would miss failures.
+        problems.append(ConfigProblem(env.where("availability_alerts.window"), "availability_alerts.window",
+                                      f"{c.window} is shorter than one round of the availability tests "
+                                      f"(web_tests.frequency = {every} s): use at least PT{every // 60}M"))
     return problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from provisioner.azure import call, raw
+from provisioner.azure import call, put_accepted, raw
 from provisioner.core.errors import ConfigProblem
 from provisioner.core.model import UNKNOWN
 from provisioner.engine.config import EnvironmentSpec
@@ -54,7 +54,12 @@ class ApiCertificate(NeedsPublicDns, ArmStep):
         return raw(clients.web.certificates.get, self.resource_group, self.resource_name)
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
-        call(clients.web.certificates.create_or_update, self.resource_group, self.resource_name, desired)
+        # App Service answers a new managed certificate with 202 + Location and issues it in the background; the
+        # SDK operation accepts only 200 and raises (azure-sdk-for-python#34395, azure-rest-api-specs#27962).
+        # put_accepted polls the Location to its end; the executor's re-read then finds the thumbprint, which the
+        # TLS binding (custom_domain:api-tls) needs.
+        put_accepted(clients.web.certificates.create_or_update, self.resource_group, self.resource_name, desired,
+                     polling_interval=clients.target.polling_interval)
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         # PATCH (CertificatePatchResource): tags are all that can change on an issued certificate.

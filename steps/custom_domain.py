@@ -84,6 +84,17 @@ class AdminDomain(NeedsPublicDns, ArmStep):
     def site(self) -> str:
         return self.env.resource_name("static_web_app")
 
+    # `status` (azure-mgmt-web CustomDomainStatus) is where this type reports its validation: a domain whose DNS
+    # check failed stays, status Failed, and is sent again (re-validated) by the next run; one still Validating
+    # (another run's, or Azure re-checking) is waited for, never sent twice.
+    _IN_FLIGHT = frozenset({"retrievingvalidationtoken", "validating", "adding", "deleting"})
+
+    def settled(self, body: dict[str, Any]) -> bool:
+        return str((body.get("properties") or {}).get("status") or "ready").lower() not in self._IN_FLIGHT
+
+    def failed(self, body: dict[str, Any]) -> bool:
+        return str((body.get("properties") or {}).get("status") or "").lower() == "failed"
+
     def parent_path(self) -> str | None:
         return f"staticSites/{self.site}"
 

@@ -75,11 +75,13 @@ _DNS_REFUSALS = ("A CNAME record pointing from", "A TXT record pointing from", "
 def validated_through_dns(env: EnvironmentSpec, host: str) -> Iterator[None]:
     """Turn Azure's "record not found" refusal into waiting: the records are ours, so what is missing is
     outside the run (the registrar's name servers for the apex, or resolvers still caching the answer from
-    before the delegation). The next run retries."""
+    before the delegation). The next run retries. App Service refuses a binding at once (400); Static Web Apps
+    accept the custom domain and fail it through its long-running operation (the poll answers 200 with the
+    operation's error), so any status with Azure's wording counts."""
     try:
         yield
     except AzureCallError as exc:
-        if exc.status != 400 or not any(r.lower() in str(exc).lower() for r in _DNS_REFUSALS):
+        if exc.status not in (400, 200, None) or not any(r.lower() in str(exc).lower() for r in _DNS_REFUSALS):
             raise
         apex = ".".join(env.resource_name("dns_zone").split(".")[-2:])
         raise Waiting(f"Azure cannot see the DNS records of {host} yet ({exc}): if the registrar of {apex} does not "

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from provisioner.azure import call, raw
 from provisioner.core.errors import ConfigProblem
@@ -17,10 +17,25 @@ from steps._monitoring import resource_id
 
 SECTION = "metric_alerts"
 PG_SECTION = "postgres"  # the PostgreSQL step's section; its sku_name sizes the db-connections threshold
-Duration = Literal["PT1M", "PT5M", "PT15M", "PT30M", "PT1H"]  # evaluation frequencies Azure accepts
-Window = Literal["PT1M", "PT5M", "PT10M", "PT15M", "PT30M", "PT45M", "PT1H", "PT6H", "PT12H", "P1D"]
-MINUTES = {"PT1M": 1, "PT5M": 5, "PT10M": 10, "PT15M": 15, "PT30M": 30, "PT45M": 45, "PT1H": 60, "PT6H": 360,
-           "PT12H": 720, "P1D": 1440}
+# The only evaluation frequencies and windows (lookback periods) Azure Monitor accepts for a metric alert:
+# MicrosoftDocs/azure-docs#38575 ("Updated the allowed values for the windowSize and evaluationFrequency
+# properties" of alerts-metric-create-templates), the azurerm provider's monitor_metric_alert docs ("Possible
+# values are PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, PT12H and P1D"), Azure/azure-cli#31138 ("limited to 1m, 5m,
+# 15m, 30m, 1h, 6h, 12h, 1D"). The same set as the metrics API's time grains (PT10M is not one).
+# The local cloud refuses anything else (provisioner/localcloud/types/insights.py).
+Duration = Literal["PT1M", "PT5M", "PT15M", "PT30M", "PT1H"]
+WINDOWS = ("PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D")
+MINUTES = {"PT1M": 1, "PT5M": 5, "PT15M": 15, "PT30M": 30, "PT1H": 60, "PT6H": 360, "PT12H": 720, "P1D": 1440}
+
+
+def _azure_window(value: str) -> str:
+    if value not in WINDOWS:
+        raise ValueError(f"{value!r} is not a window Azure Monitor accepts for a metric alert: use one of "
+                         f"{', '.join(WINDOWS)} (a duration in between, such as PT10M, is refused with 400 BadRequest)")
+    return value
+
+
+Window = Annotated[str, AfterValidator(_azure_window)]
 
 
 def window_problem(window: str, frequency: str) -> str | None:
@@ -31,6 +46,11 @@ def window_problem(window: str, frequency: str) -> str | None:
     if MINUTES[window] < MINUTES[frequency]:
         return (f"{window} is shorter than the evaluation frequency {frequency} (metric_alerts.evaluation_frequency):"
                 f" Azure accepts only windows of at least the frequency")
+    if MINUTES[window] > 240 and MINUTES[frequency] < 5:
+        # Azure's 400 BadRequest: "Evaluation frequency must be greater than or equal to five minutes since the
+        # period is greater than four hours" (quoted in DFE-Digital/publish-teacher-training#4368).
+        return (f"{window} is longer than four hours: Azure then needs an evaluation frequency of at least PT5M "
+                f"(metric_alerts.evaluation_frequency is {frequency})")
     return None
 
 # max_connections per PostgreSQL flexible server SKU (learn.microsoft.com "Limits in Azure Database for
@@ -84,9 +104,9 @@ ALERTS: dict[str, Alert] = {
                          "High latency: average response time (architecture: P95 >500 ms for 5 minutes; "
                          "platform metrics have no percentile)", scale=0.001),
     "cpu": Alert("app_service_plan", "Microsoft.Web/serverfarms", "CpuPercentage", "Average",
-                 "CPU usage >70% for 10 minutes (architecture)"),
+                 "CPU usage >70% (architecture: for 10 minutes; Azure's windows are 5 or 15 minutes, not 10)"),
     "memory": Alert("app_service_plan", "Microsoft.Web/serverfarms", "MemoryPercentage", "Average",
-                    "Memory usage >80% for 10 minutes (architecture)"),
+                    "Memory usage >80% (architecture: for 10 minutes; Azure's windows are 5 or 15 minutes, not 10)"),
     "db-connections": Alert("postgres_server", "Microsoft.DBforPostgreSQL/flexibleServers", "active_connections",
                             "Maximum", "Database connections >80% of the SKU's max_connections (architecture)"),
     # Metrics of Microsoft.Cache/redisEnterprise (Azure Monitor "Supported metrics for Microsoft.Cache/

@@ -6,6 +6,7 @@ import copy
 import re
 import secrets
 import string
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -28,6 +29,15 @@ PASSWORD_SECRET = "postgres-admin-password"
 # `getSecret()` reference works). It is a plain, non-secret string, shown as (sensitive) anyway.
 PASSWORD_REF = "@keyvault:"
 VERSIONS = ("13", "14", "15", "16", "17")  # majors Flexible Server offers for new servers (API 2026-10-01)
+# Azure's standard support end date per major version ("Azure Database for PostgreSQL version policy",
+# learn.microsoft.com/azure/postgresql/configure-maintain/concepts-version-policy, "Azure Standard Support End
+# Date"; as scraped by endoflife.date in 2026: 14 moved from 12-Nov-2026 to 11-Dec-2026, 11-13 to 31-Jul-2026).
+# After it Azure enrols the server in paid Extended Support; a major version goes up in place, never down.
+STANDARD_SUPPORT_ENDS = {
+    "11": date(2026, 7, 31), "12": date(2026, 7, 31), "13": date(2026, 7, 31), "14": date(2026, 12, 11),
+    "15": date(2027, 11, 11), "16": date(2028, 11, 9), "17": date(2029, 11, 8), "18": date(2030, 11, 14),
+}
+WARN_DAYS = 365  # validate warns this long before a version leaves standard support (a major upgrade needs planning)
 SKU_FAMILY = {"Burstable": "Standard_B", "GeneralPurpose": "Standard_D", "MemoryOptimized": "Standard_E"}
 # learn.microsoft.com "quickstart-create-server": these logins are refused; `pg_` is reserved by PostgreSQL.
 RESERVED_LOGINS = {"azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public"}
@@ -136,7 +146,8 @@ class PostgresServer(ArmStep):
         ha = str((props.get("highAvailability") or {}).get("state") or "NotEnabled").lower()
         return state == "ready" and ha in ("healthy", "notenabled")
 
-    grows_only = ("properties.storage.storageSizeGB",)  # see storage_size
+    # see storage_size; a major version only goes up (refuse_update)
+    grows_only = ("properties.storage.storageSizeGB", "properties.version")
 
     def storage_size(self, known: Any) -> int:
         """Storage only grows: Azure refuses a smaller size, and auto-grow or a person may have enlarged it
@@ -187,7 +198,28 @@ class PostgresServer(ArmStep):
         body["properties"]["createMode"] = "Create"
         wait(call(clients.postgres.servers.begin_create_or_update, self.resource_group, self.resource_name, body))
 
+    def refuse_update(self, observed: dict[str, Any], changes: Any) -> str | None:
+        """A major version only goes up: Azure's in-place major version upgrade is irreversible and a lower
+        version is refused (400 ParameterOutOfRange, "The value of the 'Version' should be in: [...]",
+        hashicorp/terraform-provider-azurerm#25344). Going back means a new server and a restore of the data."""
+        live, declared = _major((observed.get("properties") or {}).get("version")), _major(self.config.version)
+        if live is not None and declared is not None and declared < live:
+            key = f"{SECTION}.version"
+            return (f"PostgreSQL {live} cannot go back to {declared}: Azure upgrades a major version in place and "
+                    f"never down; set {key} to {live} or higher in {self.env.where(key)}")
+        return None
+
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
+        version, live = desired["properties"].get("version"), (observed.get("properties") or {}).get("version")
+        if live is not None and version != live:
+            # Azure's in-place major version upgrade: a PATCH of properties.version alone, a long-running
+            # operation while the server is offline (learn.microsoft.com/azure/postgresql/flexible-server/
+            # concepts-major-version-upgrade; `az postgres flexible-server upgrade` sends exactly this). Never a
+            # replace: the data stays. Done first and alone, so a refusal leaves nothing half-changed.
+            wait(call(clients.postgres.servers.begin_update, self.resource_group, self.resource_name,
+                      {"properties": {"version": version}}))
+            if changes and all(getattr(c, "path", "") == "properties.version" for c in changes):
+                return
         # PATCH: the password is not re-sent (it would rotate it behind Key Vault's back); create-only fields stay out.
         props = {k: v for k, v in desired["properties"].items()
                  if k not in ("administratorLoginPassword", "administratorLogin")}
@@ -239,6 +271,30 @@ def reset_password(clients: Any, resource_group: str, server: str, vault_id: str
     return value
 
 
+def _major(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def today() -> date:
+    """The date support windows are measured from (a function, so tests can fix it)."""
+    return datetime.now(UTC).date()
+
+
+def support_warning(version: str, on: date) -> str | None:
+    """What validate says about a major version nearing or past the end of Azure's standard support."""
+    ends = STANDARD_SUPPORT_ENDS.get(version)
+    if ends is None or (ends - on).days > WARN_DAYS:
+        return None
+    newer = [v for v, d in sorted(STANDARD_SUPPORT_ENDS.items(), key=lambda kv: int(kv[0]))
+             if v in VERSIONS and (d - on).days > WARN_DAYS]
+    days = (ends - on).days
+    when = (f"left Azure's standard support on {ends.isoformat()} ({-days} days ago)" if days < 0 else
+            f"leaves Azure's standard support on {ends.isoformat()} (in {days} days)")
+    return (f"PostgreSQL {version} {when}; after that Azure bills the server for Extended Support. Choose a "
+            f"supported version ({', '.join(newer)}): a new server is created with it, an existing one gets Azure's "
+            "in-place major version upgrade (irreversible, the server is offline while it runs)")
+
+
 def instances(env: EnvironmentSpec) -> list[PostgresServer]:
     return [PostgresServer(env, "postgres_server", env.resource_name("postgres_server"))]
 
@@ -264,6 +320,8 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     if c.version not in VERSIONS:
         problems.append(_problem(env, "version", f"{c.version!r} is not a supported PostgreSQL major version "
                                  f"(one of {', '.join(VERSIONS)})"))
+    elif (warning := support_warning(c.version, today())):
+        problems.append(ConfigProblem(env.where(f"{SECTION}.version"), f"{SECTION}.version", warning, "warning"))
     if c.app_sign_in == "entra" and not c.entra_admin:
         problems.append(_problem(env, "app_sign_in", "'entra' needs Microsoft Entra sign-in with the app's identity as "
                                  f"Entra administrator: set {SECTION}.entra_admin = true"))

@@ -9,6 +9,7 @@ import pytest
 
 from provisioner.azure import Clients, Target
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 from tests.support import SUB
 
 # Real PostgreSQL clusters cost a second or two per server: the suite runs the local cloud without them (as it
@@ -35,6 +36,7 @@ def pg_cloud(tmp_path_factory) -> Iterator[LocalCloud]:
     require_postgres()
     state = tmp_path_factory.mktemp("pgcloud") / "state.json"
     with LocalCloud(state_file=state, request_log=state.with_name("requests.jsonl"), postgres="on") as c:
+        register_all(c)  # a subscription in use (provider registration: tests/e2e/test_azure_2026.py)
         yield c
     import shutil
 
@@ -44,6 +46,8 @@ def pg_cloud(tmp_path_factory) -> Iterator[LocalCloud]:
 @pytest.fixture
 def cloud(tmp_path) -> Iterator[LocalCloud]:
     with LocalCloud(state_file=tmp_path / "state.json", request_log=tmp_path / "requests.jsonl") as c:
+        # A subscription in use: its providers registered (a new one's are not: tests/e2e/test_azure_2026.py).
+        register_all(c)
         yield c
 
 

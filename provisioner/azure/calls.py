@@ -84,7 +84,12 @@ def call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         status = exc.status_code
         message = getattr(getattr(exc, "error", None), "message", None) or exc.reason or str(exc).splitlines()[0]
         retryable = is_transient(status, code, message)
-        text = permission_message(status, code, message) or f"{status} {code or ''}: {message}".strip()
+        if status is not None and status < 300:
+            # A long-running operation that ended Failed/Canceled: the poll itself answered 200, the operation's
+            # error is what failed (azure-core raises it as an HttpResponseError of the polling response).
+            text = f"the operation failed ({code or 'no code'}): {message}"
+        else:
+            text = permission_message(status, code, message) or f"{status} {code or ''}: {message}".strip()
         raise AzureCallError(text, code=code, status=status, retryable=retryable) from None
     except ServiceRequestError as exc:
         raise AzureCallError(f"cannot reach the endpoint: {_short(str(exc))}", retryable=True) from None

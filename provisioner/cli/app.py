@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from provisioner.cli import exitcodes
-from provisioner.cli.guard import Main, check_out_path, check_state_dir
+from provisioner.cli.guard import Main, arm_endpoint, check_out_path, check_state_dir
 from provisioner.core.errors import ConfigError, ProvisionerError, TargetError
 
 OUTPUTS = click.Choice(["text", "json", "markdown"])
@@ -112,8 +112,8 @@ _TARGET_OPTIONS = (
     *_ENV_OPTIONS,
     click.option("--cloud", type=click.Choice(["azure", "local"]), default=None,
                  help="'local' starts the embedded local cloud (state under .provisioner/)."),
-    click.option("--arm-endpoint", default=None, envvar="PROVISIONER_ARM_ENDPOINT",
-                 help="Any ARM-compatible endpoint (a running local cloud, Azure Stack Hub)."),
+    click.option("--arm-endpoint", default=None, envvar="PROVISIONER_ARM_ENDPOINT", callback=arm_endpoint,
+                 help="Any ARM-compatible endpoint URL (a running local cloud, Azure Stack Hub)."),
     click.option("--subscription", default=None, envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id."),
     click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".provisioner"), show_default=True,
                  help="Where the embedded local cloud keeps its state."),
@@ -321,10 +321,14 @@ def rollback(target: Target, yes: bool, health_timeout: float | None, outside_wi
 @click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
 @click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A price table (JSON) instead of the bundled one (scripts/refresh_prices.py writes one).")
+@click.option("--fail-over-budget", is_flag=True,
+              help="Exit 1 when the estimate, or the estimate with autoscale at its maximum, exceeds the budget.")
 @exits
-def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Path | None) -> int:
+def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Path | None,
+         fail_over_budget: bool) -> int:
     """Monthly estimate per resource from its declared SKU and size, the total against the budget and the
-    architecture document's estimate. Offline: no request is sent. Exit 0 report written, 1 error."""
+    architecture document's estimate. Offline: no request is sent. Exit 0 report written, 1 error (or, with
+    --fail-over-budget, over budget)."""
     from provisioner.cli import cost_report
     from provisioner.cli.session import load_session
     from provisioner.operate import cost as cost_mod
@@ -333,6 +337,10 @@ def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Pa
     est = cost_report.for_session(env_name, session.steps, cost_mod.load_prices(prices))
     render = {"json": cost_report.to_json, "markdown": cost_report.markdown}.get(output, cost_report.text)
     _emit(render(est), out)
+    if fail_over_budget and (reasons := cost_report.gate(est)):
+        for reason in reasons:
+            click.echo(f"error: {env_name} is over budget: {reason}", err=True)
+        return exitcodes.EXIT_ERROR
     return exitcodes.EXIT_OK
 
 

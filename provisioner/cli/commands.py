@@ -11,7 +11,15 @@ from pathlib import Path
 from provisioner.cli import render, render_md, saved_plan
 from provisioner.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from provisioner.cli.progress import Progress
-from provisioner.cli.session import Session, TargetSpec, apply, connect, hold_run_lock, make_plan
+from provisioner.cli.session import (
+    Session,
+    TargetSpec,
+    apply,
+    connect,
+    ensure_providers,
+    hold_run_lock,
+    make_plan,
+)
 from provisioner.core.errors import TargetError
 from provisioner.core.model import Plan, Status
 from provisioner.engine.reconciler import Policy
@@ -156,6 +164,7 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
                 print("Aborted: nothing was changed.", file=err)
                 return EXIT_ERROR
             confirmed = _pending(the_plan)
+        ensure_providers(session, conn)  # registered before any write, or a clear stop (nothing written)
         with hold_run_lock(session, conn, "provision") as lock:
             # Re-read under the lock: another run may have changed the environment since the plan above.
             again, known = make_plan(session, conn, policy, workers)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.core.errors import ConfigProblem
 from provisioner.core.model import Action, Plan
 from provisioner.operate.cost import TOLERANCE, Estimate, PriceTable, estimate, lines_for, monthly
 
@@ -34,21 +35,41 @@ def _pct(value: float) -> str:
     return f"{value * 100:+.0f}%"
 
 
+def _share(value: float, budget: float) -> str:
+    share = value / budget
+    verdict = "over the budget" if share > 1 else ("at or above the 80% alert" if share >= 0.8 else "within")
+    return f"{share * 100:.0f}% of it ({verdict})"
+
+
 def _checks(est: Estimate) -> list[str]:
     out = []
     if est.budget is not None:
-        share = est.total / est.budget
-        verdict = "over the budget" if share > 1 else ("at or above the 80% alert" if share >= 0.8 else "within")
-        out.append(f"budget {_money(est.budget)}/month: the estimate is {share * 100:.0f}% of it ({verdict})")
+        out.append(f"budget {_money(est.budget)}/month: the estimate is {_share(est.total, est.budget)}")
+        if est.at_scale_max != est.total:
+            out.append(f"with autoscale at its maximum all month: {_money(est.at_scale_max)}/month, "
+                       f"{_share(est.at_scale_max, est.budget)}")
     if est.document is not None and est.variance is not None:
         verdict = "within" if est.within_tolerance else "OUTSIDE"
         out.append(f"document estimate {_money(est.document)}/month: {_pct(est.variance)} "
                    f"({verdict} the document's {TOLERANCE * 100:.0f}% variance)")
-    ceilings = [line for line in est.lines if line.ceiling]
-    if ceilings:
-        most = est.total + sum(line.ceiling or 0 for line in ceilings)
-        out.append(f"at most {_money(most)}/month with every cap and autoscale maximum reached")
+    if est.worst_case != est.at_scale_max:
+        out.append(f"at most {_money(est.worst_case)}/month with autoscale at its maximum and every usage cap "
+                   "(telemetry ingestion) reached every day: a ceiling, not gated by --fail-over-budget")
     return out
+
+
+def gate(est: Estimate) -> list[str]:
+    """What `cost --fail-over-budget` fails on: the estimate, or autoscale's maximum, over the budget."""
+    return est.over_budget()
+
+
+def budget_warnings(env: Any, steps: Sequence[Any], table: PriceTable) -> list[ConfigProblem]:
+    """`validate` (every command's load) warns when the environment as declared does not fit its budget,
+    naming the budget's file and key (prices from the bundled table, offline)."""
+    est = for_session(env.name, steps, table)
+    key = "budget.amount"
+    return [ConfigProblem(env.where(key), key, f"{reason} (provisioner cost --env {env.name}; docs/cost.md)", "warning")
+            for reason in est.over_budget()]
 
 
 def text(est: Estimate) -> str:
@@ -62,6 +83,9 @@ def text(est: Estimate) -> str:
         lines.append(f"  {line.item:<{width}}  {figure:>10}  {line.basis}{extra}  [{line.step}]")
     lines += ["", f"  {'total (fixed charges)':<{width}}  {_money(est.total):>10}", ""]
     lines += [f"  {c}" for c in _checks(est)]
+    notes = est.price_notes()
+    if notes:
+        lines += ["", "  Prices that differ from the architecture document:"] + [f"    {n}" for n in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -75,6 +99,8 @@ def to_json(est: Estimate) -> str:
         "total": est.total, "budget": est.budget, "document_estimate": est.document,
         "variance": round(est.variance, 4) if est.variance is not None else None,
         "within_tolerance": est.within_tolerance, "tolerance": TOLERANCE,
+        "at_scale_max": est.at_scale_max, "worst_case": est.worst_case, "over_budget": est.over_budget(),
+        "price_notes": est.price_notes(),
     }
     return json.dumps(doc, indent=2) + "\n"
 
@@ -90,6 +116,9 @@ def markdown(est: Estimate) -> str:
         out.append(f"| `{line.step}` | {line.item} | {figure} | {line.basis}{extra} |")
     out += [f"| | **total (fixed charges)** | **{_money(est.total)}** | |", ""]
     out += [f"- {c}" for c in _checks(est)]
+    notes = est.price_notes()
+    if notes:
+        out += ["", "Prices that differ from the architecture document:", ""] + [f"- {n}" for n in notes]
     return "\n".join(out) + "\n"
 
 

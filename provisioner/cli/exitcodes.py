@@ -12,7 +12,7 @@ MEANINGS: dict[int, str] = {
     EXIT_OK: "success: valid, no changes pending, converged, in sync (changes waiting on a precondition outside the "
              "run, such as a DNS delegation, are listed and do not count)",
     EXIT_ERROR: "error: invalid configuration, usage error (unknown option, bad value), credentials, "
-                "permissions, unreachable endpoint, a failed or refused change",
+                "permissions, unreachable endpoint, a failed or refused change, over budget (`cost --fail-over-budget`)",
     EXIT_CHANGES: "changes pending (`plan`, `provision --dry-run`: provision would apply them, or they are left for a "
                   "person with a fix line), drift present (`drift`), a built-in not met (`audit`) or a recovery target "
                   "missed (`drill`); nothing else exits 2",

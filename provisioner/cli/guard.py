@@ -33,6 +33,25 @@ class Main(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+def arm_endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--arm-endpoint must be an http(s) URL with a host: without a scheme ('127.0.0.1:47000') the SDK would try
+    Azure sign-in and fail with a credential message that hides the typo. A usage error, before anything runs."""
+    from urllib.parse import urlsplit
+
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or 0 < parts.port < 65536  # .port raises on a non-numeric port
+    except ValueError:
+        parts, port_ok = None, False
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        loopback = value.split(":")[0] in ("127.0.0.1", "localhost", "[::1]")
+        hint = f"; did you mean {'http' if loopback else 'https'}://{value}?" if "://" not in value else ""
+        raise click.BadParameter(f"{value!r} is not an http:// or https:// URL with a host{hint}")
+    return value.rstrip("/")
+
+
 def check_out_path(out: str | None) -> None:
     """A report file must be writable before any request is sent (a plan can take minutes)."""
     if not out:

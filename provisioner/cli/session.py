@@ -63,7 +63,18 @@ def load_session(env_name: str, registry: Sequence[ModuleType], envs_dir: Path =
         graph = build([(s.name, s.depends_on) for s in steps])
     except GraphError as exc:
         raise ConfigError([ConfigProblem("steps/", "depends_on", str(exc))]) from None
-    return Session(spec, steps, graph, [p for p in problems if p.severity != "error"], children)
+    return Session(spec, steps, graph, [p for p in problems if p.severity != "error"] + _budget(spec, steps), children)
+
+
+def _budget(spec: EnvironmentSpec, steps: list[Step]) -> list[ConfigProblem]:
+    """A warning when the environment as declared (or with autoscale at its maximum) exceeds its budget."""
+    from provisioner.cli.cost_report import budget_warnings
+    from provisioner.operate.cost import load_prices
+
+    try:
+        return budget_warnings(spec, steps, load_prices())
+    except ConfigError:  # an unreadable price table is `cost`'s error to report, not validate's
+        return []
 
 
 @dataclass
@@ -96,8 +107,12 @@ def connect(session: Session, spec: TargetSpec) -> Iterator[Connection]:
             lock = _lock_state_dir(spec.state_dir)
         except OSError as exc:  # read-only file system, no permission: one line naming the path
             raise TargetError(f"--state-dir {spec.state_dir}: {exc.strerror or exc}") from None
-        cloud = LocalCloud(state_file=spec.state_dir / "localcloud-state.json",
-                           request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
+        try:
+            cloud = LocalCloud(state_file=spec.state_dir / "localcloud-state.json",
+                               request_log=spec.state_dir / "localcloud-requests.jsonl", latency=spec.latency)
+        except ValueError as exc:  # its state file is served by a `localcloud serve` (or unreadable)
+            lock.close()
+            raise TargetError(f"--state-dir {spec.state_dir}: {exc}") from None
         url = cloud.start()
         try:
             # The embedded cloud's caller is its administrator (a static token: localcloud/rbac.py Principal),
@@ -181,6 +196,19 @@ def apply(session: Session, conn: Connection, the_plan: Plan, known: dict[str, d
                         workers, conn.timing, on_event, on_interrupt, session.children, guard, on_note)
     outcomes = executor.run(the_plan, known)
     return outcomes, time.monotonic() - started
+
+
+def ensure_providers(session: Session, conn: Connection) -> list[str]:
+    """Before the first write of a run (the run lock's own storage account included): every resource provider the
+    environment's types need is registered, or registered now, or the run stops naming what a person must do
+    (provisioner/azure/providers.py). Returns what this run registered."""
+    import sys
+
+    from provisioner.azure.providers import ensure_registered, namespaces
+
+    needed = namespaces([s.type for s in session.steps] + ["Microsoft.Storage/storageAccounts"])  # + the run lock
+    return ensure_registered(conn.clients, needed, conn.timing.poll, conn.timing.retry_deadline,
+                             lambda message: print(message, file=sys.stderr, flush=True))
 
 
 @contextmanager

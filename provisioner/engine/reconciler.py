@@ -80,7 +80,7 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
     ignored: tuple[Ignored, ...] = tuple(result.ignored)
     state = str((observed.get("properties") or {}).get("provisioningState") or "").lower()
     if not result.changes:
-        if state == "failed":
+        if step.failed(observed):
             return Change(step.name, step.ref, Action.UPDATE, (), "last provisioning failed: re-apply", ignored)
         if in_flight(step, observed):
             # Another (perhaps killed) run's operation is still going: apply waits for it, never re-sends it.
@@ -101,7 +101,9 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
             hold = Hold(HoldKind.REFUSED, "an immutable property changed; pass --allow-replace to delete and re-create it")
         paths = ", ".join(c.path for c in changes if c.requires_replace)
         return Change(step.name, step.ref, Action.REPLACE, changes, f"immutable: {paths}", ignored, hold)
-    return Change(step.name, step.ref, Action.UPDATE, changes, "differs", ignored)
+    refusal = step.refuse_update(observed, changes)
+    return Change(step.name, step.ref, Action.UPDATE, changes, "differs", ignored,
+                  Hold(HoldKind.REFUSED, refusal) if refusal else None)
 
 
 def plan(

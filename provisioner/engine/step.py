@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -116,6 +116,12 @@ class Step:
             return True
         return state in TERMINAL
 
+    def failed(self, body: dict[str, Any]) -> bool:
+        """Whether the live resource's last write failed, so its body must be sent again (pure). Default: a
+        provisioningState of Failed; a type that reports it elsewhere overrides this (a Static Web App custom
+        domain's `status`)."""
+        return str((body.get("properties") or {}).get("provisioningState") or "").lower() == "failed"
+
     def gather(self, clients: Any, known: Known) -> None:
         """Read inputs Azure never returns in a resource body (a cache's access key, a password held in Key
         Vault) before `desired` runs; called in plan and again before apply. Most steps need nothing."""
@@ -141,6 +147,12 @@ class Step:
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def refuse_update(self, observed: dict[str, Any], changes: Sequence[PropertyChange]) -> str | None:
+        """Why an in-place update Azure would refuse must not be attempted (e.g. a PostgreSQL major version
+        going down), or None. Pure. A refused update is listed in the plan and stops `provision` before any
+        write, like a refused replace."""
+        return None
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: tuple[PropertyChange, ...]) -> None:
         """Default: a full PUT of the desired body, which is create-or-update in ARM."""

@@ -81,6 +81,9 @@ class LocalCloud:
         blobs_file = sf.with_name(sf.name + ".blobs.json") if sf else None
         directory_file = sf.with_name(sf.name + ".directory.json") if sf else None
         self.engine = Engine(self.store, ActivityLog(activity_file), latency, time_scale, tenant_id)
+        if sf:  # operations in flight survive a restart or a kill -9, and are resumed (lro.Operations.attach)
+            self.engine.ops.attach(sf.with_name(sf.name + ".operations.json"), fast=latency == "fast")
+            self.store.on_save.append(self.engine.ops.save)
         # Every caller reaches the loopback listener from 127.0.0.1; the Key Vault firewall instead sees this
         # address, the public IP a caller on the internet would have (`serve --client-ip`). A request may
         # name its own with the X-Forwarded-For header (tests acting as a second person).
@@ -121,6 +124,7 @@ class LocalCloud:
     def start(self) -> str:
         if self._server is not None:
             return self.url
+        self.store.hold()  # one server per state file (released by stop)
         server = LocalHTTPServer((self.host, self.port), Handler)
         server.cloud = self
         self._server = server
@@ -170,6 +174,7 @@ class LocalCloud:
 
     def stop(self) -> None:
         if self._server is None:
+            self.store.close()
             return
         self._stop.set()
         for server in (self._server, self._tls_server, self._blob_server):
@@ -181,6 +186,7 @@ class LocalCloud:
         self._server = self._tls_server = self._blob_server = None
         self.engine.settle()
         self.pg.close()
+        self.store.close()
 
     def __enter__(self) -> LocalCloud:
         self.start()

@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import locks
+from . import accepted, locks, providers
 from .activity import ActivityLog
 from .errors import ArmError, bad_request, group_not_found, not_found
 from .ids import ArmPath, cached_parse, canonical_id, normalize_location, type_of
 from .lro import Operation, Operations
-from .profile import TENANT_ID, ActionCtx, TypeProfile, WriteCtx, drop_path, merge_patch, now_iso
+from .profile import LRO_FAILURE, TENANT_ID, ActionCtx, TypeProfile, WriteCtx, drop_path, merge_patch, now_iso
 from .store import Store
 from .types import profile_for
 from .wire import Reply, Request
@@ -210,6 +210,7 @@ class Engine:
             self._require_container(path)
             raise not_found(rid, path.full_type)
         self._require_container(path)
+        providers.require(self, path)  # 409 MissingSubscriptionRegistration for an unregistered namespace
         locks.check(self.store, rid, "write", path.full_type)
         lane = self._check_busy(profile, rid, req.method)
         now = now_iso()
@@ -219,6 +220,8 @@ class Engine:
         if profile.before_write:
             profile.before_write(ctx)
         self._shape(ctx, profile)
+        if profile.accepted_create and ctx.created and req.method == "PUT":
+            return accepted.accept_create(self, req, path, stored_id, ctx.body, profile, lane)
         lro = profile.lro if req.method == "PUT" else profile.patch_lro
         headers: dict[str, str] = {}
         if lro and profile.provisioning_state:
@@ -230,7 +233,10 @@ class Engine:
         if lro:
             kind = "put" if req.method == "PUT" else "patch"
             final = req.fault.lro_status if req.fault and req.fault.lro_status else "Succeeded"
-            op = self._new_op(kind, stored_id, path, ctx.body, self.seconds(profile, ctx.body, kind), final, lane)
+            failure = ctx.extra.get(LRO_FAILURE)  # a hook decided the operation fails (its ARM error body)
+            op = self._new_op(kind, stored_id, path, ctx.body, self.seconds(profile, ctx.body, kind),
+                              "Failed" if failure else final, lane)
+            op.error = failure
             headers.update(self._op_headers(op, req.api_version, location=False))
         status = (profile.created if ctx.created else profile.updated) if req.method == "PUT" else profile.patch_status
         self.record(req, path, stored_id, status)
@@ -363,7 +369,7 @@ class Engine:
         return headers
 
     def _finish(self, op: Operation) -> None:
-        if op.resource_id is None:
+        if op.resource_id is None or accepted.finish(self, op):
             return
         body = self.store.get(op.resource_id)
         profile = profile_for(type_of(op.resource_id))
@@ -385,6 +391,8 @@ class Engine:
             body["properties"]["provisioningState"] = op.final_status
         if profile.on_settled and op.final_status == "Succeeded":
             profile.on_settled(self, body)
+        if profile.on_failed and op.final_status == "Failed":
+            profile.on_failed(self, body, op.error or {})
         self.store.put(op.resource_id, body)
 
     def record(self, req: Request, path: ArmPath, rid: str, status: int, action: str | None = None) -> None:

@@ -15,11 +15,14 @@ class ArmError(Exception):
         self.message = message
         self.headers = headers or {}
         self.inner: str | None = None  # Key Vault's innererror.code (ForbiddenByFirewall, ForbiddenByRbac)
+        self.details: list[dict[str, Any]] = []  # ARM's error.details (e.g. MissingSubscriptionRegistration's target)
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.inner:
             error["innererror"] = {"code": self.inner}
+        if self.details:
+            error["details"] = self.details
         return {"error": error}
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from .store import read_json, write_json_atomic
+
+# A finished operation's status stays readable this long after a restart (a client polling across it).
+KEEP_DONE_SECONDS = 3600.0
 
 
 def iso(ts: float) -> str:
@@ -50,11 +57,43 @@ class Operation:
 
 
 class Operations:
-    """All operations, in memory (an interrupted operation is settled when the state is reloaded)."""
+    """All operations; with a file (`attach`), persisted after every request, so operations in flight survive a
+    restart of the cloud, or its process being killed, and are resumed when it loads the file again."""
 
     def __init__(self) -> None:
         self._ops: dict[str, Operation] = {}
         self._lock = threading.Lock()
+        self._path: Path | None = None
+        self._dirty = False
+
+    def attach(self, path: Path, fast: bool) -> int:
+        """Load the operations a previous process left and persist from now on. Those still in flight resume:
+        with their end time under realistic latency (Azure kept working while this process was down), at once
+        under fast latency (where every operation takes no time). Returns how many were resumed."""
+        self._path = path
+        now = time.time()
+        resumed = 0
+        for raw in read_json(path, []) or []:
+            op = _from_json(raw)
+            if op is None:
+                continue
+            if not op.done:
+                resumed += 1
+                op.end = min(op.end, now) if fast else op.end
+            self._ops[op.id.lower()] = op
+        self._dirty = bool(resumed)
+        return resumed
+
+    def save(self) -> None:
+        """Write the operations in flight, and those finished within KEEP_DONE_SECONDS, when anything changed
+        (hooked to Store.save: after every request and every settle)."""
+        if self._path is None or not self._dirty:
+            return
+        keep = time.time() - KEEP_DONE_SECONDS
+        with self._lock:
+            ops = [o for o in self._ops.values() if not o.done or o.end >= keep]
+            self._dirty = False
+        write_json_atomic(self._path, [_to_json(o) for o in ops])
 
     def new(
         self,
@@ -83,6 +122,7 @@ class Operations:
         )
         with self._lock:
             self._ops[op_id.lower()] = op
+            self._dirty = True
         return op
 
     def get(self, op_id: str) -> Operation | None:
@@ -95,6 +135,7 @@ class Operations:
             ready = sorted((o for o in self._ops.values() if not o.done and o.end <= now), key=lambda o: o.end)
             for o in ready:
                 o.done = True
+            self._dirty = self._dirty or bool(ready)
             return ready
 
     def pending(self) -> bool:
@@ -114,3 +155,33 @@ class Operations:
                 if not o.done and o.resource_id and o.resource_id.lower() == resource_id.lower():
                     return o
         return None
+
+
+def _nothing(engine: Any, body: dict[str, Any]) -> None:
+    return None
+
+
+def _to_json(op: Operation) -> dict[str, Any]:
+    """An operation as JSON; a callback in `extra` (engine.later's fn) is kept as "module:name"."""
+    out = asdict(op)
+    out["extra"] = {k: ({"__fn__": f"{v.__module__}:{v.__qualname__}"} if callable(v) else v)
+                    for k, v in op.extra.items()}
+    return out
+
+
+def _from_json(raw: Any) -> Operation | None:
+    if not isinstance(raw, dict):
+        return None
+    extra = {}
+    for key, value in (raw.get("extra") or {}).items():
+        if isinstance(value, dict) and set(value) == {"__fn__"}:
+            module, _, name = str(value["__fn__"]).partition(":")
+            try:
+                value = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError):
+                value = _nothing  # a callback this version no longer has: the operation still ends, without it
+        extra[key] = value
+    try:
+        return Operation(**{**raw, "extra": extra})
+    except TypeError:
+        return None  # written by another version: not resumed

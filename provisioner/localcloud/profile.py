@@ -13,6 +13,9 @@ from typing import Any, Protocol
 from .ids import ArmPath
 
 TENANT_ID = "00000000-0000-0000-0000-000000000000"
+# ctx.extra key: a hook that validates asynchronously (as the service does) sets the ARM error the write's
+# long-running operation ends Failed with, instead of refusing the request itself.
+LRO_FAILURE = "lro_failure"
 
 
 class EngineApi(Protocol):
@@ -135,6 +138,8 @@ class TypeProfile:
     before_delete: Callable[[EngineApi, dict[str, Any]], None] | None = None  # may raise ArmError (409)
     on_removed: Callable[[EngineApi, dict[str, Any], str], None] | None = None  # (engine, body, now)
     on_settled: Callable[[EngineApi, dict[str, Any]], None] | None = None
+    # The operation of a write ended Failed (a hook set ctx.extra[LRO_FAILURE]): (engine, body, ARM error).
+    on_failed: Callable[[EngineApi, dict[str, Any], dict[str, Any]], None] | None = None
     actions: dict[str, Action] = field(default_factory=dict)
     singleton: bool = False  # a collection-shaped path that is one resource (currentbillingfeatures)
     busy_lane: Callable[[str], str | None] | None = None  # one write at a time per lane (PG server)
@@ -150,6 +155,8 @@ class TypeProfile:
     # False: a view of state kept elsewhere (ARM Key Vault secrets live in the data plane's store):
     # GET always asks default_body, a write is never stored as a resource body.
     stored: bool = True
+    # A create answers 202 + Location and the resource appears when its operation ends (accepted.py).
+    accepted_create: bool = False
     raw_body: bool = False  # stored as sent, no id/name/type/systemData (currentbillingfeatures)  # attaches at any scope; its container is the scope, not a group
 
     def duration(self, body: dict[str, Any]) -> float:

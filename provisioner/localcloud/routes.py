@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from . import locks
+from . import locks, providers
 from .errors import ArmError, bad_request
 from .ids import cached_parse, is_under, type_of
 from .services import ArmEngine
@@ -19,7 +19,6 @@ _EVENTS = re.compile(r"^/subscriptions/([^/]+)/providers/microsoft\.insights/eve
 _SUB = re.compile(r"^/subscriptions/([^/]+)$", re.IGNORECASE)
 _RESOURCES = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/resources$", re.IGNORECASE)
 _NS_ACTION = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)/([^/]+)$", re.IGNORECASE)
-_PROVIDER = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)$", re.IGNORECASE)
 _TAGS = re.compile(r"^(/subscriptions/.+)/providers/microsoft\.resources/tags/default$", re.IGNORECASE)
 
 
@@ -56,11 +55,9 @@ def route(engine: ArmEngine, req: Request) -> Reply | None:
     m = _RESOURCES.match(path)
     if m and method == "GET":
         return Reply(200, {"value": _generic_list(engine, path.rsplit("/", 1)[0], m.group(2))})
-    m = _PROVIDER.match(path)
-    if m and method == "GET":
-        ns = m.group(2)
-        return Reply(200, {"id": f"/subscriptions/{m.group(1)}/providers/{ns}", "namespace": ns,
-                           "registrationState": "Registered", "resourceTypes": []})
+    answer = providers.route(engine, req)  # GET/list providers, register, unregister
+    if answer is not None:
+        return answer
     m = _NS_ACTION.match(path)
     if m and method == "POST":
         return _namespace_action(engine, req, m.group(2), m.group(3))
@@ -152,8 +149,6 @@ def _generic_list(engine: ArmEngine, scope: str, group: str | None) -> list[dict
 
 def _namespace_action(engine: ArmEngine, req: Request, namespace: str, action: str) -> Reply:
 
-    if action.lower() == "register":
-        return Reply(200, {"namespace": namespace, "registrationState": "Registered"}, write=True)
     if action.lower() != "checknameavailability":
         raise ArmError(400, "UnsupportedActionByLocalCloud",
                        f"The local cloud does not implement POST '{action}' on provider '{namespace}'.")

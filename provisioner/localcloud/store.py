@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
 import os
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .ids import is_under
 
@@ -33,13 +36,48 @@ def read_json(path: Path | None, default: Any) -> Any:
     return json.loads(text) if text.strip() else default
 
 
+class StateInUse(ValueError):
+    """Another process serves this state file (two servers on one file would overwrite each other's writes)."""
+
+
 class Store:
-    """Keys are lower-cased ids; each entry keeps the id casing of the request that created it."""
+    """Keys are lower-cased ids; each entry keeps the id casing of the request that created it. A store with a
+    file holds an exclusive lock on `<file>.lock` from `load` to `close`: one server per state file."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self._items: dict[str, tuple[str, dict[str, Any]]] = {}
         self.dirty = False
+        self._held: IO[str] | None = None
+        self.on_save: list[Callable[[], None]] = []  # side state saved with it (operations in flight)
+
+    # -- one server per state file
+    def hold(self) -> None:
+        """Take the file's lock (idempotent). flock: the OS drops it when the process dies, even by kill -9, so it
+        never goes stale; a second holder is refused at once, naming the first (pid, command)."""
+        if self.path is None or self._held is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.with_name(self.path.name + ".lock").open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StateInUse(f"{self.path} is in use by {holder}: one local cloud per state file (two would "
+                             "overwrite each other's state); stop that one, or give this one another --state") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} ({' '.join(os.path.basename(a) for a in sys.argv[:3])})")
+        handle.flush()
+        self._held = handle
+
+    def close(self) -> None:
+        """Release the state file's lock (the cloud stopped)."""
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     # -- reading
     def get(self, resource_id: str) -> dict[str, Any] | None:
@@ -82,6 +120,7 @@ class Store:
 
     # -- persistence
     def load(self) -> None:
+        self.hold()
         data = read_json(self.path, {})
         if not isinstance(data, dict):
             raise ValueError(f"{self.path}: the state file must hold a JSON object (ARM id -> body)")
@@ -92,3 +131,5 @@ class Store:
         if self.path is not None and self.dirty:
             write_json_atomic(self.path, {i: b for i, b in self._items.values()})
         self.dirty = False
+        for hook in self.on_save:
+            hook()

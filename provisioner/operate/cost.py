@@ -64,6 +64,7 @@ class Line:
     basis: str  # how the figure was reached
     usage: bool = False  # billed by usage: not in the total
     ceiling: float | None = None  # the most it can cost (a daily cap, autoscale's maximum)
+    autoscale: bool = False  # the instances autoscale may add: part of the budget gate (usage caps are not)
 
 
 def _hourly(table: PriceTable, step: str, key: str, item: str, count: float = 1.0) -> list[Line]:
@@ -136,8 +137,9 @@ def lines_for(step: str, type_name: str, body: dict[str, Any] | None, table: Pri
         rate = table.price("storage.hot_lrs") or 0.0
         return [Line(step, f"storage {sku.get('name')} (data, operations)", 0.0, f"${rate}/GB-month stored", usage=True)]
     if t == "microsoft.communication/emailservices":
-        rate = table.price("email.message") or 0.0
-        return [Line(step, "email sent", 0.0, f"${rate}/email", usage=True)]
+        rate, per_mb = table.price("email.message") or 0.0, table.price("email.data")
+        data = f" + ${per_mb}/MB sent" if per_mb is not None else ""
+        return [Line(step, "email sent", 0.0, f"${rate}/email{data}", usage=True)]
     return []
 
 
@@ -170,6 +172,36 @@ class Estimate:
         v = self.variance
         return None if v is None else abs(v) <= TOLERANCE
 
+    @property
+    def at_scale_max(self) -> float:
+        """Fixed charges with autoscale at its maximum all month: what the budget must hold."""
+        return round(self.total + sum(line.ceiling or 0 for line in self.lines if line.autoscale), 2)
+
+    @property
+    def worst_case(self) -> float:
+        """Also every usage cap reached every day (telemetry ingestion): a ceiling, not a forecast."""
+        return round(self.total + sum(line.ceiling or 0 for line in self.lines), 2)
+
+    def over_budget(self) -> list[str]:
+        """Why the environment does not fit its budget ([] when it does, or has none): the fixed charges, or
+        the fixed charges with autoscale at its maximum. Usage caps are reported, not gated: a cap is the most
+        a day may cost, not what it costs."""
+        if self.budget is None:
+            return []
+        out = []
+        if self.total > self.budget:
+            out.append(f"the estimate ${self.total:,.2f}/month exceeds the budget ${self.budget:,.2f}")
+        elif self.at_scale_max > self.budget:
+            out.append(f"with autoscale at its maximum the estimate is ${self.at_scale_max:,.2f}/month, over the "
+                       f"budget ${self.budget:,.2f}")
+        return out
+
+    def price_notes(self) -> list[str]:
+        """Why each price used here differs from the one the architecture document gives (table `document`)."""
+        used = {key for key, entry in self.table.prices.items() if entry.get("document")}
+        return [f"{key}: ${self.table.price(key)} per {self.table.prices[key]['unit']} here, the document says "
+                f"{self.table.prices[key]['document']}: {self.table.prices[key]['why']}" for key in sorted(used)]
+
 
 def estimate(env: str, bodies: Iterable[tuple[str, str, dict[str, Any] | None]], table: PriceTable,
              budget: float | None = None) -> Estimate:
@@ -188,7 +220,7 @@ def estimate(env: str, bodies: Iterable[tuple[str, str, dict[str, Any] | None]],
             per = plan.monthly / count
             lines.append(Line(plan.step, f"autoscale up to {scale} instances", 0.0,
                               f"+${per:,.2f}/month per instance above {count:g}", usage=True,
-                              ceiling=round(per * (scale - count), 2)))
+                              ceiling=round(per * (scale - count), 2), autoscale=True))
     lines.sort(key=lambda line: line.usage)  # fixed charges first, usage-based after (stable otherwise)
     return Estimate(env, tuple(lines), table, budget, DOCUMENT_ESTIMATES.get(env), tuple(notes))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.azure import Clients, Target
-from provisioner.cli.session import Connection, apply, make_plan
+from provisioner.cli.session import Connection, apply, ensure_providers, make_plan
 from provisioner.core.model import Status
 from provisioner.engine.executor import Timing
 from provisioner.engine.reconciler import Policy
@@ -29,6 +29,7 @@ def production() -> Iterator[LocalCloud]:
         s = session("production")
         conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02,
                                          ca_file=str(cloud.ca_file))), Timing.local())
+        ensure_providers(s, conn)  # as provision does before its first write (a fresh subscription)
         the_plan, known = make_plan(s, conn, Policy())
         outcomes, _ = apply(s, conn, the_plan, known)
         assert [(o.change.step, o.error) for o in outcomes if o.status is Status.FAILED] == []

@@ -292,6 +292,9 @@ def test_localcloud_serve_unhealthy_image_flag(tmp_path):
         assert proc.stdout is not None
         url = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
         web = f"{rg_path('dev')}/providers/Microsoft.Web"
+        # A new subscription: App Service's provider is registered first, as Azure requires (docs/azure-2026.md).
+        sub = rg_path("dev").split("/resourceGroups/")[0]
+        assert rest(url, "POST", f"{sub}/providers/Microsoft.Web/register", api_version="2025-04-01")[0] == 200
         assert rest(url, "PUT", rg_path("dev"), {"location": "eastus"})[0] in (200, 201)
         assert rest(url, "PUT", f"{web}/serverfarms/p", {"location": "eastus", "sku": {"name": "B1"},
                                                          "properties": {"reserved": True}})[0] in (200, 201, 202)

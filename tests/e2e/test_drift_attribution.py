@@ -17,6 +17,7 @@ from provisioner.engine.executor import Timing
 from provisioner.engine.graph import build
 from provisioner.engine.reconciler import Policy
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 from tests.e2e.helpers import cli, rest
 from tests.support import SUB, closure, session
 
@@ -52,6 +53,7 @@ def _provision(cloud: LocalCloud) -> None:
 @pytest.fixture(scope="module")
 def dev_cloud() -> Iterator[LocalCloud]:
     with LocalCloud() as cloud:  # in memory: the Activity Log file would be rewritten on every write
+        register_all(cloud)  # a subscription in use (providers: tests/e2e/test_azure_2026.py)
         _provision(cloud)
         yield cloud
 
@@ -121,6 +123,7 @@ def test_a_deleted_resource_is_reported_missing_with_exit_2_and_who_deleted_it(d
 def test_the_cli_on_the_whole_environment_blames_only_alice() -> None:
     """`provisioner drift --output json` as a user runs it (a real process), on all of dev."""
     with LocalCloud() as cloud:
+        register_all(cloud)  # a subscription in use (providers: tests/e2e/test_azure_2026.py)
         full = session("dev")
         conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02, ca_file=str(cloud.ca_file))), Timing.local())
         plan, known = make_plan(full, conn, Policy())

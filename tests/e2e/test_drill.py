@@ -19,6 +19,7 @@ import pytest
 
 from provisioner.azure import Clients, Target, call, raw, wait
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 from tests.conftest import require_postgres
 from tests.e2e.helpers import cli
 from tests.support import ROOT, SUB
@@ -135,6 +136,7 @@ def slow_cloud(tmp_path) -> Iterator[LocalCloud]:
     """Realistic latency scaled down: a restore takes seconds, and a point is restorable only after the WAL lag."""
     require_postgres()
     with LocalCloud(state_file=tmp_path / "state.json", latency="realistic", time_scale=0.01, postgres="on") as c:
+        register_all(c)  # a subscription in use (provider registration: tests/e2e/test_azure_2026.py)
         yield c
     shutil.rmtree(c.pg.root, ignore_errors=True)
 

@@ -97,6 +97,7 @@ def test_a_run_that_stops_waiting_for_email_leaves_the_link_to_the_next_run(tmp_
     from provisioner.engine.executor import Timing
     from provisioner.engine.graph import build
     from provisioner.localcloud import LocalCloud
+    from provisioner.localcloud.providers import register_all
     from tests.support import ENVS, SUB, closure, session
 
     envs = tmp_path / "envs"
@@ -108,6 +109,7 @@ def test_a_run_that_stops_waiting_for_email_leaves_the_link_to_the_next_run(tmp_
     steps = [s for s in full.steps if s.name in names]
     sub = Session(full.env, steps, build([(s.name, s.depends_on) for s in steps]))
     with LocalCloud(latency="realistic", time_scale=0.005) as cloud:  # each DNS check: 900 s -> 4.5 s
+        register_all(cloud)  # in-process runs, not the CLI's provision that registers providers itself
         conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02)), Timing.local())
         seen = []
         for _ in range(4):

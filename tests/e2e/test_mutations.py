@@ -20,6 +20,7 @@ from provisioner.engine.graph import build
 from provisioner.engine.reconciler import Policy, decide
 from provisioner.engine.step import Step
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 from steps._fields import MIRROR
 from tests.e2e.mutations import Mutation, Rest, _other, apply_mutation, mutations, read_call, set_path
 from tests.support import SUB, closure, first_envs, meet_preconditions, session
@@ -61,6 +62,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     # In memory (no state file): the state and Activity Log files are rewritten on every write, which
     # costs more than the hundreds of mutations themselves.
     with LocalCloud(latency="fast") as cloud:
+        register_all(cloud)  # a subscription in use (providers: tests/e2e/test_azure_2026.py)
         conn = Connection(Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02, ca_file=str(cloud.ca_file))), Timing.local())
         w = World(cloud, conn, {}, {})
         # Production first: it delegates the sub-zones (provided up front, as their environments would), so

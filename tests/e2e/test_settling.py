@@ -12,6 +12,7 @@ from provisioner.core.model import Status
 from provisioner.engine.executor import Timing
 from provisioner.engine.graph import build
 from provisioner.engine.reconciler import Policy
+from provisioner.localcloud.providers import register_all
 from tests.support import closure, session
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +45,7 @@ def test_postgres_children_wait_for_a_new_ha_server_instead_of_hitting_server_bu
 
     # Realistic latency, scaled: the HA server's create (900 s) and standby (300 s) take 1.8 s + 0.6 s.
     with LocalCloud(latency="realistic", time_scale=0.002, request_log=tmp_path / "r.jsonl") as cloud:
+        register_all(cloud)  # a subscription in use (providers: tests/e2e/test_azure_2026.py)
         clients = Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02, ca_file=str(cloud.ca_file)))
         full = session("production")
         names = set(closure(full, "postgres_database")) | set(closure(full, "postgres_firewall"))

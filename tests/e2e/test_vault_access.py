@@ -18,6 +18,7 @@ from provisioner.engine.executor import Timing
 from provisioner.engine.graph import build
 from provisioner.engine.reconciler import Policy
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 from steps import ALL_STEPS, _kv_references
 from tests.e2e.helpers import cli, rest, rg_path, writes
 from tests.localcloud.conftest import jwt
@@ -48,6 +49,7 @@ def test_after_provision_the_vault_is_shut_to_everyone_but_the_app(tmp_path: Pat
     dev = envs / "dev.toml"
     dev.write_text(dev.read_text() + f'\n[key_vault]\nallowed_ips = ["{OPERATOR_IP}"]\n')
     with LocalCloud(client_ip=OPERATOR_IP) as cloud:
+        register_all(cloud)  # a subscription in use (providers: tests/e2e/test_azure_2026.py)
         clients = Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02, ca_file=str(cloud.ca_file)))
         s = load_session("dev", ALL_STEPS, envs)
         _provision(s, Connection(clients, Timing.local()))
@@ -137,6 +139,7 @@ def test_references_resolve_through_the_vnet_with_a_role_and_nothing_else(cloud,
 def test_production_converges_in_one_run_with_realistic_latency_and_a_random_tenant() -> None:
     tenant = str(uuid.uuid4())
     with LocalCloud(latency="realistic", time_scale=0.005, tenant_id=tenant) as cloud:
+        register_all(cloud)  # a subscription in use (providers: tests/e2e/test_azure_2026.py)
         clients = Clients(Target(SUB, cloud.url, local=True, polling_interval=0.05, ca_file=str(cloud.ca_file)))
         s = session("production")
         assert check_tenant(s.env, clients) == tenant

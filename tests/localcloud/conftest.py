@@ -12,6 +12,7 @@ from azure.core.credentials import AccessToken
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 
 SUB = "00000000-0000-0000-0000-000000000000"
 RG = "rg-test"
@@ -45,6 +46,9 @@ def jwt(**claims: Any) -> str:
 @pytest.fixture
 def cloud() -> Iterator[LocalCloud]:
     with LocalCloud() as c:
+        # These tests write with bare SDK clients, as a subscription in use would be: its providers registered
+        # (the registration itself is tested in test_azure_2026.py).
+        register_all(c)
         yield c
 
 

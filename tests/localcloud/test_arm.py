@@ -16,6 +16,7 @@ from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import AppServicePlan, SkuDescription
 
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 
 from .conftest import RG, SUB, raw, rid
 
@@ -101,6 +102,7 @@ def test_caller_from_jwt(cloud, rg):
 def test_state_file_round_trip(tmp_path: Path):
     state = tmp_path / "state.json"
     with LocalCloud(state_file=state) as c1:
+        register_all(c1)
         rmc = ResourceManagementClient(_cred(), SUB, base_url=c1.url, per_call_policies=[_allow()])
         rmc.resource_groups.create_or_update("Rg-Persist", {"location": "eastus"})
         first = c1.state()
@@ -135,6 +137,7 @@ def test_set_state_and_control_endpoints(cloud):
 def test_request_log_lines(tmp_path: Path):
     log = tmp_path / "requests.jsonl"
     with LocalCloud(request_log=log) as c:
+        register_all(c)
         raw(c, "PUT", GROUP + "?api-version=2025-04-01", {"location": "eastus"},
             headers={"x-ms-correlation-request-id": "corr-1"})
         raw(c, "PUT", f"{GROUP}/providers/Microsoft.Contoso/things/secret?api-version=1",

@@ -15,6 +15,7 @@ from provisioner.azure import Clients, Target
 from provisioner.azure.blobs import LeaseBlob, account_key_credential
 from provisioner.core.errors import AzureCallError
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 from provisioner.operate.lease import Holder, LeaseLost, LockTimeout, RunLock
 from provisioner.operate.runlock import _ensure_account, _local_blob_endpoint
 from tests.conftest import AZURITE_ACCOUNT, AZURITE_KEY
@@ -27,6 +28,7 @@ _names = itertools.count()
 def local_account(tmp_path_factory) -> Iterator[tuple[str, dict]]:
     tmp = tmp_path_factory.mktemp("blobcloud")
     with LocalCloud(state_file=tmp / "state.json") as cloud:
+        register_all(cloud)  # a subscription in use (provider registration: test_azure_2026.py)
         clients = Clients(Target(SUB, cloud.url, local=True, polling_interval=0.02))
         _ensure_account(clients, "ops-rg", "opslocks", "locks", "eastus", {})
         keys = clients.storage.storage_accounts.list_keys("ops-rg", "opslocks")

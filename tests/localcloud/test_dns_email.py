@@ -163,9 +163,10 @@ def test_static_custom_domain_needs_its_cname(c):
     default = get(c.web.static_sites.get_static_site, RG, "swa")["properties"]["defaultHostname"]
     host, body = f"admin.{ZONE}", {"properties": {"validationMethod": "cname-delegation"}}
     record(c, "admin", "CNAME", {"TTL": 3600, "CNAMERecord": {"cname": "elsewhere.example.net"}})
-    with pytest.raises(AzureCallError) as info:
+    with pytest.raises(AzureCallError) as info:  # accepted, then failed by its operation (Static Web Apps)
         wait(sdk(c.web.static_sites.begin_create_or_update_static_site_custom_domain, RG, "swa", host, body))
-    assert info.value.status == 400
+    assert info.value.code == "BadRequest" and "CNAME Record is invalid" in str(info.value)
+    assert get(c.web.static_sites.get_static_site_custom_domain, RG, "swa", host)["properties"]["status"] == "Failed"
     record(c, "admin", "CNAME", {"TTL": 3600, "CNAMERecord": {"cname": default}})
     wait(sdk(c.web.static_sites.begin_create_or_update_static_site_custom_domain, RG, "swa", host, body))
     assert get(c.web.static_sites.get_static_site_custom_domain, RG, "swa", host)["properties"]["status"] == "Ready"

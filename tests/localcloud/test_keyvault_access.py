@@ -15,6 +15,7 @@ from azure.mgmt.resource.subscriptions import SubscriptionClient
 from azure.mgmt.web import WebSiteManagementClient
 
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 
 from .conftest import RG, SUB, AllowHttp, StaticCred, jwt, rid
 from .test_keyvault import grant
@@ -27,6 +28,7 @@ READER = "21090545-7ca7-4776-b22c-e363652d74d2"
 @pytest.fixture
 def cloud():
     with LocalCloud(tenant_id=TENANT) as c:
+        register_all(c)
         yield c
 
 
@@ -89,6 +91,7 @@ def test_rbac_needs_a_data_plane_role(make, cloud, rg):
 
 def test_role_assignments_propagate_slowly_under_realistic_latency(rg):
     with LocalCloud(latency="realistic", time_scale=0.01) as c:  # 180 s -> 1.8 s
+        register_all(c)
         def make(cls, **kw):
             return cls(StaticCred(), SUB, base_url=c.url, per_call_policies=[AllowHttp()], polling_interval=0.05, **kw)
 

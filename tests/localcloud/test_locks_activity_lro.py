@@ -15,6 +15,7 @@ from azure.mgmt.web import WebSiteManagementClient
 from azure.mgmt.web.models import AppServicePlan, SkuDescription
 
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 
 from .conftest import RG, SUB, AllowHttp, StaticCred, raw, rid
 
@@ -88,6 +89,7 @@ def test_activity_log_attributes_out_of_band_change(cloud, make, rg):
 
 def test_realistic_lro_shows_transient_state():
     with LocalCloud(latency="realistic", time_scale=0.01) as cloud:
+        register_all(cloud)
         web = WebSiteManagementClient(StaticCred(), SUB, base_url=cloud.url, per_call_policies=[AllowHttp()],
                                       polling_interval=0.05)
         raw(cloud, "PUT", f"/subscriptions/{SUB}/resourceGroups/{RG}?api-version=2025-04-01", {"location": "eastus"})

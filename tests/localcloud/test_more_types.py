@@ -9,6 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from provisioner.localcloud import LocalCloud
+from provisioner.localcloud.providers import register_all
 
 from .conftest import RG, SUB, dns_proof, raw, rid
 
@@ -124,6 +125,7 @@ def test_postgres_flexible(cloud, make, rg):
 
 def test_postgres_server_is_busy():
     with LocalCloud(latency="realistic", time_scale=0.002) as cloud:  # server create 1.2 s
+        register_all(cloud)
         raw(cloud, "PUT", f"/subscriptions/{SUB}/resourceGroups/{RG}?api-version=2025-04-01", {"location": "eastus"})
         server = rid("Microsoft.DBforPostgreSQL/flexibleServers/pg-busy")
         assert raw(cloud, "PUT", server + "?api-version=2024-08-01", _pg_server())[0] == 202
@@ -137,6 +139,7 @@ def test_a_new_ha_server_stays_updating_after_its_create_and_children_get_server
 
     # Server create 900 s (HA) and 300 s of standby creation, scaled: 1.8 s + 0.6 s.
     with LocalCloud(latency="realistic", time_scale=0.002) as cloud:
+        register_all(cloud)
         raw(cloud, "PUT", f"/subscriptions/{SUB}/resourceGroups/{RG}?api-version=2025-04-01", {"location": "eastus"})
         server = rid("Microsoft.DBforPostgreSQL/flexibleServers/pg-ha")
         body = _pg_server()

@@ -34,7 +34,7 @@ def vault(c):
 
 @pytest.mark.parametrize(("env", "sku", "tier", "ha", "days"), [
     ("dev", "Standard_B1ms", "Burstable", "Disabled", 7),
-    ("staging", "Standard_D2s_v3", "GeneralPurpose", "Disabled", 7),
+    ("staging", "Standard_B2s", "Burstable", "Disabled", 7),  # Burstable to fit its budget (envs/staging.toml)
     ("production", "Standard_D2s_v3", "GeneralPurpose", "ZoneRedundant", 30),
 ])
 def test_postgres_sizes_per_environment(env, sku, tier, ha, days):
@@ -43,7 +43,7 @@ def test_postgres_sizes_per_environment(env, sku, tier, ha, days):
     assert d["sku"] == {"name": sku, "tier": tier}
     assert p["highAvailability"] == {"mode": ha}
     assert p["backup"] == {"backupRetentionDays": days, "geoRedundantBackup": "Disabled"}
-    assert (p["version"], p["storage"], p["administratorLogin"]) == ("14", {"storageSizeGB": 32}, "fundrboltadmin")
+    assert (p["version"], p["storage"], p["administratorLogin"]) == ("17", {"storageSizeGB": 32}, "fundrboltadmin")
 
 
 def test_desired_holds_a_vault_reference_never_a_password(dev):

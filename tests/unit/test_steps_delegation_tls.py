@@ -139,6 +139,36 @@ def test_managed_certificate_body_and_calls(c, prod):
     assert any(p == "properties.canonicalName" for p in s.rules.replace_on)
 
 
+def test_a_202_from_the_certificate_put_is_waited_for_through_its_location(c, prod, monkeypatch):
+    """What App Service answers (azure-sdk-for-go#13665): 202, Location under the certificate; the generated SDK
+    operation raises HttpResponseError on it (azure-sdk-for-python#34395). The step waits on that Location."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.pipeline.transport._requests_basic import RequestsTransportResponse
+    from azure.core.rest import HttpRequest
+    from requests import Response
+
+    from provisioner.azure import accepted
+
+    cert = "/subscriptions/s/resourceGroups/fundrbolt-production-rg/providers/Microsoft.Web/certificates/c"
+    raw_response = Response()
+    raw_response.status_code, raw_response._content = 202, b""
+    raw_response.headers.update({"Location": f"https://management.azure.com{cert}/operationresults/1?api-version=x",
+                                 "Retry-After": "15"})
+    request = HttpRequest("PUT", f"https://management.azure.com{cert}")
+    accepted_202 = HttpResponseError(response=RequestsTransportResponse(request, raw_response))
+    c.web.certificates.create_or_update.side_effect = accepted_202
+    waited: list[str] = []
+    monkeypatch.setattr(accepted, "_wait", lambda op, response, interval: waited.append(response.headers["Location"]))
+    s = step(prod, "certificate:api")
+    s.create(c, s.desired({}))
+    assert waited == [f"https://management.azure.com{cert}/operationresults/1?api-version=x"]
+    # Any other status is still an error, mapped as every SDK error is.
+    raw_response.status_code = 400
+    c.web.certificates.create_or_update.side_effect = HttpResponseError(response=RequestsTransportResponse(request, raw_response))
+    with pytest.raises(AzureCallError):
+        s.create(c, s.desired({}))
+
+
 def test_sni_binding_serves_the_certificate_thumbprint(c, prod):
     s = step(prod, "custom_domain:api-tls")
     assert set(s.depends_on) >= {"custom_domain:api", "certificate:api"}
@@ -213,3 +243,54 @@ def test_a_sub_zone_production_may_not_read_waits_and_says_what_to_grant(c, prod
     s.gather(c, {})
     why = s.precondition({}) or ""
     assert "cannot read dev.fundrbolt.app in fundrbolt-dev-rg" in why and "Reader" in why
+
+
+# ---------------------------------------------------------------- the admin custom domain, validated by its operation
+
+
+def _domain(status: str, message: str | None = None) -> dict[str, Any]:
+    """A GET of staticSites/customDomains (azure-mgmt-web StaticSiteCustomDomainOverviewARMResource)."""
+    return {"name": "admin.fundrbolt.app", "properties": {"domainName": "admin.fundrbolt.app", "status": status,
+                                                          "errorMessage": message, "validationToken": None}}
+
+
+def test_a_failed_custom_domain_is_sent_again_and_one_validating_is_waited_for(prod):
+    from provisioner.engine.reconciler import Policy, decide
+
+    s = step(prod, "custom_domain:admin")
+    desired = s.desired({})
+    failed = decide(s, desired, _domain("Failed", "CNAME Record is invalid.  Please ensure ..."), Policy(), True)
+    assert failed.action.value == "update" and "failed" in failed.reason
+    busy = decide(s, desired, _domain("Validating"), Policy(), True)
+    assert busy.action.value == "noop" and "in progress" in busy.reason
+    assert decide(s, desired, _domain("Ready"), Policy(), True).action.value == "noop"
+
+
+def test_a_custom_domain_failed_by_its_operation_for_dns_is_waiting(c, prod):
+    from provisioner.core.errors import Waiting
+
+    # What azure-core raises when the operation ends Failed: the poll answered 200, the error is the operation's.
+    c.web.static_sites.begin_create_or_update_static_site_custom_domain.return_value.result.side_effect = (
+        _operation_failed("BadRequest", "CNAME Record is invalid.  Please ensure the CNAME record has been created."))
+    s = step(prod, "custom_domain:admin")
+    with pytest.raises(Waiting) as info:
+        s.create(c, s.desired({}))
+    assert "admin.fundrbolt.app" in str(info.value) and "CNAME Record is invalid" in str(info.value)
+    c.web.static_sites.begin_create_or_update_static_site_custom_domain.return_value.result.side_effect = (
+        _operation_failed("Conflict", "The domain is already in use by another static site."))
+    with pytest.raises(AzureCallError):  # any other failure is a failure
+        s.create(c, s.desired({}))
+
+
+def _operation_failed(code: str, message: str) -> Exception:
+    from azure.core.exceptions import HttpResponseError, ODataV4Format
+    from azure.core.pipeline.transport._requests_basic import RequestsTransportResponse
+    from azure.core.rest import HttpRequest
+    from requests import Response
+
+    answer = Response()
+    answer.status_code = 200
+    answer._content = b'{"status": "Failed", "error": {"code": "%s", "message": "%s"}}' % (code.encode(), message.encode())
+    error = HttpResponseError(response=RequestsTransportResponse(HttpRequest("GET", "https://x/operationStatuses/1"), answer))
+    error.error = ODataV4Format({"code": code, "message": message})
+    return error

@@ -72,7 +72,7 @@ def test_alert_severity_between_0_and_4(envs):
 
 
 def test_alert_threshold_must_be_positive(envs):
-    edit(envs, "common.toml", "threshold = 80\nwindow = \"PT10M\"", "threshold = 0\nwindow = \"PT10M\"")
+    edit(envs, "common.toml", "threshold = 80\nwindow = \"PT15M\"", "threshold = 0\nwindow = \"PT15M\"")
     only(envs, "dev", "metric_alerts.memory.threshold", "common.toml")
 
 
@@ -82,7 +82,7 @@ def test_percentage_threshold_at_most_100(envs):
 
 
 def test_availability_alert_severity_between_0_and_4(envs):
-    edit(envs, "dev.toml", "[budget]\n", "[availability_alerts]\nseverity = 5\n\n[budget]\n")
+    edit(envs, "dev.toml", "[availability_alerts]\n", "[availability_alerts]\nseverity = 5\n")
     only(envs, "dev", "availability_alerts.severity", "dev.toml")
 
 
@@ -131,9 +131,32 @@ def test_a_fixed_budget_start_date_is_refused_it_would_fail_from_the_next_month_
 
 def test_metric_alert_window_must_be_at_least_the_evaluation_frequency(envs):
     edit(envs, "common.toml", 'evaluation_frequency = "PT1M"', 'evaluation_frequency = "PT15M"')
+    p = only(envs, "production", "metric_alerts.error_rate.window", "common.toml")
+    assert "PT5M" in p.message and "PT15M" in p.message
+    only(envs, "production", "availability_alerts.window", "common.toml")
+
+
+def test_an_availability_alert_window_shorter_than_a_round_of_tests_is_refused(envs):
+    edit(envs, "dev.toml", 'window = "PT15M"', 'window = "PT5M"')
+    assert "PT15M" in only(envs, "dev", "availability_alerts.window", "dev.toml").message
+
+
+@pytest.mark.parametrize("window", ["PT10M", "PT2M", "PT45M", "PT2H", "P2D"])
+def test_a_metric_alert_window_azure_does_not_offer_is_refused_naming_those_it_does(envs, window):
+    # The first PT15M window in common.toml is the cpu rule's.
+    text = (envs / "common.toml").read_text().replace('window = "PT15M"\n', f'window = "{window}"\n', 1)
+    (envs / "common.toml").write_text(text)
     p = only(envs, "dev", "metric_alerts.cpu.window", "common.toml")
-    assert "PT10M" in p.message and "PT15M" in p.message
-    only(envs, "dev", "availability_alerts.window", "common.toml")
+    # Azure's set: MicrosoftDocs/azure-docs#38575, azurerm monitor_metric_alert ("Possible values are ...").
+    for allowed in ("PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D"):
+        assert allowed in p.message
+    assert window in p.message
+
+
+def test_a_window_over_four_hours_needs_a_five_minute_frequency(envs):
+    text = (envs / "common.toml").read_text().replace('window = "PT15M"\n', 'window = "PT6H"\n', 1)
+    (envs / "common.toml").write_text(text)
+    assert "PT5M" in only(envs, "dev", "metric_alerts.cpu.window", "common.toml").message
 
 
 def test_shipped_alert_windows_fit_their_frequency():

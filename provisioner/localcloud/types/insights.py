@@ -80,7 +80,7 @@ def _billing_populate(ctx: WriteCtx) -> None:
 _DURATION = re.compile(r"^p(t?)[0-9a-z.]+$", re.IGNORECASE)
 
 
-def _minutes(duration: str) -> float | None:
+def _minutes(duration: str) -> int | None:
     m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", duration.upper())
     if not m or not any(m.groups()):
         return None
@@ -88,14 +88,38 @@ def _minutes(duration: str) -> float | None:
     return days * 1440 + hours * 60 + minutes
 
 
-def _alert_populate(ctx: WriteCtx) -> None:
-    props = ctx.props
-    window, frequency = (_minutes(str(props.get(k) or "")) for k in ("windowSize", "evaluationFrequency"))
-    if window is not None and frequency is not None and window < frequency:
+# The only metric alert windows and evaluation frequencies Azure Monitor accepts: MicrosoftDocs/azure-docs#38575
+# (alerts-metric-create-templates, "the allowed values for the windowSize and evaluationFrequency"), the azurerm
+# monitor_metric_alert docs ("Possible values are PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, PT12H and P1D"; frequency
+# "PT1M, PT5M, PT15M, PT30M and PT1H"), Azure/azure-cli#31138. Anything else is a 400 BadRequest (Azure Monitor's
+# code for invalid alert rules, e.g. DFE-Digital/publish-teacher-training#4368); the wording here is ours.
+ALERT_WINDOWS = {1: "PT1M", 5: "PT5M", 15: "PT15M", 30: "PT30M", 60: "PT1H", 360: "PT6H", 720: "PT12H", 1440: "P1D"}
+ALERT_FREQUENCIES = {1: "PT1M", 5: "PT5M", 15: "PT15M", 30: "PT30M", 60: "PT1H"}
+
+
+def _alert_durations(props: dict[str, Any]) -> None:
+    sent_window, sent_frequency = (str(props.get(k) or "") for k in ("windowSize", "evaluationFrequency"))
+    window, frequency = _minutes(sent_window), _minutes(sent_frequency)
+    if window not in ALERT_WINDOWS:
+        raise ArmError(400, "BadRequest", f"The window size '{sent_window}' is not supported. Supported window sizes "
+                       f"are: {', '.join(ALERT_WINDOWS.values())}.")
+    if frequency not in ALERT_FREQUENCIES:
+        raise ArmError(400, "BadRequest", f"The evaluation frequency '{sent_frequency}' is not supported. Supported "
+                       f"evaluation frequencies are: {', '.join(ALERT_FREQUENCIES.values())}.")
+    if window < frequency:
         # learn.microsoft.com/azure/azure-monitor/alerts/alerts-metric-create-templates: the lookback window
         # is at least the evaluation frequency (the portal offers nothing shorter; ARM refuses it).
-        raise ArmError(400, "BadRequest", f"The window size {props['windowSize']} must be greater than or equal to "
-                       f"the evaluation frequency {props['evaluationFrequency']}.")
+        raise ArmError(400, "BadRequest", f"The window size {sent_window} must be greater than or equal to "
+                       f"the evaluation frequency {sent_frequency}.")
+    if window > 240 and frequency < 5:
+        # Azure's own words (quoted in DFE-Digital/publish-teacher-training#4368 for a PT6H window at PT1M).
+        raise ArmError(400, "BadRequest", "Evaluation frequency must be greater than or equal to five minutes since "
+                       "the period is greater than four hours.")
+
+
+def _alert_populate(ctx: WriteCtx) -> None:
+    props = ctx.props
+    _alert_durations(props)
     for key in ("evaluationFrequency", "windowSize"):
         if isinstance(props.get(key), str) and _DURATION.match(props[key]):
             props[key] = props[key].upper()  # ARM returns ISO-8601 durations upper-cased (Pt1m -> PT1M)

@@ -34,11 +34,33 @@ def _ha(body: dict[str, Any]) -> str:
     return str(((body.get("properties") or {}).get("highAvailability") or {}).get("mode") or "Disabled")
 
 
+# Majors a server can be created on or upgraded to (API 2026-10-01; learn.microsoft.com/azure/postgresql/
+# configure-maintain/concepts-version-policy lists 18 from 2025-09-25).
+VERSIONS = ("13", "14", "15", "16", "17", "18")
+MINOR = {"18": "1", "17": "7", "16": "11", "15": "15", "14": "20", "13": "23"}
+
+
+def _check_version(ctx: WriteCtx, old: dict[str, Any]) -> bool:
+    """A version outside the offered set, or lower than the server's, is refused as Azure refuses it: 400
+    ParameterOutOfRange "The value of the 'Version' should be in: [13,14,15]. Verify that the specified parameter
+    value is correct." (hashicorp/terraform-provider-azurerm#25344: the list is what the server may go to). A
+    higher one is Azure's in-place major version upgrade (learn.microsoft.com/azure/postgresql/flexible-server/
+    concepts-major-version-upgrade): irreversible, the server is offline (Updating) while it runs. True then."""
+    sent, before = str(ctx.props.get("version") or old.get("version") or "16"), str(old.get("version") or "")
+    allowed = [v for v in VERSIONS if not before.isdigit() or int(v) >= int(before)]
+    if sent not in allowed:
+        raise ArmError(400, "ParameterOutOfRange", f"The value of the 'Version' should be in: [{','.join(allowed)}]. "
+                       "Verify that the specified parameter value is correct.")
+    return bool(before) and sent != before
+
+
 def _server_before_write(ctx: WriteCtx) -> None:
     """A point-in-time restore is checked first; then the real cluster is created, restored or given its new
     password (provisioner/localcloud/pg_arm.py), so a refusal leaves nothing stored."""
     if pg_arm.is_restore(ctx):
         pg_arm.check_restore(ctx)
+    # A version Azure refuses (lower than the server's) is refused before the real cluster is touched.
+    ctx.extra["upgrading"] = _check_version(ctx, (ctx.existing or {}).get("properties") or {})
     pg_arm.real_write(ctx)
 
 
@@ -46,6 +68,7 @@ def _server_populate(ctx: WriteCtx) -> None:
     pg_arm.inherit(ctx)  # a restored server takes its source's configuration
     props = ctx.props
     old = (ctx.existing or {}).get("properties") or {}
+    upgrading = bool(ctx.extra.get("upgrading"))
     storage = dict(props.get("storage") or {})
     size = int(storage.get("storageSizeGB") or 32)
     before = int((old.get("storage") or {}).get("storageSizeGB") or 0)
@@ -63,11 +86,11 @@ def _server_populate(ctx: WriteCtx) -> None:
     ha.setdefault("mode", "Disabled")
     ha["state"] = "Healthy" if ha["mode"] != "Disabled" else "NotEnabled"
     state = old.get("state", "Ready")
-    if ctx.created:
+    if ctx.created or upgrading:
         # A new server stays Updating until it is usable (HA: the standby is still being created); `_settle`
         # makes it Ready once the create operation has ended plus SETTLE_SECONDS.
         state = "Updating"
-        if ha["mode"] != "Disabled":
+        if ha["mode"] != "Disabled" and ctx.created:
             ha["state"] = "CreatingStandby"
     if ha["mode"] == "ZoneRedundant":
         ha.setdefault("standbyAvailabilityZone", "2")
@@ -78,7 +101,7 @@ def _server_populate(ctx: WriteCtx) -> None:
                      "dataEncryption": {"type": "SystemManaged"}})
     props.update(storage=storage, backup=backup, highAvailability=ha, state=state,
                  fullyQualifiedDomainName=f"{ctx.path.name}.postgres.database.azure.com",
-                 minorVersion={"16": "4", "15": "8", "14": "13", "13": "16"}.get(str(props["version"]), "0"))
+                 minorVersion=MINOR.get(str(props["version"]), "0"))
     if not props.get("administratorLogin") and old.get("administratorLogin"):
         props["administratorLogin"] = old["administratorLogin"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import ArmError
 from ..ids import normalize_location, region_display
-from ..profile import EngineApi, TypeProfile, WriteCtx, defaults, det_hex
+from ..profile import LRO_FAILURE, EngineApi, TypeProfile, WriteCtx, defaults, det_hex
 from .network import cname_target, find_record_set, txt_values
 
 CERTIFICATES = "Microsoft.Web/certificates"
@@ -56,8 +56,11 @@ def _check_tls(ctx: WriteCtx, host: str) -> None:
 
 def check_static_domain(ctx: WriteCtx) -> None:
     """Static Web Apps validate a subdomain by its CNAME to the site's default host name (cname-delegation),
-    looked up in public DNS. Azure answers 400 BadRequest "CNAME Record is invalid.  Please ensure the CNAME
-    record has been created." (Azure/static-web-apps#202; ExtendedCode 51021)."""
+    looked up in public DNS. The PUT is accepted (202, the domain `Validating`) and the validation fails through
+    the long-running operation: it ends Failed ("The resource operation completed with terminal provisioning state
+    'Failed'", Azure/static-web-apps#225; a domain stuck Validating or ending Failed, #1745) and the domain stays,
+    status Failed, with Azure's message "CNAME Record is invalid.  Please ensure the CNAME record has been
+    created." (#202, #911; ExtendedCode 51021)."""
     host = ctx.path.name
     site = ctx.engine.get(ctx.id.rsplit("/customDomains/", 1)[0])
     method = str(ctx.sent_props.get("validationMethod") or "cname-delegation").lower()
@@ -65,7 +68,10 @@ def check_static_domain(ctx: WriteCtx) -> None:
         return
     default = str((site.get("properties") or {}).get("defaultHostname") or "")
     if cname_target(find_record_set(ctx.engine, host, "CNAME")) != default.lower():
-        raise ArmError(400, "BadRequest", "CNAME Record is invalid.  Please ensure the CNAME record has been created.")
+        ctx.extra[LRO_FAILURE] = {"code": "BadRequest", "message": CNAME_INVALID}
+
+
+CNAME_INVALID = "CNAME Record is invalid.  Please ensure the CNAME record has been created."
 
 
 def _bound(engine: EngineApi, farm: str, host: str) -> bool:
@@ -118,7 +124,9 @@ def site_ssl_state(site: dict[str, Any], host: str, binding: dict[str, Any] | No
 
 
 PROFILES = [
-    # Certificates_CreateOrUpdate answers 200 only (azure-mgmt-web CertificatesOperations.create_or_update).
+    # Certificates_CreateOrUpdate is declared 200 only (azure-mgmt-web CertificatesOperations.create_or_update,
+    # Certificates.json), but App Service answers a new managed certificate with 202 + Location and issues it in
+    # the background (azure-sdk-for-python#34395, azure-rest-api-specs#27962, azure-sdk-for-go#13665): accepted.py.
     TypeProfile(type=CERTIFICATES, created=200, updated=200, provisioning_state=False, latency=60.0,
-                populate=_certificate_populate),
+                populate=_certificate_populate, accepted_create=True),
 ]

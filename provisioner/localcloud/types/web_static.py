@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import ArmError
 from ..ids import normalize_location, region_display
-from ..profile import Action, ActionCtx, ActionReply, TypeProfile, WriteCtx, defaults, det_hex
+from ..profile import Action, ActionCtx, ActionReply, EngineApi, TypeProfile, WriteCtx, defaults, det_hex
 from .web_domains import check_static_domain
 
 
@@ -53,8 +55,17 @@ def _secrets(ctx: ActionCtx) -> ActionReply:
 
 def _domain_populate(ctx: WriteCtx) -> None:
     ctx.props.pop("validationMethod", None)  # write-only
-    defaults(ctx.props, {"domainName": ctx.path.name, "createdOn": ctx.now, "status": "Ready",
-                         "validationToken": None, "errorMessage": None})
+    defaults(ctx.props, {"domainName": ctx.path.name, "createdOn": ctx.now, "validationToken": None})
+    # Validated by the write's operation (web_domains.check_static_domain): Validating until it ends.
+    ctx.props.update(status="Validating", errorMessage=None)
+
+
+def _domain_validated(engine: EngineApi, body: dict[str, Any]) -> None:
+    body["properties"].update(status="Ready", errorMessage=None)
+
+
+def _domain_failed(engine: EngineApi, body: dict[str, Any], error: dict[str, Any]) -> None:
+    body["properties"].update(status="Failed", errorMessage=error.get("message"))
 
 
 def _refresh_domains(ctx: WriteCtx) -> None:
@@ -73,5 +84,6 @@ PROFILES = [
                 actions={"listSecrets": Action(_secrets, write=False)}),
     TypeProfile(type="Microsoft.Web/staticSites/customDomains", lro=True, created=202, updated=202,
                 delete_lro=True, latency=30.0, provisioning_state=False, populate=_domain_populate,
-                before_write=check_static_domain, after_write=_refresh_domains, has_location=False),
+                before_write=check_static_domain, after_write=_refresh_domains, has_location=False,
+                on_settled=_domain_validated, on_failed=_domain_failed),
 ]
