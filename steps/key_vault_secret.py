@@ -226,8 +226,11 @@ class KeyVaultSecret(ArmStep):
         return tags
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        # The value first: for database-url it may reset the server's password (a PATCH whose busy 409 is retried
+        # like any other); only the secret write's own 409 means a soft-deleted name.
+        value = self._new_value(clients, desired)
         try:
-            self._write(clients, desired)
+            self._write(clients, desired, value)
         except AzureCallError as exc:
             if exc.status != 409:
                 raise
@@ -248,8 +251,9 @@ class KeyVaultSecret(ArmStep):
         call(clients.keyvault.secrets.update, rg, vault, self.resource_name,
              {"tags": self._tags(desired), "properties": {"attributes": desired["properties"]["attributes"]}})
 
-    def _write(self, clients: Any, desired: dict[str, Any]) -> None:
-        sv.arm_write(clients, self.vault_id, self.resource_name, self._new_value(clients, desired), self._tags(desired),
+    def _write(self, clients: Any, desired: dict[str, Any], value: str | None = None) -> None:
+        sv.arm_write(clients, self.vault_id, self.resource_name,
+                     self._new_value(clients, desired) if value is None else value, self._tags(desired),
                      enabled=desired["properties"]["attributes"]["enabled"])
 
     def delete(self, clients: Any) -> None:
