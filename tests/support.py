@@ -15,6 +15,18 @@ from provisioner.azure import CLIENTS
 from provisioner.cli.session import Session, load_session
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shared() -> Path:
+    """../shared (arm-examples, azure-policy, design notes): beside the checkout, or beside the folder of
+    worktrees a checkout sits in (/work/wt/<name> -> /work/shared)."""
+    for base in ROOT.parents:
+        if (base / "shared" / "arm-examples").is_dir():
+            return base / "shared"
+    return ROOT.parent / "shared"
+
+
+SHARED = _shared()
 ENVS = ROOT / "envs"
 SUB = "00000000-0000-0000-0000-000000000000"
 

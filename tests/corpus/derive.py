@@ -12,9 +12,9 @@ from typing import Any
 
 from provisioner.engine.diff import AZURE_MANAGED_TAGS, Rules, covers
 from provisioner.engine.step import Step
-from tests.support import ROOT, session
+from tests.support import SHARED, session
 
-EXAMPLES = ROOT.parent / "shared" / "arm-examples"
+EXAMPLES = SHARED / "arm-examples"
 ENVS = ("dev", "staging", "production")
 DROP: Any = object()  # the example has no value here: the derived desired state does not declare it
 # Tags Azure adds by itself (INDEX trap 1): never part of a desired state, so the step must ignore them.

@@ -10,11 +10,11 @@ from provisioner.engine.diff import diff
 from provisioner.engine.reconciler import Policy, decide
 from steps.storage_lifecycle import Config as LifecycleConfig
 from steps.storage_lifecycle import policy_rules
-from tests.support import ROOT, session, step
+from tests.support import SHARED, session, step
 
 RG = "fundrbolt-dev-rg"
 ACCOUNT = "fundrboltdevst"
-EXAMPLES = ROOT.parent / "shared" / "arm-examples" / "Microsoft.Storage" / "storageAccounts" / "managementPolicies" / "2025-06-01"
+EXAMPLES = SHARED / "arm-examples" / "Microsoft.Storage" / "storageAccounts" / "managementPolicies" / "2025-06-01"
 
 
 def example(name: str) -> dict:
