@@ -8,8 +8,8 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from steps import email_domain, email_service
-from steps._base import ArmStep, rules
-from steps._fields import IDENTITY_OTHER, SdkModel, nm
+from steps._base import NO_IDENTITY, NONE, ArmStep, rules
+from steps._fields import SdkModel, nm
 
 SECTION = "communication"
 
@@ -24,15 +24,11 @@ class CommunicationService(ArmStep):
 
     type = "Microsoft.Communication/communicationServices"
     model = SdkModel("azure.mgmt.communication.models", "CommunicationServiceResource")
-    not_managed = (
-        nm(IDENTITY_OTHER, "identity")
-        + nm("owned by the communication_service link step", "properties.linkedDomains")
-
-    )
+    not_managed = nm("owned by the communication_service_link step", "properties.linkedDomains")
     dependencies = ("resource_group",)
     # hostName, immutableResourceId, version, identity, disableLocalAuth, publicNetworkAccess are filled in by
     # the server (arm-examples communicationServices/2025-05-01/get.json): not declared, never compared.
-    rules = rules(email_service.DATA_LOCATION_RULES)
+    rules = rules(email_service.DATA_LOCATION_RULES, NO_IDENTITY)
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section(SECTION, Config)
@@ -42,7 +38,7 @@ class CommunicationService(ArmStep):
             # public access, as the document has no private link. Declared, so a change by hand is drift.
             "disableLocalAuth": False,
             "publicNetworkAccess": "Enabled",
-        }}
+        }, "identity": dict(NONE)}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.communication.communication_services.get, self.resource_group, self.resource_name)
@@ -55,7 +51,7 @@ class CommunicationService(ArmStep):
         # PATCH: dataLocation is immutable (a replace); tags and the access settings are what can change here.
         props = {k: v for k, v in desired["properties"].items() if k in ("disableLocalAuth", "publicNetworkAccess")}
         call(clients.communication.communication_services.update, self.resource_group, self.resource_name,
-             {"tags": desired["tags"], "properties": props})
+             {"tags": desired["tags"], "properties": props, "identity": desired["identity"]})
 
     def delete(self, clients: Any) -> None:
         wait(call(clients.communication.communication_services.begin_delete, self.resource_group, self.resource_name))

@@ -16,8 +16,8 @@ from provisioner.core.model import UNKNOWN
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
 from steps import _secret_values as sv
-from steps._base import ArmStep, name_problems, rules
-from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm
+from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
+from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "postgres"
 
@@ -77,15 +77,13 @@ class PostgresServer(ArmStep):
     type = "Microsoft.DBforPostgreSQL/flexibleServers"
     model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "Server")
     not_managed = (
-        nm(IDENTITY_OTHER, "identity", "properties.dataEncryption")
-        + nm("only meaningful with Entra ID sign-in, which is declared off", "properties.authConfig.tenantId")
-        + nm(PLACEMENT, "properties.availabilityZone", "properties.highAvailability.standbyAvailabilityZone",
-             "properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId")
+        nm("subordinate to properties.authConfig.activeDirectoryAuth (compared)", "properties.authConfig.tenantId")
+        + nm(PLACEMENT, "properties.availabilityZone", "properties.highAvailability.standbyAvailabilityZone")
         + nm("create-time only (point-in-time restore / replica source)", "properties.createMode",
-             "properties.pointInTimeUTC", "properties.sourceServerResourceId", "properties.replica",
-             "properties.replicationRole")
+             "properties.pointInTimeUTC", "properties.sourceServerResourceId", "properties.replica.capacity",
+             "properties.replica.promoteMode", "properties.replica.promoteOption")
         + nm("owned by Azure's maintenance scheduler (system-managed window)", "properties.maintenanceWindow")
-        + nm(UNUSED, "properties.cluster", "properties.fipsMode", "properties.backup.immutableBackup",
+        + nm(UNUSED, "properties.cluster", "properties.fipsMode",
              "properties.storage.autoGrow", "properties.storage.autoGrowIncrementPercent",
              "properties.storage.autoGrowMaxThresholdMb", "properties.storage.iops", "properties.storage.throughput",
              "properties.storage.tier", "properties.storage.type")
@@ -102,7 +100,21 @@ class PostgresServer(ArmStep):
         # SDK model visibility: administratorLogin is ["read", "create"], geoRedundantBackup ["read", "create"]
         # (azure-sdk-facts §1: "Geo-redundant backup only at create").
         replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup"),
-    ))
+        # VNet injection (a delegated subnet and its private DNS zone) and customer-managed keys are chosen
+        # at create: the platform uses neither, so a value there is drift.
+        absent=("properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId",
+                *(f"properties.dataEncryption.{k}" for k in (
+                    "primaryKeyURI", "primaryUserAssignedIdentityId", "geoBackupKeyURI",
+                    "geoBackupUserAssignedIdentityId", "primaryFederatedIdentityClientId",
+                    "geoBackupFederatedIdentityClientId"))),
+    ), NO_IDENTITY, Rules(normalizers=(
+        ("properties.dataEncryption.type", absent_is("SystemManaged")), ("properties.replicationRole", absent_is("Primary")),
+        ("properties.replica.role", absent_is("Primary")), ("properties.backup.immutableBackup", absent_is("Disabled")),
+    )))
+    # Compared, never sent: how the server was made (its keys, its place in a replication set, immutable
+    # backups) is chosen at create or by a promotion, not by a PATCH of ours (the SDK documents replica
+    # promotion as a write of these fields).
+    COMPARE_ONLY = ("dataEncryption", "replicationRole", "replica")
 
     @property
     def config(self) -> Config:
@@ -153,8 +165,12 @@ class PostgresServer(ArmStep):
             # Entra ID sign-in is "planned" in the architecture document: until then it is declared off, so
             # turning it on by hand (a new way in) is drift.
             authConfig={"passwordAuth": "Enabled", "activeDirectoryAuth": "Disabled"},
+            dataEncryption={"type": "SystemManaged"},  # service-managed keys
+            replicationRole="Primary", replica={"role": "Primary"},  # a primary, not a replica of another server
         )
+        body["properties"]["backup"]["immutableBackup"] = "Disabled"
         body["sku"] = {"name": c.sku_name, "tier": c.sku_tier}
+        body["identity"] = dict(NONE)
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:
@@ -164,14 +180,17 @@ class PostgresServer(ArmStep):
         body = copy.deepcopy(desired)  # the caller's dict must never hold the password
         body["properties"]["administratorLoginPassword"] = admin_password(clients, desired["properties"]["administratorLoginPassword"])
         body["properties"]["createMode"] = "Create"
+        for key in self.COMPARE_ONLY:
+            body["properties"].pop(key, None)
+        body["properties"]["backup"].pop("immutableBackup", None)
         wait(call(clients.postgres.servers.begin_create_or_update, self.resource_group, self.resource_name, body))
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         # PATCH: the password is not re-sent (it would rotate it behind Key Vault's back); create-only fields stay out.
         props = {k: v for k, v in desired["properties"].items()
-                 if k not in ("administratorLoginPassword", "administratorLogin")}
+                 if k not in ("administratorLoginPassword", "administratorLogin", *self.COMPARE_ONLY)}
         props["backup"] = {"backupRetentionDays": props["backup"]["backupRetentionDays"]}
-        patch = {"sku": desired["sku"], "tags": desired["tags"], "properties": props}
+        patch = {"sku": desired["sku"], "tags": desired["tags"], "properties": props, "identity": desired["identity"]}
         wait(call(clients.postgres.servers.begin_update, self.resource_group, self.resource_name, patch))
 
     def delete(self, clients: Any) -> None:

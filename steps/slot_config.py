@@ -10,7 +10,8 @@ from provisioner.engine.diff import Rules
 from provisioner.engine.step import Step
 from steps import _app_secrets, _kv_references
 from steps._base import ArmStep
-from steps._fields import ECHOED_LOCATION, PLATFORM, SITE_CONFIG_NOT_MANAGED, SdkModel, nm
+from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
+from steps._site_pins import CONFIG_NOT_MANAGED
 from steps.app_settings import SECRET_NAME
 from steps.deployment_slot import slot_config, slot_settings, slots_enabled
 from steps.web_app import SECTION as WEB_SECTION
@@ -47,9 +48,7 @@ class SlotSiteConfig(_SlotChild, SiteConfig):
 
     type = "Microsoft.Web/sites/slots/config"
     model = SdkModel("azure.mgmt.web.models", "SiteConfigResource")
-    not_managed = (
-        SITE_CONFIG_NOT_MANAGED
-    )
+    not_managed = CONFIG_NOT_MANAGED
     dependencies = ("deployment_slot",)
     # rules: inherited from web_app_config (arm-examples GetSiteConfig: a fully defaulted body; the image is
     # owned by deployments).

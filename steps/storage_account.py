@@ -8,8 +8,8 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
-from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm
+from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
+from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "storage"
 
@@ -27,31 +27,50 @@ class Config(Section):
     network_default_action: Literal["Allow", "Deny"] = "Allow"
 
 
+def files_auth_none(value: Any) -> Any:
+    """Azure Files identity-based auth that is off (`directoryServiceOptions: None`, all Azure returns until it
+    is set up) is no setting at all."""
+    if isinstance(value, dict) and str(value.get("directoryServiceOptions") or "none").lower() == "none" \
+            and not value.get("activeDirectoryProperties"):
+        return None
+    return value
+
+
 class StorageAccount(ArmStep):
     type = "Microsoft.Storage/storageAccounts"
     model = SdkModel("azure.mgmt.storage.models", "StorageAccount")
     not_managed = (
-        nm(PLACEMENT, "extendedLocation", "placement", "zones", "properties.routingPreference",
-               "properties.dualStackEndpointPreference", "properties.dnsEndpointType")
-        + nm(IDENTITY_OTHER, "identity", "properties.azureFilesIdentityBasedAuthentication")
-        + nm(UNUSED, "properties.isHnsEnabled", "properties.isNfsV3Enabled", "properties.isSftpEnabled",
-             "properties.isLocalUserEnabled", "properties.enableExtendedGroups", "properties.largeFileSharesState",
-             "properties.immutableStorageWithVersioning", "properties.dataCollaborationPolicyProperties",
-             "properties.geoPriorityReplicationStatus", "properties.storageAccountSkuConversionStatus",
-             "properties.turboTier", "properties.allowSharedKeyAccessForServices",
-             "properties.allowCrossTenantDelegationSas", "properties.allowedCopyScope",
-             "properties.defaultToOAuthAuthentication")
+        nm(PLACEMENT, "extendedLocation", "placement", "zones")
+        + nm(UNUSED, "properties.isHnsEnabled", "properties.isNfsV3Enabled", "properties.enableExtendedGroups",
+             "properties.largeFileSharesState", "properties.turboTier")
     )
     dependencies = ("resource_group",)
     holds_data = True
     # sku.tier, primaryEndpoints, creationTime, keyCreationTime, encryption, networkAcls are filled in by
     # Azure (arm-examples StorageAccountGetProperties) and stay out of scope because we do not declare them.
-    rules = rules(Rules(
+    rules = rules(NO_IDENTITY, Rules(
         normalizers=(("sku.name", lower), ("kind", lower), ("properties.accessTier", lower), ("properties.minimumTlsVersion", lower),
                      ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.networkAcls.defaultAction", lower),
                      ("properties.networkAcls.bypass", lower), ("properties.networkAcls.*Rules", absent_is([])),
-                     ("properties.allowCrossTenantReplication", absent_is(False))),
+                     ("properties.allowCrossTenantReplication", absent_is(False)),
+                     ("properties.allowCrossTenantDelegationSas", absent_is(False)),
+                     ("properties.isSftpEnabled", absent_is(False)), ("properties.isLocalUserEnabled", absent_is(False)),
+                     ("properties.defaultToOAuthAuthentication", absent_is(False)),
+                     ("properties.dnsEndpointType", absent_is("Standard")),
+                     ("properties.encryption.keySource", lower),
+                     ("properties.encryption.requireInfrastructureEncryption", absent_is(False)),
+                     ("properties.azureFilesIdentityBasedAuthentication", files_auth_none)),
         replace_on=("kind",),
+        # Features that would grant access another way (per-service shared keys, Azure Files AD sign-in, data
+        # sharing), route traffic (a custom domain, routing endpoints, IPv6), copy data out (copy scope), or
+        # change what protects it (SAS and key policies, immutability, an SKU conversion): none is used, each is
+        # declared absent, so a value set by hand is drift. The GET model calls some of them read-only (they are
+        # written through create/update parameters, like networkAcls): declared all the same.
+        absent=tuple(f"properties.{p}" for p in (
+            "allowSharedKeyAccessForServices", "allowedCopyScope", "azureFilesIdentityBasedAuthentication",
+            "dataCollaborationPolicyProperties", "dualStackEndpointPreference", "geoPriorityReplicationStatus",
+            "immutableStorageWithVersioning", "routingPreference", "storageAccountSkuConversionStatus", "sasPolicy",
+            "keyPolicy", "customDomain")),
     ))
 
     @property
@@ -73,8 +92,17 @@ class StorageAccount(ArmStep):
             # The whole rule set is declared: no IP, VNet or resource-instance rule of anyone else's.
             networkAcls={"defaultAction": c.network_default_action, "bypass": "AzureServices", "ipRules": [],
                          "ipv6Rules": [], "virtualNetworkRules": [], "resourceAccessRules": []},
+            # Another tenant's user-delegation SAS, SFTP and its local users (their own keys and passwords),
+            # and OAuth-by-default in the portal: each is a way in the platform does not use (Azure's defaults).
+            allowCrossTenantDelegationSas=False,
+            isSftpEnabled=False,
+            isLocalUserEnabled=False,
+            defaultToOAuthAuthentication=False,
+            dnsEndpointType="Standard",
+            # Microsoft-managed keys (a key in someone's vault would make the data depend on it).
+            encryption={"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": False},
         )
-        body.update(sku={"name": c.sku}, kind=c.kind)
+        body.update(sku={"name": c.sku}, kind=c.kind, identity=dict(NONE))
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:
@@ -85,7 +113,9 @@ class StorageAccount(ArmStep):
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         # PATCH: kind and location cannot change in place; everything else can.
-        patch = {k: v for k, v in desired.items() if k in ("sku", "tags", "properties")}
+        patch = {k: v for k, v in desired.items() if k in ("sku", "tags", "properties", "identity")}
+        # requireInfrastructureEncryption is fixed at create (compared, never sent again).
+        patch["properties"] = {**patch["properties"], "encryption": {"keySource": "Microsoft.Storage"}}
         call(clients.storage.storage_accounts.update, self.resource_group, self.resource_name, patch)
 
     def delete(self, clients: Any) -> None:

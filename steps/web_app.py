@@ -11,7 +11,8 @@ from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
 from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import SITE_NOT_MANAGED, SdkModel
+from steps._fields import SdkModel
+from steps._site_pins import SITE_ABSENT, SITE_NORMALIZERS, SITE_NOT_MANAGED, SITE_PINS
 
 SECTION = "web_app"
 
@@ -84,7 +85,9 @@ class WebApp(ArmStep):
         # GET /sites returns siteConfig mostly null (azure-sdk-facts §1: write-only as a whole); the
         # web_app_config step owns it through GET .../config/web.
         write_only=("properties.siteConfig",),
-        normalizers=(("kind", lower), ("identity.type", lower), ("properties.publicNetworkAccess", absent_is("Enabled"))),
+        normalizers=(("kind", lower), ("identity.type", lower), ("properties.publicNetworkAccess", absent_is("Enabled")),
+                     *SITE_NORMALIZERS),
+        absent=SITE_ABSENT,  # features the platform does not use: a value there is drift (steps/_site_pins.py)
         # The OS of a site (kind app,linux,container) is fixed at create: App Service cannot turn a Linux app
         # into a Windows one in place, and the PATCH does not carry kind. A kind changed out of band is a
         # replace, not an update that would never converge (found by tests/e2e/test_mutations.py).
@@ -122,6 +125,7 @@ class WebApp(ArmStep):
             # site's identity.
             siteConfig={"linuxFxVersion": f"DOCKER|{c.container_image}", "alwaysOn": c.always_on,
                         "acrUseManagedIdentityCreds": private_registry(self.env) is not None},
+            **SITE_PINS,
         )
         body.update(kind="app,linux,container", identity={"type": "SystemAssigned"})
         return body

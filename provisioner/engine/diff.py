@@ -241,7 +241,9 @@ class _Differ:
     def account(self, path: str, value: Any) -> None:
         """A field Azure returned that we did not declare: counted by class, or drift inside an owned element."""
         if self.absent.covers(path):
-            if not _empty(value):  # declared absent: compared, and present is drift
+            # declared absent: compared, and present is drift (after the path's normalizer: an identity of
+            # type "None" is no identity)
+            if not _empty(self.norm(path, value)):
                 self.emit(path, value, None)
             return
         found = self.classify(path)

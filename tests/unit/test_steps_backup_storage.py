@@ -32,7 +32,8 @@ def test_containers_from_the_document(dev):
 def test_container_calls(c, dev):
     s = step(dev, "storage_container:database-backups")
     desired = s.desired({})
-    assert desired == {"properties": {"publicAccess": "None"}}
+    assert desired == {"properties": {"publicAccess": "None", "defaultEncryptionScope": "$account-encryption-key",
+                                      "denyEncryptionScopeOverride": False}}
     s.read(c)
     assert c.storage.blob_containers.get.call_args.args == (RG, ACCOUNT, "database-backups")
     s.create(c, desired)

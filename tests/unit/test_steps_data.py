@@ -42,7 +42,7 @@ def test_postgres_sizes_per_environment(env, sku, tier, ha, days):
     p = d["properties"]
     assert d["sku"] == {"name": sku, "tier": tier}
     assert p["highAvailability"] == {"mode": ha}
-    assert p["backup"] == {"backupRetentionDays": days, "geoRedundantBackup": "Disabled"}
+    assert p["backup"] == {"backupRetentionDays": days, "geoRedundantBackup": "Disabled", "immutableBackup": "Disabled"}
     assert (p["version"], p["storage"], p["administratorLogin"]) == ("14", {"storageSizeGB": 32}, "fundrboltadmin")
 
 
@@ -193,7 +193,8 @@ def test_redis_sizes_and_declared_msrest_defaults(env, sku):
     assert p["sku"] == sku
     assert (p["minimumTlsVersion"], p["enableNonSslPort"], p["publicNetworkAccess"], p["disableAccessKeyAuthentication"]) == \
         ("1.2", False, "Enabled", False)
-    assert p["redisConfiguration"] == {"authnotrequired": "false"}  # auth required; no AOF on Standard (production.toml explains)
+    # auth required, no Entra sign-in; no AOF on Standard (production.toml explains)
+    assert p["redisConfiguration"] == {"authnotrequired": "false", "aad-enabled": "false"}
 
 
 def test_redis_create_update_read(c, dev):

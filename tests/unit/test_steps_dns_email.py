@@ -191,12 +191,14 @@ def test_communication_service(c, dev):
     s = step(dev, "communication_service")
     desired = s.desired({})
     assert desired == {"location": "global", "tags": s.tags(), "properties": {
-        "dataLocation": "United States", "disableLocalAuth": False, "publicNetworkAccess": "Enabled"}}
+        "dataLocation": "United States", "disableLocalAuth": False, "publicNetworkAccess": "Enabled"},
+        "identity": {"type": "None"}}
     s.create(c, desired)
     c.communication.communication_services.begin_create_or_update.assert_called_once_with(RG, "fundrbolt-dev-acs", desired)
     s.update(c, desired, desired, ())
     c.communication.communication_services.update.assert_called_once_with(
-        RG, "fundrbolt-dev-acs", {"tags": s.tags(), "properties": {"disableLocalAuth": False, "publicNetworkAccess": "Enabled"}})
+        RG, "fundrbolt-dev-acs", {"tags": s.tags(), "properties": {"disableLocalAuth": False, "publicNetworkAccess": "Enabled"},
+                                  "identity": {"type": "None"}})
     s.read(c)
     assert c.communication.communication_services.get.call_args.args == (RG, "fundrbolt-dev-acs")
 
