@@ -34,7 +34,11 @@ def test_trio(env, name, clients):
     assert change.action is Action.CREATE, change
 
     outcomes, _ = apply(sub, conn, plan, known)
-    failed = [(o.change.step, o.error) for o in outcomes if o.status is not Status.APPLIED]
+    # A set Azure creates with its parent (a site's connection strings, empty) is already as declared once
+    # the parent exists: unchanged is its success, for those steps only.
+    born = getattr(next(s for s in sub.steps if s.name == name), "comes_with_parent", False)
+    failed = [(o.change.step, o.error) for o in outcomes if o.status is not Status.APPLIED
+              and not (born and o.change.step == name and o.status is Status.UNCHANGED)]
     assert not failed
 
     again, _ = make_plan(sub, conn, Policy())
