@@ -176,7 +176,7 @@ def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], ob
         if isinstance(kids, Exception):
             errors.append((collection.name, str(kids)))
             continue
-        declared = owned.declared_names(collection, refs) | {n.lower() for n in collection.declared_from(observed)}
+        declared = collection.declared(refs) | {n.lower() for n in collection.declared_from(observed)}
         out += owned.decide(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "")
     return out
 
