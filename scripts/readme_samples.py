@@ -1,9 +1,10 @@
-"""Regenerate the README's samples from real runs, so they cannot drift from what the CLI prints.
+"""Regenerate the samples in README.md and docs/*.md from real runs, so they cannot drift from what the CLI prints.
 
 Usage: python scripts/readme_samples.py [--check]
 
 Runs the real CLI (subprocesses) against a local cloud and rewrites each block between
-`<!-- sample:NAME -->` and `<!-- /sample:NAME -->` in README.md. Other README text is left alone.
+`<!-- sample:NAME -->` and `<!-- /sample:NAME -->` in whichever of README.md and docs/*.md holds it. Other text
+is left alone.
 `--check` rewrites nothing: exit 1 when a block differs from a fresh run, comparing with timestamps,
 durations, ports and generated ids masked (they change every run; the shape and the counts may not).
 """
@@ -29,6 +30,12 @@ from provisioner.cli import exitcodes  # noqa: E402
 from provisioner.localcloud import LocalCloud  # noqa: E402
 
 README = ROOT / "README.md"
+
+
+def sample_files() -> list[Path]:
+    """Every file that may hold samples: the README and the pages under docs/."""
+    return [README, *sorted((ROOT / "docs").glob("*.md"))]
+
 SUB = "00000000-0000-0000-0000-000000000000"
 RG = f"/subscriptions/{SUB}/resourceGroups/fundrbolt-dev-rg"
 MARK = re.compile(r"(<!-- sample:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /sample:(?P=name) -->)", re.S)
@@ -153,11 +160,9 @@ def normalize(text: str) -> str:
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<guid>", text)
 
 
-def apply(readme: str, samples: dict[str, str]) -> tuple[str, list[str]]:
-    """The README with each marked block replaced; also the names of blocks whose content changed shape."""
+def apply(text: str, samples: dict[str, str]) -> tuple[str, list[str]]:
+    """The text with each marked block replaced; also the names of blocks whose content changed shape."""
     stale: list[str] = []
-    missing = set(samples) - {m["name"] for m in MARK.finditer(readme)}
-    stale += sorted(f"{name} (no marker in README.md)" for name in missing)
 
     def swap(m: re.Match[str]) -> str:
         name = m["name"]
@@ -167,22 +172,33 @@ def apply(readme: str, samples: dict[str, str]) -> tuple[str, list[str]]:
             stale.append(name)
         return m.group(1) + samples[name] + m.group(4)
 
-    return MARK.sub(swap, readme), stale
+    return MARK.sub(swap, text), stale
+
+
+def unplaced(texts: dict[Path, str], samples: dict[str, str]) -> list[str]:
+    """Samples that no file has a marker for, and markers that name no sample (a typo hides a stale block)."""
+    seen = {m["name"] for text in texts.values() for m in MARK.finditer(text)}
+    return (sorted(f"{name} (no marker in README.md or docs/)" for name in set(samples) - seen)
+            + sorted(f"{name} (a marker with no such sample)" for name in seen - set(samples)))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when README.md's samples are out of date")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a sample is out of date")
     args = parser.parse_args(argv)
-    readme = README.read_text()
-    updated, stale = apply(readme, generate())
+    texts = {path: path.read_text() for path in sample_files()}
+    samples = generate()
+    stale = unplaced(texts, samples)
+    for path, text in texts.items():
+        updated, changed = apply(text, samples)
+        stale += [f"{name} in {path.relative_to(ROOT)}" for name in changed]
+        if not args.check and updated != text:
+            path.write_text(updated)
     if args.check:
         for name in stale:
-            print(f"README.md sample '{name}' is out of date: run python scripts/readme_samples.py", file=sys.stderr)
+            print(f"sample '{name}' is out of date: run python scripts/readme_samples.py", file=sys.stderr)
         return 1 if stale else 0
-    if updated != readme:
-        README.write_text(updated)
-    print(f"README.md: {len(stale)} sample(s) changed" + (f" ({', '.join(stale)})" if stale else ""))
+    print(f"{len(stale)} sample(s) changed" + (f" ({', '.join(stale)})" if stale else ""))
     return 0
 
 

@@ -42,7 +42,7 @@ def reachability(clients: Any, env: EnvironmentSpec, zone_body: dict | None) -> 
     §4.2.2; "Delegate a subdomain", https://learn.microsoft.com/azure/dns/delegate-subdomain), and Azure DNS
     assigns those name servers when the zone is created, so only the parent's owner can write them, after
     this zone exists. The apex zone itself is reachable once the registrar lists its name servers: the
-    README says so; no ARM call can check a registrar."""
+    docs/environments.md says so; no ARM call can check a registrar."""
     dns = env.section(dns_zone.SECTION, dns_zone.Config)
     if not dns.parent_environment:
         return None
@@ -83,7 +83,7 @@ def validated_through_dns(env: EnvironmentSpec, host: str) -> Iterator[None]:
             raise
         apex = ".".join(env.resource_name("dns_zone").split(".")[-2:])
         raise Waiting(f"Azure cannot see the DNS records of {host} yet ({exc}): if the registrar of {apex} does not "
-                      "list the apex zone's name servers, set them (README, Order of first runs); a new delegation "
+                      "list the apex zone's name servers, set them (docs/environments.md, Order of first runs); a new delegation "
                       "can also take a while to reach resolvers. The next run retries") from None
 
 

@@ -33,7 +33,7 @@ class Section(BaseModel):
 
 
 class RunLock(Section):
-    """Where the run lock lives (README "One run at a time"): a blob lease in a bootstrap account that the
+    """Where the run lock lives (docs/safety.md "One run at a time"): a blob lease in a bootstrap account that the
     run creates if it is missing, because the environment's own account may not exist yet on a first run."""
 
     resource_group: str = Field(default="fundrbolt-ops-rg", pattern=r"^[-\w._()]{1,89}[-\w_()]$")

@@ -13,12 +13,10 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .profile import det_hex
-
-if TYPE_CHECKING:
-    from .engine import Engine
+from .services import ArmEngine
+from .types.web_static import static_token
 
 APP_SUFFIX = ".azurewebsites.net"
 STATIC_SUFFIX = ".azurestaticapps.net"
@@ -41,15 +39,10 @@ def is_app_host(host: str) -> bool:
     return host.endswith(APP_SUFFIX) or host.endswith(STATIC_SUFFIX)
 
 
-def static_token(static_site_id: str) -> str:
-    """The deployment token listSecrets returns for a static site (deterministic per resource id)."""
-    return det_hex(static_site_id, "deployment-token")[:56]
-
-
 class AppHosts:
     """Answers requests addressed to a site's, slot's or static site's default host name."""
 
-    def __init__(self, engine: Engine, unhealthy_images: list[str] | None = None, start_seconds: float = 0.0):
+    def __init__(self, engine: ArmEngine, unhealthy_images: list[str] | None = None, start_seconds: float = 0.0):
         self.engine = engine
         self.unhealthy = [s for s in (unhealthy_images or []) if s]
         self.start_seconds = start_seconds

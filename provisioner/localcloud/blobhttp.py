@@ -17,14 +17,12 @@ import uuid
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .blob import BlobError, BlobReply, BlobStore
-
-if TYPE_CHECKING:
-    from .cloud import LocalCloud
-    from .server import LocalHTTPServer
+from .services import LocalHTTPServer, Services
+from .types.storage import account_keys
 
 VERSION = "2025-01-05"
 SIGNED = ("content-encoding", "content-language", "content-length", "content-md5", "content-type", "date",
@@ -71,7 +69,7 @@ class BlobHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         started = time.monotonic()
-        cloud: LocalCloud = self.server.cloud
+        cloud: Services = self.server.cloud
         method = self.command.upper()
         split = urlsplit(self.path)
         query = parse_qsl(split.query, keep_blank_values=True)
@@ -112,9 +110,8 @@ class BlobHandler(BaseHTTPRequestHandler):
         if body and method != "HEAD":
             self.wfile.write(body)
 
-    def _authorize(self, cloud: LocalCloud, method: str, path: str, query: list[tuple[str, str]],
+    def _authorize(self, cloud: Services, method: str, path: str, query: list[tuple[str, str]],
                    headers: dict[str, str], account: str, container: str) -> None:
-        from .types.storage import account_keys
 
         found = [(rid, b) for rid, b in cloud.engine.store.items()
                  if rid.lower().endswith(f"/microsoft.storage/storageaccounts/{account.lower()}")]

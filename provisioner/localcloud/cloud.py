@@ -23,7 +23,8 @@ from .ids import type_of
 from .keyvault_data import SecretStore
 from .profile import TENANT_ID
 from .requestlog import RequestLog
-from .server import Handler, LocalHTTPServer
+from .server import Handler
+from .services import LocalHTTPServer
 from .store import Store, read_json, write_json_atomic
 
 # TEST-NET-3 (RFC 5737): documentation-only, so it never matches a real operator's allow-list entry.

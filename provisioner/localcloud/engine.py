@@ -8,40 +8,17 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import locks
 from .activity import ActivityLog
 from .errors import ArmError, bad_request, group_not_found, not_found
-from .faults import Fault
 from .ids import ArmPath, cached_parse, canonical_id, normalize_location, type_of
 from .lro import Operation, Operations
 from .profile import TENANT_ID, ActionCtx, TypeProfile, WriteCtx, drop_path, merge_patch, now_iso
 from .store import Store
 from .types import profile_for
-
-
-@dataclass
-class Request:
-    method: str
-    path: str  # canonical path, no query
-    query: dict[str, str]
-    body: bytes
-    caller: str
-    correlation_id: str
-    client_request_id: str
-    api_version: str
-    fault: Fault | None = None  # an lro_status fault to apply to the operation this request starts
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    write: bool = False
-    delay: float = 0.0  # realistic latency to add before answering (outside the lock)
+from .wire import Reply, Request
 
 
 class Engine:
@@ -63,7 +40,7 @@ class Engine:
         # Purging a deleted vault also purges its data-plane secrets (set by LocalCloud).
         self.purge_vault_secrets: Callable[[str], None] | None = None
         self.secret_store: Any = None  # the Key Vault data plane's SecretStore (set by LocalCloud)
-        self.kv_references: dict[str, list[dict[str, Any]]] = {}  # site id -> last resolution (kvrefs.py)
+        self.kv_references: dict[str, list[dict[str, Any]]] = {}  # site id -> last resolution (types/web_kvrefs.py)
 
     # ------------------------------------------------------------------ EngineApi (used by hooks)
     def get(self, resource_id: str) -> dict[str, Any] | None:
@@ -255,7 +232,7 @@ class Engine:
             op = self._new_op(kind, stored_id, path, ctx.body, self.seconds(profile, ctx.body, kind), final, lane)
             headers.update(self._op_headers(op, req.api_version, location=False))
         status = (profile.created if ctx.created else profile.updated) if req.method == "PUT" else profile.patch_status
-        self._record(req, path, stored_id, status)
+        self.record(req, path, stored_id, status)
         delay = 0.0 if lro or self.latency == "fast" else profile.latency * self.time_scale
         return Reply(status, ctx.body, headers, write=True, delay=delay)
 
@@ -314,7 +291,7 @@ class Engine:
         stored_id = self.store.stored_id(rid) or rid
         if not (profile.delete_lro or profile.delete_location_only):
             self._remove_tree(rid)
-            self._record(req, path, stored_id, profile.delete_status)
+            self.record(req, path, stored_id, profile.delete_status)
             delay = 0.0 if self.latency == "fast" else profile.latency * 0.5 * self.time_scale
             return Reply(profile.delete_status, None, write=True, delay=delay)
         if profile.provisioning_state and isinstance(existing.get("properties"), dict):
@@ -323,7 +300,7 @@ class Engine:
         final = req.fault.lro_status if req.fault and req.fault.lro_status else "Succeeded"
         op = self._new_op("delete", stored_id, path, existing, self.seconds(profile, existing, "delete"), final, lane)
         headers = self._op_headers(op, req.api_version, location=True, async_header=not profile.delete_location_only)
-        self._record(req, path, stored_id, 202)
+        self.record(req, path, stored_id, 202)
         return Reply(202, None, headers, write=True)
 
     def _remove_tree(self, resource_id: str) -> None:
@@ -361,7 +338,7 @@ class Engine:
             op = self._new_op("action", stored_id, path, resource or {}, seconds, "Succeeded", None)
             headers.update(self._op_headers(op, req.api_version, location=False))
         if action.write and answer.status < 300:
-            self._record(req, path, stored_id, answer.status, action=action_name)
+            self.record(req, path, stored_id, answer.status, action=action_name)
         return Reply(answer.status, answer.body, headers, write=action.write)
 
     # ------------------------------------------------------------------ operations
@@ -407,7 +384,7 @@ class Engine:
             profile.on_settled(self, body)
         self.store.put(op.resource_id, body)
 
-    def _record(self, req: Request, path: ArmPath, rid: str, status: int, action: str | None = None) -> None:
+    def record(self, req: Request, path: ArmPath, rid: str, status: int, action: str | None = None) -> None:
         self.activity.record(path, canonical_id(rid), req.method, req.caller, req.correlation_id,
                              req.client_request_id, now_iso(), action=action, status_code=status)
 

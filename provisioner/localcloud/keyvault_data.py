@@ -9,15 +9,13 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import keyvault_access as access
-from .engine import Reply
 from .errors import ArmError
+from .services import Services
 from .store import read_json, write_json_atomic
-
-if TYPE_CHECKING:
-    from .cloud import LocalCloud
+from .wire import Reply
 
 CHALLENGE = ('Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000", '
              'resource="https://vault.azure.net"')
@@ -46,7 +44,7 @@ class SecretStore:
             write_json_atomic(self.path, self._vaults)
 
     def handle(self, method: str, path: str, query: dict[str, str], raw: bytes, token: str | None,
-               cloud: LocalCloud, client_ip: str = "") -> Reply:
+               cloud: Services, client_ip: str = "") -> Reply:
         write = method in ("PUT", "PATCH", "DELETE", "POST")
         if token is None:
             # The SDK's challenge policy sends the first request without a token to learn the tenant.
@@ -87,7 +85,7 @@ class SecretStore:
         return "metadata"
 
     def _admit(self, vault: dict[str, Any], method: str, collection: str, rest: list[str], token: str | None,
-               client_ip: str, cloud: LocalCloud) -> None:
+               client_ip: str, cloud: Services) -> None:
         """Authentication (the token's tenant), then the firewall, then authorization, as Key Vault does."""
         access.check_tenant(vault, access.tenant_of(token, cloud.engine.tenant_id))
         principal = access.principal_of(token)

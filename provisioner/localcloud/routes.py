@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import kvrefs
+from . import locks
 from .errors import ArmError, bad_request
-
-if TYPE_CHECKING:
-    from .engine import Engine, Reply, Request
+from .ids import cached_parse, is_under, type_of
+from .services import ArmEngine
+from .types import web_kvrefs as kvrefs
+from .wire import Reply, Request
 
 _OP = re.compile(r"/(operationstatuses|operationresults|asyncoperations)/([^/]+)$", re.IGNORECASE)
 _EVENTS = re.compile(r"^/subscriptions/([^/]+)/providers/microsoft\.insights/eventtypes/management/values$", re.I)
@@ -22,8 +23,7 @@ _PROVIDER = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)$", re.IGNOREC
 _TAGS = re.compile(r"^(/subscriptions/.+)/providers/microsoft\.resources/tags/default$", re.IGNORECASE)
 
 
-def route(engine: Engine, req: Request) -> Reply | None:
-    from .engine import Reply
+def route(engine: ArmEngine, req: Request) -> Reply | None:
 
     path, method = req.path, req.method
     m = _TAGS.match(path)
@@ -67,13 +67,10 @@ def route(engine: Engine, req: Request) -> Reply | None:
     return None
 
 
-def _tags_at_scope(engine: Engine, req: Request, scope: str) -> Reply:
+def _tags_at_scope(engine: ArmEngine, req: Request, scope: str) -> Reply:
     """The Tags API (Microsoft.Resources/tags/default at any scope): the one way to change a resource's tags
     that every type honours, including sites whose PATCH ignores `tags` (azure-rest-api-specs
     resources Tags_CreateOrUpdateAtScope / Tags_UpdateAtScope)."""
-    from . import locks
-    from .engine import Reply
-    from .ids import cached_parse
 
     resource = engine.store.get(scope)
     if resource is None:
@@ -106,12 +103,11 @@ def _tags_at_scope(engine: Engine, req: Request, scope: str) -> Reply:
         current = dict(tags)
     resource["tags"] = current
     engine.store.put(scope, resource)
-    engine._record(req, cached_parse(scope), scope, 200)
+    engine.record(req, cached_parse(scope), scope, 200)
     return answer(200)
 
 
-def _operation(engine: Engine, kind: str, op_id: str, api_version: str) -> Reply:
-    from .engine import Reply
+def _operation(engine: ArmEngine, kind: str, op_id: str, api_version: str) -> Reply:
 
     op = engine.ops.get(op_id)
     if op is None:
@@ -132,9 +128,8 @@ def _operation(engine: Engine, kind: str, op_id: str, api_version: str) -> Reply
     return Reply(200, op.status_body(), headers)
 
 
-def _generic_list(engine: Engine, scope: str, group: str | None) -> list[dict[str, Any]]:
+def _generic_list(engine: ArmEngine, scope: str, group: str | None) -> list[dict[str, Any]]:
     """GET .../resources: every tracked top-level resource in the group or subscription."""
-    from .ids import cached_parse, is_under
 
     out = []
     for rid, body in engine.store.items():
@@ -155,8 +150,7 @@ def _generic_list(engine: Engine, scope: str, group: str | None) -> list[dict[st
     return out
 
 
-def _namespace_action(engine: Engine, req: Request, namespace: str, action: str) -> Reply:
-    from .engine import Reply
+def _namespace_action(engine: ArmEngine, req: Request, namespace: str, action: str) -> Reply:
 
     if action.lower() == "register":
         return Reply(200, {"namespace": namespace, "registrationState": "Registered"}, write=True)
@@ -181,8 +175,7 @@ def _namespace_action(engine: Engine, req: Request, namespace: str, action: str)
     return Reply(200, body)
 
 
-def _name_taken(engine: Engine, namespace: str, rtype: str, name: str) -> bool:
-    from .ids import type_of
+def _name_taken(engine: ArmEngine, namespace: str, rtype: str, name: str) -> bool:
 
     want = rtype.lower() if "/" in rtype else ""
     for rid, _body in engine.store.items():

@@ -9,18 +9,16 @@ import time
 import traceback
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .apphosts import is_app_host
 from .auth import bearer_token, caller_of
-from .engine import Reply, Request
 from .errors import ArmError
 from .ids import canonical
-
-if TYPE_CHECKING:
-    from .cloud import LocalCloud
+from .services import LocalHTTPServer, Services
+from .wire import Reply, Request
 
 CONTROL = "/_localcloud/"
 
@@ -32,13 +30,6 @@ def _write_flag(method: str, path: str) -> bool:
         action = path.rsplit("/", 1)[-1].lower()
         return not (action.startswith("list") or action == "checknameavailability")
     return False
-
-
-class LocalHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    cloud: LocalCloud
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -159,7 +150,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     # ------------------------------------------------------------------ control endpoints
-    def _control(self, cloud: LocalCloud, method: str, path: str, raw: bytes) -> None:
+    def _control(self, cloud: Services, method: str, path: str, raw: bytes) -> None:
         what = path[len(CONTROL):].strip("/").lower()
         try:
             payload = json.loads(raw) if raw.strip() else None

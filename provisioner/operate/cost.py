@@ -18,7 +18,7 @@ DOCUMENT_ESTIMATES = {"dev": 42.0, "staging": 100.0, "production": 289.0}
 # The same document's post-deployment task: "Conduct cost analysis (within 10% variance)".
 TOLERANCE = 0.10
 DAYS_PER_MONTH = 730 / 24
-# dev declares the largest cap allowed without a support request for "unlimited" (README): not a bound.
+# dev declares the largest cap allowed without a support request for "unlimited" (docs/environments.md): not a bound.
 NO_PRACTICAL_CAP_GB = 1000.0
 
 

@@ -1,6 +1,6 @@
 """The run lock: one writer per environment, a renewed blob lease naming its holder; no SDK import here.
 
-Design (README "One run at a time"; ../shared/design/reliability-notes.md §1):
+Design (docs/safety.md "One run at a time"; ../shared/design/reliability-notes.md §1):
 - A **finite** lease (60 s, renewed every 15 s by a background thread). Terraform's azurerm backend takes
   an infinite lease, so a killed CI job stays locked until `force-unlock` (hashicorp/terraform#25776); a
   finite one frees itself within one lease period after its holder dies, with no manual step.

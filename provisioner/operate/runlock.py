@@ -98,5 +98,5 @@ def describe_failure(exc: AzureCallError, env: Any) -> str:
     cfg = env.core.run_lock
     if exc.status == 403:
         return (f"run lock: no data access to storage account {cfg.storage_account} ({exc}); grant the run's "
-                "identity 'Storage Blob Data Contributor' on it (README, One run at a time)")
+                "identity 'Storage Blob Data Contributor' on it (docs/safety.md, One run at a time)")
     return f"run lock: {exc}"

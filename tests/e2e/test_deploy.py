@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.localcloud import LocalCloud
-from provisioner.localcloud.apphosts import static_token
+from provisioner.localcloud.types.web_static import static_token
 from tests.e2e.helpers import cli, rest, rg_path, writes
 
 pytestmark = pytest.mark.e2e

@@ -33,7 +33,7 @@ def test_totals_match_the_hand_worked_figures(env):
 
 # The architecture document's estimates ($42 / $100 / $289) against ours, tolerance 10% (the document's own
 # "within 10% variance"). They do not hold: the document leaves out the availability tests and prices staging
-# and production well below their declared SKUs (see README "Cost"). Pinned so a change of SKU or price that
+# and production well below their declared SKUs (see docs/cost.md). Pinned so a change of SKU or price that
 # moves them is seen.
 @pytest.mark.parametrize(("env", "variance"), [("dev", 1.82), ("staging", 2.77), ("production", 1.01)])
 def test_against_the_document(env, variance):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import kvrefs
 from ..errors import ArmError
 from ..ids import ArmPath, region_display
 from ..profile import (
@@ -19,6 +18,7 @@ from ..profile import (
     fake_ips,
     fill_identity,
 )
+from . import web_kvrefs as kvrefs
 from .vnet import check_integration_subnet
 from .web_config import SEPARATE, default_config, merged_config, site_view
 from .web_domains import PROFILES as DOMAIN_PROFILES

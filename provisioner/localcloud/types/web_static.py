@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from ..apphosts import static_token
 from ..errors import ArmError
 from ..ids import normalize_location, region_display
 from ..profile import Action, ActionCtx, ActionReply, TypeProfile, WriteCtx, defaults, det_hex
 from .web_domains import check_static_domain
+
+
+def static_token(static_site_id: str) -> str:
+    """The deployment token listSecrets returns for a static site (deterministic per resource id)."""
+    return det_hex(static_site_id, "deployment-token")[:56]
+
 
 # The regions Static Web Apps' own resource can be created in (ARM's LocationNotAvailableForResourceType).
 _REGIONS = ("westus2", "centralus", "eastus2", "westeurope", "eastasia")

@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from . import keyvault_access as access
-from .types.vnet import has_service_endpoint
+from .. import keyvault_access as access
+from .vnet import has_service_endpoint
 
 PATH = re.compile(r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.web/sites/[^/]+(?:/slots/[^/]+)?)"
                   r"/config/configreferences/appsettings$", re.IGNORECASE)
