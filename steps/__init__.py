@@ -12,8 +12,8 @@ from steps import (
     app_service_plan,
     app_settings,
     autoscale,
-    blob_service,
     availability_alert,
+    blob_service,
     budget,
     certificate,
     communication_service,
@@ -33,6 +33,7 @@ from steps import (
     log_analytics,
     metric_alert,
     owned,
+    owned_access,
     postgres_configuration,
     postgres_database,
     postgres_firewall,
@@ -101,7 +102,9 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     availability_alert,
     budget,
     lock,  # last: each lock waits for the resource it protects
-    owned,  # no steps: the collections we own whole (children no env file declares)
+    owned,
+    owned_access,  # role assignments in the group (any scope in it) and at the subscription; [access]
+ # no steps: the collections we own whole (children no env file declares)
 )
 
 

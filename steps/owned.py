@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 from provisioner.azure import call, raw, wait
 from provisioner.engine.children import Child, Children, Kind
 from provisioner.engine.config import EnvironmentSpec
-from steps import redis_firewall
-from steps._monitoring import group_id, resource_id
+from steps import communication_service, owned_routes, redis_firewall, virtual_network
+from steps._monitoring import resource_id
+from steps.deployment_slot import slot_config, slots_enabled
 from steps.diagnostic_setting import API_VERSION as DIAG_API
 from steps.diagnostic_setting import TARGETS as DIAG_TARGETS
 from steps.lock import LOCKABLE
@@ -149,45 +150,6 @@ class RedisFirewallRules(_Owned):
         return {"properties.startIP": p.get("startIP"), "properties.endIP": p.get("endIP")}
 
 
-# ------------------------------------------------------------------------------------------ role assignments
-class RoleAssignments(_Owned):
-    """Role assignments made exactly at a scope we create. atScope() also returns the ones inherited from
-    above (subscription, group), which are not children of this scope and are left out."""
-
-    why = "a role assignment grants access to the resource; provision removes it"
-
-    def __init__(self, env: EnvironmentSpec, parent_step: str, scope: str):
-        super().__init__(env, f"{parent_step}/roleAssignments", parent_step, scope,
-                         "Microsoft.Authorization/roleAssignments")
-        self.caller: str | None = None
-
-    def list(self, clients: Any) -> list[Child]:
-        # GET {scope}/providers/Microsoft.Authorization/roleAssignments?$filter=atScope(): "all role
-        # assignments at or above the scope" (RoleAssignments_ListForScope, learn.microsoft.com/dotnet/api/
-        # azure.resourcemanager.authorization.roleassignmentcollection.getall).
-        self.caller = clients.caller_object_id()
-        return call(lambda: _children(clients.authorization.role_assignments.list_for_scope(
-            self.parent_id, filter="atScope()")))
-
-    def delete(self, clients: Any, child: Child) -> None:
-        call(clients.authorization.role_assignments.delete, self.parent_id, child.name)
-
-    def platform(self, child: Child) -> str | None:
-        scope = str(_props(child).get("scope") or "")
-        if scope.lower().rstrip("/") != self.parent_id.lower():
-            return f"inherited from {scope or 'above'}"
-        if self.caller and str(_props(child).get("principalId") or "").lower() == self.caller:
-            # The identity running this provision (e.g. Key Vault Secrets Officer granted to the deploy
-            # runner at the vault): revoking it would lock the run out of what it must write.
-            return "held by the identity running this provision"
-        return None
-
-    def shown(self, child: Child) -> dict[str, Any]:
-        p = _props(child)
-        return {"properties.principalId": p.get("principalId"), "properties.principalType": p.get("principalType"),
-                "properties.roleDefinitionId": p.get("roleDefinitionId")}
-
-
 # ------------------------------------------------------------------------------------------ web app
 class HostNameBindings(_Owned):
     why = "a host-name binding routes another domain's traffic to the API; provision removes it"
@@ -288,12 +250,21 @@ def children(env: EnvironmentSpec) -> list[Children]:
     steps: each is one body replaced as a set)."""
     out: list[Children] = [
         PgFirewallRules(env), PgDatabases(env), PgParameters(env), RedisFirewallRules(env),
-        RoleAssignments(env, "resource_group", group_id(env)),
-        RoleAssignments(env, "key_vault", resource_id(env, "key_vault")),
         HostNameBindings(env), StaticSiteDomains(env), Slots(env),
+        owned_routes.DnsRecordSets(env), owned_routes.VnetSubnets(env),
     ]
     for target, (owner, sub, _logs, _metric) in DIAG_TARGETS.items():
         out.append(DiagnosticSettings(env, target, owner, resource_id(env, owner) + sub))
+    # Diagnostic settings where none is declared: any one ships that resource's logs somewhere (the slot,
+    # and the monitoring, messaging and network resources the built-ins want logged).
+    for owner in ("app_insights", "log_analytics", "static_web_app"):
+        out.append(DiagnosticSettings(env, owner, owner, resource_id(env, owner)))
+    for owner, step_module in (("communication_service", communication_service), ("virtual_network", virtual_network)):
+        out.append(DiagnosticSettings(env, owner, owner, step_module.instances(env)[0].ref.id))
+    if slots_enabled(env):
+        slot = slot_config(env).name
+        out += [DiagnosticSettings(env, "deployment_slot", "deployment_slot", f"{resource_id(env, 'web_app')}/slots/{slot}"),
+                owned_routes.SlotHostNameBindings(env, slot)]
     for step, (namespace, rtype, key) in LOCKABLE.items():
         out.append(Locks(env, step, namespace, rtype, env.resource_name(key), resource_id(env, step)))
     return out

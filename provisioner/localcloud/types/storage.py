@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import ArmError
 from ..profile import Action, ActionCtx, ActionReply, TypeProfile, WriteCtx, defaults, det_hex
 
 
@@ -31,6 +32,12 @@ def _account_populate(ctx: WriteCtx) -> None:
     })
     if body["kind"] in ("StorageV2", "BlobStorage"):
         defaults(props, {"accessTier": "Hot"})
+    if props.get("isSftpEnabled") is True and not props.get("isHnsEnabled"):
+        # SFTP needs a hierarchical namespace (learn.microsoft.com/azure/storage/blobs/secure-file-transfer-
+        # protocol-support: "SFTP support requires hierarchical namespace to be enabled"); Azure refuses the flag
+        # otherwise with this message (MicrosoftDocs/azure-docs#84233).
+        raise ArmError(400, "InvalidRequestPropertyValue", "The value 'True' is not allowed for property "
+                       "isSftpEnabled. For more information, see - https://aka.ms/storageaccountsftp")
     location = body.get("location")
     geo = any(x in str(sku.get("name", "")) for x in ("GRS", "GZRS"))
     props.update(
