@@ -13,7 +13,6 @@ UNUSED = "feature the platform does not use (left at Azure's default)"
 PLACEMENT = "placement and networking the platform does not use (no VNet, no zones, no extended location)"
 IDENTITY_OTHER = "identity not used by the platform"
 PLATFORM = "set by the platform itself (sizing, scale units, kind): not part of the architecture document"
-DEPLOY = "owned by deployments (the CI/CD pipeline sets it)"
 # Proxy resources under a site (config/web, appsettings, publishing policies) echo the site's region.
 ECHOED_LOCATION = "the parent site's region, echoed on its child resource"
 # Fields the API still returns that the SDK model no longer describes (arm-examples GetAppServicePlan).

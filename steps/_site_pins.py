@@ -29,6 +29,8 @@ SITE_PINS: dict[str, Any] = {
     "storageAccountRequired": False,
     "keyVaultReferenceIdentity": "SystemAssigned",  # Key Vault references resolve with the site's own identity
     "ipMode": "IPv4",
+    # Running (a deploy swaps slots, it never stops a site): a site stopped by hand is an outage, so drift.
+    "enabled": True, "scmSiteAlsoStopped": False,
     "outboundVnetRouting": {"allTraffic": False, "applicationTraffic": True, "contentShareTraffic": False,
                             "imagePullTraffic": False, "backupRestoreTraffic": False},
     "vnetImagePullEnabled": False, "vnetContentShareEnabled": False, "vnetBackupRestoreEnabled": False,
@@ -45,7 +47,8 @@ SITE_NORMALIZERS = (
     ("properties.sshEnabled", absent_is(True)),  # absent is on: SSH is allowed until someone turns it off
     ("properties.endToEndEncryptionEnabled", absent_is(False)), ("properties.hostNamesDisabled", absent_is(False)),
     ("properties.clientAffinityProxyEnabled", absent_is(False)), ("properties.storageAccountRequired", absent_is(False)),
-    ("properties.vnet*Enabled", absent_is(False)),
+    ("properties.vnet*Enabled", absent_is(False)), ("properties.enabled", absent_is(True)),
+    ("properties.scmSiteAlsoStopped", absent_is(False)),
 )
 SITE_NOT_MANAGED = (
     nm(PLACEMENT, "extendedLocation", "properties.redundancyMode")
@@ -56,7 +59,6 @@ SITE_NOT_MANAGED = (
     + nm("assigned by Azure (the asuid TXT record's value)", "properties.customDomainVerificationId")
     + nm("owned by the custom_domain:api-tls step (properties.sslState)",
          "properties.hostNameSslStates")
-    + nm("owned by deployments (swap and stop/start)", "properties.enabled", "properties.scmSiteAlsoStopped")
 )
 
 # ------------------------------------------------------------------------------------------ config/web

@@ -31,8 +31,7 @@ class BlobService(ArmStep):
     model = SdkModel("azure.mgmt.storage.models", "BlobServiceProperties")
     not_managed = (
         nm(PLATFORM, "sku")
-        + nm(UNUSED, "properties.defaultServiceVersion", "properties.lastAccessTimeTrackingPolicy",
-             "properties.automaticSnapshotPolicyEnabled")
+        + nm(UNUSED, "properties.defaultServiceVersion", "properties.automaticSnapshotPolicyEnabled")
     )
     dependencies = ("storage_account",)
     holds_data = False  # settings only: the blobs are the account's
@@ -41,8 +40,10 @@ class BlobService(ArmStep):
                      ("properties.deleteRetentionPolicy.allowPermanentDelete", absent_is(False)),
                      ("properties.containerDeleteRetentionPolicy.allowPermanentDelete", absent_is(False)),
                      ("properties.changeFeed.enabled", absent_is(False)), ("properties.restorePolicy.enabled", absent_is(False))),
-        # A static website serves the account's `$web` container to anyone: never used, so a value is drift.
-        absent=("properties.staticWebsite", "properties.changeFeed.retentionInDays", "properties.restorePolicy.days"),
+        # A static website serves the account's `$web` container to anyone; last-access tracking lets a
+        # lifecycle rule delete blobs by last read: neither is used, so a value is drift.
+        absent=("properties.staticWebsite", "properties.changeFeed.retentionInDays", "properties.restorePolicy.days",
+                "properties.lastAccessTimeTrackingPolicy"),
     )
 
     @property

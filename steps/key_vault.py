@@ -52,10 +52,7 @@ def subnet_id(env: EnvironmentSpec) -> str:
 class KeyVault(ArmStep):
     type = "Microsoft.KeyVault/vaults"
     model = SdkModel("azure.mgmt.keyvault.models", "Vault")
-    not_managed = (
-        nm("create-time only (recover or default)", "properties.createMode")
-        + nm("filled in by Azure from the vault name", "properties.vaultUri")
-    )
+    not_managed = nm("filled in by Azure from the vault name", "properties.vaultUri")
     # App Service fetches Key Vault references from addresses that are not the app's outbound IPs, and it is
     # not a trusted service that bypass=AzureServices lets in (App Service docs, "Access network-restricted
     # vaults"): the vault admits the app's VNet integration subnet (service endpoint Microsoft.KeyVault),
@@ -72,6 +69,9 @@ class KeyVault(ArmStep):
         sets=("properties.networkAcls.ipRules", "properties.networkAcls.virtualNetworkRules"),
         # Retention is fixed once the vault exists (azure-sdk-facts §1 Key Vault).
         replace_on=("properties.softDeleteRetentionInDays",),
+        # How a PUT is meant (a new vault or the recovery of a deleted one): a request input, never returned by
+        # GET (arm-examples getVault, createVault responses).
+        write_only=("properties.createMode",),
     ))
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):

@@ -252,6 +252,7 @@ def children(env: EnvironmentSpec) -> list[Children]:
         PgFirewallRules(env), PgDatabases(env), PgParameters(env), RedisFirewallRules(env),
         HostNameBindings(env), StaticSiteDomains(env), Slots(env),
         owned_routes.DnsRecordSets(env), owned_routes.VnetSubnets(env),
+        *(owned_routes.PrivateEndpointConnections(env, owner) for owner in owned_routes.PRIVATE_LINK_TYPES),
     ]
     for target, (owner, sub, _logs, _metric) in DIAG_TARGETS.items():
         out.append(DiagnosticSettings(env, target, owner, resource_id(env, owner) + sub))

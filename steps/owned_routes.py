@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from provisioner.azure import call
+from provisioner.azure import call, raw, wait
 from provisioner.core.model import ResourceRef
 from provisioner.engine.children import Child, Children, Kind
 from provisioner.engine.config import EnvironmentSpec
@@ -168,3 +168,48 @@ class VnetSubnets(Children):
     def shown(self, child: Child) -> dict[str, Any]:
         return {"properties.addressPrefix": (child.body.get("properties") or {}).get("addressPrefix")}
 
+
+
+# A private endpoint connection lets a private endpoint in some VNet reach the resource past its firewall.
+# Listed with each type's own API version (the versions the steps use).
+PRIVATE_LINK_TYPES: dict[str, tuple[str, str]] = {  # step -> (ARM type, api-version)
+    "key_vault": ("Microsoft.KeyVault/vaults", "2024-11-01"),
+    "storage_account": ("Microsoft.Storage/storageAccounts", "2025-06-01"),
+    "redis": ("Microsoft.Cache/redis", "2024-11-01"),
+    "postgres_server": ("Microsoft.DBforPostgreSQL/flexibleServers", "2024-08-01"),
+    "web_app": ("Microsoft.Web/sites", "2024-11-01"),
+}
+
+
+class PrivateEndpointConnections(Children):
+    """Private endpoint connections on a resource we own: one from a private endpoint in this environment's
+    own resource group is ours (e.g. PostgreSQL's, where the platform has one); any other is drift and is
+    removed (the connection, not the other side's endpoint)."""
+
+    why = ("a private endpoint connection lets another network reach the resource past its firewall; provision "
+           "removes it")
+
+    def __init__(self, env: EnvironmentSpec, owner: str):
+        arm_type, self.api = PRIVATE_LINK_TYPES[owner]
+        self.group_id = f"/subscriptions/{env.subscription_id}/resourceGroups/{env.resource_name('resource_group')}"
+        super().__init__(f"{owner}/privateEndpointConnections", owner, resource_id(env, owner),
+                         f"{arm_type}/privateEndpointConnections")
+
+    def list(self, clients: Any) -> list[Child]:
+        body = raw(clients.resource.resources.get_by_id, f"{self.parent_id}/privateEndpointConnections",
+                   api_version=self.api) or {}
+        return [Child(str(b.get("id") or ""), str(b.get("id") or "").rsplit("/", 1)[-1], b)
+                for b in body.get("value") or []]
+
+    def delete(self, clients: Any, child: Child) -> None:
+        wait(call(clients.resource.resources.begin_delete_by_id, child.id, api_version=self.api))
+
+    def platform(self, child: Child) -> str | None:
+        endpoint = str(((child.body.get("properties") or {}).get("privateEndpoint") or {}).get("id") or "")
+        return "a private endpoint of this environment" if endpoint.lower().startswith(self.group_id.lower() + "/") else None
+
+    def shown(self, child: Child) -> dict[str, Any]:
+        props = child.body.get("properties") or {}
+        return {"properties.privateEndpoint.id": (props.get("privateEndpoint") or {}).get("id"),
+                "properties.privateLinkServiceConnectionState.status":
+                    (props.get("privateLinkServiceConnectionState") or {}).get("status")}

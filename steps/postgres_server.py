@@ -82,7 +82,10 @@ class PostgresServer(ArmStep):
         + nm("create-time only (point-in-time restore / replica source)", "properties.createMode",
              "properties.pointInTimeUTC", "properties.sourceServerResourceId", "properties.replica.capacity",
              "properties.replica.promoteMode", "properties.replica.promoteOption")
-        + nm("owned by Azure's maintenance scheduler (system-managed window)", "properties.maintenanceWindow")
+        # A system-managed maintenance window (Azure picks the time); a custom one set by hand is drift.
+        + nm("subordinate to properties.maintenanceWindow.customWindow (compared: Disabled)",
+             "properties.maintenanceWindow.dayOfWeek", "properties.maintenanceWindow.startHour",
+             "properties.maintenanceWindow.startMinute")
         + nm(UNUSED, "properties.cluster", "properties.fipsMode",
              "properties.storage.autoGrow", "properties.storage.autoGrowIncrementPercent",
              "properties.storage.autoGrowMaxThresholdMb", "properties.storage.iops", "properties.storage.throughput",
@@ -110,6 +113,7 @@ class PostgresServer(ArmStep):
     ), NO_IDENTITY, Rules(normalizers=(
         ("properties.dataEncryption.type", absent_is("SystemManaged")), ("properties.replicationRole", absent_is("Primary")),
         ("properties.replica.role", absent_is("Primary")), ("properties.backup.immutableBackup", absent_is("Disabled")),
+        ("properties.maintenanceWindow.customWindow", absent_is("Disabled")),
     )))
     # Compared, never sent: how the server was made (its keys, its place in a replication set, immutable
     # backups) is chosen at create or by a promotion, not by a PATCH of ours (the SDK documents replica
@@ -166,6 +170,7 @@ class PostgresServer(ArmStep):
             # turning it on by hand (a new way in) is drift.
             authConfig={"passwordAuth": "Enabled", "activeDirectoryAuth": "Disabled"},
             dataEncryption={"type": "SystemManaged"},  # service-managed keys
+            maintenanceWindow={"customWindow": "Disabled"},
             replicationRole="Primary", replica={"role": "Primary"},  # a primary, not a replica of another server
         )
         body["properties"]["backup"]["immutableBackup"] = "Disabled"

@@ -9,7 +9,7 @@ from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, location, lower
 from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
-from steps._fields import DEPLOY, PLATFORM, SdkModel, nm
+from steps._fields import PLATFORM, SdkModel, nm
 
 SECTION = "static_web_app"
 # Static Web Apps' own resource exists in a few regions only (its content is served from the global CDN).
@@ -29,7 +29,8 @@ class StaticWebApp(ArmStep):
     not_managed = (
         nm(PLATFORM, "kind", "sku.capabilities", "sku.capacity", "sku.family", "sku.locations", "sku.size",
            "sku.skuCapacity", "properties.enterpriseGradeCdnStatus")
-        + nm(DEPLOY, "properties.provider")
+        # Azure records which client deployed the content last (the SWA CLI: "SwaCli"); nothing is read from it.
+        + nm("filled in by Azure from how content was last deployed (the SWA CLI)", "properties.provider")
     )
     dependencies = ("resource_group",)
     # arm-examples GetStaticSite: the server fills defaultHostname, customDomains, contentDistributionEndpoint,

@@ -59,6 +59,7 @@ class StorageAccount(ArmStep):
                      ("properties.dnsEndpointType", absent_is("Standard")),
                      ("properties.encryption.keySource", lower),
                      ("properties.encryption.requireInfrastructureEncryption", absent_is(False)),
+                     ("properties.encryption.services.*.keyType", absent_is("Service")),
                      ("properties.azureFilesIdentityBasedAuthentication", files_auth_none)),
         replace_on=("kind",),
         # Features that would grant access another way (per-service shared keys, Azure Files AD sign-in, data
@@ -100,7 +101,9 @@ class StorageAccount(ArmStep):
             defaultToOAuthAuthentication=False,
             dnsEndpointType="Standard",
             # Microsoft-managed keys (a key in someone's vault would make the data depend on it).
-            encryption={"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": False},
+            # Queues and tables keep Azure's service-scoped keys (keyType is chosen at create).
+            encryption={"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": False,
+                        "services": {"queue": {"keyType": "Service"}, "table": {"keyType": "Service"}}},
         )
         body.update(sku={"name": c.sku}, kind=c.kind, identity=dict(NONE))
         return body

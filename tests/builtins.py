@@ -118,6 +118,7 @@ class Named:
     path: str
     alias: str
     definition: str
+    child: str | None = None  # the related resource's name where the definition names one (config `web`)
 
 
 def _split(alias: str, types: Iterable[str]) -> tuple[str, str] | None:
@@ -143,11 +144,14 @@ def named_fields(definition: Definition, types: Iterable[str]) -> list[Named]:
     types = list(types)
     out = []
     details = definition.rule.get("then", {}).get("details")
-    sources = [(definition.rule.get("if"), None)]
+    sources: list[tuple[Any, str | None]] = [(definition.rule.get("if"), None)]
+    child = None
     if isinstance(details, dict):
         sources += [(details.get("existenceCondition"), details.get("type")),
                     (details.get("deployment"), details.get("type"))]
-    for node, _owner in sources:
+        name = details.get("name")
+        child = name if isinstance(name, str) and not name.startswith("[") else None
+    for node, related in sources:
         for alias in _aliases(node):
             if alias in ENVELOPE_ALIASES or alias.startswith("["):
                 continue
@@ -155,7 +159,8 @@ def named_fields(definition: Definition, types: Iterable[str]) -> list[Named]:
             if found is None:
                 continue
             arm_type, rest = found
-            out.append(Named(arm_type, wire_path(rest), alias, definition.name))
+            named_child = child if related and arm_type.lower() == str(related).lower() else None
+            out.append(Named(arm_type, wire_path(rest), alias, definition.name, named_child))
     return out
 
 
@@ -170,3 +175,18 @@ def known_types(ours: Iterable[str]) -> list[str]:
             if len(parts) >= 3 and "." in parts[0]:
                 types.add("/".join(parts[:2]))
     return sorted(types)
+
+
+# ------------------------------------------------------------------------------------- coverage
+@dataclass(frozen=True)
+class Covered:
+    named: Named
+    status: str  # compared | read-only | earned | not provisioned | uncompared
+    detail: str  # the step type that compares it, the reason, or what is not provisioned
+
+
+def resolve(path: str, known: Iterable[str]) -> str | None:
+    """The model's own spelling of an alias path: case-insensitive (`xmanagedServiceIdentityId`), and with the
+    array markers the alias may leave out (`logs.enabled` is `logs[].enabled`)."""
+    want = path.replace("[]", "").lower()
+    return next((k for k in sorted(known) if k.replace("[]", "").lower() == want), None)
