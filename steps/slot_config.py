@@ -12,7 +12,7 @@ from steps import _app_secrets, _kv_references
 from steps._base import ArmStep
 from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
 from steps._site_pins import CONFIG_NOT_MANAGED
-from steps.app_settings import SECRET_NAME
+from steps.app_settings import settings_rules
 from steps.deployment_slot import slot_config, slot_settings, slots_enabled
 from steps.web_app import SECTION as WEB_SECTION
 from steps.web_app import Config as WebAppConfig
@@ -88,11 +88,9 @@ class SlotAppSettings(_SlotChild, ArmStep):
 
     @property
     def rules(self) -> Rules:  # type: ignore[override]
-        # The PUT replaces the whole set (azure-sdk-facts §1 App settings); names that look secret are
-        # shown as (sensitive), the same rule as steps/app_settings.py.
-        names = (*self.settings, *_app_secrets.names(self.env))
-        secret = tuple(f"properties.{k}" for k in names if SECRET_NAME.search(k))
-        return Rules(exact=("properties",), sensitive=secret)
+        # The PUT replaces the whole set (azure-sdk-facts §1 App settings); masked by default, the same rule as
+        # steps/app_settings.py.
+        return settings_rules(self.settings)
 
     def desired(self, known: Any) -> dict[str, Any]:
         web = self.env.section(WEB_SECTION, WebAppConfig).app_settings

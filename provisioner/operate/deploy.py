@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.azure import call, raw, wait
+from provisioner.core import redact
 from provisioner.core.errors import ProvisionerError
 from provisioner.operate.health import Endpoint, Probe, Verdict, probe, wait_healthy
 
@@ -128,13 +129,14 @@ def _failed(what: str, verdict: Verdict, endpoint: Endpoint) -> str:
 
 def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callable[[str], None]) -> None:
     """The pre-swap hook (e.g. Alembic migrations): runs after the slot is healthy, before the swap."""
-    say(f"running the pre-swap hook: {command}")
+    # The operator's command line may carry a credential (a DSN, `DB_PASS=...`): shown through the masker.
+    say(f"running the pre-swap hook: {redact.scrub(command)}")
     env = {**os.environ, "DEPLOY_ENV": env_name, "DEPLOY_IMAGE": image, "DEPLOY_SLOT_URL": slot_url}
     # Its output goes to stderr with ours: stdout carries only the command's result line.
     code = subprocess.run(command, shell=True, env=env, check=False,  # noqa: S602 - the operator's command
                           stdout=sys.stderr).returncode
     if code != 0:
-        raise DeployFailed(f"pre-swap hook failed (exit {code}): {command}")
+        raise DeployFailed(f"pre-swap hook failed (exit {code}): {redact.scrub(command)}")
 
 
 def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | None = None) -> str:
