@@ -102,7 +102,11 @@ class PostgresServer(ArmStep):
                      ("properties.authConfig.passwordAuth", lower), ("properties.authConfig.activeDirectoryAuth", lower)),
         # SDK model visibility: administratorLogin is ["read", "create"], geoRedundantBackup ["read", "create"]
         # (azure-sdk-facts §1: "Geo-redundant backup only at create").
-        replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup"),
+        # Customer-managed keys are chosen at create (learn.microsoft.com/azure/postgresql/flexible-server/
+        # concepts-data-encryption: "can only be configured during server creation"), and a server is a replica
+        # only when it is created as one (createMode Replica): a change of either is not an update.
+        replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup",
+                    "properties.dataEncryption.type", "properties.replicationRole", "properties.replica.role"),
         # VNet injection (a delegated subnet and its private DNS zone) and customer-managed keys are chosen
         # at create: the platform uses neither, so a value there is drift.
         absent=("properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId",
@@ -115,9 +119,7 @@ class PostgresServer(ArmStep):
         ("properties.replica.role", absent_is("Primary")), ("properties.backup.immutableBackup", absent_is("Disabled")),
         ("properties.maintenanceWindow.customWindow", absent_is("Disabled")),
     )))
-    # Compared, never sent: how the server was made (its keys, its place in a replication set, immutable
-    # backups) is chosen at create or by a promotion, not by a PATCH of ours (the SDK documents replica
-    # promotion as a write of these fields).
+    # Compared, never sent: what is fixed at create (replace_on above) is not written by an update either.
     COMPARE_ONLY = ("dataEncryption", "replicationRole", "replica")
 
     @property
@@ -187,14 +189,13 @@ class PostgresServer(ArmStep):
         body["properties"]["createMode"] = "Create"
         for key in self.COMPARE_ONLY:
             body["properties"].pop(key, None)
-        body["properties"]["backup"].pop("immutableBackup", None)
         wait(call(clients.postgres.servers.begin_create_or_update, self.resource_group, self.resource_name, body))
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         # PATCH: the password is not re-sent (it would rotate it behind Key Vault's back); create-only fields stay out.
         props = {k: v for k, v in desired["properties"].items()
                  if k not in ("administratorLoginPassword", "administratorLogin", *self.COMPARE_ONLY)}
-        props["backup"] = {"backupRetentionDays": props["backup"]["backupRetentionDays"]}
+        props["backup"] = {k: props["backup"][k] for k in ("backupRetentionDays", "immutableBackup")}
         patch = {"sku": desired["sku"], "tags": desired["tags"], "properties": props, "identity": desired["identity"]}
         wait(call(clients.postgres.servers.begin_update, self.resource_group, self.resource_name, patch))
 

@@ -61,7 +61,11 @@ class StorageAccount(ArmStep):
                      ("properties.encryption.requireInfrastructureEncryption", absent_is(False)),
                      ("properties.encryption.services.*.keyType", absent_is("Service")),
                      ("properties.azureFilesIdentityBasedAuthentication", files_auth_none)),
-        replace_on=("kind",),
+        # Infrastructure encryption is chosen when the account is created (learn.microsoft.com/azure/storage/
+        # common/infrastructure-encryption-enable: "must be enabled when you create the account"), and so is
+        # a service's key type (SDK EncryptionService.key_type: visibility read, create).
+        replace_on=("kind", "properties.encryption.requireInfrastructureEncryption",
+                    "properties.encryption.services.*.keyType"),
         # Features that would grant access another way (per-service shared keys, Azure Files AD sign-in, data
         # sharing), route traffic (a custom domain, routing endpoints, IPv6), copy data out (copy scope), or
         # change what protects it (SAS and key policies, immutability, an SKU conversion): none is used, each is
@@ -117,7 +121,7 @@ class StorageAccount(ArmStep):
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         # PATCH: kind and location cannot change in place; everything else can.
         patch = {k: v for k, v in desired.items() if k in ("sku", "tags", "properties", "identity")}
-        # requireInfrastructureEncryption is fixed at create (compared, never sent again).
+        # Infrastructure encryption and key types are fixed at create (compared as immutable, never sent again).
         patch["properties"] = {**patch["properties"], "encryption": {"keySource": "Microsoft.Storage"}}
         call(clients.storage.storage_accounts.update, self.resource_group, self.resource_name, patch)
 

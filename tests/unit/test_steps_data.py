@@ -121,7 +121,10 @@ def test_update_patches_without_password_or_create_only_fields(c, dev):
     rg, name, patch = c.postgres.servers.begin_update.call_args.args
     assert (rg, name) == (RG, PG)
     assert "administratorLoginPassword" not in patch["properties"] and "administratorLogin" not in patch["properties"]
-    assert patch["properties"]["backup"] == {"backupRetentionDays": 7}  # geoRedundantBackup is create-only
+    # geoRedundantBackup is create-only; immutable backups are updatable (SDK visibility: update)
+    assert patch["properties"]["backup"] == {"backupRetentionDays": 7, "immutableBackup": "Disabled"}
+    # what is fixed at create is compared, never sent
+    assert not {"dataEncryption", "replicationRole", "replica"} & set(patch["properties"])
     assert patch["sku"] == desired["sku"]
 
 
