@@ -10,7 +10,7 @@ from provisioner.azure import call, raw
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules
-from steps._base import ArmStep, name_problems, rules
+from steps._base import NO_IDENTITY, NONE, ArmStep, name_problems, rules
 from steps._fields import SdkModel
 from steps._monitoring import bad_emails
 
@@ -36,7 +36,7 @@ class ActionGroup(ArmStep):
         # Azure keeps receivers in the order sent, but nothing depends on that order.
         # Each e-mail receiver gains a read-only `status` (arm-examples getActionGroup): left-scoped.
         sets=("properties.emailReceivers",),
-    ))
+    ), NO_IDENTITY)  # arm-examples getActionGroup shows groups with identities (secure webhooks): ours has none
 
     @property
     def config(self) -> Config:
@@ -49,6 +49,7 @@ class ActionGroup(ArmStep):
                          **{k: [] for k in UNUSED_RECEIVERS})
         # Action groups are global resources: ARM answers with location "Global".
         body["location"] = "Global"
+        body["identity"] = dict(NONE)
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from provisioner.azure import call, raw
 from provisioner.core.errors import ConfigProblem
-from provisioner.core.model import UNKNOWN
+from provisioner.core.model import CLEAR, UNKNOWN
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules, lower
 from steps import dns_zone
@@ -68,8 +68,11 @@ class ApiCertificate(NeedsPublicDns, ArmStep):
         call(clients.web.certificates.create_or_update, self.resource_group, self.resource_name, desired)
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        # PATCH (CertificatePatchResource): tags are all that can change on an issued certificate.
-        call(clients.web.certificates.update, self.resource_group, self.resource_name, {"tags": desired["tags"]})
+        # PATCH (CertificatePatchResource): tags, and the clearing of a Key Vault source or PFX set by hand
+        # (declared absent; CLEAR in the body) are all that change on an issued certificate.
+        cleared = {k: v for k, v in desired["properties"].items() if v is CLEAR}
+        patch: dict[str, Any] = {"tags": desired["tags"], **({"properties": cleared} if cleared else {})}
+        call(clients.web.certificates.update, self.resource_group, self.resource_name, patch)
 
     def delete(self, clients: Any) -> None:
         call(clients.web.certificates.delete, self.resource_group, self.resource_name)

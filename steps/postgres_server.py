@@ -106,7 +106,8 @@ class PostgresServer(ArmStep):
         # concepts-data-encryption: "can only be configured during server creation"), and a server is a replica
         # only when it is created as one (createMode Replica): a change of either is not an update.
         replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup",
-                    "properties.dataEncryption.type", "properties.replicationRole", "properties.replica.role"),
+                    "properties.dataEncryption.*", "properties.replicationRole", "properties.replica.role",
+                    "properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId"),
         # VNet injection (a delegated subnet and its private DNS zone) and customer-managed keys are chosen
         # at create: the platform uses neither, so a value there is drift.
         absent=("properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId",

@@ -64,6 +64,9 @@ class SlotSiteConfig(_SlotChild, SiteConfig):
         # PATCH, not PUT: a PUT of config/web resets every setting we do not declare to its default.
         call(clients.web.web_apps.update_configuration_slot, self.resource_group, self.site, self.slot, desired)
 
+    def put(self, clients: Any, body: dict[str, Any]) -> None:
+        call(clients.web.web_apps.create_or_update_configuration_slot, self.resource_group, self.site, self.slot, body)
+
 
 class SlotAppSettings(_SlotChild, ArmStep):
     """The slot's app settings, owned whole like the app's: the app's settings (plain values, Key Vault

@@ -28,10 +28,10 @@ class Config(Section):
 
 
 def files_auth_none(value: Any) -> Any:
-    """Azure Files identity-based auth that is off (`directoryServiceOptions: None`, all Azure returns until it
-    is set up) is no setting at all."""
+    """Azure Files identity-based auth that is off (`directoryServiceOptions: None` and nothing else, all Azure
+    returns until it is set up) is no setting at all."""
     if isinstance(value, dict) and str(value.get("directoryServiceOptions") or "none").lower() == "none" \
-            and not value.get("activeDirectoryProperties"):
+            and not any(v for k, v in value.items() if k != "directoryServiceOptions"):
         return None
     return value
 

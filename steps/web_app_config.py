@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw
+from provisioner.core.model import CLEAR
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules, lower
 from steps._base import absent_is, rules
@@ -94,7 +95,22 @@ class SiteConfig(SiteChild):
         # otherwise a deploy owns it and it is not sent.
         foreign = any(str(getattr(c, "path", "")) == "properties.linuxFxVersion" for c in changes)
         props = {k: v for k, v in desired["properties"].items() if k != "linuxFxVersion" or foreign}
-        self.create(clients, {"properties": props})
+        cleared = [k for k, v in props.items() if v is CLEAR]
+        if not cleared:
+            self.create(clients, {"properties": props})
+            return
+        # A field declared absent has a value (autoheal rules, a cipher suite, a user-assigned identity): App
+        # Service's PATCH of config/web ignores nulls (a GET returns them for every unset field and clients send
+        # bodies back whole), so it can only be cleared by a PUT, which resets what it does not carry. The PUT
+        # carries everything the site has (the deployed image included) with the declared values on top and the
+        # absent fields left out.
+        kept = {k: v for k, v in (observed.get("properties") or {}).items() if v is not None}
+        body = {**kept, **{k: v for k, v in props.items() if v is not CLEAR}}
+        self.put(clients, {"properties": {k: v for k, v in body.items() if k not in cleared}})
+
+    def put(self, clients: Any, body: dict[str, Any]) -> None:
+        call(clients.web.web_apps.create_or_update_configuration, self.resource_group,
+             self.env.resource_name("web_app"), body)
 
     def delete(self, clients: Any) -> None:
         """config/web goes with its site; nothing to delete on its own."""

@@ -29,6 +29,8 @@ PATH_ARTIFACTS: dict[str, dict[str, str]] = {
     # The Flex Consumption PUT response omits `kind` (INDEX #6); our read is GET /sites, which returns it
     # (GetWebApp, INDEX #7): the omission is this response's, not something a GET ever shows.
     "Microsoft.Web/sites/2024-11-01/CreateOrUpdateFunctionAppFlexConsumption.json": {"kind": "PUT response omits kind"},
+    "Microsoft.Insights/actionGroups/2026-09-01/createOrUpdateActionGroup.json": {
+        "identity.type": "doc artifact: the 201 body omits identity (INDEX #51)"},
     "Microsoft.DBforPostgreSQL/flexibleServers/2024-08-01/ServerCreate.json": {
         "properties.network.privateDnsZoneArmResourceId": "doc artifact: gains '.azure.com'"},
 }

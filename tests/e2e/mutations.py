@@ -93,6 +93,8 @@ def excluded_by(step: Step, path: str) -> str | None:
         return "polymorphic discriminator: changing it changes the object's type, not a value"
     if path.split(".")[0] in ("id", "name", "type", "etag", "systemData", "location") or path.startswith("tags"):
         return "the envelope (tags are changed as an owned dict)"
+    if path in rules.exact:
+        return "owned whole: its keys are changed, removed and added as a dict"
     return None
 
 
@@ -259,7 +261,9 @@ def set_path(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     node = out
     parts = path.split(".")
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
     if value is None:
         node.pop(parts[-1], None)
     else:

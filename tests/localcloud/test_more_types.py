@@ -348,3 +348,17 @@ def test_sftp_needs_a_hierarchical_namespace(make, rg):
     st.storage_accounts.begin_create(rg, "sftpst2", {"location": "eastus", "kind": "StorageV2", "sku": {
         "name": "Standard_LRS"}, "properties": {"isHnsEnabled": True, "isSftpEnabled": True}}).result()
     assert st.storage_accounts.get_properties(rg, "sftpst2")["properties"]["isSftpEnabled"] is True
+
+
+def test_redis_refuses_a_version_it_does_not_offer(make, rg):
+    """redisVersion: "Supported versions: 4.0, 6.0 (latest)" (azure-mgmt-redis RedisResource): others are refused."""
+    from azure.mgmt.redis import RedisManagementClient
+
+    redis = make(RedisManagementClient)
+    body = {"location": "eastus", "properties": {"sku": {"name": "Basic", "family": "C", "capacity": 0}}}
+    for version in ("6", "4.0", "latest"):
+        redis.redis.begin_create(rg, f"cache{version.replace('.', '')}", {**body, "properties": {
+            **body["properties"], "redisVersion": version}}).result()
+    with pytest.raises(HttpResponseError) as refused:
+        redis.redis.begin_create(rg, "cache7", {**body, "properties": {**body["properties"], "redisVersion": "7.2"}}).result()
+    assert refused.value.status_code == 400

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from provisioner.cli import render
 from provisioner.cli.progress import Progress
-from provisioner.core.model import Plan, Status
 from provisioner.core.model import Outcome as Done
+from provisioner.core.model import Plan, Status
 from provisioner.engine.diff import diff
 from provisioner.engine.reconciler import Policy, decide
 from provisioner.operate.deploy import run_hook
