@@ -11,7 +11,7 @@ from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
 from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
-from steps._fields import UNUSED, SdkModel, nm
+from steps._fields import LEGACY, UNUSED, SdkModel, nm
 
 SECTION = "log_analytics"
 
@@ -28,6 +28,8 @@ class Workspace(ArmStep):
     not_managed = (
         nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.sku.capacityReservationLevel")
         + nm("subordinate to properties.replication.enabled (compared: off)", "properties.replication.location")
+        # arm-examples WorkspacesGet: features carries `legacy` and `searchVersion`, which the model does not.
+        + nm(LEGACY, "properties.features.legacy", "properties.features.searchVersion")
     )
     dependencies = ("resource_group",)
     holds_data = True  # the logs themselves

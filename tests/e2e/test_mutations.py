@@ -334,7 +334,7 @@ def _kind(m: Mutation) -> str:
         return "a key inside a list element"
     if m.label in ("add a list element", "drop a list element"):
         return m.label
-    return "a declared property"
+    return "a compared field of the model"
 
 
 def _deleted_is_caught_and_repaired(w: World, env: str, step: Step, how: Any) -> list[Any]:
