@@ -129,8 +129,9 @@ def generate() -> dict[str, str]:
             f"curl -s '{url}/_localcloud/activity' | jq '.[-1] | {{caller, operationName, eventTimestamp}}'\n"
             + json.dumps({k: cloud.activity()[-1].get(k) for k in ("caller", "operationName", "eventTimestamp")},
                          indent=2), "bash")
-        status, body = rest(url, "PATCH", f"{RG}/providers/Microsoft.Cache/redis/fundrbolt-dev-redis",
-                            {"properties": {"enableNonSslPort": True}}, caller="bob@fundrbolt.app")
+        status, body = rest(url, "PATCH", f"{RG}/providers/Microsoft.Cache/redisEnterprise/fundrbolt-dev-amr",
+                            {"properties": {"publicNetworkAccess": "Disabled"}}, caller="bob@fundrbolt.app",
+                            api_version="2025-07-01")
         assert status in (200, 202), body
         status, body = rest(url, "PATCH", f"{RG}/providers/Microsoft.Storage/storageAccounts/fundrboltdevst",
                             {"tags": {**(rest(url, "GET", f"{RG}/providers/Microsoft.Storage/storageAccounts/"
@@ -147,7 +148,50 @@ def generate() -> dict[str, str]:
         doc = {"plan": "(the plan document, exactly as plan --output json prints it)",
                "outcomes": [o for o in doc["outcomes"] if o["status"] != "unchanged"]}
         samples["provision-json"] = fenced(compact(doc), "json")
+        samples.update(locked_samples(url))
+        samples.update(deploy_samples(url))
     return samples
+
+
+def locked_samples(url: str) -> dict[str, str]:
+    """Production: bob opens the database to every address (under the server's lock), weakens the API's TLS
+    and tags the storage account. The open rule comes first, with the command that lifts the lock."""
+    bob, prod = "bob@fundrbolt.app", RG.replace("fundrbolt-dev-rg", "fundrbolt-production-rg")
+    storage = f"{prod}/providers/Microsoft.Storage/storageAccounts/fundrboltproductionst"
+    tags = rest(url, "GET", storage, caller=bob)[1]["tags"]
+    assert rest(url, "PATCH", storage, {"tags": {**tags, "temp": "bob"}}, caller=bob)[0] == 200
+    site = f"{prod}/providers/Microsoft.Web/sites/fundrbolt-production-api"
+    assert rest(url, "PATCH", f"{site}/config/web", {"properties": {"minTlsVersion": "1.0"}}, caller=bob)[0] == 200
+    rule = f"{prod}/providers/Microsoft.DBforPostgreSQL/flexibleServers/fundrbolt-production-pg/firewallRules/AllowAll"
+    status, body = rest(url, "PUT", rule, {"properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}},
+                        caller=bob, api_version="2024-08-01")
+    assert status < 300, body
+    code, drift, err = cli("drift", "--env", "production", "--arm-endpoint", url)
+    assert code == 2, err
+    code, out, err = cli("provision", "--env", "production", "--arm-endpoint", url, "--yes")
+    assert code == 0, err
+    lines = out.rstrip().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Applied "))
+    while start > 0 and lines[start - 1].startswith(("  ! ", "      fix: ", "  … ", "  x ")):
+        start -= 1
+    return {"drift-locked": fenced(drift), "provision-left": fenced("\n".join(lines[start:]))}
+
+
+def deploy_samples(url: str) -> dict[str, str]:
+    """Staging: a deploy, a rollback, and a second rollback that is refused (stderr, then the result line)."""
+    code, out, err = cli("provision", "--env", "staging", "--arm-endpoint", url, "--yes")
+    assert code == 0, err
+    image = "fundrbolt.azurecr.io/fundrbolt-api:1.4.2"
+    code, out, err = cli("deploy", "backend", "--env", "staging", "--arm-endpoint", url, "--image", image)
+    assert code == 0, err
+    text = f"$ provisioner deploy backend --env staging --image {image}\n" + err + out
+    code, out, err = cli("rollback", "--env", "staging", "--arm-endpoint", url)
+    assert code == 0, err
+    text += "$ provisioner rollback --env staging\n" + err + out
+    code, out, err = cli("rollback", "--env", "staging", "--arm-endpoint", url)
+    assert code == 1, err
+    text += "$ provisioner rollback --env staging\n" + err + out + "# exit 1\n"
+    return {"deploy-text": fenced(text)}
 
 
 def normalize(text: str) -> str:

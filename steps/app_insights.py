@@ -44,7 +44,7 @@ class AppInsights(ArmStep):
         nm(UNUSED, "properties.HockeyAppId")
         + nm("create-time only (how the component was created)", "properties.Flow_Type", "properties.Request_Source")
     )
-    dependencies = ("log_analytics",)
+    needs = ("log_analytics",)
     rules = rules(Rules(
         # arm-examples ComponentsGet: WorkspaceResourceId comes back lower-cased (ids already compare
         # case-insensitively; said explicitly because this one always changes).

@@ -27,7 +27,7 @@ class AppInsightsCap(Step):
     not_managed = (
         nm(UNUSED, "DataVolumeCap.StopSendNotificationWhenHitThreshold", "DataVolumeCap.WarningThreshold")
     )
-    dependencies = ("app_insights",)
+    needs = ("app_insights",)
     # A singleton sub-resource without envelope: no location, tags or provisioningState. ResetTime,
     # MaxHistoryCap and WarningThreshold are server-populated and stay out of scope (left-scoped diff).
     rules = Rules(sets=("CurrentBillingFeatures",))

@@ -46,7 +46,7 @@ class AppServicePlan(ArmStep):
              "properties.currentWorkerSize", "properties.currentWorkerSizeId", "properties.currentNumberOfWorkers",
              "properties.webSpace", "properties.computeMode", "properties.planName")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     # arm-examples GetAppServicePlan: the server fills sku.family/size, status, numberOfWorkers, geoRegion,
     # maximumNumberOfWorkers, isSpot, targetWorker*; we declare none of them. Kind comes back as 'linux'.
     base_rules = rules(NO_IDENTITY, Rules(

@@ -6,17 +6,22 @@ import re
 from typing import Any
 
 from provisioner.azure import call, raw
+from provisioner.core.contract import DEPLOY_MARKER, OWNED_BY_DEPLOYMENTS
 from provisioner.core.errors import ConfigProblem
 from provisioner.core.redact import secret_name
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules
 from steps import _app_secrets, _kv_references
 from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
+from steps.deployment_slot import swap_warmup_settings
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild
 
 SECTION = None  # configured by [web_app.app_settings] and [web_app.key_vault_references]
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|CONNECTION)", re.IGNORECASE)
+# The deploy marker moves with the image on a swap and is set by `deploy backend`: never drift, and a repair
+# of the set keeps it (provisioner/engine/carry.py), or the app would restart without it.
+DEPLOYED_SETTINGS = ((DEPLOY_MARKER, OWNED_BY_DEPLOYMENTS),)
 
 
 def settings_rules(plain_values: dict[str, str]) -> Rules:
@@ -27,7 +32,7 @@ def settings_rules(plain_values: dict[str, str]) -> Rules:
     plain = tuple(f"properties.{k}" for k in plain_values if not SECRET_NAME.search(k) and not secret_name(k))
     # Setting names are literal: fnmatch must not read `[` in a name as a pattern.
     return Rules(exact=("properties",), sensitive=("properties.*",),
-                 plain=tuple(p.replace("[", "[[]") for p in plain))
+                 plain=tuple(p.replace("[", "[[]") for p in plain), managed_keys=DEPLOYED_SETTINGS)
 
 
 class AppSettings(SiteChild):
@@ -36,18 +41,18 @@ class AppSettings(SiteChild):
     not_managed = (
         nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     )
-    dependencies = ("web_app",)
+    needs = ("web_app",)
 
     @property
     def depends_on(self) -> tuple[str, ...]:
         # key_vault_access first: a Key Vault reference resolved before the app's identity holds its role
         # stays unresolved on real Azure until the next refresh (up to 24 hours).
         refs = _app_secrets.dependencies(self.env)
-        return (*self.dependencies, *refs, *(("key_vault_access",) if refs else ()))
+        return (*self.needs, *refs, *(("key_vault_access",) if refs else ()))
 
     @property
     def settings(self) -> dict[str, str]:
-        return dict(self.env.section("web_app", WebAppConfig).app_settings)
+        return {**swap_warmup_settings(self.env), **self.env.section("web_app", WebAppConfig).app_settings}
 
     @property
     def rules(self) -> Rules:  # type: ignore[override]

@@ -72,7 +72,7 @@ class Autoscale(ArmStep):
         nm(UNUSED, "properties.predictiveAutoscalePolicy")
         + nm("filled in from the target resource", "properties.name", "properties.targetResourceLocation")
     )
-    dependencies = ("app_service_plan",)
+    needs = ("app_service_plan",)
     rules = rules(Rules(normalizers=(
         # Capacities are strings on the wire (arm-examples getAutoscaleSetting: "1", "10"); a number
         # written by another tool compares equal to its string.

@@ -49,7 +49,7 @@ class Budget(Step):
     not_managed = (
         nm(UNUSED, "properties.filter", "properties.timePeriod.endDate")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     rules = Rules(
         ignore=(
             # arm-examples Budget.json: `locale` is accepted on PUT but absent from the GET.

@@ -43,7 +43,7 @@ class ApiCertificate(NeedsPublicDns, ArmStep):
         + nm("an input of the free certificate's issuance (how App Service validates the domain), not a setting "
              "of the issued certificate", "properties.domainValidationMethod")
     )
-    dependencies = ("custom_domain:api", "app_service_plan")
+    needs = ("custom_domain:api", "app_service_plan")
     # thumbprint, subjectName, hostNames, issuer, issueDate, expirationDate, publicKeyHash, selfLink, valid,
     # keyVaultSecretStatus are server-populated (CertificateProperties' read-only fields in azure-mgmt-web).
     # The certificate is issued for one name: another name is a new certificate.
@@ -82,7 +82,7 @@ class ApiTls(ApiHostName):
     """The same binding as custom_domain:api with SNI TLS on: serves the managed certificate by its thumbprint,
     so the site's httpsOnly redirect lands on a certificate that matches api.<zone>."""
 
-    dependencies: ClassVar[tuple[str, ...]] = ("custom_domain:api", "certificate:api")
+    needs: ClassVar[tuple[str, ...]] = ("custom_domain:api", "certificate:api")
     # The plain binding leaves sslState/thumbprint to this step; here they are compared (TLS must stay on).
     not_managed: ClassVar[tuple[tuple[str, str], ...]] = BINDING_FILLED_IN
     rules = rules(Rules(normalizers=(*HOST_NORMALIZERS, ("properties.sslState", lower),

@@ -25,7 +25,7 @@ class CommunicationService(ArmStep):
     type = "Microsoft.Communication/communicationServices"
     model = SdkModel("azure.mgmt.communication.models", "CommunicationServiceResource")
     not_managed = nm("owned by the communication_service_link step", "properties.linkedDomains")
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     # hostName, immutableResourceId, version, identity, disableLocalAuth, publicNetworkAccess are filled in by
     # the server (arm-examples communicationServices/2025-05-01/get.json): not declared, never compared.
     rules = rules(email_service.DATA_LOCATION_RULES, NO_IDENTITY)
@@ -61,7 +61,7 @@ class CommunicationServiceLink(ArmStep):
     """properties.linkedDomains of the service: only a verified email domain can be linked, so this runs last."""
 
     type = "Microsoft.Communication/communicationServices"
-    dependencies = ("communication_service", "email_domain_verification")
+    needs = ("communication_service", "email_domain_verification")
     model = SdkModel("azure.mgmt.communication.models", "CommunicationServiceResource")
     rules = rules()
     not_managed = nm("owned by the communication_service step (this step only links the domain)", "location",

@@ -35,7 +35,7 @@ class ApiHostName(NeedsPublicDns, SiteChild):
     not_managed: ClassVar[tuple[tuple[str, str], ...]] = BINDING_FILLED_IN + nm(
         "owned by the custom_domain:api-tls step (the same binding with its certificate: steps/certificate.py)",
         "properties.sslState", "properties.thumbprint")
-    dependencies: ClassVar[tuple[str, ...]] = ("web_app", "dns_record:api", "dns_record:asuid.api")
+    needs: ClassVar[tuple[str, ...]] = ("web_app", "dns_record:api", "dns_record:asuid.api")
     rules = rules(Rules(normalizers=HOST_NORMALIZERS, absent=BINDING_ABSENT))
 
     def desired(self, known: Any) -> dict[str, Any]:
@@ -76,7 +76,7 @@ class AdminDomain(NeedsPublicDns, ArmStep):
     not_managed = (
         nm(PLATFORM, "kind")
     )
-    dependencies = ("static_web_app", "dns_record:admin")
+    needs = ("static_web_app", "dns_record:admin")
     # validationMethod is accepted on PUT but never returned (StaticSiteCustomDomainRequestPropertiesARMResource
     # vs ...OverviewARMResource in azure-mgmt-web): sent on create only. domainName, createdOn, status,
     # validationToken and errorMessage are server-populated.

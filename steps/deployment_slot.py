@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from provisioner.azure import call, raw, wait
+from provisioner.core.contract import DEPLOY_MARKER, WARMUP_PATH, WARMUP_STATUSES
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
@@ -44,7 +45,19 @@ def slots_enabled(env: EnvironmentSpec) -> bool:
 
 def slot_settings(env: EnvironmentSpec) -> dict[str, str]:
     """The slot runs the same app with the same settings, except the slot's own overrides."""
-    return {**env.section(WEB_SECTION, WebAppConfig).app_settings, **slot_config(env).app_settings}
+    return {**swap_warmup_settings(env), **env.section(WEB_SECTION, WebAppConfig).app_settings,
+            **slot_config(env).app_settings}
+
+
+def swap_warmup_settings(env: EnvironmentSpec) -> dict[str, str]:
+    """App Service's swap warm-up, where there is a slot to swap: the swap requests the health path on every
+    instance of the source slot (with production's slot settings applied) and stops unless it answers 200
+    (MicrosoftDocs/azure-docs articles/app-service/deploy-staging-slots.md, "Specify custom warm-up":
+    WEBSITE_SWAP_WARMUP_PING_PATH, WEBSITE_SWAP_WARMUP_PING_STATUSES; by default every answer is valid).
+    Declared on the app and on the slot alike: they are not sticky, so they would swap anyway."""
+    if not slots_enabled(env):
+        return {}
+    return {WARMUP_PATH: env.section(WEB_SECTION, WebAppConfig).health_check_path, WARMUP_STATUSES: "200"}
 
 
 class DeploymentSlot(SiteChild):
@@ -53,7 +66,7 @@ class DeploymentSlot(SiteChild):
     not_managed = (
         SITE_NOT_MANAGED
     )
-    dependencies = ("web_app",)
+    needs = ("web_app",)
     # Same shape as the site (arm-examples GetWebAppSlot: same read-only set as sites, siteConfig
     # materialized with defaults): siteConfig is write-only here, slot_config owns it via config/web.
     rules = rules(Rules(
@@ -103,7 +116,12 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
         # The slot's host is <app>-<slot>.azurewebsites.net (azure-sdk-facts §8): one DNS label, 63 chars max.
         problems.append(ConfigProblem(env.where("deployment_slot.name"), "deployment_slot.name",
                                       f"'{site}-{c.name}' is too long for the slot's host name (63 characters max)"))
-    unknown = [n for n in c.sticky_settings if n not in slot_settings(env) and n not in _app_secrets.names(env)]
+    if c.enabled and DEPLOY_MARKER in c.sticky_settings:
+        problems.append(ConfigProblem(
+            env.where("deployment_slot.sticky_settings"), "deployment_slot.sticky_settings",
+            f"{DEPLOY_MARKER} must move with the image on a swap (deploy backend sets it): it cannot be sticky"))
+    unknown = [n for n in c.sticky_settings if n not in slot_settings(env) and n not in _app_secrets.names(env)
+               and n != DEPLOY_MARKER]
     if c.enabled and unknown:
         problems.append(ConfigProblem(
             env.where("deployment_slot.sticky_settings"), "deployment_slot.sticky_settings",

@@ -33,6 +33,18 @@ TARGETS: dict[str, tuple[str, str, bool, str]] = {
 }
 
 
+def targets(env: EnvironmentSpec) -> dict[str, tuple[str, str, bool, str | None]]:
+    """TARGETS for this environment. With Azure Managed Redis the logs live on the database (the Azure Policy
+    built-in Monitoring/DS_LA_cache-redisenterprise-databases_DINE.json sends allLogs there with no metrics;
+    the cluster's metrics are what the alerts read)."""
+    from steps.redis import kind_of
+
+    out: dict[str, tuple[str, str, bool, str | None]] = dict(TARGETS)
+    if kind_of(env) == "managed":
+        out["redis"] = ("redis_database", "", True, None)
+    return out
+
+
 class Config(Section):
     targets: list[Target] = ["web_app", "postgres_server", "redis", "key_vault", "storage_account", "storage_blob"]
     # Every type above supports the allLogs category group (API 2021-05-01-preview), which follows new
@@ -88,7 +100,7 @@ class DiagnosticSetting(Step):
     def __init__(self, env: EnvironmentSpec, target: str):
         super().__init__(env, f"diagnostic_setting:{target}", env.resource_name("diagnostic_setting"))
         self.target = target
-        self.owner, self.sub_path, self.has_logs, self.metric_category = TARGETS[target]
+        self.owner, self.sub_path, self.has_logs, self.metric_category = targets(env)[target]
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -104,10 +116,9 @@ class DiagnosticSetting(Step):
         return ResourceRef(self.env.subscription_id, self.resource_group, self.type, self.resource_name, scope=rid)
 
     def desired(self, known: Any) -> dict[str, Any]:
-        props: dict[str, Any] = {
-            "workspaceId": resource_id(self.env, "log_analytics"),
-            "metrics": [{"category": self.metric_category, "enabled": True}],
-        }
+        props: dict[str, Any] = {"workspaceId": resource_id(self.env, "log_analytics"), "metrics": []}
+        if self.metric_category:
+            props["metrics"] = [{"category": self.metric_category, "enabled": True}]
         if self.has_logs:
             group = self.env.section(SECTION, Config).log_category_group
             props["logs"] = [{"categoryGroup": group, "enabled": True}]

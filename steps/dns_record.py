@@ -51,11 +51,11 @@ class DnsRecord(ArmStep):
     def __init__(self, env: EnvironmentSpec, name: str, relative_name: str, source: Source, needs: tuple[str, ...]):
         super().__init__(env, name, relative_name)
         self.source = source
-        self.needs = ("dns_zone", *needs)
+        self.record_needs = ("dns_zone", *needs)
 
     @property
     def depends_on(self) -> tuple[str, ...]:
-        return self.needs
+        return self.record_needs
 
     @property
     def zone(self) -> str:

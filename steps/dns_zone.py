@@ -55,7 +55,7 @@ class DnsZone(ArmStep):
         nm(UNUSED, "properties.registrationVirtualNetworks", "properties.resolutionVirtualNetworks",
                "properties.zoneType")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     holds_data = True  # deleting a zone deletes every record set in it
     # The server adds nameServers, numberOfRecordSets, maxNumberOfRecordSets, zoneType and etag
     # (arm-examples dnsZones/2018-05-01/CreateOrUpdateZone.json): not declared, so never compared.

@@ -47,7 +47,7 @@ def verification_record(known: Any, kind: str) -> dict[str, Any] | Any:
 class EmailDomain(ArmStep):
     type = "Microsoft.Communication/emailServices/domains"
     model = SdkModel("azure.mgmt.communication.models", "DomainResource")
-    dependencies: ClassVar[tuple[str, ...]] = ("email_service",)
+    needs: ClassVar[tuple[str, ...]] = ("email_service",)
     # dataLocation, fromSenderDomain, mailFromSenderDomain, verificationStates and verificationRecords are
     # read-only (azure-sdk-facts §1 "Email domain"): not declared, never compared.
     rules = rules(Rules(
@@ -93,7 +93,7 @@ class EmailDomainVerification(NeedsPublicDns, EmailDomain):
     takes 15-30 minutes. The wait is bounded (email.verification_wait_minutes) and shows progress; when it runs
     out, what is verified stays verified and the rest (and the link) is left for the next run, not failed."""
 
-    dependencies = ("email_domain", "dns_record:apex-txt", "dns_record:dkim", "dns_record:dkim2")
+    needs = ("email_domain", "dns_record:apex-txt", "dns_record:dkim", "dns_record:dkim2")
     # Verification statuses are enum strings (VerificationStatus): compare case-insensitively.
     rules = rules(Rules(normalizers=(("properties.verificationStates.*.status", lower),)))
     not_managed = nm("owned by the email_domain step (this step only starts verification)", "location", "tags",

@@ -78,7 +78,7 @@ DATA_LOCATION_RULES = Rules(normalizers=(("properties.dataLocation", location),)
 class EmailService(ArmStep):
     type = "Microsoft.Communication/emailServices"
     model = SdkModel("azure.mgmt.communication.models", "EmailServiceResource")
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     # provisioningState comes back 'Running' on GET (arm-examples emailServices/2025-05-01/get.json) and
     # location as 'Global': both handled by the engine (terminal check) and the COMMON location rule.
     rules = rules(DATA_LOCATION_RULES)

@@ -57,7 +57,7 @@ class KeyVault(ArmStep):
     # not a trusted service that bypass=AzureServices lets in (App Service docs, "Access network-restricted
     # vaults"): the vault admits the app's VNet integration subnet (service endpoint Microsoft.KeyVault),
     # which must exist with that endpoint before a rule may name it.
-    dependencies = ("resource_group", "subnet")
+    needs = ("resource_group", "subnet")
     holds_data = True  # secrets; a deleted vault's name stays reserved for the retention period
     rules = rules(Rules(
         normalizers=(("properties.sku.name", lower), ("properties.sku.family", lower), ("properties.tenantId", lower),

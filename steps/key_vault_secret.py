@@ -19,6 +19,7 @@ from steps.postgres_server import SECTION as POSTGRES_SECTION
 from steps.postgres_server import Config as PostgresConfig
 from steps.postgres_server import reset_password
 from steps.redis import SECTION as REDIS_SECTION
+from steps.redis import kind_of as redis_kind
 
 SECTION = "key_vault_secrets"
 Source = Literal["postgres", "redis", "generated"]
@@ -74,6 +75,10 @@ class KeyVaultSecret(ArmStep):
 
     @property
     def depends_on(self) -> tuple[str, ...]:
+        if self.source == "redis" and redis_kind(self.env) == "managed":
+            # Written only once the Managed Redis database exists and is read back: the secret never names a
+            # cache that does not exist (docs/managed-redis.md, "Moving a running environment").
+            return ("key_vault", "redis", "redis_database")
         return ("key_vault", *SOURCES[self.source][0])
 
     def parent_path(self) -> str:
@@ -119,21 +124,36 @@ class KeyVaultSecret(ArmStep):
         login = self.env.section(POSTGRES_SECTION, PostgresConfig).administrator_login
         return login, host, self.env.resource_name("postgres_database")
 
+    def _keyed(self, known: Any) -> dict[str, Any] | None:
+        """The resource whose listKeys gives the key: the cache, or the Managed Redis database."""
+        return known.get("redis_database" if redis_kind(self.env) == "managed" else "redis")
+
     def _redis_value(self, known: Any) -> str | None:
-        """Pure: the access key GET never returns was read by gather()."""
+        """Pure: the access key GET never returns was read by gather(). The host is the cache's or the Managed
+        Redis cluster's hostName; the port is the cache's sslPort (6380) or the database's port (10000)."""
         cache = known.get("redis")
         props = (cache or {}).get("properties") or {}
-        key = self._inputs.get(f"redis:{(cache or {}).get('id')}")
-        if key is None or not props.get("hostName"):
+        keyed = self._keyed(known)
+        key = self._inputs.get(f"redis:{(keyed or {}).get('id')}")
+        if key is None or not props.get("hostName") or keyed is None:
             return None
-        return sv.redis_url(key, props["hostName"], props.get("sslPort", 6380))
+        if redis_kind(self.env) == "managed":
+            port = int((keyed.get("properties") or {}).get("port") or 10000)
+        else:
+            port = props.get("sslPort", 6380)
+        return sv.redis_url(key, props["hostName"], port)
 
     def gather(self, clients: Any, known: Any) -> None:
         """The Redis access key (POST listKeys): kept in memory for this run only, never in a plan or a log."""
-        if self.source == "redis" and (cache := known.get("redis")) and f"redis:{cache.get('id')}" not in self._inputs:
-            value = sv.redis_primary_key(clients, self.resource_group, self.env.resource_name("redis"))
+        keyed = self._keyed(known) if self.source == "redis" else None
+        if keyed and f"redis:{keyed.get('id')}" not in self._inputs:
+            if redis_kind(self.env) == "managed":
+                value = sv.managed_redis_primary_key(clients, self.resource_group,
+                                                     self.env.resource_name("managed_redis"))
+            else:
+                value = sv.redis_primary_key(clients, self.resource_group, self.env.resource_name("redis"))
             if value is not None:  # not cached when absent: it may exist by the time the executor asks again
-                self._inputs[f"redis:{cache.get('id')}"] = value
+                self._inputs[f"redis:{keyed.get('id')}"] = value
         self._known = known
 
     # -- I/O -----------------------------------------------------------------------------------------

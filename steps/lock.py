@@ -26,6 +26,15 @@ LOCKABLE: dict[str, tuple[str, str, str]] = {
 }
 
 
+def lockable(env: EnvironmentSpec, target: str) -> tuple[str, str, str]:
+    """LOCKABLE[target], where "redis" is the Managed Redis cluster when [redis] kind = "managed"."""
+    from steps.redis import kind_of
+
+    if target == "redis" and kind_of(env) == "managed":
+        return ("Microsoft.Cache", "redisEnterprise", "managed_redis")
+    return LOCKABLE[target]
+
+
 class Config(Section):
     # Step names of the resources to lock (architecture, "Production Safeguards": production only).
     resources: list[str] = Field(default_factory=list)
@@ -45,7 +54,7 @@ class Lock(Step):
     def __init__(self, env: EnvironmentSpec, target: str):
         super().__init__(env, f"lock:{target}", LOCK_NAME)
         self.target = target
-        self.namespace, self.target_type, naming_key = LOCKABLE[target]
+        self.namespace, self.target_type, naming_key = lockable(env, target)
         self.target_name = env.resource_name(naming_key)
 
     @property

@@ -31,7 +31,7 @@ class Workspace(ArmStep):
         # arm-examples WorkspacesGet: features carries `legacy` and `searchVersion`, which the model does not.
         + nm(LEGACY, "properties.features.legacy", "properties.features.searchVersion")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     holds_data = True  # the logs themselves
     # arm-examples WorkspacesGet: sku.name comes back lower-case ('pergb2018'); customerId, createdDate,
     # modifiedDate, workspaceCapping.quotaNextResetTime/dataIngestionStatus are server-populated (left-scoped).

@@ -58,6 +58,9 @@ class Config(Section):
     cpu: Rule  # threshold: percent
     memory: Rule  # threshold: percent
     db_connections: Rule  # threshold: percent of the SKU's max_connections
+    # Azure Managed Redis ([redis] kind = "managed"): percent of its memory, percent server load.
+    redis_memory: Rule | None = None
+    redis_server_load: Rule | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,17 @@ ALERTS: dict[str, Alert] = {
                     "Memory usage >80% for 10 minutes (architecture)"),
     "db-connections": Alert("postgres_server", "Microsoft.DBforPostgreSQL/flexibleServers", "active_connections",
                             "Maximum", "Database connections >80% of the SKU's max_connections (architecture)"),
+    # Metrics of Microsoft.Cache/redisEnterprise (Azure Monitor "Supported metrics for Microsoft.Cache/
+    # redisEnterprise": usedmemorypercentage, serverLoad, as integrations list them, e.g. Datadog's
+    # azure.cache_redisenterprise.*). Only with [redis] kind = "managed".
+    "redis-memory": Alert("redis", "Microsoft.Cache/redisEnterprise", "usedmemorypercentage", "Maximum",
+                          "Managed Redis memory usage >80% for 10 minutes (the document's memory rule, applied to "
+                          "the cache: sessions are evicted when it is full)"),
+    "redis-server-load": Alert("redis", "Microsoft.Cache/redisEnterprise", "serverLoad", "Maximum",
+                               "Managed Redis server load >80% for 10 minutes (Microsoft: \"Sustained server load "
+                               "over 80% can lead to unplanned failovers\", best-practices-server-load)"),
 }
+REDIS_ALERTS = ("redis-memory", "redis-server-load")
 
 
 class AlertStep(ArmStep):
@@ -173,7 +186,12 @@ def max_connections(sku: str | None) -> int:
 
 
 def instances(env: EnvironmentSpec) -> list[MetricAlert]:
-    return [MetricAlert(env, key) for key in ALERTS]
+    from steps.redis import kind_of
+
+    c = env.section(SECTION, Config)
+    managed = kind_of(env) == "managed"
+    return [MetricAlert(env, key) for key in ALERTS
+            if key not in REDIS_ALERTS or (managed and getattr(c, key.replace("-", "_")) is not None)]
 
 
 def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
@@ -189,9 +207,9 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
         if isinstance(value, Rule) and (msg := window_problem(value.window, c.evaluation_frequency)):
             k = f"metric_alerts.{name}.window"
             problems.append(ConfigProblem(env.where(k), k, msg))
-    for name in ("cpu", "memory", "db_connections"):
-        rule: Rule = getattr(c, name)
-        if rule.threshold > 100:
+    for name in ("cpu", "memory", "db_connections", "redis_memory", "redis_server_load"):
+        rule: Rule | None = getattr(c, name)
+        if rule is not None and rule.threshold > 100:
             k = f"metric_alerts.{name}.threshold"
             problems.append(ConfigProblem(env.where(k), k, f"{rule.threshold:g} is a percentage: must be <= 100"))
     # Instance names append "-<alert>" (at most 30 more characters) to this prefix.

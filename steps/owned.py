@@ -13,10 +13,12 @@ from steps import communication_service, owned_routes, redis_firewall, virtual_n
 from steps._monitoring import resource_id
 from steps.deployment_slot import slot_config, slots_enabled
 from steps.diagnostic_setting import API_VERSION as DIAG_API
-from steps.diagnostic_setting import TARGETS as DIAG_TARGETS
-from steps.lock import LOCKABLE
+from steps.diagnostic_setting import targets as diag_targets
+from steps.lock import LOCKABLE, lockable
 from steps.postgres_server import lane_of as pg_lane
+from steps.redis import kind_of
 from steps.redis import lane_of as redis_lane
+from steps.retired_cache import collection as old_cache
 
 SECTION = None  # nothing to configure: what is ours follows from the other steps
 
@@ -66,7 +68,7 @@ class _PgChildren(_Owned):
 
 
 class PgFirewallRules(_PgChildren):
-    why = "a firewall rule admits addresses to the database server; provision removes it"
+    why = "a firewall rule admits addresses to the database server"
 
     def __init__(self, env: EnvironmentSpec):
         super().__init__(env, "firewallRules", "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules")
@@ -96,6 +98,10 @@ class PgDatabases(_PgChildren):
         return call(lambda: _children(clients.postgres.databases.list_by_server(self.group, self.server)))
 
     def platform(self, child: Child) -> str | None:
+        if child.name.lower().startswith("drill_canary_"):
+            # provisioner/operate/drill_plan.py CANARY_PREFIX: an empty database a drill wrote before its restore
+            # point; production's CanNotDelete lock keeps it until the lock is lifted (docs/recovery.md).
+            return "a disaster-recovery drill's canary"
         return "created with every server" if child.name.lower() in self.SYSTEM else None
 
 
@@ -125,7 +131,7 @@ class PgParameters(_PgChildren):
 class RedisFirewallRules(_Owned):
     """Rules on the cache beyond the ones named after the web app's outbound addresses (steps/redis_firewall)."""
 
-    why = "a firewall rule admits addresses to the cache; provision removes it"
+    why = "a firewall rule admits addresses to the cache"
 
     def __init__(self, env: EnvironmentSpec):
         super().__init__(env, "redis/firewallRules", "redis", resource_id(env, "redis"), "Microsoft.Cache/redis/firewallRules")
@@ -152,7 +158,7 @@ class RedisFirewallRules(_Owned):
 
 # ------------------------------------------------------------------------------------------ web app
 class HostNameBindings(_Owned):
-    why = "a host-name binding routes another domain's traffic to the API; provision removes it"
+    why = "a host-name binding routes another domain's traffic to the API"
 
     def __init__(self, env: EnvironmentSpec):
         super().__init__(env, "web_app/hostNameBindings", "web_app", resource_id(env, "web_app"),
@@ -171,7 +177,7 @@ class HostNameBindings(_Owned):
 
 
 class StaticSiteDomains(_Owned):
-    why = "a custom domain routes another domain's traffic to the admin site; provision removes it"
+    why = "a custom domain routes another domain's traffic to the admin site"
 
     def __init__(self, env: EnvironmentSpec):
         super().__init__(env, "static_web_app/customDomains", "static_web_app", resource_id(env, "static_web_app"),
@@ -200,7 +206,7 @@ class Slots(_Owned):
 
 # ------------------------------------------------------------------------------------------ diagnostics, locks
 class DiagnosticSettings(_Owned):
-    why = "a diagnostic setting ships the resource's logs elsewhere; provision removes it"
+    why = "a diagnostic setting ships the resource's logs elsewhere"
 
     def __init__(self, env: EnvironmentSpec, target: str, owner: str, scope: str):
         super().__init__(env, f"{target}/diagnosticSettings", owner, scope, "Microsoft.Insights/diagnosticSettings")
@@ -249,12 +255,13 @@ def children(env: EnvironmentSpec) -> list[Children]:
     """Every owned collection of the environment (the app and slot settings are owned whole by their own
     steps: each is one body replaced as a set)."""
     out: list[Children] = [
-        PgFirewallRules(env), PgDatabases(env), PgParameters(env), RedisFirewallRules(env),
+        PgFirewallRules(env), PgDatabases(env), PgParameters(env),
         HostNameBindings(env), StaticSiteDomains(env), Slots(env),
         owned_routes.DnsRecordSets(env), owned_routes.VnetSubnets(env),
         *(owned_routes.PrivateEndpointConnections(env, owner) for owner in owned_routes.PRIVATE_LINK_TYPES),
     ]
-    for target, (owner, sub, _logs, _metric) in DIAG_TARGETS.items():
+    out += [RedisFirewallRules(env)] if kind_of(env) == "cache" else [old_cache(env)]
+    for target, (owner, sub, _logs, _metric) in diag_targets(env).items():
         out.append(DiagnosticSettings(env, target, owner, resource_id(env, owner) + sub))
     # Diagnostic settings where none is declared: any one ships that resource's logs somewhere (the slot,
     # and the monitoring, messaging and network resources the built-ins want logged).
@@ -266,6 +273,7 @@ def children(env: EnvironmentSpec) -> list[Children]:
         slot = slot_config(env).name
         out += [DiagnosticSettings(env, "deployment_slot", "deployment_slot", f"{resource_id(env, 'web_app')}/slots/{slot}"),
                 owned_routes.SlotHostNameBindings(env, slot)]
-    for step, (namespace, rtype, key) in LOCKABLE.items():
+    for step in LOCKABLE:
+        namespace, rtype, key = lockable(env, step)
         out.append(Locks(env, step, namespace, rtype, env.resource_name(key), resource_id(env, step)))
     return out

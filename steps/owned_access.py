@@ -55,7 +55,7 @@ class GroupRoleAssignments(Children):
     below the group are ours to judge. Declared: the role-assignment steps (key_vault_access, ...)."""
 
     kind: ClassVar[Kind] = "revoke"
-    why = "a role assignment grants access to the group or a resource in it; provision removes it"
+    why = "a role assignment grants access to the group or a resource in it"
 
     def __init__(self, env: EnvironmentSpec):
         group = env.resource_name("resource_group")
@@ -92,8 +92,8 @@ class SubscriptionRoleAssignments(GroupRoleAssignments):
     only this environment's). An identity that may not read them (403) skips this collection."""
 
     kind: ClassVar[Kind] = "report"
-    why = ("a role at the subscription grants access to every resource of every environment in it; reported "
-           "for a person to remove or add to access.subscription_principals")
+    why = ("a role at the subscription grants access to every resource of every environment in it; a person "
+           "removes it or adds the principal to access.subscription_principals")
 
     def __init__(self, env: EnvironmentSpec):
         Children.__init__(self, "subscription/roleAssignments", "resource_group", f"/subscriptions/{env.subscription_id}",

@@ -74,7 +74,7 @@ class DnsRecordSets(Children):
 
     kind: ClassVar[Kind] = "report"
     why = ("a record set in our zone sends the name's traffic or mail wherever it points (an NS record hands the "
-           "name to other name servers); reported for a person to remove or declare, never deleted by provision")
+           "name to other name servers); a person removes or declares it")
 
     def __init__(self, env: EnvironmentSpec):
         self.zone = env.resource_name("dns_zone")
@@ -125,7 +125,7 @@ class SlotHostNameBindings(Children):
     """Host names bound to the staging slot: none is declared (the slot's default `<site>-<slot>` host is
     Azure's), so a domain bound to the slot by hand is drift and is removed."""
 
-    why = "a host-name binding routes another domain's traffic to the slot; provision removes it"
+    why = "a host-name binding routes another domain's traffic to the slot"
 
     def __init__(self, env: EnvironmentSpec, slot: str):
         self.group = env.resource_name("resource_group")
@@ -151,7 +151,7 @@ class VnetSubnets(Children):
     run something inside the network) is reported."""
 
     kind: ClassVar[Kind] = "report"
-    why = "a subnet is a place to run something inside our network; reported for a person to remove or declare"
+    why = "a subnet is a place to run something inside our network; a person removes or declares it"
 
     def __init__(self, env: EnvironmentSpec):
         self.group = env.resource_name("resource_group")
@@ -186,8 +186,7 @@ class PrivateEndpointConnections(Children):
     own resource group is ours (e.g. PostgreSQL's, where the platform has one); any other is drift and is
     removed (the connection, not the other side's endpoint)."""
 
-    why = ("a private endpoint connection lets another network reach the resource past its firewall; provision "
-           "removes it")
+    why = "a private endpoint connection lets another network reach the resource past its firewall"
 
     def __init__(self, env: EnvironmentSpec, owner: str):
         arm_type, self.api = PRIVATE_LINK_TYPES[owner]

@@ -56,10 +56,10 @@ def lane_of(env: EnvironmentSpec) -> str:
 class PostgresChild(ArmStep):
     """A child of the server (database, firewall rule, parameter): addressed under it, serialized with it."""
 
-    dependencies = ("postgres_server",)
+    needs = ("postgres_server",)
     # A server accepts child writes only once it is Ready (Azure/bicep-registry-modules#4451: a configuration
     # written right after create fails with 409 ServerBusy): wait for it instead of spending retries.
-    waits_for = ("postgres_server",)
+    needs_settled = ("postgres_server",)
 
     @property
     def server(self) -> str:
@@ -91,7 +91,7 @@ class PostgresServer(ArmStep):
              "properties.storage.autoGrowMaxThresholdMb", "properties.storage.iops", "properties.storage.throughput",
              "properties.storage.tier", "properties.storage.type")
     )
-    dependencies = ("resource_group", "key_vault")
+    needs = ("resource_group", "key_vault")
     holds_data = True
     rules = rules(Rules(
         # Never returned by GET (arm-examples ServerCreate: administratorLoginPassword is write-only).

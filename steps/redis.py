@@ -1,4 +1,5 @@
-"""Step: Azure Cache for Redis, the session store and API cache (Microsoft.Cache/redis)."""
+"""Step: Azure Cache for Redis, the session store and API cache (Microsoft.Cache/redis), and the [redis] section
+that chooses between it and its successor, Azure Managed Redis (steps/managed_redis.py, docs/managed-redis.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,53 @@ SECTION = "redis"
 FAMILIES = {"Basic": ("C", range(0, 7)), "Standard": ("C", range(0, 7)), "Premium": ("P", range(1, 6))}
 
 
+# Microsoft's retirement of Azure Cache for Redis (articles/azure-cache-for-redis/retirement-faq.yml: "All instances
+# of Azure Cache for Redis tiers (Basic, Standard, and Premium) will be retired on September 30, 2028"; disabled
+# from 1 October 2028). Since 1 April 2026 a tenant that had no such cache before cannot create one (the What's New
+# page, aka.ms/AzureCacheForRedisRetirement, as quoted by users; Azure answers 400 "Azure Cache for Redis is
+# retiring, create Azure Managed Redis instance instead", e.g. Azure/bicep-registry-modules#7175 "creating new
+# caches is blocked for new customers").
+RETIREMENT = "2028-09-30"
+# Azure Managed Redis sizes (azure-mgmt-redisenterprise SkuName, without the retired Enterprise tiers).
+MANAGED_SKUS = frozenset(
+    [f"Balanced_B{n}" for n in (0, 1, 3, 5, 10, 20, 50, 100, 150, 250, 350, 500, 700, 1000)]
+    + [f"MemoryOptimized_M{n}" for n in (10, 20, 50, 100, 150, 250, 350, 500, 700, 1000, 1500, 2000)]
+    + [f"ComputeOptimized_X{n}" for n in (3, 5, 10, 20, 50, 100, 150, 250, 350, 500, 700)]
+    + [f"FlashOptimized_A{n}" for n in (250, 500, 700, 1000, 1500, 2000, 4500)])
+Kind = Literal["managed", "cache"]
+
+
+class Managed(Section):
+    """[redis.managed]: the Azure Managed Redis cluster and its database (steps/managed_redis.py)."""
+
+    # Microsoft's migration mapping (articles/redis/migrate/migrate-overview.md): Basic/Standard C0 -> Balanced B0,
+    # C1 -> Balanced B1, C2 -> B3, C3 -> B5, Premium P1 -> B5 ("the same size or bigger").
+    sku: str = "Balanced_B0"
+    # Basic caches have no replica: "Use non High Availability option of Azure Managed Redis for Migrating Basic
+    # SKUs" (same page). HA, once on, cannot be turned off (docs.azure.cn/redis/plan-reliability-and-durability).
+    high_availability: bool = True
+    # One of AOF or RDB, never both (how-to-persistence.md); RDB every 1h, 6h or 12h.
+    persistence: Literal["none", "aof", "rdb"] = "none"
+    rdb_frequency: Literal["1h", "6h", "12h"] = "6h"
+    # NoCluster: one endpoint, as the Basic/Standard cache the app was written for (a clustered policy needs a
+    # cluster-aware client; NoCluster can later become clustered, never the reverse: SDK Database docs).
+    clustering_policy: Literal["NoCluster", "OSSCluster", "EnterpriseCluster"] = "NoCluster"
+    eviction_policy: Literal["VolatileLRU", "AllKeysLRU", "VolatileLFU", "AllKeysLFU", "VolatileTTL",
+                             "VolatileRandom", "AllKeysRandom", "NoEviction"] = "VolatileLRU"
+    # How the app reaches the cache: "public" (TLS, access key; Managed Redis has no IP firewall) or "private"
+    # (a private endpoint in the app's VNet, what the Azure Policy built-in "Azure Cache for Redis Enterprise
+    # should use private link" audits). Private endpoints are not built by this tool yet: validate refuses it.
+    network: Literal["public", "private"] = "public"
+
+
 class Config(Section):
+    # "managed": Azure Managed Redis (the default for new environments); "cache": Azure Cache for Redis, kept
+    # by an environment that already runs one until a person switches (validate warns; docs/managed-redis.md).
+    kind: Kind = "managed"
+    managed: Managed = Managed()
+    # Explicit permission to delete the Azure Cache for Redis an environment ran before it moved to Managed
+    # Redis (a data resource: never deleted unless this says so; only with kind = "managed").
+    remove_old_cache: bool = False
     sku: Literal["Basic", "Standard", "Premium"] = "Basic"
     family: Literal["C", "P"] = "C"
     capacity: int = 0
@@ -50,7 +97,7 @@ class Redis(ArmStep):
             "maxfragmentationmemory-reserved", "maxmemory-delta", "maxmemory-policy", "maxmemory-reserved",
             "notify-keyspace-events")))
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     holds_data = True  # sessions; losing them logs every user out
     # RDB backups and their storage (a connection string to someone's account ships the cache's data there),
     # VNet injection and tenant settings: never used, declared absent. AOF's keys are declared when AOF is on
@@ -96,7 +143,7 @@ class Redis(ArmStep):
     @property
     def depends_on(self) -> tuple[str, ...]:
         # AOF writes to the storage account: only then does the cache need it first.
-        return self.dependencies + (("storage_account",) if self.config.aof_persistence else ())
+        return self.needs + (("storage_account",) if self.config.aof_persistence else ())
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.config
@@ -142,12 +189,16 @@ class Redis(ArmStep):
         wait(call(clients.redis.redis.begin_delete, self.resource_group, self.resource_name))
 
 
+def kind_of(env: EnvironmentSpec) -> Kind:
+    return env.section(SECTION, Config).kind
+
+
 def instances(env: EnvironmentSpec) -> list[Redis]:
-    return [Redis(env, "redis", env.resource_name("redis"))]
+    return [Redis(env, "redis", env.resource_name("redis"))] if kind_of(env) == "cache" else []
 
 
-def _problem(env: EnvironmentSpec, key: str, message: str) -> ConfigProblem:
-    return ConfigProblem(env.where(f"{SECTION}.{key}"), f"{SECTION}.{key}", message)
+def _problem(env: EnvironmentSpec, key: str, message: str, severity: str = "error") -> ConfigProblem:
+    return ConfigProblem(env.where(f"{SECTION}.{key}"), f"{SECTION}.{key}", message, severity=severity)
 
 
 def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
@@ -165,4 +216,42 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
         problems.append(_problem(env, "aof_persistence", f"AOF persistence needs a Premium cache; this one is {c.sku} "
                                  f"{c.family}{c.capacity}. Either set redis.aof_persistence = false or move to "
                                  "sku = \"Premium\", family = \"P\", capacity >= 1 (about 4x the price of Standard C1)"))
+    return problems + kind_problems(env, c)
+
+
+def kind_problems(env: EnvironmentSpec, c: Config) -> list[ConfigProblem]:
+    """The retirement warning for kind = "cache", and what a move to Managed Redis needs."""
+    problems = []
+    if c.kind == "cache":
+        explicit = env.where(f"{SECTION}.kind") != env.files[0]
+        problems.append(_problem(env, "kind", (
+            "Azure Cache for Redis (Basic, Standard, Premium) is retired on " + RETIREMENT + " (disabled from "
+            "2028-10-01), and since 2026-04-01 Azure refuses to create one in a tenant that had none before "
+            "(400 \"Azure Cache for Redis is retiring, create Azure Managed Redis instance instead\"). "
+            + ("This environment keeps its cache until a person switches: " if explicit else "")
+            + "set redis.kind = \"managed\" to create Azure Managed Redis alongside and move the app's redis-url "
+            "to it once it exists; the old cache is left in place until redis.remove_old_cache = true "
+            "(docs/managed-redis.md, \"Moving a running environment\")"), severity="warning"))
+        if c.remove_old_cache:
+            problems.append(_problem(env, "remove_old_cache", "only with kind = \"managed\": the cache this "
+                                     "environment runs on is never removed"))
+        return problems
+    m = c.managed
+    if m.network == "private":
+        problems.append(_problem(env, "managed.network", "private endpoints for Managed Redis are not built by this "
+                                 "tool yet: set network = \"public\" (TLS and the access key; docs/managed-redis.md "
+                                 "\"Network\")"))
+    if m.sku.startswith(("Enterprise_", "EnterpriseFlash_")):
+        problems.append(_problem(env, "managed.sku", f"{m.sku} is a retired Azure Cache for Redis Enterprise SKU: Azure "
+                                 "refuses to create it; choose a Balanced_, MemoryOptimized_ or ComputeOptimized_ size"))
+    elif m.sku not in MANAGED_SKUS:
+        problems.append(_problem(env, "managed.sku", f"{m.sku!r} is not an Azure Managed Redis SKU (e.g. Balanced_B0, "
+                                 "Balanced_B1, MemoryOptimized_M10; azure-mgmt-redisenterprise SkuName)"))
+    if env.is_production and not m.high_availability:
+        problems.append(_problem(env, "managed.high_availability", "production runs with high availability "
+                                 "(architecture: Standard, replicated; a non-HA cache has no SLA)"))
+    if m.clustering_policy != "NoCluster":
+        problems.append(_problem(env, "managed.clustering_policy", f"{m.clustering_policy}: the app must use a "
+                                 "cluster-aware Redis client, and the policy cannot go back to NoCluster without "
+                                 "deleting the database", severity="warning"))
     return problems

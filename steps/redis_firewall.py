@@ -12,7 +12,7 @@ from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules
 from steps._base import ArmStep, rules
 from steps._fields import SdkModel
-from steps.redis import lane_of
+from steps.redis import kind_of, lane_of
 
 SECTION = None  # nothing to configure: the addresses come from the web app
 PREFIX = "webapp_"
@@ -47,7 +47,7 @@ class RedisFirewall(ArmStep):
     type = "Microsoft.Cache/redis/firewallRules"
     model = SdkModel("azure.mgmt.redis.models", "RedisFirewallRule")
     model_at = "rules[]"  # the step assembles {"rules": [...]} from the rule list
-    dependencies = ("redis", "web_app")
+    needs = ("redis", "web_app")
     rules = rules(Rules(
         # The API lists rules in its own order: compare as a set.
         sets=("rules",),
@@ -121,4 +121,6 @@ def list_rules(clients: Any, resource_group: str, cache: str) -> list[dict[str, 
 
 
 def instances(env: EnvironmentSpec) -> list[RedisFirewall]:
-    return [RedisFirewall(env, "redis_firewall", "webapp")]
+    # Azure Managed Redis has no IP firewall rules (migrate-basic-standard-premium-understand.md, "Network
+    # isolation"): the rules exist only for the cache.
+    return [RedisFirewall(env, "redis_firewall", "webapp")] if kind_of(env) == "cache" else []

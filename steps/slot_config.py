@@ -13,7 +13,7 @@ from steps._base import ArmStep
 from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
 from steps._site_pins import CONFIG_NOT_MANAGED
 from steps.app_settings import settings_rules
-from steps.deployment_slot import slot_config, slot_settings, slots_enabled
+from steps.deployment_slot import slot_config, slot_settings, slots_enabled, swap_warmup_settings
 from steps.web_app import SECTION as WEB_SECTION
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import plan_lane, private_registry
@@ -49,13 +49,13 @@ class SlotSiteConfig(_SlotChild, SiteConfig):
     type = "Microsoft.Web/sites/slots/config"
     model = SdkModel("azure.mgmt.web.models", "SiteConfigResource")
     not_managed = CONFIG_NOT_MANAGED
-    dependencies = ("deployment_slot",)
+    needs = ("deployment_slot",)
     # rules: inherited from web_app_config (arm-examples GetSiteConfig: a fully defaulted body; the image is
     # owned by deployments).
 
     @property
     def depends_on(self) -> tuple[str, ...]:
-        return (*self.dependencies, "acr_pull:slot") if private_registry(self.env) else self.dependencies
+        return (*self.needs, "acr_pull:slot") if private_registry(self.env) else self.needs
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.web.web_apps.get_configuration_slot, self.resource_group, self.site, self.slot)
@@ -77,13 +77,13 @@ class SlotAppSettings(_SlotChild, ArmStep):
     not_managed = (
         nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     )
-    dependencies = ("deployment_slot",)
+    needs = ("deployment_slot",)
 
     @property
     def depends_on(self) -> tuple[str, ...]:
         # The references are resolved with the slot's own identity when it restarts on this write: its
         # Key Vault role and the secrets must exist first.
-        return (*self.dependencies, "key_vault_access:slot", *_app_secrets.dependencies(self.env))
+        return (*self.needs, "key_vault_access:slot", *_app_secrets.dependencies(self.env))
 
     @property
     def settings(self) -> dict[str, str]:
@@ -96,7 +96,7 @@ class SlotAppSettings(_SlotChild, ArmStep):
         return settings_rules(self.settings)
 
     def desired(self, known: Any) -> dict[str, Any]:
-        web = self.env.section(WEB_SECTION, WebAppConfig).app_settings
+        web = {**swap_warmup_settings(self.env), **self.env.section(WEB_SECTION, WebAppConfig).app_settings}
         # Same order of precedence as the app, with the slot's overrides last.
         return {"properties": {**web, **_app_secrets.settings(self.env, known), **slot_config(self.env).app_settings}}
 

@@ -21,7 +21,7 @@ class SlotStickySettings(SiteChild):
         nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
     )
     # The names live on the site (not the slot) but only mean something once a slot exists to swap with.
-    dependencies = ("web_app", "deployment_slot")
+    needs = ("web_app", "deployment_slot")
     # The names are a set (their order means nothing to a swap); compare as one so a re-ordering by the
     # portal or az CLI is not drift. connectionStringNames/azureStorageConfigNames are not declared.
     # No connection strings and no storage mounts exist (both are declared empty: steps/connection_strings.py,

@@ -32,7 +32,7 @@ class StaticWebApp(ArmStep):
         # Azure records which client deployed the content last (the SWA CLI: "SwaCli"); nothing is read from it.
         + nm("filled in by Azure from how content was last deployed (the SWA CLI)", "properties.provider")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     # arm-examples GetStaticSite: the server fills defaultHostname, customDomains, contentDistributionEndpoint,
     # keyVaultReferenceIdentity, linkedBackends, privateEndpointConnections, userProvidedFunctionApps; we
     # declare none of them. 'West US 2' comes back as written there; ARM compares regions without spaces/case.

@@ -44,7 +44,7 @@ class StorageAccount(ArmStep):
         + nm(UNUSED, "properties.isHnsEnabled", "properties.isNfsV3Enabled", "properties.enableExtendedGroups",
              "properties.largeFileSharesState", "properties.turboTier")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     holds_data = True
     # sku.tier, primaryEndpoints, creationTime, keyCreationTime, encryption, networkAcls are filled in by
     # Azure (arm-examples StorageAccountGetProperties) and stay out of scope because we do not declare them.

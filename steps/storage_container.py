@@ -29,7 +29,7 @@ class StorageContainer(ArmStep):
     not_managed = (
         nm(UNUSED, "properties.enableNfsV3AllSquash", "properties.enableNfsV3RootSquash", "properties.metadata")
     )
-    dependencies = ("storage_account",)
+    needs = ("storage_account",)
     holds_data = True  # deleting a container deletes every blob in it
     # etag, lastModifiedTime, lease*, deleted*, immutability*, legalHold and hasImmutabilityPolicy are
     # server-populated (azure-sdk-facts §1 "Lifecycle policy + blob container") and out of scope because

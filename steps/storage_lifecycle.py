@@ -27,7 +27,7 @@ class Config(Section):
 class LifecyclePolicy(ArmStep):
     type = "Microsoft.Storage/storageAccounts/managementPolicies"
     model = SdkModel("azure.mgmt.storage.models", "ManagementPolicy")
-    dependencies = ("storage_account",)
+    needs = ("storage_account",)
     # The policy PUT to .../managementPolicies/default comes back named 'DefaultManagementPolicy'
     # (arm-examples StorageAccountGetManagementPolicy / SetManagementPolicy): `name` is in the differ's
     # envelope (server-populated) and we never declare it. properties.lastModifiedTime is server-populated.

@@ -28,7 +28,7 @@ class Subnet(ArmStep):
         + nm("subordinate to properties.serviceEndpoints[].service (compared)", "properties.serviceEndpoints[].locations")
         + nm(UNUSED, "properties.sharingScope")
     )
-    dependencies = ("virtual_network",)
+    needs = ("virtual_network",)
     rules = Rules(
         normalizers=(("properties.delegations*.properties.serviceName", lower),
                      ("properties.serviceEndpoints*.service", lower)),

@@ -38,7 +38,7 @@ class VirtualNetwork(ArmStep):
         + nm(PLACEMENT, "extendedLocation")
         + nm(UNUSED, "properties.enableVmProtection", "properties.flowTimeoutInMinutes")
     )
-    dependencies = ("resource_group",)
+    needs = ("resource_group",)
     # The address space is a set of prefixes; the subnets are owned by the subnet step, never compared here.
     rules = rules(Rules(
         sets=("properties.addressSpace.addressPrefixes",),

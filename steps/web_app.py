@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from provisioner.azure import call, raw, wait
+from provisioner.core.contract import OWNED_BY_DEPLOYMENTS, TAG_PREFIX
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
@@ -80,7 +81,7 @@ class WebApp(ArmStep):
     not_managed = (
         SITE_NOT_MANAGED
     )
-    dependencies = ("app_service_plan", "subnet")
+    needs = ("app_service_plan", "subnet")
     rules = rules(Rules(
         # GET /sites returns siteConfig mostly null (azure-sdk-facts §1: write-only as a whole); the
         # web_app_config step owns it through GET .../config/web.
@@ -92,6 +93,9 @@ class WebApp(ArmStep):
         # into a Windows one in place, and the PATCH does not carry kind. A kind changed out of band is a
         # replace, not an update that would never converge (found by tests/e2e/test_mutations.py).
         replace_on=("kind",),
+        # The rollback record `deploy backend` keeps on the site (provisioner/core/contract.py): never drift, and
+        # kept when provision repairs the tags (provisioner/engine/carry.py).
+        managed_keys=((f"{TAG_PREFIX}*", OWNED_BY_DEPLOYMENTS),),
     ))
 
     @property

@@ -40,7 +40,7 @@ class SiteConfig(SiteChild):
     type = "Microsoft.Web/sites/config"
     model = SdkModel("azure.mgmt.web.models", "SiteConfigResource")
     not_managed = CONFIG_NOT_MANAGED
-    dependencies = ("web_app",)
+    needs = ("web_app",)
     # arm-examples GetSiteConfig: every siteConfig field comes back populated with server defaults
     # (defaultDocuments, phpVersion, logsDirectorySizeLimit, ipSecurityRestrictions 'Allow all', ...);
     # left-scoping skips them.
@@ -64,7 +64,7 @@ class SiteConfig(SiteChild):
     @property
     def depends_on(self) -> tuple[str, ...]:
         # Managed-identity pulls are switched on once the identity holds AcrPull on the registry.
-        return (*self.dependencies, "acr_pull") if private_registry(self.env) else self.dependencies
+        return (*self.needs, "acr_pull") if private_registry(self.env) else self.needs
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section("web_app", WebAppConfig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,35 @@ import pytest
 from provisioner.azure import Clients, Target
 from provisioner.localcloud import LocalCloud
 from tests.support import SUB
+
+# Real PostgreSQL clusters cost a second or two per server: the suite runs the local cloud without them (as it
+# ran before provisioner/localcloud/pg_engine.py), and the tests about the database engine use `pg_cloud`.
+os.environ.setdefault("PROVISIONER_LOCALCLOUD_POSTGRES", "off")
+
+
+def require_postgres() -> None:
+    """Skip where PostgreSQL is missing on a developer's machine; in CI (CI=true) its absence is a failure, since
+    scripts/test.sh installs it."""
+    from provisioner.localcloud.pg_cluster import PgUnavailable, Runner
+
+    try:
+        Runner.detect()
+    except PgUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def pg_cloud(tmp_path_factory) -> Iterator[LocalCloud]:
+    """One local cloud with real PostgreSQL for the whole session (each test uses servers of its own names)."""
+    require_postgres()
+    state = tmp_path_factory.mktemp("pgcloud") / "state.json"
+    with LocalCloud(state_file=state, request_log=state.with_name("requests.jsonl"), postgres="on") as c:
+        yield c
+    import shutil
+
+    shutil.rmtree(c.pg.root, ignore_errors=True)  # a persisted cloud keeps its clusters; this one is done
 
 
 @pytest.fixture

@@ -112,11 +112,11 @@ def closure(session: Session, name: str) -> list[str]:
     return [n for n in session.graph.order if n in wanted]
 
 
-def sub_session(env: str, *names: str) -> Session:
+def sub_session(env: str, *names: str, envs_dir: Path = ENVS) -> Session:
     """The named steps of `env` with everything they depend on, and the owned collections under them."""
     from provisioner.engine.graph import build
 
-    full = session(env)
+    full = session(env, envs_dir)
     wanted = {n for name in names for n in closure(full, name)}
     chosen = [s for s in full.steps if s.name in wanted]
     kids = [c for c in full.children if c.parent_step in wanted]
@@ -188,3 +188,22 @@ def first_envs(envs: tuple[str, ...]) -> list[tuple[str, str]]:
                 continue
             seen.setdefault(s.name, env)
     return [(env, name) for name, env in seen.items()]
+
+
+@cache
+def cache_envs() -> Path:
+    """The shipped env files with [redis] kind = "cache": environments that still run Azure Cache for Redis."""
+    import shutil
+    import tempfile
+
+    target = Path(tempfile.mkdtemp(prefix="cache-envs-")) / "envs"
+    shutil.copytree(ENVS, target)
+    for env in ("dev", "staging", "production"):
+        path = target / f"{env}.toml"
+        path.write_text(path.read_text().replace("[redis]\n", '[redis]\nkind = "cache"\n', 1))
+    return target
+
+
+def cache_session(env: str = "dev") -> Session:
+    """A session of `env` as it is when it runs on Azure Cache for Redis."""
+    return session(env, cache_envs())

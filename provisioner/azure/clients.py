@@ -35,6 +35,7 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "monitor": ("azure.mgmt.monitor", "MonitorManagementClient"),
     "postgres": ("azure.mgmt.postgresqlflexibleservers", "PostgreSQLManagementClient"),
     "redis": ("azure.mgmt.redis", "RedisManagementClient"),
+    "redisenterprise": ("azure.mgmt.redisenterprise", "RedisEnterpriseManagementClient"),
     "dns": ("azure.mgmt.dns", "DnsManagementClient"),
     "network": ("azure.mgmt.network", "NetworkManagementClient"),
     "communication": ("azure.mgmt.communication", "CommunicationServiceManagementClient"),

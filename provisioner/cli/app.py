@@ -1,13 +1,15 @@
-"""Command line: validate, plan, provision, drift, deploy, rollback, cost, localcloud serve. Exit codes only; logic lives elsewhere.
+"""Command line: validate, plan, provision, drift, deploy, rollback, cost, drill, localcloud serve. Exit codes only; logic lives elsewhere.
 
 Exit codes are provisioner/cli/exitcodes.py (the README's "Exit codes" table is checked against it).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import click
 
 from provisioner.cli import exitcodes
 from provisioner.cli.guard import Main, check_out_path, check_state_dir
-from provisioner.core.errors import ConfigError, ProvisionerError
+from provisioner.core.errors import ConfigError, ProvisionerError, TargetError
 
 OUTPUTS = click.Choice(["text", "json", "markdown"])
 
@@ -27,6 +29,7 @@ def _registry() -> Any:
 
 
 def _fail(exc: ProvisionerError) -> None:
+    """The one place an error becomes output and an exit code (each error class knows its code)."""
     if isinstance(exc, ConfigError):
         errors = [p for p in exc.problems if p.severity == "error"]
         warnings = [p for p in exc.problems if p.severity != "error"]
@@ -38,49 +41,126 @@ def _fail(exc: ProvisionerError) -> None:
     sys.exit(exc.exit_code)
 
 
+def exits(fn: Callable[..., int | None]) -> Callable[..., None]:
+    """A command body returns its exit code; an error it raises is reported by `_fail`. Nothing else exits."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            code = fn(*args, **kwargs) or exitcodes.EXIT_OK
+        except ProvisionerError as exc:
+            _fail(exc)
+            return
+        if code == exitcodes.EXIT_INTERRUPTED:
+            # After a second Ctrl-C worker threads may still be polling operations; exiting normally would
+            # join them (minutes). Their operations continue in Azure either way.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        sys.exit(code)
+
+    return run
+
+
 def _emit(text: str, out: str | None) -> None:
     if out:
         try:
             Path(out).write_text(text)
         except OSError as exc:
-            click.echo(f"error: --out {out}: {exc.strerror or exc}", err=True)
-            sys.exit(exitcodes.EXIT_ERROR)
+            raise TargetError(f"--out {out}: {exc.strerror or exc}") from None
         click.echo(f"wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
 
 
+@dataclass(frozen=True)
+class Target:
+    """What the target options say: which environment, and where and how to reach it."""
+
+    env_name: str
+    envs_dir: Path
+    cloud: str | None
+    arm_endpoint: str | None
+    subscription: str | None
+    state_dir: Path
+    latency: str
+    workers: int
+
+    def open(self) -> tuple[Any, Any]:
+        """The validated session (warnings printed) and the target spec, checked before any request."""
+        from provisioner.cli.session import TargetSpec, check_target, load_session
+
+        overrides = {"subscription_id": self.subscription} if self.subscription and self.cloud != "local" else {}
+        session = load_session(self.env_name, _registry(), self.envs_dir, overrides)
+        for w in session.warnings:
+            click.echo(f"warning: {w}", err=True)
+        spec = TargetSpec(self.cloud if self.cloud != "azure" else None, self.arm_endpoint, self.subscription,
+                          self.state_dir, self.latency)
+        check_target(spec)
+        if spec.cloud == "local":
+            check_state_dir(self.state_dir)
+        return session, spec
+
+
+_ENV_OPTIONS = (
+    click.option("--env", "env_name", required=True, help="dev, staging or production."),
+    click.option("--envs-dir", type=click.Path(path_type=Path), default=Path("envs"), show_default=True,
+                 help="Folder with common.toml and <env>.toml."),
+)
+_TARGET_OPTIONS = (
+    *_ENV_OPTIONS,
+    click.option("--cloud", type=click.Choice(["azure", "local"]), default=None,
+                 help="'local' starts the embedded local cloud (state under .provisioner/)."),
+    click.option("--arm-endpoint", default=None, help="Any ARM-compatible endpoint (a running local cloud, Azure Stack Hub)."),
+    click.option("--subscription", default=None, envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id."),
+    click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".provisioner"), show_default=True,
+                 help="Where the embedded local cloud keeps its state."),
+    click.option("--latency", type=click.Choice(["fast", "realistic"]), default="fast",
+                 help="Embedded local cloud latency profile."),
+    click.option("--workers", type=click.IntRange(1, 64), default=10, show_default=True, help="Concurrent reads/writes."),
+)
+_TARGET_FIELDS = tuple(f.name for f in fields(Target))
+
+
 def env_options(fn: Any) -> Any:
-    fn = click.option("--envs-dir", type=click.Path(path_type=Path), default=Path("envs"), show_default=True,
-                      help="Folder with common.toml and <env>.toml.")(fn)
-    return click.option("--env", "env_name", required=True, help="dev, staging or production.")(fn)
+    """--env and --envs-dir, for the offline commands (validate, cost)."""
+    for option in reversed(_ENV_OPTIONS):
+        fn = option(fn)
+    return fn
 
 
 def target_options(fn: Any) -> Any:
-    fn = click.option("--cloud", type=click.Choice(["azure", "local"]), default=None,
-                      help="'local' starts the embedded local cloud (state under .provisioner/).")(fn)
-    fn = click.option("--arm-endpoint", default=None, help="Any ARM-compatible endpoint (a running local cloud, Azure Stack Hub).")(fn)
-    fn = click.option("--subscription", default=None, envvar="AZURE_SUBSCRIPTION_ID", help="Azure subscription id.")(fn)
-    fn = click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".provisioner"), show_default=True,
-                      help="Where the embedded local cloud keeps its state.")(fn)
-    fn = click.option("--latency", type=click.Choice(["fast", "realistic"]), default="fast",
-                      help="Embedded local cloud latency profile.")(fn)
-    return click.option("--workers", type=click.IntRange(1, 64), default=10, show_default=True, help="Concurrent reads/writes.")(fn)
+    """Declares the target options once and hands the command a single `target: Target`."""
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        target = Target(**{name: kwargs.pop(name) for name in _TARGET_FIELDS})
+        return fn(target=target, **kwargs)
+
+    for option in reversed(_TARGET_OPTIONS):
+        command = option(command)
+    return command
 
 
-def _session_and_target(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None,
-                        subscription: str | None, state_dir: Path, latency: str) -> tuple[Any, Any]:
-    from provisioner.cli.session import TargetSpec, check_target, load_session
+def _report_command(kind: str, summary: str) -> Callable[..., None]:
+    """`plan` and `drift`: one implementation, two reports (provisioner/cli/commands.py `report`)."""
 
-    overrides = {"subscription_id": subscription} if subscription and cloud != "local" else {}
-    session = load_session(env_name, _registry(), envs_dir, overrides)
-    for w in session.warnings:
-        click.echo(f"warning: {w}", err=True)
-    spec = TargetSpec(cloud if cloud != "azure" else None, arm_endpoint, subscription, state_dir, latency)
-    check_target(spec)
-    if spec.cloud == "local":
-        check_state_dir(state_dir)
-    return session, spec
+    @target_options
+    @click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+    @click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+    @click.option("--show-ignored", is_flag=True, help="List every field the differ ignored, with its rule.")
+    @exits
+    def command(target: Target, output: str, out: str | None, show_ignored: bool) -> int:
+        from provisioner.cli import commands
+
+        check_out_path(out)
+        session, spec = target.open()
+        text, code = commands.report(kind, session, spec, output, target.workers, show_ignored)
+        _emit(text, out)
+        return code
+
+    command.__doc__ = summary
+    return command
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]}, epilog=exitcodes.epilog())
@@ -91,85 +171,40 @@ def main() -> None:
 
 @main.command()
 @env_options
-def validate(env_name: str, envs_dir: Path) -> None:
+@exits
+def validate(env_name: str, envs_dir: Path) -> int:
     """Check the environment files offline (no request is sent). Exit 0 valid, 1 invalid."""
     from provisioner.cli.session import load_session
 
-    try:
-        session = load_session(env_name, _registry(), envs_dir)
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
+    session = load_session(env_name, _registry(), envs_dir)
     for w in session.warnings:
         click.echo(f"warning: {w}")
     click.echo(f"{env_name}: valid ({len(session.steps)} resources, {len(session.warnings)} warning(s))")
+    return exitcodes.EXIT_OK
+
+
+main.command("plan")(_report_command("plan", "Dry run: what provision would change. Exit 0 no changes, 2 changes pending, 1 error."))
+main.command("drift")(_report_command(
+    "drift", "What changed out of band, and managed resources that are missing. Exit 0 in sync, 2 drift, 1 error."))
 
 
 @main.command()
-@env_options
-@target_options
-@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
-@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
-@click.option("--show-ignored", is_flag=True, help="List every field the differ ignored, with its rule.")
-def plan(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-         state_dir: Path, latency: str, workers: int, output: str, out: str | None, show_ignored: bool) -> None:
-    """Dry run: what provision would change. Exit 0 no changes, 2 changes pending, 1 error."""
-    from provisioner.cli import commands
-
-    try:
-        check_out_path(out)
-        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
-        text, code = commands.plan(session, spec, output, workers, show_ignored)
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
-    _emit(text, out)
-    sys.exit(code)
-
-
-@main.command()
-@env_options
 @target_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
 @click.option("--dry-run", is_flag=True, help="Only show the plan (same as `plan`).")
 @click.option("--allow-replace", is_flag=True, help="Allow delete + re-create of resources that hold no data.")
 @click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
-def provision(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-              state_dir: Path, latency: str, workers: int, yes: bool, dry_run: bool, allow_replace: bool, output: str) -> None:
+@exits
+def provision(target: Target, yes: bool, dry_run: bool, allow_replace: bool, output: str) -> int:
     """Converge the environment. Exit 0 converged, 1 any failure, 130 interrupted; --dry-run exits as `plan`."""
     from provisioner.cli import commands
 
-    try:
-        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
-        if dry_run:
-            text, code = commands.plan(session, spec, output, workers, False)
-            click.echo(text, nl=False)
-            sys.exit(code)  # it is `plan`: 2 when changes are pending
-        code = commands.provision(session, spec, output, workers, yes, allow_replace, confirm=_confirm)
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
-    if code == exitcodes.EXIT_INTERRUPTED:
-        # After a second Ctrl-C worker threads may still be polling operations; exiting normally would join
-        # them (minutes). Their operations continue in Azure either way.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
-
-
-def _operate(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-             state_dir: Path, latency: str, action: Callable[[Any, Any, Any], int]) -> None:
-    """deploy/rollback: build the session and target, run one operation (provisioner/cli/deploys.py), exit with its code."""
-    from provisioner.cli import deploys as operate
-
-    try:
-        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
-        code = action(operate, session, spec)
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
-    sys.exit(code)
+    session, spec = target.open()
+    if dry_run:
+        text, code = commands.report("plan", session, spec, output, target.workers, False)
+        click.echo(text, nl=False)
+        return code  # it is `plan`: 2 when changes are pending
+    return commands.provision(session, spec, output, target.workers, yes, allow_replace, confirm=_confirm)
 
 
 def _confirm(prompt: str) -> bool:
@@ -179,35 +214,12 @@ def _confirm(prompt: str) -> bool:
     return click.confirm(prompt, default=False, err=True)
 
 
-@main.command()
-@env_options
-@target_options
-@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
-@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
-@click.option("--show-ignored", is_flag=True, help="List every field the differ ignored, with its rule.")
-def drift(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-          state_dir: Path, latency: str, workers: int, output: str, out: str | None, show_ignored: bool) -> None:
-    """What changed out of band, and managed resources that are missing. Exit 0 in sync, 2 drift, 1 error."""
-    from provisioner.cli import commands
-
-    try:
-        check_out_path(out)
-        session, spec = _session_and_target(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency)
-        text, code = commands.drift(session, spec, output, workers, show_ignored)
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
-    _emit(text, out)
-    sys.exit(code)
-
-
 @main.group()
 def deploy() -> None:
     """Deploy the API (blue-green through the staging slot) or the admin frontend. Exit 0 deployed, 1 failed."""
 
 
 @deploy.command("backend")
-@env_options
 @target_options
 @click.option("--image", required=True, metavar="REPO:TAG", help="Container image to run, with an explicit tag.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
@@ -215,40 +227,49 @@ def deploy() -> None:
               help="Shell command run after the slot is healthy and before the swap (e.g. Alembic migrations); "
                    "non-zero stops the deploy. Gets DEPLOY_ENV, DEPLOY_IMAGE, DEPLOY_SLOT_URL.")
 @click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
-              help="How long each health gate waits for 200 [300 on Azure, 30 on a local cloud].")
-def deploy_backend(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-                   state_dir: Path, latency: str, workers: int, image: str, yes: bool, pre_swap: str | None,
-                   health_timeout: float | None) -> None:
-    """Set IMAGE on the staging slot, wait for its /health, swap into production, check production (swap back
-    on failure). Without a slot (dev on Basic) deploy in place. Exit 0 deployed, 1 failed (says which check)."""
-    _operate(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency,
-             lambda operate, session, spec: operate.deploy_backend(session, spec, image, yes, pre_swap, health_timeout, _confirm))
+              help="How long the slot (the site, without one) may take to answer 200 as the new version before the deploy is refused "
+                   "[300 on Azure, 30 on a local cloud].")
+@exits
+def deploy_backend(target: Target, image: str, yes: bool, pre_swap: str | None, health_timeout: float | None) -> int:
+    """Set IMAGE (and the DEPLOY_MARKER app setting) on the staging slot, wait until its /health answers as the
+    new version, swap into production, watch production (swap back within seconds on bad answers) and record
+    the previous image for rollback. Deploying what production runs does nothing. Without a slot (dev on Basic)
+    deploy in place. Exit 0 deployed (or nothing to do), 1 failed (says which check)."""
+    from provisioner.cli import deploys
+
+    return deploys.deploy_backend(*target.open(), image, yes, pre_swap, health_timeout, _confirm)
 
 
 @deploy.command("frontend")
-@env_options
 @target_options
 @click.option("--dist", required=True, type=click.Path(path_type=Path), help="The admin build folder (with index.html).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
-def deploy_frontend(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-                    state_dir: Path, latency: str, workers: int, dist: Path, yes: bool) -> None:
+@exits
+def deploy_frontend(target: Target, dist: Path, yes: bool) -> int:
     """Upload the admin build to the environment's Static Web App. Exit 0 deployed, 1 failed."""
-    _operate(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency,
-             lambda operate, session, spec: operate.deploy_frontend(session, spec, dist, yes, _confirm))
+    from provisioner.cli import deploys
+
+    return deploys.deploy_frontend(*target.open(), dist, yes, _confirm)
 
 
 @main.command()
-@env_options
 @target_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (production asks otherwise).")
 @click.option("--health-timeout", type=float, default=None, metavar="SECONDS",
-              help="How long each health gate waits for 200 [300 on Azure, 30 on a local cloud].")
-def rollback(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str | None, subscription: str | None,
-             state_dir: Path, latency: str, workers: int, yes: bool, health_timeout: float | None) -> None:
-    """Swap the previous version (on the staging slot) back into production, with the deploy's health checks.
-    Exit 0 rolled back, 1 failed."""
-    _operate(env_name, envs_dir, cloud, arm_endpoint, subscription, state_dir, latency,
-             lambda operate, session, spec: operate.rollback_backend(session, spec, yes, health_timeout, _confirm))
+              help="How long the slot (the site, without one) may take to answer 200 as the previous version before the rollback is "
+                   "refused [300 on Azure, 30 on a local cloud].")
+@click.option("--outside-window", is_flag=True,
+              help="Roll back even though the last deploy is more than 30 minutes old (the document's rollback "
+                   "window; check the migrations first).")
+@exits
+def rollback(target: Target, yes: bool, health_timeout: float | None, outside_window: bool) -> int:
+    """Restore the image production ran before the last deploy (recorded on the site), with the deploy's
+    checks: onto the slot, swap, watch. Refused when nothing is recorded (a second rollback never swaps the bad
+    version back in) or past the 30-minute window. Without a slot: in place. Exit 0 rolled back, 1 failed or
+    refused."""
+    from provisioner.cli import deploys
+
+    return deploys.rollback_backend(*target.open(), yes, health_timeout, outside_window, _confirm)
 
 
 @main.command()
@@ -257,21 +278,75 @@ def rollback(env_name: str, envs_dir: Path, cloud: str | None, arm_endpoint: str
 @click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
 @click.option("--prices", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A price table (JSON) instead of the bundled one (scripts/refresh_prices.py writes one).")
-def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Path | None) -> None:
+@exits
+def cost(env_name: str, envs_dir: Path, output: str, out: str | None, prices: Path | None) -> int:
     """Monthly estimate per resource from its declared SKU and size, the total against the budget and the
     architecture document's estimate. Offline: no request is sent. Exit 0 report written, 1 error."""
     from provisioner.cli import cost_report
     from provisioner.cli.session import load_session
     from provisioner.operate import cost as cost_mod
 
-    try:
-        session = load_session(env_name, _registry(), envs_dir)
-        est = cost_report.for_session(env_name, session.steps, cost_mod.load_prices(prices))
-    except ProvisionerError as exc:
-        _fail(exc)
-        return
+    session = load_session(env_name, _registry(), envs_dir)
+    est = cost_report.for_session(env_name, session.steps, cost_mod.load_prices(prices))
     render = {"json": cost_report.to_json, "markdown": cost_report.markdown}.get(output, cost_report.text)
     _emit(render(est), out)
+    return exitcodes.EXIT_OK
+
+
+@main.command()
+@target_options
+@click.option("--component", type=click.Choice(["all", "postgres", "keyvault", "app", "frontend", "cache"]),
+              default="all", show_default=True, help="What to drill.")
+@click.option("--at", "at", default=None, metavar="ISO-8601",
+              help="Restore the database as of this UTC time (default: the latest point, after a canary write).")
+@click.option("--client-ip", default=None, help="This machine's public IP for the short-lived firewall rules "
+              "[asked of api.ipify.org on Azure].")
+@click.option("--frontend-dist", type=click.Path(path_type=Path), default=None,
+              help="The admin build of the running version, redeployed to measure the frontend's RTO.")
+@click.option("--health-timeout", type=float, default=None, metavar="SECONDS", help="As for `deploy backend`.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before redeploying production's running versions.")
+@click.option("--output", "-o", type=OUTPUTS, default="text", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the report to a file.")
+@exits
+def drill(target: Target, component: str, at: str | None, client_ip: str | None, frontend_dist: Path | None,
+          health_timeout: float | None, yes: bool, output: str, out: str | None) -> int:
+    """Disaster-recovery drill (docs/recovery.md): restore the database into a scratch server and verify it, recover a
+    Key Vault secret from soft delete, redeploy the running API and frontend, judge the cache's persistence; the
+    report is the architecture document's RTO/RPO table with measured values. The scratch server is always deleted.
+    Exit 0 every target holds, 2 one is missed, 1 error, 130 interrupted."""
+    import signal
+    from datetime import UTC, datetime
+
+    from provisioner.cli import drills
+
+    when = None
+    if at:
+        try:
+            when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            raise TargetError(f"--at {at!r}: expected an ISO-8601 time such as 2026-12-01T10:00:00Z") from None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if frontend_dist is not None:
+        from provisioner.operate.frontend import check_dist
+
+        check_dist(frontend_dist)  # before any request
+    check_out_path(out)
+    args = drills.DrillArgs(component, output, when, client_ip, frontend_dist, health_timeout)
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # a cancelled CI job (SIGTERM) cleans up as Ctrl-C does
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        session, spec = target.open()
+        text, code = drills.drill(session, spec, args, _confirm, yes)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: the scratch resources were cleaned up (see above).", err=True)
+        return exitcodes.EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _emit(text, out)
+    return code
 
 
 @main.group()

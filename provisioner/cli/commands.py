@@ -7,14 +7,14 @@ import sys
 import time
 from collections.abc import Callable
 
-from provisioner.cli import render
+from provisioner.cli import render, render_md
 from provisioner.cli.exitcodes import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from provisioner.cli.progress import Progress
 from provisioner.cli.session import Session, TargetSpec, apply, connect, hold_run_lock, make_plan
 from provisioner.core.model import Plan, Status
 from provisioner.engine.reconciler import Policy
 
-__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "drift", "plan", "provision"]
+__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "provision", "report"]
 
 
 def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan") -> str:
@@ -25,13 +25,29 @@ def _report(the_plan: Plan, output: str, show_ignored: bool, title: str = "Plan"
     return render.plan_text(the_plan, show_ignored)
 
 
-def plan(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
+def report(kind: str, session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
+    """`plan` (what provision would change, with its cost) or `drift` (what changed out of band, with who
+    changed it): one read, one decision, two reports. Exit 0 nothing pending, 2 pending or drifted, 1 error."""
     with connect(session, spec) as conn:
         the_plan, known = make_plan(session, conn, workers=workers, inventory=True)
-    text = _with_cost(_report(the_plan, output, show_ignored), output, session, the_plan, known)
+        if kind == "drift":
+            the_plan = _attribute(the_plan, conn)
+    if kind == "drift":
+        text, pending = _drift_report(the_plan, output, show_ignored), bool(the_plan.drift)
+    else:
+        text = _with_cost(_report(the_plan, output, show_ignored), output, session, the_plan, known)
+        pending = the_plan.has_changes
     if the_plan.errors:
         return text, EXIT_ERROR
-    return text, EXIT_CHANGES if the_plan.has_changes else EXIT_OK
+    return text, EXIT_CHANGES if pending else EXIT_OK
+
+
+def _drift_report(the_plan: Plan, output: str, show_ignored: bool) -> str:
+    if output == "json":
+        return render.drift_json(the_plan, show_ignored=show_ignored) + "\n"
+    if output == "markdown":
+        return render.drift_markdown(the_plan, show_ignored=show_ignored)
+    return render.drift_text(the_plan, show_ignored)
 
 
 def _with_cost(text: str, output: str, session: Session, the_plan: Plan, known: dict) -> str:
@@ -50,22 +66,6 @@ def _with_cost(text: str, output: str, session: Session, the_plan: Plan, known: 
         return text
     return text + ("\n" + "\n".join(f"> {line}" for line in extra.splitlines()) + "\n" if output == "markdown"
                    else "\n" + extra)
-
-
-def drift(session: Session, spec: TargetSpec, output: str, workers: int, show_ignored: bool) -> tuple[str, int]:
-    with connect(session, spec) as conn:
-        the_plan, _ = make_plan(session, conn, workers=workers, inventory=True)
-        the_plan = _attribute(the_plan, conn)
-    drifted = the_plan.drift
-    if output == "json":
-        text = render.drift_json(the_plan, show_ignored=show_ignored) + "\n"
-    elif output == "markdown":
-        text = render.drift_markdown(the_plan, show_ignored=show_ignored)
-    else:
-        text = render.drift_text(the_plan, show_ignored)
-    if the_plan.errors:
-        return text, EXIT_ERROR
-    return text, EXIT_CHANGES if drifted else EXIT_OK
 
 
 def _attribute(the_plan: Plan, conn: object) -> Plan:
@@ -91,11 +91,7 @@ def _blocked(the_plan: Plan) -> bool:
 def _nothing_pending(the_plan: Plan) -> bool:
     """True when nothing is left to apply (children left for a person are listed, not applied)."""
     left = [c for c in the_plan.pending if c.refused and c.collection]
-    if len(left) != len(the_plan.pending):
-        return False
-    for c in left:
-        print(f"  ! {c.step}: {c.refused}", file=sys.stderr)
-    return True
+    return len(left) == len(the_plan.pending)
 
 
 def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes: bool, allow_replace: bool,
@@ -110,8 +106,7 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
     with connect(session, spec) as conn:
         print(f"Target: {conn.description}", file=err)
         the_plan, known = make_plan(session, conn, policy, workers)
-        if output == "text":
-            print(render.plan_text(the_plan), end="")
+        _show_plan(the_plan, output)
         if _blocked(the_plan):
             return EXIT_ERROR
         if _nothing_pending(the_plan):
@@ -125,9 +120,9 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
         with hold_run_lock(session, conn, "provision") as lock:
             # Re-read under the lock: another run may have changed the environment since the plan above.
             again, known = make_plan(session, conn, policy, workers)
-            if _pending(again) != _pending(the_plan) and output == "text":
+            if _pending(again) != _pending(the_plan) and output != "json":
                 print("The environment changed while waiting for the run lock; plan now:", file=err)
-                print(render.plan_text(again), end="")
+                _show_plan(again, output)
             the_plan = again
             if _blocked(the_plan):
                 return EXIT_ERROR
@@ -154,17 +149,30 @@ def provision(session: Session, spec: TargetSpec, output: str, workers: int, yes
         return EXIT_INTERRUPTED
     if output == "json":
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": render.outcomes_json(outcomes)}, indent=2))
+    elif output == "markdown":
+        print(render_md.outcomes_markdown(outcomes, time.monotonic() - started, the_plan.env), end="")
     else:
-        print(render.outcomes_text(outcomes, time.monotonic() - started), end="")
+        print(render.outcomes_text(outcomes, time.monotonic() - started, the_plan.env), end="")
     failed = [o for o in outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _show_plan(the_plan: Plan, output: str) -> None:
+    """Text and Markdown show the plan before anything is applied; JSON prints one document at the end."""
+    if output == "text":
+        print(render.plan_text(the_plan), end="")
+    elif output == "markdown":
+        print(render.plan_markdown(the_plan), end="")
 
 
 def _nothing_to_do(the_plan: Plan, output: str, started: float) -> int:
     if output == "json":
         print(json.dumps({"plan": json.loads(render.plan_json(the_plan)), "outcomes": []}, indent=2))
     held = f" {len(the_plan.waiting)} change(s) wait on a precondition (listed above)." if the_plan.waiting else ""
-    print(f"Nothing to do ({time.monotonic() - started:.1f}s).{held}", file=sys.stderr)
+    left = render.left_for_a_person(the_plan.pending)
+    # The last line says what is still open, never just "Nothing to do" while a person has something to do.
+    print(f"Nothing applied ({time.monotonic() - started:.1f}s).{held}" + (f" {left}" if left
+          else " Nothing to do."), file=sys.stderr)
     return EXIT_OK
 
 

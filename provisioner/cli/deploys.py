@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from provisioner.cli.exitcodes import EXIT_ERROR, EXIT_OK
 from provisioner.cli.session import Session, TargetSpec, connect, hold_run_lock
 from provisioner.core import redact
 from provisioner.operate.deploy import (
@@ -21,19 +22,21 @@ from provisioner.operate.deploy import deploy_backend as run_deploy
 from provisioner.operate.frontend import check_dist
 from provisioner.operate.frontend import deploy_frontend as run_frontend
 
-EXIT_OK, EXIT_ERROR = 0, 1
-
 
 def _say(line: str) -> None:
     # Every progress line of a deploy goes through the masker (the hook's command line can hold a DSN).
     print(redact.scrub(line), file=sys.stderr, flush=True)
 
 
-def _gates(local: bool, timeout: float | None) -> Gates:
-    # Azure: a container may take minutes to pull and start; probe every 10 s. Local: fast.
+def gates(local: bool, timeout: float | None) -> Gates:
+    """Azure: a container may take minutes to pull and start, so the slot is probed every 10 s for up to
+    300 s; after a swap production is probed every 5 s for 60 s, and 2 bad answers in a row swap back (within
+    Gates.swap_back_within: 15 s). Local: the same checks, fast (docs/operations.md "Timing")."""
     if local:
-        return Gates(timeout=timeout if timeout is not None else 30.0, interval=0.2)
-    return Gates(timeout=timeout if timeout is not None else 300.0, interval=10.0)
+        return Gates(timeout=timeout if timeout is not None else 30.0, interval=0.2, watch=1.0, watch_interval=0.1,
+                     failures=2, probe_timeout=2.0)
+    return Gates(timeout=timeout if timeout is not None else 300.0, interval=10.0, watch=60.0, watch_interval=5.0,
+                 failures=2, probe_timeout=5.0)
 
 
 def _confirmed(session: Session, yes: bool, confirm: Callable[[str], bool], what: str) -> bool:
@@ -54,18 +57,18 @@ def deploy_backend(session: Session, spec: TargetSpec, image: str, yes: bool, pr
 
 
 def rollback_backend(session: Session, spec: TargetSpec, yes: bool, health_timeout: float | None,
-                     confirm: Callable[[str], bool]) -> int:
+                     outside_window: bool, confirm: Callable[[str], bool]) -> int:
     target = backend_target(session)
     if not _confirmed(session, yes, confirm, f"Roll back {target.site}"):
         return EXIT_ERROR
-    return _run(session, spec, target, health_timeout, rollback, "rollback")
+    return _run(session, spec, target, health_timeout, lambda b: rollback(b, outside_window), "rollback")
 
 
 def _run(session: Session, spec: TargetSpec, target: BackendTarget, health_timeout: float | None,
          action: Callable[[Backend], str], command: str) -> int:
     with connect(session, spec) as conn:
         _say(f"Target: {conn.description}")
-        backend = Backend(conn.clients, target, _gates(conn.clients.target.local, health_timeout), _say)
+        backend = Backend(conn.clients, target, gates(conn.clients.target.local, health_timeout), _say)
         # A deploy writes the environment too (image, swap): one run at a time, as provision.
         with hold_run_lock(session, conn, command):
             try:

@@ -13,8 +13,11 @@ MEANINGS: dict[int, str] = {
              "run, such as a DNS delegation, are listed and do not count)",
     EXIT_ERROR: "error: invalid configuration, usage error (unknown option, bad value), credentials, "
                 "permissions, unreachable endpoint, a failed or refused change",
-    EXIT_CHANGES: "changes pending (`plan`, `provision --dry-run`) or drift present (`drift`); nothing else exits 2",
-    EXIT_INTERRUPTED: "interrupted by Ctrl-C (`provision` prints what was applied before it stopped)",
+    EXIT_CHANGES: "changes pending (`plan`, `provision --dry-run`: provision would apply them, or they are left for a "
+                  "person with a fix line), drift present (`drift`) or a recovery target missed (`drill`); nothing "
+                  "else exits 2",
+    EXIT_INTERRUPTED: "interrupted by Ctrl-C (`provision` prints what was applied before it stopped; `drill` deletes its "
+                      "scratch server first)",
 }
 
 

@@ -12,7 +12,7 @@ from provisioner.core.model import Change, Outcome, Status
 from provisioner.core.redact import scrub
 
 _MARK = {Status.APPLIED: "done", Status.UNCHANGED: "unchanged", Status.FAILED: "FAILED", Status.SKIPPED: "skipped",
-         Status.LEFT: "left for a person", Status.WAITING: "waiting"}
+         Status.LEFT_FOR_A_PERSON: "left for a person", Status.WAITING: "waiting"}
 _VERB = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting", "noop": "checking"}
 # Seconds between heartbeat lines without a terminal; Terraform prints "Still creating... [10s elapsed]" every
 # 10 s. PROVISIONER_HEARTBEAT overrides it (tests use a fraction of a second).
@@ -134,6 +134,8 @@ class Progress:
                 return
             if outcome.status is Status.UNCHANGED:
                 return
-            detail = f": {scrub(outcome.error)}" if outcome.error else ""
+            error = outcome.error or ""
+            # A held change's reason already starts with its status ("left for a person: ..."): say it once.
+            detail = f": {scrub(error.removeprefix(label + ': '))}" if error else ""
             print(f"  [{self._done}/{self.total}] {change.action.symbol} {change.step} {label} ({seconds:.1f}s){detail}",
                   file=self.stream, flush=True)

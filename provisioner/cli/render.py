@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
+from provisioner.cli.fixes import fix
 from provisioner.core import redact
 from provisioner.core.model import (
     ABANDONED,
@@ -22,14 +23,18 @@ from provisioner.core.model import (
     WRITE_ONLY,
     Action,
     Change,
+    HoldKind,
     Ignored,
     Outcome,
     Plan,
     PropertyChange,
     Status,
 )
+from provisioner.engine.severity import Severity, of_change, rank
 
 SCHEMA_VERSION = 1
+# Every report says which side is which once, at the top.
+LEGEND = "property: live value -> desired value (the env files)"
 
 
 def _plain(value: Any) -> Any:
@@ -112,7 +117,7 @@ def _attribution_dict(change: Change) -> dict[str, Any] | None:
             **({"detail": a.operation} if a.operation else {})}
 
 
-def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
+def _change_dict(change: Change, show_ignored: bool, env: str = "", drift: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "step": change.step,
         "id": change.ref.id,
@@ -137,20 +142,36 @@ def _change_dict(change: Change, show_ignored: bool) -> dict[str, Any]:
         out["waiting"] = change.waiting
     if change.attribution:
         out["attribution"] = _attribution_dict(change)
+    if change.action is not Action.NOOP:
+        out["severity"] = of_change(change).key
+        out["fix"] = fix(change, env, drift)
     if show_ignored:
         out["ignored_paths"] = [{"path": i.path, "kind": i.category, "rule": i.rule} for i in change.ignored]
     return out
 
 
-def plan_json(plan: Plan, only: tuple[Change, ...] | None = None, show_ignored: bool = False) -> str:
+def by_severity(changes: Iterable[Change]) -> list[Change]:
+    """Most urgent first (provisioner/engine/severity.py); unchanged resources last; the plan's order within."""
+    return sorted(changes, key=lambda c: (3, 0) if c.action is Action.NOOP else rank(c))
+
+
+def _groups(changes: Iterable[Change]) -> list[tuple[Severity, list[Change]]]:
+    out: dict[Severity, list[Change]] = {}
+    for change in by_severity(changes):
+        out.setdefault(of_change(change), []).append(change)
+    return list(out.items())
+
+
+def plan_json(plan: Plan, only: tuple[Change, ...] | None = None, show_ignored: bool = False,
+              drift: bool = False) -> str:
     plan = redact.plan(plan)
     changes = plan.changes if only is None else tuple(redact.change(c) for c in only)
     doc = {
         "schema": SCHEMA_VERSION,
         "env": plan.env,
         "summary": plan.summary,
-        "changes": [_change_dict(c, show_ignored) for c in changes],
-        "errors": [{"step": s, "message": m} for s, m in plan.errors],
+        "changes": [_change_dict(c, show_ignored, plan.env, drift) for c in by_severity(changes)],
+        "errors": [{"step": e.step, "message": e.message} for e in plan.errors],
         "unmanaged": [{"id": i, "type": t} for i, t in plan.unmanaged],
         "waiting": [{"step": c.step, "id": c.ref.id, "message": c.waiting} for c in plan.waiting],
     }
@@ -168,13 +189,6 @@ def _waiting_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def _waiting_md(plan: Plan) -> list[str]:
-    if not plan.waiting:
-        return []
-    lines = ["", f"**{len(plan.waiting)} change(s) wait on a precondition** (not applied, not a failure):", ""]
-    return lines + [f"- {c.action.value} `{c.step}`: {c.waiting}" for c in plan.waiting]
-
-
 def _unmanaged_lines(plan: Plan) -> list[str]:
     """Resources in the group that no env file declares: shown, never deleted (ARCHITECTURE.md table)."""
     if not plan.unmanaged:
@@ -183,18 +197,11 @@ def _unmanaged_lines(plan: Plan) -> list[str]:
     return lines + [f"    ? {t} {i.rsplit('/', 1)[-1]}  ({i})" for i, t in plan.unmanaged]
 
 
-def _unmanaged_md(plan: Plan) -> list[str]:
-    if not plan.unmanaged:
-        return []
-    lines = ["", f"**{len(plan.unmanaged)} unmanaged resource(s)** in the group (not in the env files; left alone):", ""]
-    return lines + [f"- {t} `{i}`" for i, t in plan.unmanaged]
-
-
 def _error_lines(plan: Plan, template: str) -> list[str]:
     """Read failures grouped by message: an unreachable endpoint is one line, not one per resource."""
     by_message: dict[str, list[str]] = {}
-    for step, message in plan.errors:
-        by_message.setdefault(message, []).append(step)
+    for error in plan.errors:
+        by_message.setdefault(error.message, []).append(error.step)
     out = []
     for message, steps in by_message.items():
         names = ", ".join(steps) if len(steps) <= 3 else f"{steps[0]} and {len(steps) - 1} other steps"
@@ -206,7 +213,7 @@ def _incomplete(plan: Plan) -> str:
     """A headline never speaks for what could not be read: it says how much that was."""
     if not plan.errors:
         return ""
-    unread = len({step for step, _ in plan.errors})
+    unread = len({e.step for e in plan.errors})
     return f" (INCOMPLETE: {unread} of {unread + len(plan.changes)} resource(s) could not be read; counts cover the rest)"
 
 
@@ -226,41 +233,67 @@ def _prop_line(p: PropertyChange, action: Action) -> str:
     return f"      {p.path}: {_show(p.before)} -> {_show(p.after)}{mark}"
 
 
-def _change_text(change: Change, show_ignored: bool) -> list[str]:
+def _change_text(change: Change, show_ignored: bool, env: str) -> list[str]:
     lines = [f"  {change.action.symbol:>3} {change.step}  ({change.ref.type} {change.ref.name})"]
     if change.reason and change.action is not Action.CREATE:
         lines.append(f"      reason: {change.reason}")
     lines += [_prop_line(p, change.action) for p in change.properties]
-    lines += _tail_lines(change)
+    # In a plan, what provision applies needs no line of its own (the last line says how to apply it); a
+    # change it will not apply says what a person does.
+    lines += _tail_lines(change, fix(change, env) if change.hold else None)
     if change.ignored and show_ignored:
         lines += [f"        . {i.path} ({i.why})" for i in change.ignored]
     return lines
 
 
-def _tail_lines(change: Change) -> list[str]:
-    """What follows a change's properties in text: refusal, who changed it, what was not compared."""
+def _tail_lines(change: Change, fix_line: str | None = None) -> list[str]:
+    """What follows a change's properties in text: refusal, who changed it, what to do, what was not compared."""
     # A child of an owned collection that provision leaves alone is a report, not a refusal of the run.
     mark = "! " if change.collection else "REFUSED: "
     lines = [f"      {mark}{change.refused}"] if change.refused else []
     who = _attribution(change)
     if who:
         lines.append(f"      {who}")
+    if fix_line:
+        lines.append(f"      fix: {fix_line}")
     if change.ignored:
         lines.append(f"      ignored: {_ignored_summary(change)}")
     return lines
 
 
+def _group_head(severity: Severity) -> str:
+    return f"  [{severity.label}]"
+
+
 def plan_text(plan: Plan, show_ignored: bool = False) -> str:
     plan = redact.plan(plan)
-    lines = [f"Plan for {plan.env}{_incomplete(plan)}: {_summary_line(plan)}", ""]
-    for change in plan.pending:
-        lines += _change_text(change, show_ignored)
+    lines = [f"Plan for {plan.env}{_incomplete(plan)}: {_summary_line(plan)}"]
+    if plan.pending:
+        lines.append(f"  most urgent first; {LEGEND}")
+    lines.append("")
+    for severity, changes in _groups(plan.pending):
+        lines.append(_group_head(severity))
+        for change in changes:
+            lines += _change_text(change, show_ignored, plan.env)
     if not plan.pending and not plan.errors:
         lines.append("  Nothing to apply now." if plan.waiting else "  No changes. The environment matches its definition.")
     lines += _waiting_lines(plan)
     lines += _unmanaged_lines(plan)
     lines += _error_lines(plan, "  ! {steps}: could not be read: {message}")
+    lines += _apply_line(plan)
     return "\n".join(lines) + "\n"
+
+
+def _apply_line(plan: Plan) -> list[str]:
+    """How to apply what the plan lists, and how much of it is left for a person instead."""
+    doable = [c for c in plan.pending if not c.hold]
+    held = len(plan.pending) - len(doable)
+    if not plan.pending or plan.errors:
+        return []
+    left = f"{held} change(s) provision does not apply: see their fix lines"
+    if not doable:
+        return ["", f"  Nothing for provision to apply; {left}"]
+    return ["", f"  To apply {len(doable)} change(s): provisioner provision --env {plan.env}" + (f"; {left}" if held else "")]
 
 
 def _ignored_counts(changes: tuple[Change, ...]) -> Counter[str]:
@@ -290,16 +323,21 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
     plan = redact.plan(plan)
     head, noise = _drift_head(plan)
     hint = "" if show_ignored or not plan.changes else " (--show-ignored lists them)"
-    lines = [f"Drift in {plan.env}{_incomplete(plan)}: {head}", f"  {noise}{hint}", ""]
-    for change in plan.drift:
-        lines.append(f"  {change.action.symbol:>3} {change.step}  ({change.ref.type} {change.ref.name})")
-        lines.append(f"      id: {change.ref.id}")
-        if change.action is Action.CREATE:
-            lines.append(f"      {_drift_reason(change)}")
-        else:
-            lines += [f"      {change.reason}"] if change.action is Action.DELETE else []
-            lines += [_prop_line(p, change.action) for p in change.properties]
-        lines += _tail_lines(change)
+    lines = [f"Drift in {plan.env}{_incomplete(plan)}: {head}", f"  {noise}{hint}"]
+    if plan.drift:
+        lines.append(f"  most urgent first; {LEGEND}")
+    lines.append("")
+    for severity, changes in _groups(plan.drift):
+        lines.append(_group_head(severity))
+        for change in changes:
+            lines.append(f"  {change.action.symbol:>3} {change.step}  ({change.ref.type} {change.ref.name})")
+            lines.append(f"      id: {change.ref.id}")
+            if change.action is Action.CREATE:
+                lines.append(f"      {_drift_reason(change)}")
+            else:
+                lines += [f"      {change.reason}"] if change.action is Action.DELETE else []
+                lines += [_prop_line(p, change.action) for p in change.properties]
+            lines += _tail_lines(change, fix(change, plan.env, drift=True))
     if show_ignored:
         for change in plan.changes:
             if change.ignored:
@@ -316,7 +354,7 @@ def drift_text(plan: Plan, show_ignored: bool = False) -> str:
 def drift_json(plan: Plan, show_ignored: bool = False) -> str:
     """plan_json restricted to drifted resources, plus totals of what was ignored across all of them."""
     plan = redact.plan(plan)
-    doc = json.loads(plan_json(plan, only=plan.drift, show_ignored=show_ignored))
+    doc = json.loads(plan_json(plan, only=plan.drift, show_ignored=show_ignored, drift=True))
     counts = _ignored_counts(plan.changes)
     doc["drift"] = {"resources": len(plan.changes), "drifted": len(plan.drift),
                     "in_sync": len(plan.changes) - len(plan.drift), "ignored": dict(_kind_order(counts)),
@@ -327,90 +365,47 @@ def drift_json(plan: Plan, show_ignored: bool = False) -> str:
     return json.dumps(doc, indent=2)
 
 
-def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
-    """For a pull-request comment or $GITHUB_STEP_SUMMARY: the same facts as drift_json."""
-    plan = redact.plan(plan)
-    head, noise = _drift_head(plan)
-    lines = [f"### Drift in `{plan.env}`{_incomplete(plan)}", "", f"**{head}**", "", f"<sub>{noise}</sub>", ""]
-    if not plan.drift and not plan.errors:
-        lines.append("In sync: the environment matches its definition.")
-    for change in plan.drift:
-        lines += ["", f"#### `{change.action.symbol}` `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
-        if change.action in (Action.CREATE, Action.DELETE):
-            lines.append(f"{_drift_reason(change)}\n")
-        if change.refused:
-            lines.append(_refused_md(change))
-        who = _attribution(change)
-        if who:
-            lines.append(f"_{who}_\n")
-        if change.properties and change.action is not Action.CREATE:
-            lines += ["| property | before | after |", "|---|---|---|"]
-            lines += [f"| `{p.path}` | {_md_value(p.before)} | {_md_value(p.after)} |" for p in change.properties]
-        if change.ignored:
-            lines.append(f"\n<sub>ignored: {_ignored_summary(change)}</sub>")
-    if show_ignored and any(c.ignored for c in plan.changes):
-        lines += ["", "<details><summary>Ignored fields by rule</summary>", ""]
-        for change in plan.changes:
-            lines += [f"- `{change.step}` `{i.path}`: {i.why}" for i in change.ignored]
-        lines += ["", "</details>"]
-    lines += _waiting_md(plan)
-    lines += _unmanaged_md(plan)
-    lines += _error_lines(plan, "\n> **{steps}** could not be read: {message}")
-    return "\n".join(lines) + "\n"
-
-
-def _md_value(value: Any) -> str:
-    return "`" + _show(value).replace("|", "\\|").replace("`", "'") + "`"
-
-
-def _refused_md(change: Change) -> str:
-    assert change.refused is not None
-    if change.collection:
-        return f"> **Left for a person:** {change.refused.removeprefix('left for a person: ')}\n"
-    return f"> **Refused:** {change.refused}\n"
-
-
 def plan_markdown(plan: Plan, title: str = "Plan", only: tuple[Change, ...] | None = None) -> str:
-    plan = redact.plan(plan)
-    changes = plan.pending if only is None else tuple(redact.change(c) for c in only)
-    lines = [f"### {title} for `{plan.env}`{_incomplete(plan)}", "", f"**{_summary_line(plan)}**", ""]
-    if not changes and not plan.errors:
-        lines.append("No changes. The environment matches its definition.")
-    for change in changes:
-        lines += ["", f"#### `{change.action.symbol}` {change.action.value} `{change.step}` ({change.ref.type} `{change.ref.name}`)", ""]
-        if change.refused:
-            lines.append(_refused_md(change))
-        who = _attribution(change)
-        if who:
-            lines.append(f"_{who}_\n")
-        if change.properties:
-            lines += ["| property | before | after |", "|---|---|---|"]
-            lines += [f"| `{p.path}` | {_md_value(p.before)} | {_md_value(p.after)} |" for p in change.properties]
-        if change.ignored:
-            lines.append(f"\n<sub>ignored: {_ignored_summary(change)}</sub>")
-    lines += _waiting_md(plan)
-    lines += _unmanaged_md(plan)
-    lines += _error_lines(plan, "\n> **{steps}** could not be read: {message}")
-    return "\n".join(lines) + "\n"
+    from provisioner.cli import render_md
+
+    return render_md.plan_markdown(plan, title, only)
 
 
-def outcomes_text(outcomes: list[Outcome], seconds: float) -> str:
+def drift_markdown(plan: Plan, show_ignored: bool = False) -> str:
+    from provisioner.cli import render_md
+
+    return render_md.drift_markdown(plan, show_ignored)
+
+
+def outcomes_text(outcomes: list[Outcome], seconds: float, env: str = "") -> str:
     counts = Counter(o.status for o in outcomes)
     lines = []
     for o in outcomes:
         if o.status in (Status.FAILED, Status.SKIPPED):
             lines.append(f"  x {o.change.step}: {redact.scrub(o.error or '')}")
-        elif o.status is Status.LEFT:
+        elif o.status is Status.LEFT_FOR_A_PERSON:
             lines.append(f"  ! {o.change.step}: {redact.scrub(o.error or '')}")
+            lines.append(f"      fix: {fix(o.change, env)}")
         elif o.status is Status.WAITING:
             lines.append(f"  … {o.change.step}: waiting: {redact.scrub(o.error or '')}")
     lines.append(
         f"Applied {counts[Status.APPLIED]}, unchanged {counts[Status.UNCHANGED]}, "
         f"failed {counts[Status.FAILED]}, skipped {counts[Status.SKIPPED]}"
-        + (f", left for a person {counts[Status.LEFT]}" if counts[Status.LEFT] else "")
+        + (f", left for a person {counts[Status.LEFT_FOR_A_PERSON]}" if counts[Status.LEFT_FOR_A_PERSON] else "")
         + (f", waiting {counts[Status.WAITING]}" if counts[Status.WAITING] else "") + f" in {seconds:.1f}s"
     )
-    return "\n".join(lines) + "\n"
+    left = left_for_a_person([o.change for o in outcomes if o.status is Status.LEFT_FOR_A_PERSON])
+    return "\n".join(lines + ([left] if left else [])) + "\n"
+
+
+def left_for_a_person(changes: Iterable[Change]) -> str:
+    """The closing line of a run that leaves changes to a person: how many, the most urgent class, which."""
+    held = by_severity(c for c in changes if c.hold and c.hold.kind is HoldKind.FOR_A_PERSON)
+    if not held:
+        return ""
+    names = ", ".join(c.step for c in held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+    return (f"LEFT FOR A PERSON: {len(held)} change(s), most urgent: {of_change(held[0]).label} ({names}); "
+            "provision does not apply them: see their fix lines")
 
 
 def outcomes_json(outcomes: list[Outcome]) -> list[dict[str, Any]]:

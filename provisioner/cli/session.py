@@ -17,6 +17,7 @@ from provisioner.engine.children import Children
 from provisioner.engine.config import EnvironmentSpec, SectionUnavailable
 from provisioner.engine.executor import Event, Executor, Note, Timing
 from provisioner.engine.graph import Graph, GraphError, build
+from provisioner.engine.locks import lock_ids
 from provisioner.engine.reconciler import Policy, lock_scopes, plan
 from provisioner.engine.step import Step, check_section
 
@@ -54,8 +55,10 @@ def load_session(env_name: str, registry: Sequence[ModuleType], envs_dir: Path =
     if errors:
         raise ConfigError(problems)
     locked = lock_scopes(steps)
+    ids = lock_ids([(s.name, s.ref) for s in steps])
     for step in steps:
         step.locked_scopes = locked  # deletes under a lock are left for a person (reconciler.delete_blocked)
+        step.lock_ids = ids  # and the reports name the lock to lift
     try:
         graph = build([(s.name, s.depends_on) for s in steps])
     except GraphError as exc:
@@ -198,12 +201,6 @@ def hold_run_lock(session: Session, conn: Connection, command: str) -> Iterator[
         yield lock
     finally:
         lock.release()
-
-
-def resolve_subscription(cli_value: str | None, env_value: str | None) -> str | None:
-    import os
-
-    return cli_value or os.environ.get("AZURE_SUBSCRIPTION_ID") or env_value
 
 
 def check_target(spec: TargetSpec) -> None:

@@ -58,9 +58,5 @@ class Waiting(ProvisionerError):
     exit_code = 0
 
 
-class Refused(ProvisionerError):
-    """A destructive change (delete or replace of data) that needs an explicit flag."""
-
-
 class TargetError(ProvisionerError):
     """The target cloud could not be reached or configured (credentials, subscription, endpoint)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -125,6 +125,26 @@ class Ignored:
         return f"{cat}: {self.rule}"
 
 
+class HoldKind(enum.Enum):
+    """Why a change that differs is not applied by an ordinary run."""
+
+    WAITING = "waiting"  # a precondition outside this run (a DNS delegation another environment creates)
+    REFUSED = "refused"  # destructive: needs an explicit flag (--allow-replace), or is never allowed (data in production)
+    FOR_A_PERSON = "left for a person"  # a management lock stands, or the collection reports rather than removes
+
+
+@dataclass(frozen=True)
+class Hold:
+    kind: HoldKind
+    why: str  # what must happen first, or why it is refused; names the command or the lock where there is one
+    lock: str | None = None  # the ARM id of the management lock a person must lift first, when one stands
+
+    @property
+    def text(self) -> str:
+        """The line reports print: `left for a person: <why>` for a person's decision, the reason otherwise."""
+        return f"{self.kind.value}: {self.why}" if self.kind is HoldKind.FOR_A_PERSON else self.why
+
+
 @dataclass(frozen=True)
 class Change:
     step: str
@@ -133,16 +153,23 @@ class Change:
     properties: tuple[PropertyChange, ...] = ()
     reason: str = ""
     ignored: tuple[Ignored, ...] = ()
-    refused: str | None = None  # why a destructive action will not be applied without an explicit flag
+    hold: Hold | None = None  # set when the change is not applied by an ordinary run (see HoldKind)
     attribution: Attribution | None = None
     collection: str | None = None  # set on a child of a collection we own that no env file declares
-    # A precondition outside this run is not met (a DNS delegation another environment creates): not applied,
-    # not a failure; says what must happen first. The next run re-checks it.
-    waiting: str | None = None
 
     @property
     def type(self) -> str:
         return self.ref.type
+
+    @property
+    def waiting(self) -> str | None:
+        """What must happen outside this run first; None unless the change waits (not applied, not a failure)."""
+        return self.hold.why if self.hold and self.hold.kind is HoldKind.WAITING else None
+
+    @property
+    def refused(self) -> str | None:
+        """Why a run will not apply it (needs a flag, or a person); None when it may be applied or only waits."""
+        return self.hold.text if self.hold and self.hold.kind is not HoldKind.WAITING else None
 
 
 @dataclass(frozen=True)
@@ -155,10 +182,18 @@ class Attribution:
 
 
 @dataclass(frozen=True)
+class ReadError:
+    """A step the plan could not read: its changes are unknown, so nothing is applied (exit 1)."""
+
+    step: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Plan:
     env: str
     changes: tuple[Change, ...]
-    errors: tuple[tuple[str, str], ...] = ()  # (step, message) for steps that could not be read
+    errors: tuple[ReadError, ...] = ()  # steps that could not be read (or whose inputs could not be gathered)
     unmanaged: tuple[tuple[str, str], ...] = ()  # (id, type) in the group that no step declares
 
     def count(self, action: Action) -> int:
@@ -196,7 +231,7 @@ class Status(enum.Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
     UNCHANGED = "unchanged"
-    LEFT = "left"  # a refused child of an owned collection: reported, left for a person, not a failure
+    LEFT_FOR_A_PERSON = "left"  # held for a person (a lock, a reported child): listed, not a failure
     WAITING = "waiting"  # a precondition outside this run is not met: not applied, not a failure
 
 
@@ -211,13 +246,3 @@ class Outcome:
     status: Status
     error: str | None = None
     seconds: float = 0.0
-
-
-@dataclass
-class RunResult:
-    plan: Plan
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status in (Status.FAILED, Status.SKIPPED)]

@@ -7,7 +7,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from provisioner.core.model import SENSITIVE, UNKNOWN, Action, Change, Plan, PropertyChange, ResourceRef
+from provisioner.core.model import SENSITIVE, UNKNOWN, Change, Plan, PropertyChange
 
 _KNOWN: set[str] = set()
 _GUARD = threading.Lock()
@@ -120,13 +120,10 @@ def change(c: Change) -> Change:
         before, after = _value(p.path, p.before), _value(p.path, p.after)
         hidden = p.sensitive or before != p.before or after != p.after
         props.append(PropertyChange(p.path, before, after, hidden, p.requires_replace))
-    return replace(c, properties=tuple(props), reason=scrub(c.reason), refused=scrub(c.refused) if c.refused else None)
+    hold = replace(c.hold, why=scrub(c.hold.why)) if c.hold else None
+    return replace(c, properties=tuple(props), reason=scrub(c.reason), hold=hold)
 
 
 def plan(p: Plan) -> Plan:
     return replace(p, changes=tuple(change(c) for c in p.changes),
-                   errors=tuple((step, scrub(msg)) for step, msg in p.errors))
-
-
-def property_change(p: PropertyChange) -> PropertyChange:
-    return change(Change("", ResourceRef("", None, "", ""), Action.NOOP, (p,))).properties[0]
+                   errors=tuple(replace(e, message=scrub(e.message)) for e in p.errors))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from fnmatch import fnmatchcase
 from typing import Any
 
 from provisioner.core.model import CLEAR
@@ -40,6 +41,14 @@ def carry_owned(desired: dict, observed: dict | None, rules: Rules) -> dict:
         for key, value in seen.items():
             if azure_managed_tag(key) and key not in tags:
                 tags[key] = value
+    # A dict owned whole keeps the keys someone else owns inside it (managed_keys: a deploy's marker setting,
+    # its rollback tags): a repair of a hand-added key must not drop them.
+    for path in rules.exact:
+        want, have = get_path(body, path), get_path(observed, path)
+        if isinstance(want, dict) and isinstance(have, dict):
+            for key, value in have.items():
+                if key not in want and any(fnmatchcase(key, p) for p, _ in rules.managed_keys):
+                    want[key] = copy.deepcopy(value)
     return body
 
 

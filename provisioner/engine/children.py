@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from provisioner.core.model import Action, Change, PropertyChange, ResourceRef
+from provisioner.core.model import Action, Change, Hold, HoldKind, PropertyChange, ResourceRef
+from provisioner.engine.locks import child_hold, delete_blocked
 
 Kind = Literal["revoke", "report"]
 
@@ -81,50 +82,25 @@ def declared_names(collection: Children, step_refs: Iterable[tuple[str, Resource
     return {ref.name.lower() for _, ref in step_refs if ref.type.lower() == want and ref.id.lower().startswith(prefix)}
 
 
-def lock_scopes(step_refs: Iterable[tuple[str, ResourceRef]], observed_locks: Iterable[str] = ()) -> list[str]:
-    """Scopes under a management lock: the locks the env files declare (they stand once provision has run)
-    and any lock found on our resources. ARM refuses a delete at or below a locked scope (409 ScopeLocked)."""
-    ids = [ref.id for _, ref in step_refs if ref.type.lower() == "microsoft.authorization/locks"]
-    return sorted({_lock_scope(i) for i in (*ids, *observed_locks)})
-
-
-def _lock_scope(lock_id: str) -> str:
-    low = lock_id.lower()
-    k = low.rfind("/providers/microsoft.authorization/locks/")
-    return lock_id[:k] if k >= 0 else lock_id
-
-
-def _locked_by(child_id: str, scopes: Sequence[str]) -> str | None:
-    low = child_id.lower()
-    for scope in scopes:
-        s = scope.lower().rstrip("/")
-        if low == s or low.startswith(s + "/"):
-            return scope
-    return None
-
-
-def decide(collection: Children, listed: Sequence[Child], declared: set[str], locked: Sequence[str],
-           subscription_id: str, resource_group: str) -> list[Change]:
+def undeclared(collection: Children, listed: Sequence[Child], declared: set[str], locked: Sequence[str],
+               subscription_id: str, resource_group: str, lock_ids: Mapping[str, str] | None = None) -> list[Change]:
     """Pure: one DELETE change per listed child that no step declares. `revoke` children are deleted by
     provision; `report` children, and any child under a management lock (production locks its data
-    resources), are refused: left for a person."""
+    resources), are refused: left for a person. `lock_ids` (scope -> lock id) names the lock to lift."""
     out: list[Change] = []
     for child in sorted(listed, key=lambda c: c.name.lower()):
         if child.name.lower() in declared or collection.platform(child):
             continue
         ref = ResourceRef(subscription_id, resource_group, collection.type_of(child), child.name, scope=child.id)
         props = tuple(PropertyChange(path, value, None) for path, value in collection.shown(child).items())
-        refused: str | None = None
+        hold: Hold | None = None
         if collection.kind == "report":
-            refused = f"left for a person: {collection.why}"
-        elif scope := _locked_by(child.id, locked):
-            # The lock is there so that nothing under it is deleted by an ordinary run; lifting it is a
-            # person's decision (issue 7 point 5), and ARM would refuse the delete anyway: "When you apply a
-            # lock at a parent scope, all child resources inherit the same lock" (learn.microsoft.com/
-            # javascript/api/@azure/arm-locks/managementlocks), answered with 409 ScopeLocked.
-            refused = (f"left for a person: it is under the management lock on {scope.rsplit('/', 1)[-1]}; "
-                       "lift the lock, remove it, re-apply the lock")
-        reason = f"not declared by any env file ({collection.name}): {collection.why}"
+            hold = Hold(HoldKind.FOR_A_PERSON, collection.why)
+        elif scope := delete_blocked(child.id, locked):
+            hold = child_hold(scope, (lock_ids or {}).get(scope.lower()))
+        # What provision does with it is said once: by the hold when it does not remove it.
+        reason = f"not declared by any env file ({collection.name}): {collection.why}" + (
+            "; provision removes it" if hold is None else "")
         out.append(Change(f"{collection.name}/{child.name}", ref, Action.DELETE, props, reason,
-                          refused=refused, collection=collection.name))
+                          hold=hold, collection=collection.name))
     return out

@@ -109,7 +109,7 @@ class Executor:
     def _settled(self, step: Step) -> dict | None:
         """Never write to a resource that is mid-operation, nor under a parent that is: wait until each is
         settled (`Step.settled`: a terminal provisioningState, PostgreSQL's `state` Ready), then read it."""
-        for name in step.waits_for:
+        for name in step.needs_settled:
             parent = self.steps.get(name)
             if parent is not None:
                 self._wait_settled(parent)
@@ -133,7 +133,7 @@ class Executor:
     def _delete_child(self, change: Change) -> Outcome:
         """Remove a child of an owned collection that no env file declares, then check it is gone."""
         if change.refused:
-            return Outcome(change, Status.LEFT, change.refused)
+            return Outcome(change, Status.LEFT_FOR_A_PERSON, change.refused)
         assert change.collection is not None
         collection = self.children[change.collection]
         started = time.monotonic()

@@ -9,12 +9,29 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from provisioner.core.errors import ProvisionerError
-from provisioner.core.model import SENSITIVE, UNKNOWN, Action, Change, Ignored, Plan, PropertyChange
-from provisioner.engine import children as owned
-from provisioner.engine.children import Child, Children
+from provisioner.core.model import (
+    SENSITIVE,
+    UNKNOWN,
+    Action,
+    Change,
+    Hold,
+    HoldKind,
+    Ignored,
+    Plan,
+    PropertyChange,
+    ReadError,
+)
+from provisioner.engine.children import Child, Children, undeclared
 from provisioner.engine.diff import DiffResult, diff
 from provisioner.engine.graph import Graph
-from provisioner.engine.step import TERMINAL, Step, delete_blocked, left_for_person, lock_scopes
+from provisioner.engine.locks import (
+    declared_lock_scopes,
+    delete_blocked,
+    lock_ids,
+    lock_scopes,
+    resource_hold,
+)
+from provisioner.engine.step import TERMINAL, Step
 
 __all__ = ["TERMINAL", "Policy", "decide", "delete_blocked", "has_unknown", "lock_scopes", "observe", "plan"]
 
@@ -70,18 +87,19 @@ def decide(step: Step, desired: dict, observed: dict | None, policy: Policy, pro
         return Change(step.name, step.ref, Action.NOOP, (), "in sync", ignored)
     changes = tuple(result.changes)
     if any(c.requires_replace for c in changes):
-        refused = None
+        hold: Hold | None = None
         blocked = delete_blocked(step.ref.id, step.locked_scopes)
         if blocked:
             # Replacing deletes first: under a lock that delete fails (409 ScopeLocked) and the resource is left
             # half-changed, so it is never planned as part of an ordinary update.
-            refused = left_for_person(step.ref.id, blocked)
+            hold = resource_hold(step.ref.id, blocked, step.lock_ids.get(blocked.lower()))
         elif step.holds_data and (production or not policy.allow_data_loss):
-            refused = "replacing it would delete its data" + (" (never allowed in production)" if production else "; pass --allow-data-loss")
+            hold = Hold(HoldKind.REFUSED, "replacing it would delete its data"
+                        + (" (never allowed in production)" if production else "; pass --allow-data-loss"))
         elif not step.holds_data and not policy.allow_replace:
-            refused = "an immutable property changed; pass --allow-replace to delete and re-create it"
+            hold = Hold(HoldKind.REFUSED, "an immutable property changed; pass --allow-replace to delete and re-create it")
         paths = ", ".join(c.path for c in changes if c.requires_replace)
-        return Change(step.name, step.ref, Action.REPLACE, changes, f"immutable: {paths}", ignored, refused)
+        return Change(step.name, step.ref, Action.REPLACE, changes, f"immutable: {paths}", ignored, hold)
     return Change(step.name, step.ref, Action.UPDATE, changes, "differs", ignored)
 
 
@@ -99,11 +117,11 @@ def plan(
     """Observe everything, then decide each step in dependency order; returns the plan and what was read."""
     by_name = {s.name: s for s in steps}
     observed_raw = observe(steps, clients, workers)
-    errors: list[tuple[str, str]] = []
+    errors: list[ReadError] = []
     observed: dict[str, dict | None] = {}
     for name, value in observed_raw.items():
         if isinstance(value, Exception):
-            errors.append((name, str(value)))
+            errors.append(ReadError(name, str(value)))
             observed[name] = None
         else:
             observed[name] = value
@@ -111,14 +129,16 @@ def plan(
             on_read(name)
     changes: list[Change] = []
     waiting: dict[str, str] = {}
+    unread = {e.step for e in errors}
     for name in graph.order:
-        if any(n == name for n, _ in errors):
+        if name in unread:
             continue
         step = by_name[name]
         try:
             step.gather(clients, observed)
         except ProvisionerError as exc:
-            errors.append((name, str(exc)))
+            errors.append(ReadError(name, str(exc)))
+            unread.add(name)
             continue
         desired = step.desired(observed)
         change = decide(step, desired, observed[name], policy, production)
@@ -127,7 +147,7 @@ def plan(
                 (waits_on(dep, waiting[dep]) for dep in graph.deps.get(name, ()) if dep in waiting), None)
             if why:
                 waiting[name] = why
-                change = replace(change, waiting=why)
+                change = replace(change, hold=Hold(HoldKind.WAITING, why))
         changes.append(change)
     if children and steps:
         changes += _undeclared_children(steps, children, observed, clients, workers, errors)
@@ -160,13 +180,14 @@ def observe_children(children: Sequence[Children], observed: dict[str, dict | No
 
 
 def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], observed: dict[str, dict | None],
-                         clients: Any, workers: int, errors: list[tuple[str, str]]) -> list[Change]:
+                         clients: Any, workers: int, errors: list[ReadError]) -> list[Change]:
     """READ the owned collections, then DECIDE (pure, provisioner/engine/children.py) on what no step declares."""
     listed = observe_children(children, observed, clients, workers)
     refs = [(s.name, s.ref) for s in steps]
     found_locks = [child.id for kids in listed.values() if not isinstance(kids, Exception) for child in kids
                    if "/providers/microsoft.authorization/locks/" in child.id.lower()]
-    locked = owned.lock_scopes(refs, found_locks)
+    locked = declared_lock_scopes(refs, found_locks)
+    ids = lock_ids(refs, found_locks)
     first = steps[0]
     out: list[Change] = []
     for collection in children:
@@ -174,10 +195,11 @@ def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], ob
         if kids is None:
             continue
         if isinstance(kids, Exception):
-            errors.append((collection.name, str(kids)))
+            errors.append(ReadError(collection.name, str(kids)))
             continue
         declared = collection.declared(refs) | {n.lower() for n in collection.declared_from(observed)}
-        out += owned.decide(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "")
+        out += undeclared(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "",
+                          ids)
     return out
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol
-
-from pydantic import BaseModel
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from provisioner.core.errors import ConfigProblem
 from provisioner.core.model import PropertyChange, ResourceRef
@@ -27,7 +26,7 @@ class Step:
     type: ClassVar[str]  # ARM resource type, e.g. Microsoft.Web/sites
     rules: ClassVar[Rules] = Rules()
     holds_data: ClassVar[bool] = False  # deleting or replacing loses user data: refused by default
-    dependencies: ClassVar[tuple[str, ...]] = ()  # step names this one needs to exist first
+    needs: ClassVar[tuple[str, ...]] = ()  # step names this one always needs to exist first (depends_on adds per env)
     # The SDK model class of the GET body (and where it sits in the body, e.g. "rules[]" for a list the step
     # assembles): its read-only fields are merged into `rules`, its writable ones must each be declared or
     # listed in `rules.not_managed` (tests/unit/test_field_accounting.py).
@@ -40,6 +39,10 @@ class Step:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """`rules` (a class attribute or a property) always includes the model's read-only paths."""
         super().__init_subclass__(**kwargs)
+        # The names these had before issue 15: a step that still sets one would silently lose its edges.
+        for old, new in (("dependencies", "needs"), ("waits_for", "needs_settled")):
+            if old in cls.__dict__:
+                raise TypeError(f"{cls.__name__}.{old} is now `{new}`")
         own = cls.__dict__.get("rules")
         if own is None:
             inherited = next(k.__dict__["rules"] for k in cls.__mro__ if "rules" in k.__dict__)
@@ -66,10 +69,11 @@ class Step:
 
     # Step names whose resources must be *settled* (see `settled`) before this one is written: children of
     # a server that stays busy after its own operation has ended (PostgreSQL answers 409 ServerBusy).
-    waits_for: ClassVar[tuple[str, ...]] = ()
+    needs_settled: ClassVar[tuple[str, ...]] = ()
     # ARM ids under a CanNotDelete lock in this environment (set by the runner from the lock steps): deletes
-    # under them are never planned, they are left for a person (provisioner.engine.reconciler.delete_blocked).
+    # under them are never planned, they are left for a person (provisioner.engine.locks).
     locked_scopes: frozenset[str] = frozenset()
+    lock_ids: Mapping[str, str] = MappingProxyType({})  # scope (lower-cased) -> the lock's id: what a person lifts
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
         self.env = env
@@ -85,7 +89,7 @@ class Step:
 
     @property
     def depends_on(self) -> tuple[str, ...]:
-        return self.dependencies
+        return self.needs
 
     @property
     def lane(self) -> str | None:
@@ -147,48 +151,6 @@ def _constant(value: Rules) -> Callable[[Step], Rules]:
 
 def _wrapped(attr: Any) -> bool:
     return bool(getattr(getattr(attr, "fget", None), "_with_model", False))
-
-
-LOCKS = "/providers/microsoft.authorization/locks/"
-
-
-def lock_scopes(steps: Sequence[Step]) -> frozenset[str]:
-    """Pure: the ids the environment's CanNotDelete locks protect (a lock step's id is <scope>/providers/
-    Microsoft.Authorization/locks/<name>). Lower-cased: ARM ids compare case-insensitively."""
-    out = set()
-    for step in steps:
-        rid = step.ref.id.lower()
-        if step.type.lower() == "microsoft.authorization/locks" and LOCKS in rid:
-            out.add(rid.split(LOCKS)[0])
-    return frozenset(out)
-
-
-def delete_blocked(resource_id: str, locked: frozenset[str]) -> str | None:
-    """Pure: the locked scope that makes ARM refuse deleting `resource_id` (409 ScopeLocked), or None. A
-    CanNotDelete lock protects the resource, its children and extension resources such as role assignments
-    scoped to it (learn.microsoft.com/azure/azure-resource-manager/management/lock-resources: locks are
-    inherited; MicrosoftDocs/azure-docs#110791, hashicorp/terraform-provider-azurerm#11770 for role
-    assignments), and deleting anything that contains it fails too."""
-    rid = resource_id.lower().rstrip("/")
-    for scope in sorted(locked):
-        if rid == scope or rid.startswith(scope + "/") or scope.startswith(rid + "/"):
-            return scope
-    return None
-
-
-def left_for_person(resource_id: str, scope: str) -> str:
-    name = scope.rsplit("/", 1)[-1]
-    return (f"left for a person: deleting {resource_id} is refused while the CanNotDelete lock on {name} stands "
-            f"(remove the lock, delete it, re-run provision to restore the lock)")
-
-
-class StepModule(Protocol):
-    """What steps/<type>.py exposes to the registry."""
-
-    SECTION: str
-    Config: type[BaseModel]
-
-    def instances(self, env: EnvironmentSpec) -> list[Step]: ...
 
 
 def check_section(module: Any, env: EnvironmentSpec) -> list[ConfigProblem]:

@@ -2,19 +2,21 @@
 
 `*.azurewebsites.net` and `*.azurestaticapps.net` do not resolve on a test machine, so the local cloud
 answers them on its own port, routed by the Host header (the tool sends the site's defaultHostName as Host
-for local targets only). A site answers its health path with 200, or 503 when its image reference contains
-one of the `--unhealthy-image` substrings, or while its container is still starting after an image change.
+for local targets only). A site answers its health path as a conforming app does (docs/operations.md, "The
+app's health contract"): 200 with `{"status": "healthy", "deploy_marker": <its DEPLOY_MARKER app setting>}`,
+or 503 when the image of the container answering contains one of the `--unhealthy-image` substrings. Which
+container answers (the old one until a new one has started) is containers.Containers.
 """
 
 from __future__ import annotations
 
 import io
 import threading
-import time
 import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from .containers import Containers
 from .services import ArmEngine
 from .types.web_static import static_token
 
@@ -45,9 +47,8 @@ class AppHosts:
     def __init__(self, engine: ArmEngine, unhealthy_images: list[str] | None = None, start_seconds: float = 0.0):
         self.engine = engine
         self.unhealthy = [s for s in (unhealthy_images or []) if s]
-        self.start_seconds = start_seconds
+        self.containers = Containers(engine, start_seconds)
         self._lock = threading.Lock()
-        self._started: dict[tuple[str, str], float] = {}  # (site or slot id, image) -> when it started
         self._content: dict[str, dict[str, bytes]] = {}  # static host -> path -> bytes
 
     def handle(self, method: str, host: str, path: str, body: bytes, headers: Any) -> HostReply:
@@ -65,6 +66,14 @@ class AppHosts:
                         return str(body["id"]), body
         return None
 
+    @property
+    def start_seconds(self) -> float:
+        return self.containers.start_seconds
+
+    @start_seconds.setter
+    def start_seconds(self, value: float) -> None:
+        self.containers.start_seconds = value
+
     def _site(self, method: str, host: str, path: str) -> HostReply:
         found = self._find_site(host)
         if found is None:
@@ -74,25 +83,27 @@ class AppHosts:
         props = site.get("properties") or {}
         if str(props.get("state", "Running")).lower() == "stopped":
             return _json(403, {"error": "Error 403 - This web app is stopped."})
-        config = (self.engine.get(f"{site_id}/config/web") or {}).get("properties") or {}
-        image = str(config.get("linuxFxVersion") or "")
-        health_path = str(config.get("healthCheckPath") or "/health")
-        if method not in ("GET", "HEAD") or path.split("?", 1)[0] not in (health_path, "/"):
+        if method not in ("GET", "HEAD"):
             return _json(404, {"error": "Not Found"})
-        with self._lock:
-            started = self._started.get((site_id.lower(), image))
-        if started is not None and time.monotonic() - started < self.start_seconds:
-            return _json(503, {"status": "starting", "image": image})
-        bad = next((s for s in self.unhealthy if s in image), None)
-        if bad is not None:
-            return _json(503, {"status": "unhealthy", "image": image})
-        return _json(200, {"status": "healthy", "image": image})
+        container = self.containers.serving(site_id)
+        if container is None:
+            return _json(503, {"status": "starting"})
+        return self.answer(site_id, container.image, container.marker, path)
 
-    def image_started(self, site_id: str, image: str) -> None:
-        """Called by the web types when a site's or slot's image changes (not on a swap, which moves warm
-        instances): that container answers 503 for start_seconds."""
-        with self._lock:
-            self._started[(site_id.lower(), image)] = time.monotonic()
+    def answer(self, site_id: str, image: str, marker: str, path: str) -> HostReply:
+        """What the stand-in app in a container started with `image` and `marker` answers on `path`."""
+        config = (self.engine.get(f"{site_id}/config/web") or {}).get("properties") or {}
+        health_path = str(config.get("healthCheckPath") or "/health")
+        if path.split("?", 1)[0] not in (health_path, "/"):
+            return _json(404, {"error": "Not Found"})
+        if any(s in image for s in self.unhealthy):
+            return _json(503, {"status": "unhealthy", "deploy_marker": marker})
+        return _json(200, {"status": "healthy", "deploy_marker": marker})
+
+    def warmup_status(self, site_id: str, path: str) -> int:
+        """The status the slot's newest container answers on a swap's warm-up path (the swap waits for it)."""
+        newest = self.containers.newest(site_id)
+        return self.answer(site_id, newest.image, newest.marker, path).status
 
     # ------------------------------------------------------------------ static web apps
     def _find_static(self, host: str) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from .engine import Engine
 from .faults import FaultTable
 from .ids import type_of
 from .keyvault_data import SecretStore
+from .pg_engine import PgEngine
 from .profile import TENANT_ID
 from .requestlog import RequestLog
 from .server import Handler
@@ -62,6 +63,7 @@ class LocalCloud:
         unhealthy_images: list[str] | None = None,
         tenant_id: str = TENANT_ID,
         client_ip: str = DEFAULT_CLIENT_IP,
+        postgres: str | None = None,
     ) -> None:
         self.state_file = Path(state_file) if state_file else None
         self.host, self.port = host, port
@@ -82,9 +84,12 @@ class LocalCloud:
         self.secrets = SecretStore(secrets_file)
         start = CONTAINER_START_SECONDS * time_scale if latency == "realistic" else 0.0
         self.apphosts = AppHosts(self.engine, unhealthy_images, start)
-        self.engine.image_started = self.apphosts.image_started  # type: ignore[attr-defined]
+        self.engine.app_containers = self.apphosts  # type: ignore[attr-defined]  # hooks in types/web.py
         self.engine.purge_vault_secrets = self.secrets.purge_vault
         self.engine.secret_store = self.secrets  # ARM vaults/secrets and configreferences read it
+        # Real PostgreSQL behind flexible servers where the binaries are ("auto"; pg_engine.py).
+        self.pg = PgEngine(sf, postgres, client_ip)
+        self.engine.pg = self.pg  # type: ignore[attr-defined]
         self.blobs = BlobStore(blobs_file)  # the blob endpoint (run-lock leases); GET /_localcloud/endpoints
         self.faults = FaultTable(faults)
         self.log = RequestLog(Path(request_log) if request_log else None)
@@ -164,6 +169,7 @@ class LocalCloud:
             thread.join(timeout=5)
         self._server = self._tls_server = self._blob_server = None
         self.engine.settle()
+        self.pg.close()
 
     def __enter__(self) -> LocalCloud:
         self.start()
@@ -288,6 +294,7 @@ def serve(
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"Local cloud listening on {url}", flush=True)
     print(f"Blob endpoint (run-lock leases, Shared Key): {cloud.blob_url}/<account>", flush=True)
+    print(cloud.pg.describe(), flush=True)
     try:
         while not done.wait(0.5):
             pass

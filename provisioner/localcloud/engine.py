@@ -335,7 +335,9 @@ class Engine:
         headers = dict(answer.headers)
         if answer.lro_seconds is not None:
             seconds = 0.0 if self.latency == "fast" else answer.lro_seconds * self.time_scale
-            op = self._new_op("action", stored_id, path, resource or {}, seconds, "Succeeded", None)
+            final = "Failed" if answer.lro_error else "Succeeded"
+            op = self._new_op("action", stored_id, path, resource or {}, seconds, final, None)
+            op.error = answer.lro_error
             headers.update(self._op_headers(op, req.api_version, location=False))
         if action.write and answer.status < 300:
             self.record(req, path, stored_id, answer.status, action=action_name)

@@ -89,6 +89,8 @@ class ActionReply:
     headers: dict[str, str] = field(default_factory=dict)
     # An LRO action: the engine adds Azure-AsyncOperation and this many realistic seconds.
     lro_seconds: float | None = None
+    # The LRO ends Failed with this ARM error ({"code", "message"}) instead of Succeeded.
+    lro_error: dict[str, str] | None = None
 
 
 @dataclass

@@ -171,7 +171,8 @@ class Handler(BaseHTTPRequestHandler):
                 reply = Reply(200, cloud.requests())
             elif what == "endpoints" and method == "GET":
                 # Where this cloud serves data planes (Azure names them in primaryEndpoints / vaultUri).
-                reply = Reply(200, {"blob": cloud.blob_url, "keyvault": cloud.tls_url})
+                reply = Reply(200, {"blob": cloud.blob_url, "keyvault": cloud.tls_url, "client_ip": cloud.client_ip,
+                                    "postgres": cloud.pg.endpoints()})  # fqdn -> 127.0.0.1:port (pg_engine.py)
             elif what == "activity" and method == "GET":
                 reply = Reply(200, cloud.engine.activity.events())
             else:

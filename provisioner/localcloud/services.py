@@ -60,6 +60,12 @@ class SecretsFront(Protocol):
                services: Services, client_ip: str = "") -> Reply: ...
 
 
+class PgEndpoints(Protocol):
+    """The real PostgreSQL behind flexible servers, as the control endpoint sees it (pg_engine.PgEngine)."""
+
+    def endpoints(self) -> dict[str, str]: ...
+
+
 class Services(Protocol):
     """What the HTTP fronts (server, blobhttp, keyvault_data) are given: implemented by cloud.LocalCloud."""
 
@@ -83,6 +89,9 @@ class Services(Protocol):
 
     @property
     def client_ip(self) -> str: ...
+
+    @property
+    def pg(self) -> PgEndpoints: ...
 
     @property
     def url(self) -> str: ...

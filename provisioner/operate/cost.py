@@ -102,6 +102,14 @@ def lines_for(step: str, type_name: str, body: dict[str, Any] | None, table: Pri
         s = props.get("sku") or {}
         size = f"{s.get('family')}{s.get('capacity')}"
         return _hourly(table, step, f"redis.{s.get('name')}.{size}", f"Redis {s.get('name')} {size}")
+    if t == "microsoft.cache/redisenterprise":
+        # Azure Managed Redis is billed per cache instance (node) and hour; high availability runs two nodes
+        # (the retail meter "<size> Cache Instance"; HA doubles the price: migrate-overview.md "Using
+        # nonproduction environments without HA halves the cost of your instance").
+        name = str(sku.get("name") or "")
+        ha = str(props.get("highAvailability") or "Enabled").lower() == "enabled"
+        return _hourly(table, step, f"managed_redis.{name}", f"Managed Redis {name}" + (" (HA, 2 nodes)" if ha else ""),
+                       2.0 if ha else 1.0)
     if t == "microsoft.web/staticsites":
         swa = table.price(f"staticwebapp.{sku.get('name')}")
         return [Line(step, f"Static Web App {sku.get('name')}", swa or 0.0, f"${swa:g}/month" if swa is not None else "no price", usage=swa is None)]

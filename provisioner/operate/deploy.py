@@ -1,9 +1,12 @@
-"""Blue-green deploy and rollback of the API through the staging slot, with health gates on both sides.
+"""Blue-green deploy and rollback of the API through the staging slot, each step proving itself.
 
-deploy: set the image on the slot -> the slot answers its health path with 200 -> optional pre-swap hook
-(migrations) -> swap into production -> production answers 200, else swap back at once. Without a slot
-(dev on Basic) the image is set on the site in place and checked, and the previous image is restored when
-the check fails. rollback: the previous version is on the slot after a deploy; check it, swap it back.
+deploy: image and deploy marker on the slot -> the slot answers 200 *as the new version* (the old container
+answers until the new one has started) -> optional pre-swap hook (migrations) -> swap (App Service warms the
+slot on the health path first) -> the rollback record on the site -> production watched for a short while,
+swapped back within Gates.swap_back_within on bad answers. Deploying what production runs is a no-op.
+rollback: the recorded previous version onto the slot if it is not there, the same checks, swap, and the
+record cleared so a second rollback never swaps the bad version back in. Without a slot (dev on Basic) both
+happen in place. docs/operations.md explains each step.
 """
 
 from __future__ import annotations
@@ -13,20 +16,24 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
 
-from provisioner.azure import call, raw, wait
 from provisioner.core import redact
-from provisioner.core.errors import ProvisionerError
-from provisioner.operate.health import Endpoint, Probe, Verdict, probe, wait_healthy
+from provisioner.core.errors import AzureCallError
+from provisioner.operate.backend import Backend, BackendTarget, DeployFailed, Gates, backend_target, image_of
+from provisioner.operate.deploy_record import Record, after_deploy, after_rollback, rollback_refusal
+from provisioner.operate.health import Endpoint, Verdict
+
+__all__ = ["Backend", "BackendTarget", "DeployFailed", "Gates", "backend_target", "check_image", "deploy_backend",
+           "image_of", "rollback"]
 
 # REPO[:PORT]/PATH:TAG or REPO@sha256:DIGEST; a deploy names an exact version, never an implicit "latest".
 IMAGE = re.compile(r"^[a-z0-9][a-z0-9._\-/:]*(?::[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}|@sha256:[0-9a-f]{64})$")
+Clock = Callable[[], datetime]
 
 
-class DeployFailed(ProvisionerError):
-    """A deploy or rollback check failed; the message names the check and what was done about it."""
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def check_image(image: str) -> str:
@@ -38,97 +45,19 @@ def check_image(image: str) -> str:
     return f"DOCKER|{image}"
 
 
-def image_of(linux_fx_version: str | None) -> str:
-    value = linux_fx_version or ""
-    return value.split("|", 1)[1] if value.upper().startswith("DOCKER|") else value
-
-
-@dataclass(frozen=True)
-class BackendTarget:
-    resource_group: str
-    site: str
-    slot: str | None  # None where the plan has no slots (dev on Basic B1)
-    health_path: str
-
-
-def backend_target(session: Any) -> BackendTarget:
-    """The API's site, its slot (when the environment has one) and the health path, from the session's steps."""
-    by_name = {s.name: s for s in session.steps}
-    web = by_name["web_app"]
-    slot = by_name.get("deployment_slot")
-    return BackendTarget(web.resource_group, web.resource_name, slot.resource_name if slot else None,
-                         web.config.health_check_path)
-
-
-@dataclass(frozen=True)
-class Gates:
-    timeout: float = 300.0  # per health gate: how long a new container may take to answer 200
-    interval: float = 10.0
-    check: Probe = probe
-
-
-class Backend:
-    """The SDK calls a deploy makes, on the site or its slot (slot=None is production)."""
-
-    def __init__(self, clients: Any, target: BackendTarget, gates: Gates, say: Callable[[str], None]):
-        self.clients = clients
-        self.web = clients.web.web_apps
-        self.t = target
-        self.gates = gates
-        self.say = say
-        # Local targets: the site's host name does not resolve; the local cloud answers it on its own URL.
-        self.local_url = clients.target.arm_endpoint if clients.target.local else None
-
-    def where(self, slot: str | None) -> str:
-        return f"slot '{slot}'" if slot else "production"
-
-    def image(self, slot: str | None) -> str:
-        rg, site = self.t.resource_group, self.t.site
-        body = (raw(self.web.get_configuration_slot, rg, site, slot) if slot
-                else raw(self.web.get_configuration, rg, site))
-        if body is None:
-            raise DeployFailed(f"{site}: {self.where(slot)} not found: provision the environment first")
-        return image_of((body.get("properties") or {}).get("linuxFxVersion"))
-
-    def set_image(self, image: str, slot: str | None) -> None:
-        # PATCH config/web with the image alone: nothing else the environment declares is touched.
-        body = {"properties": {"linuxFxVersion": f"DOCKER|{image}"}}
-        rg, site = self.t.resource_group, self.t.site
-        if slot:
-            call(self.web.update_configuration_slot, rg, site, slot, body)
-        else:
-            call(self.web.update_configuration, rg, site, body)
-
-    def endpoint(self, slot: str | None) -> Endpoint:
-        rg, site = self.t.resource_group, self.t.site
-        body = raw(self.web.get_slot, rg, site, slot) if slot else raw(self.web.get, rg, site)
-        host = ((body or {}).get("properties") or {}).get("defaultHostName")
-        if not host:
-            raise DeployFailed(f"{site}: {self.where(slot)} has no host name: provision the environment first")
-        return Endpoint(str(host), self.t.health_path, self.local_url)
-
-    def gate(self, slot: str | None) -> tuple[Verdict, Endpoint]:
-        endpoint = self.endpoint(slot)
-        self.say(f"waiting for {endpoint.url} to answer 200 (up to {self.gates.timeout:.0f}s)")
-        verdict = wait_healthy(endpoint, self.gates.timeout, self.gates.interval, self.gates.check)
-        return verdict, endpoint
-
-    def swap(self) -> None:
-        """POST .../slots/{slot}/slotsswap with targetSlot=production: an LRO, and not idempotent (a second
-        swap swaps back), so it is never part of reconciliation (azure-sdk-facts §1 Slot swap)."""
-        assert self.t.slot is not None
-        self.say(f"swapping slot '{self.t.slot}' into production")
-        wait(call(self.web.begin_swap_slot, self.t.resource_group, self.t.site, self.t.slot,
-                  {"targetSlot": "production", "preserveVnet": True}))
-
-
-def _failed(what: str, verdict: Verdict, endpoint: Endpoint) -> str:
-    return (f"{what} health check failed: {endpoint.url} answered {verdict.last} "
+def _failed(what: str, verdict: Verdict, endpoint: Endpoint, expected: str) -> str:
+    last = verdict.last
+    if last.status == "200" and last.marker != expected:
+        seen = repr(last.marker) if last.marker is not None else "no deploy_marker (see the app's health contract)"
+        return (f"{what} still serves another version: {endpoint.url} answered 200 with {seen}, not {expected!r} "
+                f"(last of {verdict.attempts} probe(s) over {verdict.seconds:.0f}s; the new container has not "
+                "started, or the app does not echo DEPLOY_MARKER)")
+    return (f"{what} health check failed: {endpoint.url} answered {last} "
             f"(last of {verdict.attempts} probe(s) over {verdict.seconds:.0f}s)")
 
 
 def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callable[[str], None]) -> None:
-    """The pre-swap hook (e.g. Alembic migrations): runs after the slot is healthy, before the swap."""
+    """The pre-swap hook (e.g. Alembic migrations): runs after the slot serves the new version, before the swap."""
     # The operator's command line may carry a credential (a DSN, `DB_PASS=...`): shown through the masker.
     say(f"running the pre-swap hook: {redact.scrub(command)}")
     env = {**os.environ, "DEPLOY_ENV": env_name, "DEPLOY_IMAGE": image, "DEPLOY_SLOT_URL": slot_url}
@@ -139,78 +68,125 @@ def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callab
         raise DeployFailed(f"pre-swap hook failed (exit {code}): {redact.scrub(command)}")
 
 
-def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | None = None) -> str:
-    """Deploy `image`; returns the closing line, raises DeployFailed naming the failed check."""
+def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | None = None,
+                   now: Clock = _now, redeploy: bool = False) -> str:
+    """Deploy `image`; returns the closing line, raises DeployFailed naming the failed check. `redeploy` (the
+    recovery drill) goes through every step even for the version production runs, and keeps the record."""
     check_image(image)
-    say, slot = backend.say, backend.t.slot
-    if slot is None:
-        return _deploy_in_place(backend, image)
-    previous_prod = backend.image(None)
-    previous_slot = backend.image(slot)
-    say(f"production runs {previous_prod or '(no image)'}; setting {image} on slot '{slot}'")
-    backend.set_image(image, slot)
-    verdict, endpoint = backend.gate(slot)
+    production = backend.image(None)
+    record = backend.record()
+    same = production == image
+    if same and not redeploy:
+        # Re-deploying what runs would put the running version in the slot too and lose the rollback target.
+        return (f"production already runs {image}: nothing to deploy; the rollback target stays "
+                f"{record.previous or '(none recorded)'}")
+    if backend.t.slot is None:
+        return _deploy_in_place(backend, image, production, now, record_it=not same)
+    slot, say = backend.t.slot, backend.say
+    previous_slot, previous_marker = backend.image(slot), backend.marker(slot)
+    say(f"production runs {production or '(no image)'}; setting {image} on slot '{slot}'")
+    backend.set_version(image, image, slot)
+    verdict, endpoint = backend.gate(slot, image)
     if not verdict.healthy:
-        _restore(backend, previous_slot, slot)
-        raise DeployFailed(_failed(f"slot '{slot}'", verdict, endpoint)
-                           + f"; production unchanged ({previous_prod}), slot restored to {previous_slot}")
+        _restore(backend, previous_slot, previous_marker, slot)
+        raise DeployFailed(_failed(f"slot '{slot}'", verdict, endpoint, image)
+                           + f"; nothing was swapped, production unchanged ({production}), slot restored to "
+                             f"{previous_slot}")
     if pre_swap:
         try:
             run_hook(pre_swap, env_name, image, endpoint.url, say)
         except DeployFailed as exc:
-            _restore(backend, previous_slot, slot)
-            raise DeployFailed(f"{exc}; nothing was swapped, production unchanged ({previous_prod})") from None
-    backend.swap()
-    verdict, endpoint = backend.gate(None)
+            _restore(backend, previous_slot, previous_marker, slot)
+            raise DeployFailed(f"{exc}; nothing was swapped, production unchanged ({production})") from None
+    _swap_or_fail(backend, f"production unchanged ({production})")
+    if not same:  # a redeploy of the same version keeps the rollback target as it was
+        backend.write_record(after_deploy(image, production, now()))
+    _watch_or_swap_back(backend, image, record)
+    return (f"production runs {image}; slot '{slot}' holds the previous {production} "
+            f"(provisioner rollback swaps it back)")
+
+
+def rollback(backend: Backend, outside_window: bool = False, now: Clock = _now) -> str:
+    """Restore the recorded previous version, with the same checks as a deploy; never toggles forward."""
+    production = backend.image(None)
+    record = backend.record()
+    refusal = rollback_refusal(record, production, now(), outside_window)
+    if refusal:
+        raise DeployFailed(refusal)
+    target = str(record.previous)
+    if backend.t.slot is None:
+        return _rollback_in_place(backend, target, production, now)
+    slot, say = backend.t.slot, backend.say
+    on_slot, slot_marker = backend.image(slot), backend.marker(slot)
+    say(f"production runs {production}; rolling back to {target}"
+        + (f" (on slot '{slot}')" if on_slot == target else f" (setting it on slot '{slot}', which holds {on_slot})"))
+    backend.set_version(target, target, slot)
+    verdict, endpoint = backend.gate(slot, target)
     if not verdict.healthy:
-        say("production is unhealthy after the swap: swapping back")
+        _restore(backend, on_slot, slot_marker, slot)
+        raise DeployFailed(_failed(f"slot '{slot}'", verdict, endpoint, target) + f"; production unchanged ({production})")
+    _swap_or_fail(backend, f"production unchanged ({production})")
+    backend.write_record(after_rollback(target, now()))
+    _watch_or_swap_back(backend, target, record)
+    return (f"production runs {target} again; slot '{slot}' holds {production}; no earlier version is recorded, "
+            "so a second rollback is refused (deploy an explicit image instead)")
+
+
+def _swap_or_fail(backend: Backend, unchanged: str) -> None:
+    try:
         backend.swap()
-        raise DeployFailed(_failed("production", verdict, endpoint)
-                           + f" after the swap; swapped back, production runs {backend.image(None)}")
-    return f"production runs {image}; slot '{slot}' holds the previous {previous_prod} (rollback swaps it back)"
+    except AzureCallError as exc:
+        # App Service reverts a swap that fails (warm-up answer not in WEBSITE_SWAP_WARMUP_PING_STATUSES, an
+        # instance that does not restart): production keeps serving what it served.
+        raise DeployFailed(f"the swap did not complete: {exc}; {unchanged}") from None
 
 
-def _restore(backend: Backend, previous: str, slot: str) -> None:
+def _watch_or_swap_back(backend: Backend, expected: str, before: Record) -> None:
+    verdict, endpoint = backend.watch(expected)
+    if verdict.healthy:
+        return
+    backend.say(f"production answered {verdict.last} after the swap: swapping back")
+    backend.swap()
+    backend.write_record(before)
+    raise DeployFailed(_failed("production", verdict, endpoint, expected)
+                       + f" after the swap; swapped back after {verdict.seconds:.1f}s, production runs "
+                         f"{backend.image(None)}")
+
+
+def _restore(backend: Backend, image: str, marker: str, slot: str | None) -> None:
     # The slot keeps what production ran before (the rollback target), not a version that failed its checks.
-    if previous:
-        backend.say(f"restoring slot '{slot}' to {previous}")
-        backend.set_image(previous, slot)
+    if image:
+        backend.say(f"restoring {backend.where(slot)} to {image}")
+        backend.set_version(image, marker or image, slot)
 
 
-def _deploy_in_place(backend: Backend, image: str) -> str:
+def _deploy_in_place(backend: Backend, image: str, production: str, now: Clock, record_it: bool = True) -> str:
     say = backend.say
-    previous = backend.image(None)
+    marker = backend.marker(None)
     say(f"{backend.t.site} has no deployment slot (its plan tier has none): deploying in place, "
         "the site restarts on the new image")
-    backend.set_image(image, None)
-    verdict, endpoint = backend.gate(None)
+    backend.set_version(image, image, None)
+    verdict, endpoint = backend.gate(None, image)
     if not verdict.healthy:
-        if previous:
-            say(f"restoring the previous image {previous}")
-            backend.set_image(previous, None)
-        raise DeployFailed(_failed("production (in place)", verdict, endpoint)
-                           + (f"; restored the previous image {previous}" if previous else ""))
-    return f"production runs {image} (in place, no slot; previous image {previous or '(none)'})"
+        _restore(backend, production, marker, None)
+        raise DeployFailed(_failed("production (in place)", verdict, endpoint, image)
+                           + (f"; restored the previous image {production}" if production else ""))
+    if record_it:
+        backend.write_record(after_deploy(image, production, now()))
+    return (f"production runs {image} (in place, no slot); previous image {production or '(none)'} recorded: "
+            "provisioner rollback restores it")
 
 
-def rollback(backend: Backend) -> str:
-    """Swap the slot's previous version back into production, with the same gates as a deploy."""
-    slot = backend.t.slot
-    if slot is None:
-        raise DeployFailed(f"{backend.t.site} has no deployment slot to roll back from: deploy the previous "
-                           "image instead (provisioner deploy backend --image REPO:TAG)")
-    current, previous = backend.image(None), backend.image(slot)
-    if not previous or previous == current:
-        raise DeployFailed(f"slot '{slot}' runs the same image as production ({current}): nothing to roll back to")
-    backend.say(f"production runs {current}; rolling back to {previous} from slot '{slot}'")
-    verdict, endpoint = backend.gate(slot)
+def _rollback_in_place(backend: Backend, target: str, production: str, now: Clock) -> str:
+    marker = backend.marker(None)
+    backend.say(f"{backend.t.site} has no deployment slot: restoring the previous image {target} in place "
+                f"(production runs {production})")
+    backend.set_version(target, target, None)
+    verdict, endpoint = backend.gate(None, target)
     if not verdict.healthy:
-        raise DeployFailed(_failed(f"slot '{slot}'", verdict, endpoint) + f"; production unchanged ({current})")
-    backend.swap()
-    verdict, endpoint = backend.gate(None)
-    if not verdict.healthy:
-        backend.say("production is unhealthy after the swap: swapping back")
-        backend.swap()
-        raise DeployFailed(_failed("production", verdict, endpoint)
-                           + f" after the swap; swapped back, production runs {backend.image(None)}")
-    return f"production runs {previous}; slot '{slot}' holds {current}"
+        _restore(backend, production, marker, None)
+        raise DeployFailed(_failed("production (in place)", verdict, endpoint, target)
+                           + f"; restored {production}")
+    backend.write_record(after_rollback(target, now()))
+    return f"production runs {target} again (in place); a second rollback is refused (deploy an explicit image)"
+

@@ -21,8 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -200,11 +199,3 @@ class RunLock:
                 self.blob.release(self.holder.run_id)
         self._held = False
 
-
-@contextmanager
-def holding(lock: RunLock) -> Iterator[RunLock]:
-    lock.acquire()
-    try:
-        yield lock
-    finally:
-        lock.release()

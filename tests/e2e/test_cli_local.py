@@ -60,7 +60,8 @@ def test_markdown_and_text_reports(cloud, tmp_path):
     run = cli("plan", "--env", "dev", "--arm-endpoint", cloud.url, "--output", "markdown", "--out", str(out))
     assert run.code == 2
     text = out.read_text()
-    assert text.startswith("### Plan for `dev`") and "| property | before | after |" in text
+    # Creates: the desired values, the column saying which side it is (live -> desired for updates).
+    assert text.startswith("### Plan for `dev`") and "| property | desired (env files) |" in text
     plain = cli("plan", "--env", "dev", "--arm-endpoint", cloud.url)
     assert "+ web_app" in plain.out and "to create" in plain.out
 

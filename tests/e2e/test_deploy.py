@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from provisioner.cli.deploys import gates
 from provisioner.localcloud import LocalCloud
 from provisioner.localcloud.types.web_static import static_token
 from tests.e2e.helpers import cli, rest, rg_path, writes
@@ -45,6 +48,20 @@ def deploy(cloud: LocalCloud, env: str, tag: str, *extra: str):
                "--health-timeout", "1", *extra)
 
 
+def marker(cloud: LocalCloud, env: str, slot: str | None = None) -> str | None:
+    status, body = rest(cloud.url, "POST", _site(env, slot) + "/config/appsettings/list")
+    assert status == 200
+    return body["properties"].get("DEPLOY_MARKER")
+
+
+def tags(cloud: LocalCloud, env: str) -> dict:
+    return rest(cloud.url, "GET", _site(env))[1].get("tags") or {}
+
+
+def swaps(cloud: LocalCloud, since: int = 0) -> list[dict]:
+    return [r for r in cloud.requests()[since:] if r["method"] == "POST" and r["path"].endswith("/slotsswap")]
+
+
 def test_blue_green_deploy_refusal_and_rollback(lc, tmp_path):
     provision(lc, "staging")
     first = image(lc, "staging")
@@ -53,9 +70,11 @@ def test_blue_green_deploy_refusal_and_rollback(lc, tmp_path):
     run = deploy(lc, "staging", "v2")
     assert run.code == 0, run.err
     assert image(lc, "staging") == f"DOCKER|{REPO}:v2"  # production runs v2
+    assert marker(lc, "staging") == f"{REPO}:v2"  # the marker moved with it
     assert image(lc, "staging", "staging") == first  # the slot holds the previous image
     status, site = rest(lc.url, "GET", _site("staging"))
     assert site["properties"]["slotSwapStatus"]["sourceSlotName"] == "staging"
+    assert site["tags"]["deploy-current"] == f"{REPO}:v2" and site["tags"]["deploy-previous"] == f"{REPO}:latest"
 
     bad = deploy(lc, "staging", "broken-3")
     assert bad.code == 1
@@ -63,40 +82,135 @@ def test_blue_green_deploy_refusal_and_rollback(lc, tmp_path):
     assert image(lc, "staging") == f"DOCKER|{REPO}:v2"  # never reached production
     assert image(lc, "staging", "staging") == first  # the rollback target is kept
 
-    marker = tmp_path / "hook.txt"
-    hooked = deploy(lc, "staging", "v3", "--pre-swap", f"echo $DEPLOY_IMAGE > {marker}; exit 3")
+    hook_file = tmp_path / "hook.txt"
+    hooked = deploy(lc, "staging", "v3", "--pre-swap", f"echo $DEPLOY_IMAGE > {hook_file}; exit 3")
     assert hooked.code == 1 and "pre-swap hook failed (exit 3)" in hooked.err
-    assert marker.read_text().strip() == f"{REPO}:v3"
+    assert hook_file.read_text().strip() == f"{REPO}:v3"
     assert image(lc, "staging") == f"DOCKER|{REPO}:v2"
 
     back = cli("rollback", "--env", "staging", "--arm-endpoint", lc.url)
     assert back.code == 0, back.err
     assert image(lc, "staging") == first and image(lc, "staging", "staging") == f"DOCKER|{REPO}:v2"
+    assert "deploy-previous" not in tags(lc, "staging")
+
+    # A second rollback never swaps the bad version back in: nothing earlier is recorded.
+    before = len(lc.requests())
+    again = cli("rollback", "--env", "staging", "--arm-endpoint", lc.url)
+    assert again.code == 1 and "nothing to roll back to" in again.err, again.err
+    assert image(lc, "staging") == first and writes(lc.requests()[before:]) == []
 
 
-def test_unhealthy_production_after_swap_is_swapped_back(lc):
+def test_a_slot_still_serving_the_old_version_is_refused_before_the_swap(lc):
+    """On App Service the running container answers until the new one has started: the first 200 after the
+    image change is the old version. A deploy that only checked for 200 would swap it into production."""
     provision(lc, "staging")
+    before = len(lc.requests())
+    lc.apphosts.start_seconds = 60.0  # the new container takes a minute to pull and start
+    run = deploy(lc, "staging", "v2")  # --health-timeout 1
+    assert run.code == 1
+    assert "slot 'staging' still serves another version" in run.err, run.err
+    assert f"'{REPO}:latest'" not in run.err  # the old container has no marker yet: says so
+    assert "nothing was swapped" in run.err
+    assert swaps(lc, before) == []
+    assert image(lc, "staging") == f"DOCKER|{REPO}:latest"
+    assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:latest"  # restored: the rollback target stays
+    # All along the slot answered 200 (the old container): a gate that only waited for 200 would have swapped.
+    slot_host = rest(lc.url, "GET", _site("staging", "staging"))[1]["properties"]["defaultHostName"]
+    assert _get(lc, slot_host, "/health")[0] == 200
+
+
+def test_a_slow_container_start_is_waited_for(lc):
+    provision(lc, "staging")
+    lc.apphosts.start_seconds = 1.5
+    started = time.monotonic()
+    run = cli("deploy", "backend", "--env", "staging", "--arm-endpoint", lc.url, "--image", f"{REPO}:v2",
+              "--health-timeout", "20")
+    assert run.code == 0, run.err
+    assert time.monotonic() - started >= 1.5  # it waited for the new container, not the first 200
+    assert image(lc, "staging") == f"DOCKER|{REPO}:v2"
+
+
+def test_unhealthy_production_after_swap_is_swapped_back_within_the_bound(lc):
+    provision(lc, "staging")
+    assert deploy(lc, "staging", "v2").code == 0
+    record = tags(lc, "staging")
     # The production site is stopped (state stays with the site on a swap): it answers 403 after the swap.
     status, _ = rest(lc.url, "POST", _site("staging") + "/stop")
     assert status == 200
-    run = deploy(lc, "staging", "v2")
+    before = len(lc.requests())
+    run = deploy(lc, "staging", "v3")
     assert run.code == 1
     assert "production health check failed" in run.err and "answered 403" in run.err and "swapped back" in run.err
+    assert image(lc, "staging") == f"DOCKER|{REPO}:v2"
+    assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:v3"
+    first, back = swaps(lc, before)
+    seconds = (_ts(back["ts"]) - _ts(first["ts"])).total_seconds()
+    bound = gates(local=True, timeout=None).swap_back_within
+    print(f"swap -> swap back: {seconds:.2f}s (documented bound {bound:g}s; slot gate timeout "
+          f"{gates(local=True, timeout=None).timeout:g}s)")
+    assert seconds <= bound
+    assert tags(lc, "staging") == record  # the rollback record is what it was before the failed deploy
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_rollback_after_two_deploys_restores_the_right_version(lc):
+    provision(lc, "staging")
+    assert deploy(lc, "staging", "v2").code == 0
+    assert deploy(lc, "staging", "v3").code == 0
+    back = cli("rollback", "--env", "staging", "--arm-endpoint", lc.url)
+    assert back.code == 0, back.err
+    assert f"production runs {REPO}:v2 again" in back.out
+    assert image(lc, "staging") == f"DOCKER|{REPO}:v2" and marker(lc, "staging") == f"{REPO}:v2"
+    assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:v3"
+    again = cli("rollback", "--env", "staging", "--arm-endpoint", lc.url)
+    assert again.code == 1 and image(lc, "staging") == f"DOCKER|{REPO}:v2"
+
+
+def test_redeploying_what_production_runs_changes_nothing_and_keeps_the_rollback_target(lc):
+    provision(lc, "staging")
+    assert deploy(lc, "staging", "v2").code == 0
+    before = len(lc.requests())
+    same = deploy(lc, "staging", "v2")
+    assert same.code == 0 and "production already runs" in same.out
+    assert f"rollback target stays {REPO}:latest" in same.out
+    assert writes(lc.requests()[before:]) == [] and swaps(lc, before) == []
+    assert cli("rollback", "--env", "staging", "--arm-endpoint", lc.url).code == 0
     assert image(lc, "staging") == f"DOCKER|{REPO}:latest"
-    assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:v2"
 
 
-def test_dev_deploys_in_place_and_restores_a_failed_image(lc):
+def test_rollback_past_the_window_needs_to_be_asked_for(lc):
+    provision(lc, "staging")
+    assert deploy(lc, "staging", "v2").code == 0
+    old = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, _ = rest(lc.url, "PATCH", _site("staging") + "/providers/Microsoft.Resources/tags/default",
+                     {"operation": "Merge", "properties": {"tags": {"deploy-at": old}}}, api_version="2021-04-01")
+    assert status == 200
+    late = cli("rollback", "--env", "staging", "--arm-endpoint", lc.url)
+    assert late.code == 1 and "past the 30-minute rollback window" in late.err and "--outside-window" in late.err
+    assert image(lc, "staging") == f"DOCKER|{REPO}:v2"
+    forced = cli("rollback", "--env", "staging", "--arm-endpoint", lc.url, "--outside-window")
+    assert forced.code == 0, forced.err
+    assert image(lc, "staging") == f"DOCKER|{REPO}:latest"
+
+
+def test_dev_deploys_and_rolls_back_in_place(lc):
     provision(lc, "dev")
     run = deploy(lc, "dev", "v2")
     assert run.code == 0, run.err
     assert "no deployment slot" in run.err and "in place" in run.out
-    assert image(lc, "dev") == f"DOCKER|{REPO}:v2"
+    assert image(lc, "dev") == f"DOCKER|{REPO}:v2" and marker(lc, "dev") == f"{REPO}:v2"
     bad = deploy(lc, "dev", "broken-1")
     assert bad.code == 1 and "production (in place) health check failed" in bad.err
-    assert image(lc, "dev") == f"DOCKER|{REPO}:v2"
-    no_slot = cli("rollback", "--env", "dev", "--arm-endpoint", lc.url)
-    assert no_slot.code == 1 and "no deployment slot" in no_slot.err
+    assert image(lc, "dev") == f"DOCKER|{REPO}:v2" and marker(lc, "dev") == f"{REPO}:v2"
+    back = cli("rollback", "--env", "dev", "--arm-endpoint", lc.url)
+    assert back.code == 0, back.err
+    assert f"restoring the previous image {REPO}:latest in place" in back.err
+    assert image(lc, "dev") == f"DOCKER|{REPO}:latest"
+    again = cli("rollback", "--env", "dev", "--arm-endpoint", lc.url)
+    assert again.code == 1 and "nothing to roll back to" in again.err
 
 
 def test_bad_input_and_production_confirmation_send_nothing(lc):
@@ -144,10 +258,22 @@ def test_provision_after_a_deploy_keeps_the_deployed_images(lc):
     provision(lc, "staging")
     assert deploy(lc, "staging", "v2").code == 0
     plan = cli("plan", "--env", "staging", "--arm-endpoint", lc.url, "--output", "json")
-    assert plan.code == 0, plan.out  # the image is owned by deployments: no drift, nothing to do
+    assert plan.code == 0, plan.out  # the image, marker and record are owned by deployments: no drift
     provision(lc, "staging")
     assert image(lc, "staging") == f"DOCKER|{REPO}:v2"
     assert image(lc, "staging", "staging") == f"DOCKER|{REPO}:latest"
+    # A repair of settings and tags someone changed by hand keeps what the deploy owns.
+    record = tags(lc, "staging")
+    status, body = rest(lc.url, "POST", _site("staging") + "/config/appsettings/list")
+    assert rest(lc.url, "PUT", _site("staging") + "/config/appsettings",
+                {"properties": {**body["properties"], "BY_HAND": "1"}})[0] == 200
+    assert rest(lc.url, "PATCH", _site("staging") + "/providers/Microsoft.Resources/tags/default",
+                {"operation": "Merge", "properties": {"tags": {"temp": "bob"}}}, api_version="2021-04-01")[0] == 200
+    drift = cli("drift", "--env", "staging", "--arm-endpoint", lc.url)
+    assert drift.code == 2 and "BY_HAND" in drift.out and "temp" in drift.out and "DEPLOY_MARKER" not in drift.out
+    provision(lc, "staging")
+    assert tags(lc, "staging") == record
+    assert marker(lc, "staging") == f"{REPO}:v2"
 
 
 def test_localcloud_serve_unhealthy_image_flag(tmp_path):

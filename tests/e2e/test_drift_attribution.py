@@ -57,9 +57,9 @@ def dev_cloud() -> Iterator[LocalCloud]:
 
 
 def _drift(cloud: LocalCloud, *extra: str) -> Run:
-    """The drift command as the CLI runs it (commands.drift), against the cloud's ARM endpoint."""
+    """The drift command as the CLI runs it (commands.report), against the cloud's ARM endpoint."""
     output = extra[1] if extra[:1] == ("--output",) else "text"
-    text, code = commands.drift(_session(), TargetSpec(arm_endpoint=cloud.url), output, 4, False)
+    text, code = commands.report("drift", _session(), TargetSpec(arm_endpoint=cloud.url), output, 4, False)
     return Run(code, text)
 
 

@@ -13,15 +13,15 @@ pytestmark = pytest.mark.e2e
 
 # What ../shared/seed/platform-architecture.md gives each environment (as the env files choose it).
 EXPECTED = {
-    "dev": {"plan": ("B1", "Basic"), "pg": ("Standard_B1ms", "Burstable", "Disabled", 7), "redis": ("Basic", 0),
+    "dev": {"plan": ("B1", "Basic"), "pg": ("Standard_B1ms", "Burstable", "Disabled", 7), "redis": ("Balanced_B0", "Disabled", False),
             "sampling": 100, "budget": 100, "emails": {"devops@fundrbolt.app"}, "slot": False, "autoscale": None,
             "locks": 0, "purge_protection": None},
     "staging": {"plan": ("S1", "Standard"), "pg": ("Standard_D2s_v3", "GeneralPurpose", "Disabled", 7),
-                "redis": ("Standard", 1), "sampling": 100, "budget": 300,
+                "redis": ("Balanced_B1", "Enabled", False), "sampling": 100, "budget": 300,
                 "emails": {"ops@fundrbolt.app", "devops@fundrbolt.app"}, "slot": True, "autoscale": ("1", "5"),
                 "locks": 0, "purge_protection": None},
     "production": {"plan": ("S1", "Standard"), "pg": ("Standard_D2s_v3", "GeneralPurpose", "ZoneRedundant", 30),
-                   "redis": ("Standard", 1), "sampling": 10, "budget": 1000,
+                   "redis": ("Balanced_B1", "Enabled", True), "sampling": 10, "budget": 1000,
                    "emails": {"ops@fundrbolt.app", "engineering@fundrbolt.app"}, "slot": True,
                    "autoscale": ("2", "5"), "locks": 4, "purge_protection": True},
 }
@@ -81,9 +81,13 @@ def test_environment_converges_and_matches_the_document(cloud, env):
             pg["properties"]["backup"]["backupRetentionDays"]) == want["pg"]
     assert pg["properties"]["version"] == "14" and "administratorLoginPassword" not in pg["properties"]
 
-    redis = _get(url, f"{p}/Microsoft.Cache/redis/fundrbolt-{env}-redis", "2024-11-01")["properties"]
-    assert (redis["sku"]["name"], redis["sku"]["capacity"]) == want["redis"]
-    assert redis["minimumTlsVersion"] == "1.2" and redis["enableNonSslPort"] is False
+    # Azure Managed Redis (the document's Basic C0 / Standard C1 through Microsoft's migration mapping).
+    amr = _get(url, f"{p}/Microsoft.Cache/redisEnterprise/fundrbolt-{env}-amr", "2025-07-01")
+    db = _get(url, f"{p}/Microsoft.Cache/redisEnterprise/fundrbolt-{env}-amr/databases/default", "2025-07-01")
+    assert (amr["sku"]["name"], amr["properties"]["highAvailability"], db["properties"]["persistence"]["aofEnabled"]) == \
+        want["redis"]
+    assert amr["properties"]["minimumTlsVersion"] == "1.2" and db["properties"]["clientProtocol"] == "Encrypted"
+    assert db["properties"]["port"] == 10000 and db["properties"]["accessKeysAuthentication"] == "Enabled"
 
     appi = _get(url, f"{p}/Microsoft.Insights/components/fundrbolt-{env}-appi", "2020-02-02")["properties"]
     assert appi["SamplingPercentage"] == want["sampling"] and appi["RetentionInDays"] == 90

@@ -113,7 +113,7 @@ def test_under_the_vault_lock_the_stale_assignment_is_left_for_a_person_and_the_
     assert stale.refused and stale.refused.startswith("left for a person:") and "fundrbolt-production-kv" in stale.refused
     assert "left for a person" in plan_text(plan)
     plan, statuses = _run(s, conn)
-    assert statuses[grant.step] is Status.APPLIED and statuses[stale.step] is Status.LEFT
+    assert statuses[grant.step] is Status.APPLIED and statuses[stale.step] is Status.LEFT_FOR_A_PERSON
     assert _grants(cloud, "production") == {stale_name: old, grant.ref.name: new}
 
     again, _ = make_plan(s, conn, Policy())

@@ -354,7 +354,8 @@ SECURITY = [
     ("web_app", "properties.httpsOnly", False),
     ("storage_account", "properties.allowBlobPublicAccess", True),
     ("storage_account", "properties.minimumTlsVersion", "TLS1_0"),
-    ("redis", "properties.enableNonSslPort", True),
+    # dev runs Azure Managed Redis ([redis] kind = "managed"); the cache's non-TLS port is covered by the unit
+    # tests of the cache kind (tests/unit/test_steps_data.py).
     ("redis", "properties.minimumTlsVersion", "1.0"),
 ]
 
@@ -484,7 +485,9 @@ NOT_BY_PUT = ("/privateendpointconnections",)
 
 
 def _collections() -> list[str]:
-    return [c.name for c in session("dev").children]
+    # redis/old-cache lists one named cache under the group, not children a person adds: its report and removal
+    # are exercised by tests/e2e/test_managed_redis_switch.py.
+    return [c.name for c in session("dev").children if c.name != "redis/old-cache"]
 
 
 def _child_url(w: World, collection: Any) -> tuple[str, dict[str, Any], str]:
@@ -523,7 +526,7 @@ def test_a_child_added_to_an_owned_collection_is_drift_and_revoked_or_reported(w
         assert outcome.status is Status.APPLIED and not still, outcome
         stats["added child: revoked"] += 1
     else:
-        assert outcome.status is Status.LEFT and still and outcome.error, outcome
+        assert outcome.status is Status.LEFT_FOR_A_PERSON and still and outcome.error, outcome
         stats["added child: left for a person"] += 1
         if path.lower().endswith("/log_min_duration_statement"):
             rest.call("PUT", url, {"properties": {"value": ""}})  # back to the server's default

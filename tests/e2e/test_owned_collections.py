@@ -31,9 +31,6 @@ def _hand_made(url: str, env: str) -> dict[str, str]:
                                                    {"properties": {"startIpAddress": "0.0.0.0",
                                                                    "endIpAddress": "255.255.255.255"}}, "2024-08-01"),
         "postgres_server/databases/scratch": (f"{_pg(env)}/databases/scratch", {"properties": {}}, "2024-08-01"),
-        "redis/firewallRules/everyone": (
-            f"{rg_path(env)}/providers/Microsoft.Cache/redis/fundrbolt-{env}-redis/firewallRules/everyone",
-            {"properties": {"startIP": "0.0.0.0", "endIP": "255.255.255.255"}}, "2024-11-01"),
         "resource_group/roleAssignments/0b1e0000-0000-4000-8000-000000000001": (
             f"{_vault(env)}/providers/Microsoft.Authorization/roleAssignments/0b1e0000-0000-4000-8000-000000000001",
             {"properties": {"roleDefinitionId": KV_SECRETS_USER, "principalId": STRANGER, "principalType": "User"}},

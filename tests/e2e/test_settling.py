@@ -55,5 +55,5 @@ def test_postgres_children_wait_for_a_new_ha_server_instead_of_hitting_server_bu
         assert all(o.status is Status.APPLIED for o in outcomes), [(o.change.step, o.error) for o in outcomes]
         server = next(b for rid, b in cloud.state().items() if rid.lower().endswith("/flexibleservers/fundrbolt-production-pg"))
         assert (server["properties"]["state"], server["properties"]["highAvailability"]["state"]) == ("Ready", "Healthy")
-        # The children waited for Ready (Step.waits_for) rather than spending retries on 409 ServerBusy.
+        # The children waited for Ready (Step.needs_settled) rather than spending retries on 409 ServerBusy.
         assert [r for r in cloud.requests() if r["status"] == 409] == []

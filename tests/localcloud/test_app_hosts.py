@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import time
 import urllib.request
 import zipfile
 
@@ -85,7 +87,8 @@ def test_hosts_answer_health(cloud, web, rg, app):
     assert _get(cloud, "nobody.azurewebsites.net")[0] == 404
     cloud.apphosts.unhealthy = ["v2"]
     status, body = _get(cloud, "api-staging.azurewebsites.net")
-    assert status == 503 and b"r/api:v2" in body
+    assert status == 503 and json.loads(body)["status"] == "unhealthy"  # the slot runs r/api:v2
+    assert _get(cloud, "api.azurewebsites.net")[0] == 200  # production runs r/api:v1
     web.web_apps.stop(rg, app)
     assert _get(cloud, "api.azurewebsites.net")[0] == 403
 
@@ -105,21 +108,75 @@ def test_static_upload_needs_the_deployment_token(cloud, make, rg):
     assert _get(cloud, host, "/") == (200, b"<p>hi</p>")
 
 
-def test_a_new_image_answers_503_while_its_container_starts(cloud, web, rg, app):
-    import time
+def _marker(cloud, host: str) -> tuple[int, str | None]:
+    status, body = _get(cloud, host)
+    return status, json.loads(body).get("deploy_marker")
 
-    cloud.apphosts.start_seconds = 0.4  # what --latency realistic sets (45 s x --time-scale)
+
+def test_the_running_container_answers_until_the_new_one_has_started(cloud, web, rg, app):
+    """App Service keeps the running container answering while a new image is pulled and started
+    (provisioner/localcloud/containers.py): the first 200 after an image change is the old version."""
+    web.web_apps.update_application_settings(rg, app, StringDictionary(properties={"DEPLOY_MARKER": "r/api:v1"}))
+    cloud.apphosts.start_seconds = 0.6  # what --latency realistic sets (45 s x --time-scale)
     web.web_apps.update_configuration(rg, app, {"properties": {"linuxFxVersion": "DOCKER|r/api:v3"}})
-    status, body = _get(cloud, "api.azurewebsites.net")
-    assert status == 503 and b"starting" in body
-    time.sleep(0.5)
-    assert _get(cloud, "api.azurewebsites.net")[0] == 200
-    assert _get(cloud, "api-staging.azurewebsites.net")[0] == 200
-    # A swap moves warm instances: both hosts answer at once.
+    web.web_apps.update_application_settings(rg, app, StringDictionary(properties={"DEPLOY_MARKER": "r/api:v3"}))
+    assert _marker(cloud, "api.azurewebsites.net") == (200, "r/api:v1")  # still the old container
+    time.sleep(0.8)
+    assert _marker(cloud, "api.azurewebsites.net") == (200, "r/api:v3")
+
+
+def test_a_new_unhealthy_image_answers_503_once_it_has_started(cloud, web, rg, app):
+    cloud.apphosts.unhealthy = ["broken"]
+    cloud.apphosts.start_seconds = 0.4
+    web.web_apps.update_configuration(rg, app, {"properties": {"linuxFxVersion": "DOCKER|r/api:broken-1"}})
+    assert _get(cloud, "api.azurewebsites.net")[0] == 200  # the old one, until the new one runs
+    time.sleep(0.6)
+    assert _get(cloud, "api.azurewebsites.net")[0] == 503
+
+
+def test_a_new_site_answers_503_until_its_first_container_has_started(cloud, web, rg, app):
+    cloud.apphosts.start_seconds = 0.4
+    plan = web.app_service_plans.get(rg, "plan-1")
+    web.web_apps.begin_create_or_update(rg, "api2", Site(location="eastus", kind="app,linux,container",
+                                                         server_farm_id=plan.id, site_config=SiteConfig(
+                                                             linux_fx_version="DOCKER|r/api:v1"))).result()
+    status, body = _get(cloud, "api2.azurewebsites.net")
+    assert status == 503 and json.loads(body)["status"] == "starting"
+    time.sleep(0.6)
+    assert _get(cloud, "api2.azurewebsites.net")[0] == 200
+
+
+def test_a_swap_moves_warm_containers_with_their_markers(cloud, web, rg, app):
+    web.web_apps.update_application_settings(rg, app, StringDictionary(properties={"DEPLOY_MARKER": "one"}))
+    web.web_apps.update_application_settings_slot(rg, app, "staging", StringDictionary(properties={"DEPLOY_MARKER": "two"}))
+    cloud.apphosts.start_seconds = 30.0  # nothing started from now on would answer during this test
     web.web_apps.begin_swap_slot(rg, app, "staging", CsmSlotEntity(target_slot="production",
                                                                   preserve_vnet=True)).result()
+    assert _marker(cloud, "api.azurewebsites.net") == (200, "two")
+    assert _marker(cloud, "api-staging.azurewebsites.net") == (200, "one")
+
+
+def test_swap_warm_up_statuses_stop_a_swap_to_an_unhealthy_slot(cloud, web, rg, app):
+    """WEBSITE_SWAP_WARMUP_PING_STATUSES: a warm-up answer not in the list stops the swap (accepted, then the
+    operation fails, nothing exchanged); without the setting every answer is valid (deploy-staging-slots.md)."""
+    from azure.core.exceptions import HttpResponseError
+
+    cloud.apphosts.unhealthy = ["v2"]  # the slot's image
+    web.web_apps.update_application_settings_slot(rg, app, "staging", StringDictionary(properties={
+        "WEBSITE_SWAP_WARMUP_PING_PATH": "/health", "WEBSITE_SWAP_WARMUP_PING_STATUSES": "200"}))
+    with pytest.raises(HttpResponseError) as refused:
+        web.web_apps.begin_swap_slot(rg, app, "staging", CsmSlotEntity(target_slot="production",
+                                                                      preserve_vnet=True)).result()
+    assert "503" in str(refused.value) and "WEBSITE_SWAP_WARMUP_PING_STATUSES" in str(refused.value)
+    assert web.web_apps.get_configuration(rg, app).linux_fx_version == "DOCKER|r/api:v1"
     assert _get(cloud, "api.azurewebsites.net")[0] == 200
-    assert _get(cloud, "api-staging.azurewebsites.net")[0] == 200
+
+    web.web_apps.update_application_settings_slot(rg, app, "staging", StringDictionary(properties={
+        "WEBSITE_SWAP_WARMUP_PING_PATH": "/health"}))
+    web.web_apps.begin_swap_slot(rg, app, "staging", CsmSlotEntity(target_slot="production",
+                                                                  preserve_vnet=True)).result()
+    assert web.web_apps.get_configuration(rg, app).linux_fx_version == "DOCKER|r/api:v2"
+    assert _get(cloud, "api.azurewebsites.net")[0] == 503  # every answer was valid: the swap went through
 
 
 def test_swap_needs_both_fields(cloud, rg, app):

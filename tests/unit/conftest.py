@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import autospec_clients, copy_envs, session
+from tests.support import autospec_clients, cache_session, copy_envs, session
 
 
 @pytest.fixture
@@ -36,3 +36,9 @@ def dev():
 @pytest.fixture
 def prod():
     return session("production")
+
+
+@pytest.fixture
+def dev_cache():
+    """dev as it is while it still runs Azure Cache for Redis ([redis] kind = "cache")."""
+    return cache_session("dev")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from provisioner.core.model import Action, ResourceRef
-from provisioner.engine import children as owned
+from provisioner.engine import children
 from provisioner.engine.children import Child, Children
+from provisioner.engine.locks import declared_lock_scopes
 
 SERVER = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg"
 RULES = "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"
@@ -35,9 +36,9 @@ def _refs(*names: str) -> list[tuple[str, ResourceRef]]:
 
 def test_undeclared_children_are_deletes_with_reasons():
     coll = Rules("pg/firewallRules", "postgres_server", SERVER, RULES)
-    declared = owned.declared_names(coll, _refs("AllowAzure"))
+    declared = children.declared_names(coll, _refs("AllowAzure"))
     assert declared == {"allowazure"}
-    changes = owned.decide(coll, _kids("ALLOWAZURE", "AllowAll", "azure-managed"), declared, [], "s", "rg")
+    changes = children.undeclared(coll, _kids("ALLOWAZURE", "AllowAll", "azure-managed"), declared, [], "s", "rg")
     assert [(c.step, c.action, c.refused) for c in changes] == [("pg/firewallRules/AllowAll", Action.DELETE, None)]
     assert changes[0].collection == "pg/firewallRules" and "grants access" in changes[0].reason
     assert [(p.path, p.before, p.after) for p in changes[0].properties] == [("properties.startIpAddress", "0.0.0.0", None)]
@@ -47,18 +48,18 @@ def test_undeclared_children_are_deletes_with_reasons():
 def test_declared_elsewhere_does_not_count():
     other = [("x", ResourceRef("s", "rg", RULES, "AllowAll", "flexibleServers/other-pg"))]
     coll = Rules("pg/firewallRules", "postgres_server", SERVER, RULES)
-    assert owned.declared_names(coll, other) == set()
+    assert children.declared_names(coll, other) == set()
 
 
 def test_data_is_reported_and_a_lock_leaves_it_for_a_person():
     dbs = Databases("pg/databases", "postgres_server", SERVER, "Microsoft.DBforPostgreSQL/flexibleServers/databases")
-    [report] = owned.decide(dbs, _kids("scratch"), set(), [], "s", "rg")
+    [report] = children.undeclared(dbs, _kids("scratch"), set(), [], "s", "rg")
     assert report.refused == "left for a person: holds data"
-    locks = owned.lock_scopes([("lock:pg", ResourceRef("s", "rg", "Microsoft.Authorization/locks", "do-not-delete",
+    locks = declared_lock_scopes([("lock:pg", ResourceRef("s", "rg", "Microsoft.Authorization/locks", "do-not-delete",
                                                        scope=f"{SERVER}/providers/Microsoft.Authorization/locks/x"))])
     assert locks == [SERVER]
     coll = Rules("pg/firewallRules", "postgres_server", SERVER, RULES)
-    [locked] = owned.decide(coll, _kids("AllowAll"), set(), locks, "s", "rg")
+    [locked] = children.undeclared(coll, _kids("AllowAll"), set(), locks, "s", "rg")
     assert locked.refused is not None and "under the management lock on pg" in locked.refused
-    unlocked = owned.decide(coll, _kids("AllowAll"), set(), [SERVER + "-other"], "s", "rg")
+    unlocked = children.undeclared(coll, _kids("AllowAll"), set(), [SERVER + "-other"], "s", "rg")
     assert unlocked[0].refused is None  # a lock on a sibling with a longer name is not ours

@@ -257,3 +257,20 @@ def test_an_undeclared_default_echoed_inside_an_element_is_counted_not_drift():
     assert result.empty
     assert sorted(i.path for i in result.ignored if i.kind == UNDECLARED) == [
         "properties.rules[a].dimensions", "properties.rules[a].location", "properties.rules[a].skipMetricValidation"]
+
+
+def test_keys_others_own_inside_a_dict_owned_whole_are_not_drift_and_are_kept_on_repair():
+    """A deploy's marker setting and rollback tags (provisioner/core/contract.py) live inside sets the steps
+    own whole: a hand-added key is drift and removed; theirs are neither."""
+    rules = Rules(exact=("tags", "properties"), managed_keys=(("deploy-*", "owned by deployments"),
+                                                                ("DEPLOY_MARKER", "owned by deployments")))
+    desired = {"tags": {"A": "1"}, "properties": {"LOG_LEVEL": "info"}}
+    observed = {"tags": {"A": "1", "deploy-previous": "r/api:1", "temp": "bob"},
+                "properties": {"LOG_LEVEL": "info", "DEPLOY_MARKER": "r/api:2", "BY_HAND": "x"}}
+    result = diff(desired, observed, rules)
+    assert sorted(c.path for c in result.changes) == ["properties.BY_HAND", "tags.temp"]
+    assert {(i.path, i.kind) for i in result.ignored} >= {("tags.deploy-previous", NOT_MANAGED),
+                                                          ("properties.DEPLOY_MARKER", NOT_MANAGED)}
+    body = carry_owned(desired, observed, rules)
+    assert body == {"tags": {"A": "1", "deploy-previous": "r/api:1"},
+                    "properties": {"LOG_LEVEL": "info", "DEPLOY_MARKER": "r/api:2"}}

@@ -64,7 +64,7 @@ def test_a_refused_child_is_left_for_a_person_not_a_failure():
     store.items.update({"server": {"value": 1}, "rule-ours": {"value": 1}, "rule-hand": {"value": 9}})
     _, outcomes = _run(store, Rules(kind="report"))
     left = outcomes["server/rules/rule-hand"]
-    assert left.status is Status.LEFT and left.error.startswith("left for a person: admits addresses")
+    assert left.status is Status.LEFT_FOR_A_PERSON and left.error.startswith("left for a person: admits addresses")
     assert "rule-hand" in store.items and store.writes == []
 
 

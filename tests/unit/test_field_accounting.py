@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,15 +14,28 @@ from provisioner.core.model import NOT_MANAGED, READ_ONLY
 from provisioner.engine.diff import covers, diff, rule_path
 from provisioner.engine.fields import account_type, declared_paths, model_fields
 from provisioner.engine.step import Step
+from tests.support import ENVS as ENVS_DIR
 from tests.support import session, step
 
 ENVS = ("dev", "staging", "production")
 
 
+def _cache_envs() -> Path:
+    """The shipped environments with [redis] kind = "cache" (Azure Cache for Redis, kept by an environment that
+    already runs one): its step types are accounted for as well."""
+    target = Path(tempfile.mkdtemp(prefix="cache-envs-")) / "envs"
+    shutil.copytree(ENVS_DIR, target)
+    for env in ENVS:
+        path = target / f"{env}.toml"
+        path.write_text(path.read_text().replace("[redis]\n", '[redis]\nkind = "cache"\n', 1))
+    return target
+
+
 def _by_type() -> dict[type, tuple[Step, list[dict]]]:
     out: dict[type, tuple[Step, list[dict]]] = {}
-    for env in ENVS:
-        for s in session(env).steps:
+    cache = _cache_envs()
+    for env, envs_dir in [(e, ENVS_DIR) for e in ENVS] + [(e, cache) for e in ENVS]:
+        for s in session(env, envs_dir).steps:
             first, bodies = out.setdefault(type(s), (s, []))
             bodies.append(s.desired({}))
     return out
@@ -73,6 +89,10 @@ SECURITY: dict[str, tuple[str, ...]] = {
                                  "properties.enabledForTemplateDeployment"),
     "steps.redis.Redis": ("properties.publicNetworkAccess", "properties.enableNonSslPort", "properties.minimumTlsVersion",
                           "properties.disableAccessKeyAuthentication", "properties.redisConfiguration.authnotrequired"),
+    # Azure Managed Redis: network access and TLS on the cluster; TLS-only protocol and the key on the database.
+    "steps.managed_redis.ManagedRedis": ("properties.publicNetworkAccess", "properties.minimumTlsVersion"),
+    "steps.managed_redis.NoPersistenceDatabase": ("properties.clientProtocol", "properties.accessKeysAuthentication"),
+    "steps.managed_redis.AofDatabase": ("properties.clientProtocol", "properties.accessKeysAuthentication"),
     "steps.log_analytics.Workspace": ("properties.publicNetworkAccessForIngestion", "properties.publicNetworkAccessForQuery"),
     "steps.communication_service.CommunicationService": ("properties.disableLocalAuth", "properties.publicNetworkAccess"),
     "steps.app_insights.AppInsights": ("properties.DisableLocalAuth", "properties.publicNetworkAccessForIngestion"),

@@ -7,14 +7,14 @@ from provisioner.engine import children
 from provisioner.engine.children import Child
 from provisioner.engine.reconciler import Policy, decide, delete_blocked, lock_scopes
 from steps.owned import children as owned_children
-from tests.support import SUB, session, step
+from tests.support import SUB, cache_session, session, step
 
 GROUP = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-production-rg"
 REDIS = f"{GROUP}/providers/Microsoft.Cache/redis/fundrbolt-production-redis"
 
 
 def test_lock_scopes_come_from_the_lock_steps_and_every_step_knows_them():
-    s = session("production")
+    s = cache_session("production")
     scopes = lock_scopes(s.steps)
     assert REDIS.lower() in scopes and len(scopes) == 4
     assert all(x.locked_scopes == scopes for x in s.steps)
@@ -38,7 +38,7 @@ def _rules(*ips: str) -> list[dict]:
 def test_a_stale_redis_rule_under_the_lock_is_left_for_a_person_not_deleted():
     """The rule step keeps only the app's rules; a stale one is a child of the owned collection
     `redis/firewallRules`, and under production's lock on the cache it is reported, never a planned delete."""
-    s = session("production")
+    s = cache_session("production")
     fw = step(s, "redis_firewall")
     web = {"properties": {"possibleOutboundIpAddresses": "20.1.1.1,20.1.1.2"}}
     desired = fw.desired({"web_app": web})
@@ -48,11 +48,11 @@ def test_a_stale_redis_rule_under_the_lock_is_left_for_a_person_not_deleted():
                   {"properties": {"startIP": "20.9.9.9", "endIP": "20.9.9.9"}})
     kept = Child(f"{REDIS}/firewallRules/webapp_20_1_1_1", "webapp_20_1_1_1", {})
     declared = {n.lower() for n in collection.declared_from({"web_app": web})}
-    [change] = children.decide(collection, [stale, kept], declared, [REDIS], SUB, "fundrbolt-production-rg")
+    [change] = children.undeclared(collection, [stale, kept], declared, [REDIS], SUB, "fundrbolt-production-rg")
     assert change.action is Action.DELETE and change.collection == "redis/firewallRules"
     assert change.refused and change.refused.startswith("left for a person:") and "fundrbolt-production-redis" in change.refused
     # Without a lock (dev) the stale rule is revoked: the same change, not refused.
-    [dev] = children.decide(collection, [stale], declared, [], SUB, "fundrbolt-production-rg")
+    [dev] = children.undeclared(collection, [stale], declared, [], SUB, "fundrbolt-production-rg")
     assert dev.action is Action.DELETE and dev.refused is None
 
 
@@ -91,11 +91,20 @@ def test_a_new_principal_is_a_new_assignment_and_the_stale_one_is_left_for_a_per
         "scope": VAULT, "principalId": "old-principal", "roleDefinitionId": desired["properties"]["roleDefinitionId"]}})
     ours = Child(change.ref.id, grant.resource_name, {"properties": {"scope": VAULT, "principalId": "new-principal"}})
     declared = children.declared_names(collection, [(x.name, x.ref) for x in s.steps])
-    [held] = children.decide(collection, [stale, ours], declared, sorted(lock_scopes(s.steps)), SUB,
+    [held] = children.undeclared(collection, [stale, ours], declared, sorted(lock_scopes(s.steps)), SUB,
                              "fundrbolt-production-rg")
     assert held.action is Action.DELETE and held.ref.name == old and held.collection == "resource_group/roleAssignments"
     assert held.refused and held.refused.startswith("left for a person:") and "fundrbolt-production-kv" in held.refused
     assert ("properties.principalId", "old-principal") in {(p.path, p.before) for p in held.properties}
     # Without a lock (staging, dev) provision revokes it: it grants access to the vault.
-    [revoked] = children.decide(collection, [stale, ours], declared, [], SUB, "fundrbolt-production-rg")
+    [revoked] = children.undeclared(collection, [stale, ours], declared, [], SUB, "fundrbolt-production-rg")
     assert revoked.action is Action.DELETE and revoked.ref.name == old and revoked.refused is None
+
+
+def test_with_managed_redis_production_locks_the_cluster():
+    s = session("production")
+    amr = f"{GROUP}/providers/Microsoft.Cache/redisEnterprise/fundrbolt-production-amr"
+    scopes = lock_scopes(s.steps)
+    assert amr.lower() in scopes and REDIS.lower() not in scopes and len(scopes) == 4
+    # The database is under the cluster's lock (locks are inherited by children).
+    assert delete_blocked(f"{amr}/databases/default", scopes) == amr.lower()

@@ -10,7 +10,16 @@ from provisioner.cli import render
 from provisioner.cli.progress import Progress
 from provisioner.core import redact
 from provisioner.core.errors import AzureCallError, ProvisionerError
-from provisioner.core.model import Action, Change, Outcome, Plan, PropertyChange, ResourceRef, Status
+from provisioner.core.model import (
+    Action,
+    Change,
+    Outcome,
+    Plan,
+    PropertyChange,
+    ReadError,
+    ResourceRef,
+    Status,
+)
 
 KNOWN = "Kn0wn-Secret-Value-42"  # e.g. the generated PostgreSQL password, learned by a step
 REF = ResourceRef("sub", "rg", "Microsoft.Web/sites/config", "appsettings", "sites/app")
@@ -55,7 +64,7 @@ def _plan() -> Plan:
              PropertyChange("properties.NOTE", f"has {KNOWN} inside", None),
              PropertyChange("properties.LOG_LEVEL", "debug", "info"))
     change = Change("app_settings", REF, Action.UPDATE, props, "differs")
-    return Plan("dev", (change,), errors=(("redis", f"400 BadRequest: key {KNOWN} rejected"),))
+    return Plan("dev", (change,), errors=(ReadError("redis", f"400 BadRequest: key {KNOWN} rejected"),))
 
 
 def test_every_render_format_masks_and_keeps_the_rest():

@@ -11,6 +11,7 @@ from provisioner.core.model import (
     Ignored,
     Plan,
     PropertyChange,
+    ReadError,
     ResourceRef,
 )
 from provisioner.engine.diff import Rules, diff
@@ -76,7 +77,7 @@ def test_unmanaged_resources_are_listed_in_every_format():
 def test_read_failures_are_grouped_and_never_called_in_sync():
     msg = "cannot reach 127.0.0.1:1"
     p = Plan("dev", (Change("kv", ResourceRef("sub", "rg", "Microsoft.KeyVault/vaults", "kv"), Action.NOOP),),
-             errors=tuple((f"step{i}", msg) for i in range(5)))
+             errors=tuple(ReadError(f"step{i}", msg) for i in range(5)))
     for text in (plan_text(p), drift_text(p), plan_markdown(p)):
         assert text.count(msg) == 1 and "step0 and 4 other steps" in text
         assert "matches its definition" not in text and "In sync" not in text

@@ -78,7 +78,7 @@ def test_postgres_children_wait_for_the_server_and_communication_running_is_stea
     s = session("production")
     for name in ("postgres_database", "postgres_firewall", "postgres_configuration:require_secure_transport"):
         found = [x for x in s.steps if x.name == name or x.name.startswith(name.split(":")[0] + ":")]
-        assert found and all(x.waits_for == ("postgres_server",) for x in found), name
+        assert found and all(x.needs_settled == ("postgres_server",) for x in found), name
     comm = step(s, "communication_service")
     assert comm.settled({"properties": {"provisioningState": "Running"}})
     assert not step(s, "web_app").settled({"properties": {"provisioningState": "Running"}})

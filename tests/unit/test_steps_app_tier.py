@@ -120,6 +120,17 @@ def test_slot_app_settings_are_the_apps_plus_overrides(c, staging):
     c.web.web_apps.update_application_settings_slot.assert_called_once_with(RG, SITE, "staging", desired)
 
 
+def test_swap_warm_up_is_declared_where_there_is_a_slot(staging):
+    """App Service's swap warm-up on the health path, only 200 valid (deploy-staging-slots.md "Specify custom
+    warm-up"): on the app and the slot wherever a slot exists; dev (Basic, no slot) has neither."""
+    for name in ("app_settings", "slot_app_settings"):
+        props = step(staging, name).desired({})["properties"]
+        assert props["WEBSITE_SWAP_WARMUP_PING_PATH"] == "/health"
+        assert props["WEBSITE_SWAP_WARMUP_PING_STATUSES"] == "200"
+    dev = step(session("dev"), "app_settings").desired({})["properties"]
+    assert not any(k.startswith("WEBSITE_SWAP_WARMUP") for k in dev)
+
+
 def override(sess, section: str, **values):
     """Change one config section of a loaded session (sections are frozen models: replace the model)."""
     sess.env.sections[section] = sess.env.sections[section].model_copy(update=values)

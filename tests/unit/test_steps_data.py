@@ -12,7 +12,7 @@ from provisioner.engine.diff import diff
 from provisioner.engine.reconciler import Policy, decide
 from steps import postgres_server as pg
 from steps import redis_firewall
-from tests.support import session, step
+from tests.support import cache_session, session, step
 
 RG = "fundrbolt-dev-rg"
 PG = "fundrbolt-dev-pg"
@@ -192,7 +192,7 @@ def test_database_collation_change_is_never_applied(dev):
     ("production", {"name": "Standard", "family": "C", "capacity": 1}),
 ])
 def test_redis_sizes_and_declared_msrest_defaults(env, sku):
-    p = step(session(env), "redis").desired({})["properties"]
+    p = step(cache_session(env), "redis").desired({})["properties"]
     assert p["sku"] == sku
     assert (p["minimumTlsVersion"], p["enableNonSslPort"], p["publicNetworkAccess"], p["disableAccessKeyAuthentication"]) == \
         ("1.2", False, "Enabled", False)
@@ -200,8 +200,8 @@ def test_redis_sizes_and_declared_msrest_defaults(env, sku):
     assert p["redisConfiguration"] == {"authnotrequired": "false", "aad-enabled": "false"}
 
 
-def test_redis_create_update_read(c, dev):
-    s = step(dev, "redis")
+def test_redis_create_update_read(c, dev_cache):
+    s = step(dev_cache, "redis")
     desired = s.desired({})
     s.create(c, desired)
     c.redis.redis.begin_create.assert_called_once_with(RG, "fundrbolt-dev-redis", desired)
@@ -213,9 +213,9 @@ def test_redis_create_update_read(c, dev):
     assert c.redis.redis.get.call_args.args == (RG, "fundrbolt-dev-redis")
 
 
-def test_redis_server_additions_are_not_drift(dev):
+def test_redis_server_additions_are_not_drift(dev_cache):
     # arm-examples RedisCacheCreate: '6' -> '6.0.14'-style versions, redisConfiguration gains server keys.
-    s = step(dev, "redis")
+    s = step(dev_cache, "redis")
     desired = s.desired({})
     observed = {**desired, "properties": {**desired["properties"], "redisVersion": "6.0.14", "sslPort": 6380,
                                           "hostName": "fundrbolt-dev-redis.redis.cache.windows.net",
@@ -226,14 +226,14 @@ def test_redis_server_additions_are_not_drift(dev):
     assert [c.path for c in diff(desired, drifted, s.rules).changes] == ["properties.redisVersion"]
 
 
-def test_redis_config_values_compare_as_strings(dev):
-    s = step(dev, "redis")
+def test_redis_config_values_compare_as_strings(dev_cache):
+    s = step(dev_cache, "redis")
     assert diff({"properties": {"redisConfiguration": {"aof-backup-enabled": "true"}}},
                 {"properties": {"redisConfiguration": {"aof-backup-enabled": True}}}, s.rules).empty
 
 
-def test_redis_non_ssl_port_drift_is_seen(dev):
-    s = step(dev, "redis")
+def test_redis_non_ssl_port_drift_is_seen(dev_cache):
+    s = step(dev_cache, "redis")
     desired = s.desired({})
     observed = {**desired, "properties": {**desired["properties"], "enableNonSslPort": True}}
     assert [c.path for c in diff(desired, observed, s.rules).changes] == ["properties.enableNonSslPort"]
@@ -255,8 +255,8 @@ class _Resp:
 WEB = {"web_app": {"properties": {"possibleOutboundIpAddresses": "20.1.2.3,20.1.2.4, 20.1.2.3"}}}
 
 
-def test_redis_firewall_set_comes_from_the_web_app(dev):
-    s = step(dev, "redis_firewall")
+def test_redis_firewall_set_comes_from_the_web_app(dev_cache):
+    s = step(dev_cache, "redis_firewall")
     assert s.desired({})["rules"] is UNKNOWN
     assert s.desired(WEB) == {"rules": [
         {"name": "webapp_20_1_2_3", "properties": {"startIP": "20.1.2.3", "endIP": "20.1.2.3"}},
@@ -265,8 +265,8 @@ def test_redis_firewall_set_comes_from_the_web_app(dev):
     assert set(s.depends_on) == {"redis", "web_app"}
 
 
-def test_redis_firewall_adds_missing_and_leaves_extra_to_the_owned_collection(c, dev):
-    s = step(dev, "redis_firewall")
+def test_redis_firewall_adds_missing_and_leaves_extra_to_the_owned_collection(c, dev_cache):
+    s = step(dev_cache, "redis_firewall")
     observed = {"rules": [
         {"name": "fundrbolt-dev-redis/webapp_20_1_2_3", "properties": {"startIP": "20.1.2.3", "endIP": "20.1.2.3"}},
     ]}
@@ -276,29 +276,29 @@ def test_redis_firewall_adds_missing_and_leaves_extra_to_the_owned_collection(c,
     c.redis.firewall_rules.delete.assert_not_called()  # steps/owned.py RedisFirewallRules revokes extras
 
 
-def test_a_hand_made_redis_rule_is_the_collections_to_revoke(c, dev):
-    from provisioner.engine import children as owned
+def test_a_hand_made_redis_rule_is_the_collections_to_revoke(c, dev_cache):
+    from provisioner.engine import children
     from steps.owned import RedisFirewallRules
 
-    rules = RedisFirewallRules(dev.env)
+    rules = RedisFirewallRules(dev_cache.env)
     c.redis.firewall_rules.list.return_value = iter([
         {"id": f"{rules.parent_id}/firewallRules/webapp_20_1_2_3", "name": "fundrbolt-dev-redis/webapp_20_1_2_3",
          "properties": {"startIP": "20.1.2.3", "endIP": "20.1.2.3"}},
         {"id": f"{rules.parent_id}/firewallRules/handmade", "name": "fundrbolt-dev-redis/handmade",
          "properties": {"startIP": "0.0.0.0", "endIP": "255.255.255.255"}}])
     listed = rules.list(c)
-    [change] = owned.decide(rules, listed, rules.declared_from(WEB), [], "s", RG)
+    [change] = children.undeclared(rules, listed, rules.declared_from(WEB), [], "s", RG)
     assert change.ref.name == "handmade" and change.refused is None
     rules.delete(c, listed[1])
     c.redis.firewall_rules.delete.assert_called_once_with(RG, "fundrbolt-dev-redis", "handmade")
     # Under production's lock on the cache, the same rule is left for a person.
-    [locked] = owned.decide(rules, listed, rules.declared_from(WEB), [rules.parent_id], "s", RG)
+    [locked] = children.undeclared(rules, listed, rules.declared_from(WEB), [rules.parent_id], "s", RG)
     assert locked.refused and "lock" in locked.refused
 
 
-def test_redis_firewall_compares_as_a_set_with_cache_prefixed_names(dev):
+def test_redis_firewall_compares_as_a_set_with_cache_prefixed_names(dev_cache):
     # Redis child names come back as "<cache>/<rule>" and in the API's own order.
-    s = step(dev, "redis_firewall")
+    s = step(dev_cache, "redis_firewall")
     desired = s.desired(WEB)
     observed = {"rules": [{"name": f"fundrbolt-dev-redis/{r['name']}", "id": "/x", **{"properties": r["properties"]}}
                           for r in reversed(desired["rules"])]}
@@ -307,8 +307,8 @@ def test_redis_firewall_compares_as_a_set_with_cache_prefixed_names(dev):
     assert not diff(desired, extra, s.rules).empty
 
 
-def test_redis_firewall_reads_its_own_rules(c, dev):
-    s = step(dev, "redis_firewall")
+def test_redis_firewall_reads_its_own_rules(c, dev_cache):
+    s = step(dev_cache, "redis_firewall")
     c.redis.firewall_rules.list.return_value = iter([])
     assert s.read(c) is None  # no rules == nothing managed yet
     assert c.redis.firewall_rules.list.call_args.args == (RG, "fundrbolt-dev-redis")
@@ -329,7 +329,7 @@ def test_locks_only_in_production():
 
 
 def test_lock_uses_resource_level_operations(c):
-    s = step(session("production"), "lock:redis")
+    s = step(cache_session("production"), "lock:redis")
     desired = s.desired({})
     assert desired["properties"]["level"] == "CanNotDelete"
     assert s.depends_on == ("redis",)

@@ -157,8 +157,8 @@ def test_database_url_without_a_password_in_hand_sets_a_new_one(c, dev):
     assert c.vault.values["database-url"] == DB_URL.replace(PASSWORD, password)
 
 
-def test_redis_url_from_list_keys(c, dev):
-    s = step(dev, "key_vault_secret:redis-url")
+def test_redis_url_from_list_keys(c, dev_cache):
+    s = step(dev_cache, "key_vault_secret:redis-url")
     assert s.depends_on == ("key_vault", "redis")
     desired = planned(s, c, KNOWN)
     c.redis.redis.list_keys.assert_called_once_with(RG, "fundrbolt-dev-redis")
@@ -170,8 +170,8 @@ def test_redis_url_from_list_keys(c, dev):
     assert c.vault.tags["redis-url"] == {**s.tags(), sv.FINGERPRINT_TAG: sv.sha256(REDIS_URL)}
 
 
-def test_unchanged_value_is_noop_and_a_new_value_is_one_write(c, dev):
-    s = step(dev, "key_vault_secret:redis-url")
+def test_unchanged_value_is_noop_and_a_new_value_is_one_write(c, dev_cache):
+    s = step(dev_cache, "key_vault_secret:redis-url")
     s.create(c, planned(s, c, KNOWN))
     observed = s.read(c)
     assert diff(planned(s, c, KNOWN), observed, s.rules).empty  # no new version when nothing changed
@@ -188,17 +188,17 @@ def test_unchanged_value_is_noop_and_a_new_value_is_one_write(c, dev):
     c.keyvault.secrets.update.assert_not_called()
 
 
-def test_a_version_set_by_hand_lacks_the_fingerprint_and_is_drift(c, dev):
-    s = step(dev, "key_vault_secret:redis-url")
+def test_a_version_set_by_hand_lacks_the_fingerprint_and_is_drift(c, dev_cache):
+    s = step(dev_cache, "key_vault_secret:redis-url")
     desired = planned(s, c, KNOWN)
     s.create(c, desired)
-    c.vault.put(RG, "fundrbolt-dev-kv", "redis-url", {"tags": dict(dev.env.tags), "properties": {"value": "pasted"}})
+    c.vault.put(RG, "fundrbolt-dev-kv", "redis-url", {"tags": dict(dev_cache.env.tags), "properties": {"value": "pasted"}})
     change = decide(s, desired, s.read(c), Policy(), production=False)
     assert [p.path for p in change.properties] == ["properties.valueSha256"]
 
 
-def test_tag_drift_patches_without_a_new_version(c, dev):
-    s = step(dev, "key_vault_secret:redis-url")
+def test_tag_drift_patches_without_a_new_version(c, dev_cache):
+    s = step(dev_cache, "key_vault_secret:redis-url")
     desired = planned(s, c, KNOWN)
     s.create(c, desired)
     s.update(c, desired, s.read(c), (PropertyChange("tags.Owner", "someone", "operations"),))

@@ -51,6 +51,13 @@ def test_sticky_setting_must_be_an_app_setting(envs):
     assert p.file.endswith("common.toml") and "LOG_LEVLE" in p.message
 
 
+def test_the_deploy_marker_cannot_be_sticky(envs):
+    edit(envs, "common.toml", 'sticky_settings = ["ENVIRONMENT", "LOG_LEVEL"]',
+         'sticky_settings = ["ENVIRONMENT", "LOG_LEVEL", "DEPLOY_MARKER"]')
+    p = only(envs, "production", "deployment_slot.sticky_settings")
+    assert "DEPLOY_MARKER must move with the image" in p.message
+
+
 # ----------------------------------------------------------------------------- autoscale
 
 

