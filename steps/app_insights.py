@@ -55,6 +55,9 @@ class AppInsights(ArmStep):
         # Read-only secrets-ish values (arm-examples ComponentsGet): never declared, but if a path ever is
         # shown it must be masked; the app settings step reads ConnectionString from the observed body.
         sensitive=("properties.ConnectionString", "properties.InstrumentationKey"),
+        # The profiler's and debugger's own storage account (a components/linkedStorageAccounts child, shown
+        # here): none, as ForceCustomerStorageForProfiler is off; one linked by hand ships data there.
+        absent=("properties.LinkedStorages",),
     ))
 
     @property

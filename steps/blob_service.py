@@ -33,7 +33,7 @@ class BlobService(ArmStep):
         nm(PLATFORM, "sku")
         + nm(UNUSED, "properties.defaultServiceVersion", "properties.automaticSnapshotPolicyEnabled")
     )
-    dependencies = ("storage_account",)
+    needs = ("storage_account",)
     holds_data = False  # settings only: the blobs are the account's
     rules = Rules(
         normalizers=(("properties.cors.corsRules", absent_is([])), ("properties.isVersioningEnabled", absent_is(False)),

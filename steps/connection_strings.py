@@ -26,7 +26,7 @@ class ConnectionStrings(SiteChild):
     type = "Microsoft.Web/sites/config"
     model = SdkModel("azure.mgmt.web.models", "ConnectionStringDictionary")
     not_managed = nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
-    dependencies = ("web_app",)
+    needs = ("web_app",)
     # Owned whole (a PUT replaces the set: azure-sdk-facts §1 App settings, the same for connection strings),
     # and every value is a credential: shown as (sensitive) whatever its name or shape.
     rules = Rules(exact=("properties",), sensitive=("properties.*",))
@@ -46,7 +46,7 @@ class ConnectionStrings(SiteChild):
 
 class SlotConnectionStrings(ConnectionStrings):
     type = "Microsoft.Web/sites/slots/config"
-    dependencies = ("deployment_slot",)
+    needs = ("deployment_slot",)
 
     @property
     def slot(self) -> str:

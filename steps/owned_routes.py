@@ -11,6 +11,7 @@ from provisioner.core.model import ResourceRef
 from provisioner.engine.children import Child, Children, Kind
 from provisioner.engine.config import EnvironmentSpec
 from steps._monitoring import resource_id
+from steps.redis import kind_of
 
 # learn.microsoft.com/azure/security/fundamentals/subdomain-takeover ("Prevent dangling DNS entries"): a
 # CNAME to an Azure host name whose resource is gone lets anyone who creates a resource of that name serve the
@@ -190,6 +191,8 @@ class PrivateEndpointConnections(Children):
 
     def __init__(self, env: EnvironmentSpec, owner: str):
         arm_type, self.api = PRIVATE_LINK_TYPES[owner]
+        if owner == "redis" and kind_of(env) == "managed":
+            arm_type, self.api = "Microsoft.Cache/redisEnterprise", "2025-07-01"  # azure-mgmt-redisenterprise's
         self.group_id = f"/subscriptions/{env.subscription_id}/resourceGroups/{env.resource_name('resource_group')}"
         super().__init__(f"{owner}/privateEndpointConnections", owner, resource_id(env, owner),
                          f"{arm_type}/privateEndpointConnections")

@@ -59,7 +59,10 @@ class StorageAccount(ArmStep):
                      ("properties.dnsEndpointType", absent_is("Standard")),
                      ("properties.encryption.keySource", lower),
                      ("properties.encryption.requireInfrastructureEncryption", absent_is(False)),
+                     ("properties.encryption.services.blob.keyType", absent_is("Account")),
+                     ("properties.encryption.services.file.keyType", absent_is("Account")),
                      ("properties.encryption.services.*.keyType", absent_is("Service")),
+                     ("properties.encryption.services.*.enabled", absent_is(True)),
                      ("properties.azureFilesIdentityBasedAuthentication", files_auth_none)),
         # Infrastructure encryption is chosen when the account is created (learn.microsoft.com/azure/storage/
         # common/infrastructure-encryption-enable: "must be enabled when you create the account"), and so is
@@ -106,8 +109,12 @@ class StorageAccount(ArmStep):
             dnsEndpointType="Standard",
             # Microsoft-managed keys (a key in someone's vault would make the data depend on it).
             # Queues and tables keep Azure's service-scoped keys (keyType is chosen at create).
+            # Blobs and files are always encrypted with the account's key (arm-examples
+            # StorageAccountGetProperties).
             encryption={"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": False,
-                        "services": {"queue": {"keyType": "Service"}, "table": {"keyType": "Service"}}},
+                        "services": {"queue": {"keyType": "Service"}, "table": {"keyType": "Service"},
+                                     "blob": {"enabled": True, "keyType": "Account"},
+                                     "file": {"enabled": True, "keyType": "Account"}}},
         )
         body.update(sku={"name": c.sku}, kind=c.kind, identity=dict(NONE))
         return body

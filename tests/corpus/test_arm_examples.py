@@ -77,7 +77,12 @@ def _declared(step) -> set[str]:
     """What the step declares (lists as the list's own path), as compared paths of a real plan."""
     from provisioner.engine.fields import declared_paths
 
-    return {p.removesuffix("[]") for p in declared_paths(step.desired(_known()))} | set(step.rules.absent)
+    paths = declared_paths(step.desired(_known()))
+    # Leaves and lists only: an object on the way (`properties`) declares nothing beside what it holds.
+    leaves = {p for p in paths if p.endswith("[]") or not any(q.startswith(p + ".") or q.startswith(p + "[")
+                                                             for q in paths)}
+    # Dicts owned whole (tags, app settings) are compared whole, whatever their value looks like.
+    return {p.removesuffix("[]") for p in leaves} | set(step.rules.absent) | set(step.rules.exact)
 
 
 def _walk(body: object, path: str = ""):

@@ -27,7 +27,7 @@ def test_record_sets_no_step_declares_are_reported_with_what_they_point_at():
         "name": "shop", "recordType": "NS", "targets": ["ns1.evil.example."]}),
               children.Child(f"{zone.parent_id}/NS/@", "NS/@", {"name": "@", "recordType": "NS", "targets": []}),
               children.Child(f"{zone.parent_id}/CNAME/api", "CNAME/api", {"name": "api", "recordType": "CNAME"})]
-    [shop] = children.decide(zone, listed, declared, [], SUB, "fundrbolt-production-rg")
+    [shop] = children.undeclared(zone, listed, declared, [], SUB, "fundrbolt-production-rg")
     assert (shop.action, shop.ref.type, shop.step) == (Action.DELETE, "Microsoft.Network/dnsZones/NS",
                                                        "dns_zone/recordSets/NS/shop")
     assert shop.refused.startswith("left for a person")
@@ -67,7 +67,7 @@ def test_private_endpoint_connections_from_elsewhere_are_revoked_ours_are_not():
     theirs = children.Child(f"{vault.parent_id}/privateEndpointConnections/b", "b", {"properties": {
         "privateEndpoint": {"id": f"/subscriptions/{SUB}/resourceGroups/mallory/providers/Microsoft.Network/privateEndpoints/x"},
         "privateLinkServiceConnectionState": {"status": "Approved"}}})
-    [change] = children.decide(vault, [ours, theirs], vault.declared(_refs(s)), [], SUB, "fundrbolt-staging-rg")
+    [change] = children.undeclared(vault, [ours, theirs], vault.declared(_refs(s)), [], SUB, "fundrbolt-staging-rg")
     assert change.ref.name == "b" and change.refused is None and change.collection == "key_vault/privateEndpointConnections"
 
 
@@ -80,16 +80,16 @@ def test_role_assignments_anywhere_in_the_group_are_one_collection_and_the_subsc
         "scope": storage, "principalId": "p", "roleDefinitionId": owner}})
     inherited = children.Child(f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments/g2", "g2",
                                {"properties": {"scope": f"/subscriptions/{SUB}", "principalId": "p"}})
-    [change] = children.decide(group, [at_storage, inherited], group.declared(_refs(s)), [], SUB, "fundrbolt-production-rg")
+    [change] = children.undeclared(group, [at_storage, inherited], group.declared(_refs(s)), [], SUB, "fundrbolt-production-rg")
     assert change.ref.name == "g1" and change.refused is None
     # Production locks the storage account: the grant under it is left for a person (ARM would say ScopeLocked).
-    [held] = children.decide(group, [at_storage], set(), [storage], SUB, "fundrbolt-production-rg")
+    [held] = children.undeclared(group, [at_storage], set(), [storage], SUB, "fundrbolt-production-rg")
     assert held.refused and "management lock" in held.refused
     sub = next(c for c in s.children if isinstance(c, SubscriptionRoleAssignments))
-    [reported] = children.decide(sub, [inherited], set(), [], SUB, "fundrbolt-production-rg")
+    [reported] = children.undeclared(sub, [inherited], set(), [], SUB, "fundrbolt-production-rg")
     assert reported.refused.startswith("left for a person")
     sub.known = {"p"}
-    assert children.decide(sub, [inherited], set(), [], SUB, "fundrbolt-production-rg") == []
+    assert children.undeclared(sub, [inherited], set(), [], SUB, "fundrbolt-production-rg") == []
 
 
 def test_a_subscription_the_identity_may_not_read_is_skipped():
