@@ -85,7 +85,7 @@ def excluded_by(step: Step, path: str) -> str | None:
         return "write-only"
     if any(fnmatchcase(path, p) for p, _ in rules.ignore):
         return "ignored by rule"
-    if any(fnmatchcase(path, p) for p in rules.replace_on):
+    if any(covers(p, path) for p in rules.replace_on):
         return "immutable: Azure refuses the change in place"
     if path in getattr(step, "grows_only", ()):
         return "grows only"
