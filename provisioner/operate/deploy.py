@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from provisioner.core import redact
 from provisioner.core.errors import AzureCallError
 from provisioner.operate.backend import Backend, BackendTarget, DeployFailed, Gates, backend_target, image_of
 from provisioner.operate.deploy_record import Record, after_deploy, after_rollback, rollback_refusal
@@ -57,13 +58,14 @@ def _failed(what: str, verdict: Verdict, endpoint: Endpoint, expected: str) -> s
 
 def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callable[[str], None]) -> None:
     """The pre-swap hook (e.g. Alembic migrations): runs after the slot serves the new version, before the swap."""
-    say(f"running the pre-swap hook: {command}")
+    # The operator's command line may carry a credential (a DSN, `DB_PASS=...`): shown through the masker.
+    say(f"running the pre-swap hook: {redact.scrub(command)}")
     env = {**os.environ, "DEPLOY_ENV": env_name, "DEPLOY_IMAGE": image, "DEPLOY_SLOT_URL": slot_url}
     # Its output goes to stderr with ours: stdout carries only the command's result line.
     code = subprocess.run(command, shell=True, env=env, check=False,  # noqa: S602 - the operator's command
                           stdout=sys.stderr).returncode
     if code != 0:
-        raise DeployFailed(f"pre-swap hook failed (exit {code}): {command}")
+        raise DeployFailed(f"pre-swap hook failed (exit {code}): {redact.scrub(command)}")
 
 
 def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | None = None,
