@@ -17,6 +17,7 @@ from steps import (
     budget,
     certificate,
     communication_service,
+    connection_strings,
     custom_domain,
     deployment_slot,
     diagnostic_setting,
@@ -33,6 +34,7 @@ from steps import (
     managed_redis,
     metric_alert,
     owned,
+    owned_access,
     policy,
     postgres_configuration,
     postgres_database,
@@ -73,6 +75,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     web_app,
     web_app_config,
     app_settings,
+    connection_strings,
     deployment_slot,
     slot_config,
     slot_sticky_settings,
@@ -107,6 +110,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     budget,
     lock,  # last: each lock waits for the resource it protects
     owned,  # no steps: the collections we own whole (children no env file declares)
+    owned_access,  # role assignments in the group (any scope in it) and at the subscription; [access]
     policy,  # no steps: the environment's Azure Policy exemptions (provisioner audit)
 )
 

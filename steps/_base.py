@@ -47,6 +47,19 @@ def absent_is(default: Any) -> Callable[[Any], Any]:
     return normalize
 
 
+# Types whose platform resources have no managed identity declare `identity: {"type": "None"}` (NONE): one
+# attached by hand gives the resource an identity that can be granted access elsewhere, which is drift, and
+# the next PUT or PATCH sends "None" back. ARM returns no identity at all for most of them until one is set.
+NONE = {"type": "None"}
+NO_IDENTITY = Rules(normalizers=(("identity.type", absent_is("None")),),
+                    absent=("identity.userAssignedIdentities", "identity.principalId"), exact=(), case_insensitive_keys=())
+
+
+def off_is_none(value: Any) -> Any:
+    """A feature object that is switched off (`{"enabled": false, ...}`) is no feature at all."""
+    return None if isinstance(value, dict) and value.get("enabled") is False else value
+
+
 def rules(*parts: Rules) -> Rules:
     out = COMMON
     for part in parts:
@@ -73,4 +86,4 @@ def no_double_hyphen(value: str) -> str | None:
     return "must not contain '--'" if "--" in value else None
 
 
-__all__ = ["AZURE_TAGS", "absent_is", "COMMON", "ArmStep", "lower", "name_problems", "no_double_hyphen", "rules"]
+__all__ = ["AZURE_TAGS", "NO_IDENTITY", "NONE", "absent_is", "COMMON", "ArmStep", "lower", "name_problems", "no_double_hyphen", "rules"]

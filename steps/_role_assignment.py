@@ -32,9 +32,11 @@ class PrincipalRoleAssignment(Step):
     type = "Microsoft.Authorization/roleAssignments"
     model = SdkModel("azure.mgmt.authorization.v2022_04_01.models", "RoleAssignment")
     # A plain assignment: no ABAC condition, no delegated identity, no description.
-    not_managed = nm(UNUSED, "properties.condition", "properties.conditionVersion",
-                     "properties.delegatedManagedIdentityResourceId", "properties.description")
-    rules = Rules(normalizers=(("properties.principalId", lower), ("properties.principalType", lower)))
+    not_managed = nm(UNUSED, "properties.condition", "properties.conditionVersion", "properties.description")
+    # A delegated managed identity (Azure Lighthouse) on the assignment would let another tenant act through
+    # it: declared absent, so one set by hand is drift.
+    rules = Rules(normalizers=(("properties.principalId", lower), ("properties.principalType", lower)),
+                  absent=("properties.delegatedManagedIdentityResourceId",))
 
     def __init__(self, env: EnvironmentSpec, name: str, owner_step: str, scope: str, role: str,
                  read_owner: Callable[[Any], dict[str, Any] | None]):

@@ -10,7 +10,7 @@ from provisioner.azure import call, raw
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules
-from steps._base import ArmStep, name_problems, rules
+from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
 from steps._fields import SdkModel
 from steps._monitoring import bad_emails
 
@@ -20,7 +20,10 @@ SECTION = "action_group"
 # hand (an SMS number, a webhook) show up as drift: we own who gets paged.
 UNUSED_RECEIVERS = ("smsReceivers", "webhookReceivers", "itsmReceivers", "azureAppPushReceivers",
                     "automationRunbookReceivers", "voiceReceivers", "logicAppReceivers",
-                    "azureFunctionReceivers", "armRoleReceivers", "eventHubReceivers")
+                    "azureFunctionReceivers", "armRoleReceivers", "eventHubReceivers",
+                    # New in API 2026-09-01 (arm-examples INDEX #50: comes back as [] when unset); the SDK's
+                    # model does not have it yet, so it is compared (empty) but not sent.
+                    "incidentReceivers")
 
 
 class Config(Section):
@@ -36,7 +39,8 @@ class ActionGroup(ArmStep):
         # Azure keeps receivers in the order sent, but nothing depends on that order.
         # Each e-mail receiver gains a read-only `status` (arm-examples getActionGroup): left-scoped.
         sets=("properties.emailReceivers",),
-    ))
+        normalizers=(("properties.incidentReceivers", absent_is([])),),
+    ), NO_IDENTITY)  # arm-examples getActionGroup shows groups with identities (secure webhooks): ours has none
 
     @property
     def config(self) -> Config:
@@ -49,6 +53,7 @@ class ActionGroup(ArmStep):
                          **{k: [] for k in UNUSED_RECEIVERS})
         # Action groups are global resources: ARM answers with location "Global".
         body["location"] = "Global"
+        body["identity"] = dict(NONE)
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:

@@ -41,8 +41,7 @@ class AppInsights(ArmStep):
     type = "Microsoft.Insights/components"
     model = SdkModel("azure.mgmt.applicationinsights.v2020_02_02.models", "ApplicationInsightsComponent")
     not_managed = (
-        nm(UNUSED, "properties.DisableIpMasking", "properties.ForceCustomerStorageForProfiler", "properties.HockeyAppId",
-               "properties.ImmediatePurgeDataOn30Days")
+        nm(UNUSED, "properties.HockeyAppId")
         + nm("create-time only (how the component was created)", "properties.Flow_Type", "properties.Request_Source")
     )
     needs = ("log_analytics",)
@@ -50,10 +49,15 @@ class AppInsights(ArmStep):
         # arm-examples ComponentsGet: WorkspaceResourceId comes back lower-cased (ids already compare
         # case-insensitively; said explicitly because this one always changes).
         normalizers=(("properties.WorkspaceResourceId", lower), ("kind", lower), ("properties.Application_Type", lower),
-                     ("properties.IngestionMode", lower), ("properties.DisableLocalAuth", absent_is(False)), ("properties.publicNetworkAccessFor*", lower)),
+                     ("properties.IngestionMode", lower), ("properties.DisableLocalAuth", absent_is(False)), ("properties.publicNetworkAccessFor*", lower),
+                     ("properties.DisableIpMasking", absent_is(False)), ("properties.ForceCustomerStorageForProfiler", absent_is(False)),
+                     ("properties.ImmediatePurgeDataOn30Days", absent_is(False))),
         # Read-only secrets-ish values (arm-examples ComponentsGet): never declared, but if a path ever is
         # shown it must be masked; the app settings step reads ConnectionString from the observed body.
         sensitive=("properties.ConnectionString", "properties.InstrumentationKey"),
+        # The profiler's and debugger's own storage account (a components/linkedStorageAccounts child, shown
+        # here): none, as ForceCustomerStorageForProfiler is off; one linked by hand ships data there.
+        absent=("properties.LinkedStorages",),
     ))
 
     @property
@@ -75,6 +79,12 @@ class AppInsights(ArmStep):
             publicNetworkAccessForQuery="Enabled",
             SamplingPercentage=c.sampling_percentage,
             RetentionInDays=c.retention_days,
+            # Client IP addresses are masked in telemetry (Azure's default): unmasking them by hand ships
+            # personal data into the logs, so a change is drift. Profiler data stays in Azure's storage, and
+            # data is kept for RetentionInDays, not purged at 30 days.
+            DisableIpMasking=False,
+            ForceCustomerStorageForProfiler=False,
+            ImmediatePurgeDataOn30Days=False,
         )
         body["kind"] = "web"
         return body

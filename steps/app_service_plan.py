@@ -10,8 +10,8 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
-from steps._base import ArmStep, name_problems, rules
-from steps._fields import IDENTITY_OTHER, LEGACY, PLACEMENT, PLATFORM, UNUSED, SdkModel, nm
+from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
+from steps._fields import LEGACY, PLACEMENT, PLATFORM, UNUSED, SdkModel, nm
 
 SECTION = "app_service_plan"
 TIERS = {"B": "Basic", "S": "Standard", "P": "PremiumV3"}
@@ -35,16 +35,13 @@ class AppServicePlan(ArmStep):
     type = "Microsoft.Web/serverfarms"
     model = SdkModel("azure.mgmt.web.models", "AppServicePlan")
     not_managed = (
-        nm(PLACEMENT, "extendedLocation", "properties.hostingEnvironmentProfile", "properties.kubeEnvironmentProfile",
-               "properties.network", "properties.zoneRedundant")
-        + nm(IDENTITY_OTHER, "identity", "properties.planDefaultIdentity")
+        nm(PLACEMENT, "extendedLocation")
         + nm(PLATFORM, "sku.capabilities", "sku.family", "sku.locations", "sku.size", "sku.skuCapacity",
              "properties.targetWorkerCount", "properties.targetWorkerSizeId", "properties.workerTierName",
              "properties.isXenon", "properties.hyperV")
         + nm(UNUSED, "properties.asyncScalingEnabled", "properties.elasticScaleEnabled", "properties.freeOfferExpirationTime",
-             "properties.installScripts", "properties.isCustomMode", "properties.isSpot", "properties.spotExpirationTime",
-             "properties.maximumElasticWorkerCount", "properties.perSiteScaling", "properties.rdpEnabled",
-             "properties.registryAdapters", "properties.storageMounts")
+             "properties.isCustomMode", "properties.isSpot", "properties.spotExpirationTime",
+             "properties.maximumElasticWorkerCount", "properties.perSiteScaling", "properties.rdpEnabled")
         + nm(LEGACY, "properties.serverFarmId", "properties.name", "properties.workerSize", "properties.workerSizeId",
              "properties.currentWorkerSize", "properties.currentWorkerSizeId", "properties.currentNumberOfWorkers",
              "properties.webSpace", "properties.computeMode", "properties.planName")
@@ -52,8 +49,15 @@ class AppServicePlan(ArmStep):
     needs = ("resource_group",)
     # arm-examples GetAppServicePlan: the server fills sku.family/size, status, numberOfWorkers, geoRegion,
     # maximumNumberOfWorkers, isSpot, targetWorker*; we declare none of them. Kind comes back as 'linux'.
-    base_rules = rules(Rules(
-        normalizers=(("sku.name", lower), ("sku.tier", lower), ("kind", lower)),
+    base_rules = rules(NO_IDENTITY, Rules(
+        normalizers=(("sku.name", lower), ("sku.tier", lower), ("kind", lower), ("properties.zoneRedundant", absent_is(False))),
+        # Custom-mode (Windows container) features the platform does not use, and the plan's placement in an
+        # App Service Environment, a Kubernetes environment or a VNet: install scripts run code on every
+        # worker, registry adapters and storage mounts carry credentials. A value there is drift; the PUT of
+        # the plan leaves them out.
+        absent=tuple(f"properties.{p}" for p in ("installScripts", "registryAdapters", "storageMounts",
+                                                 "planDefaultIdentity", "network", "hostingEnvironmentProfile",
+                                                 "kubeEnvironmentProfile")),
         # reserved=true is what makes a plan Linux; it cannot be flipped on an existing plan.
         replace_on=("properties.reserved", "kind"),
     ))
@@ -79,8 +83,8 @@ class AppServicePlan(ArmStep):
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.config
-        body = self.base(reserved=True)
-        body.update(kind="linux", sku={"name": c.sku, "tier": c.tier, "capacity": c.capacity})
+        body = self.base(reserved=True, zoneRedundant=False)
+        body.update(identity=dict(NONE), kind="linux", sku={"name": c.sku, "tier": c.tier, "capacity": c.capacity})
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:

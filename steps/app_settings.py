@@ -8,6 +8,7 @@ from typing import Any
 from provisioner.azure import call, raw
 from provisioner.core.contract import DEPLOY_MARKER, OWNED_BY_DEPLOYMENTS
 from provisioner.core.errors import ConfigProblem
+from provisioner.core.redact import secret_name
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules
 from steps import _app_secrets, _kv_references
@@ -21,6 +22,17 @@ SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|CONNECTION)", re.IGNORECAS
 # The deploy marker moves with the image on a swap and is set by `deploy backend`: never drift, and a repair
 # of the set keeps it (provisioner/engine/carry.py), or the app would restart without it.
 DEPLOYED_SETTINGS = ((DEPLOY_MARKER, OWNED_BY_DEPLOYMENTS),)
+
+
+def settings_rules(plain_values: dict[str, str]) -> Rules:
+    """App settings (the app's or the slot's) are owned whole and masked by default: a setting is shown in clear
+    only when an env file declares it with a plain value (it is in the repository already) and its name does
+    not look like a secret's. A setting added by hand (DB_PASS, a DSN, a PEM key) is (sensitive) whatever its
+    name or value; a Key Vault reference is shown as the reference it is (provisioner/engine/diff.py)."""
+    plain = tuple(f"properties.{k}" for k in plain_values if not SECRET_NAME.search(k) and not secret_name(k))
+    # Setting names are literal: fnmatch must not read `[` in a name as a pattern.
+    return Rules(exact=("properties",), sensitive=("properties.*",),
+                 plain=tuple(p.replace("[", "[[]") for p in plain), managed_keys=DEPLOYED_SETTINGS)
 
 
 class AppSettings(SiteChild):
@@ -45,11 +57,9 @@ class AppSettings(SiteChild):
     @property
     def rules(self) -> Rules:  # type: ignore[override]
         # The PUT replaces the whole set (azure-sdk-facts §1 App settings), so we own it whole: a setting
-        # added by hand is drift. Values whose names look secret are shown as (sensitive), and so is the
-        # App Insights connection string (it carries the instrumentation key).
-        names = (*self.settings, *_app_secrets.names(self.env))
-        secret = tuple(f"properties.{k}" for k in names if SECRET_NAME.search(k))
-        return Rules(exact=("properties",), sensitive=secret, managed_keys=DEPLOYED_SETTINGS)
+        # added by hand is drift. Only the env files' plain settings are shown in clear; the App Insights
+        # connection string (it carries the instrumentation key) and anything else are (sensitive).
+        return settings_rules(self.settings)
 
     def desired(self, known: Any) -> dict[str, Any]:
         # Key Vault references (versionless SecretUri) and the App Insights connection string join the

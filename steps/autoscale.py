@@ -10,7 +10,7 @@ from provisioner.azure import call, raw
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, as_str, lower
-from steps._base import ArmStep, rules
+from steps._base import ArmStep, absent_is, rules
 from steps._fields import UNUSED, SdkModel, nm
 from steps.app_service_plan import SECTION as PLAN_SECTION
 from steps.app_service_plan import Config as PlanConfig
@@ -69,7 +69,7 @@ class Autoscale(ArmStep):
     type = "Microsoft.Insights/autoscaleSettings"
     model = SdkModel("azure.mgmt.monitor.models", "AutoscaleSettingResource")
     not_managed = (
-        nm(UNUSED, "properties.notifications", "properties.predictiveAutoscalePolicy")
+        nm(UNUSED, "properties.predictiveAutoscalePolicy")
         + nm("filled in from the target resource", "properties.name", "properties.targetResourceLocation")
     )
     needs = ("app_service_plan",)
@@ -85,6 +85,7 @@ class Autoscale(ArmStep):
         ("properties.profiles*metricTrigger.timeAggregation", lower),
         ("properties.profiles*scaleAction.direction", lower),
         ("properties.profiles*scaleAction.type", lower),
+        ("properties.notifications", absent_is([])),
     )))
     # properties.name (mirrors the resource name) and predictiveAutoscalePolicy.scaleLookAheadTime are
     # server-populated (arm-examples createOrUpdateAutoscaleSetting); we declare neither.
@@ -103,6 +104,9 @@ class Autoscale(ArmStep):
             # Explicit: the SDK model defaults `enabled` to False and always sends it (azure-sdk-facts §9).
             enabled=True,
             targetResourceUri=plan,
+            # Scale events notify nobody (alerts go through the action group): an e-mail or webhook added by
+            # hand would send them elsewhere, so the empty list is declared.
+            notifications=[],
             profiles=[{
                 "name": "cpu",
                 "capacity": {"minimum": str(c.minimum), "maximum": str(c.maximum), "default": str(c.default)},

@@ -1,5 +1,5 @@
-"""Step: the storage account's blob service: soft delete of blobs and containers, versioning
-(Microsoft.Storage/storageAccounts/blobServices, always named `default`)."""
+"""Step: the storage account's blob service settings: soft delete, versioning, CORS (Microsoft.Storage/
+storageAccounts/blobServices `default`)."""
 
 from __future__ import annotations
 
@@ -11,20 +11,18 @@ from provisioner.azure import call, raw
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules
 from steps._base import ArmStep, absent_is
-from steps._fields import UNUSED, SdkModel, nm
+from steps._fields import PLATFORM, UNUSED, SdkModel, nm
 
 SECTION = "blob_service"
-SERVICE = "default"  # the only blob service an account has
 
 
 class Config(Section):
-    # The account holds the database backups and audit logs (architecture "Storage Account (Backups, Logs)"): a
-    # deleted or overwritten blob is kept this many days, a deleted container too (built-in "Configure soft delete
-    # for blobs and containers on Storage Accounts": 7 days by default). Azure allows 1-365.
+    # Built-in "Configure soft delete for blobs and containers on Storage Accounts" (7 days for both by
+    # default) and "Configure your Storage account to enable blob versioning": the database backups and audit
+    # logs live here (architecture "Storage Account (Backups, Logs)"), so a deleted or overwritten blob can
+    # be brought back.
     soft_delete_days: int = Field(default=7, ge=1, le=365)
     container_soft_delete_days: int = Field(default=7, ge=1, le=365)
-    # Every overwrite keeps the previous version (built-in "Configure your Storage account to enable blob
-    # versioning"); the lifecycle policy ages versions out with the blobs.
     versioning: bool = True
 
 
@@ -32,46 +30,53 @@ class BlobService(ArmStep):
     type = "Microsoft.Storage/storageAccounts/blobServices"
     model = SdkModel("azure.mgmt.storage.models", "BlobServiceProperties")
     not_managed = (
-        nm(UNUSED, "properties.cors", "properties.defaultServiceVersion", "properties.changeFeed",
-           "properties.restorePolicy", "properties.automaticSnapshotPolicyEnabled",
-           "properties.lastAccessTimeTrackingPolicy", "properties.staticWebsite.defaultIndexDocumentPath",
-           "properties.staticWebsite.errorDocument404Path", "properties.staticWebsite.indexDocument")
+        nm(PLATFORM, "sku")
+        + nm(UNUSED, "properties.defaultServiceVersion", "properties.automaticSnapshotPolicyEnabled")
     )
     needs = ("storage_account",)
-    # A child without location or tags; the account's SKU is echoed read-only (BlobServiceProperties.sku).
-    # Settings Azure leaves out until someone sets them: absent is their default (off).
-    rules = Rules(normalizers=(("properties.staticWebsite.enabled", absent_is(False)),
-                               ("properties.*.allowPermanentDelete", absent_is(False))))
+    holds_data = False  # settings only: the blobs are the account's
+    rules = Rules(
+        normalizers=(("properties.cors.corsRules", absent_is([])), ("properties.isVersioningEnabled", absent_is(False)),
+                     ("properties.deleteRetentionPolicy.allowPermanentDelete", absent_is(False)),
+                     ("properties.containerDeleteRetentionPolicy.allowPermanentDelete", absent_is(False)),
+                     ("properties.changeFeed.enabled", absent_is(False)), ("properties.restorePolicy.enabled", absent_is(False))),
+        # A static website serves the account's `$web` container to anyone; last-access tracking lets a
+        # lifecycle rule delete blobs by last read: neither is used, so a value is drift.
+        absent=("properties.staticWebsite", "properties.changeFeed.retentionInDays", "properties.restorePolicy.days",
+                "properties.lastAccessTimeTrackingPolicy"),
+    )
 
     @property
     def account(self) -> str:
         return self.env.resource_name("storage_account")
 
-    def parent_path(self) -> str:
+    def parent_path(self) -> str | None:
         return f"storageAccounts/{self.account}"
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section(SECTION, Config)
         return {"properties": {
-            # A soft-deleted blob cannot be purged before its time (allowPermanentDelete off), or soft delete
-            # protects nothing.
+            # No browser reads the backups or logs: no CORS rule (one allowing `*` added by hand is drift).
+            "cors": {"corsRules": []},
             "deleteRetentionPolicy": {"enabled": True, "days": c.soft_delete_days, "allowPermanentDelete": False},
             "containerDeleteRetentionPolicy": {"enabled": True, "days": c.container_soft_delete_days,
                                                "allowPermanentDelete": False},
             "isVersioningEnabled": c.versioning,
-            # No anonymous static website (`$web` served to anyone) on the account that holds the backups.
-            "staticWebsite": {"enabled": False},
+            # Change feed and point-in-time restore are off (Azure's defaults).
+            "changeFeed": {"enabled": False},
+            "restorePolicy": {"enabled": False},
         }}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.storage.blob_services.get_service_properties, self.resource_group, self.account)
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        # PUT .../blobServices/default: the service exists with the account; this sets its properties.
         call(clients.storage.blob_services.set_service_properties, self.resource_group, self.account, desired)
 
     def delete(self, clients: Any) -> None:
-        """The blob service goes with its account."""
+        """The blob service goes with its account; nothing to delete on its own."""
 
 
 def instances(env: EnvironmentSpec) -> list[BlobService]:
-    return [BlobService(env, "blob_service", SERVICE)]
+    return [BlobService(env, "blob_service", "default")]

@@ -13,6 +13,7 @@ from provisioner.core.model import ResourceRef
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
 from provisioner.engine.step import Step
+from steps._base import absent_is
 from steps._fields import UNUSED, SdkModel, nm
 from steps._monitoring import group_id
 from steps.action_group import SECTION as ACTION_GROUP
@@ -47,8 +48,6 @@ class Budget(Step):
     model = SdkModel("azure.mgmt.consumption.models", "Budget")
     not_managed = (
         nm(UNUSED, "properties.filter", "properties.timePeriod.endDate")
-        + nm("action-group and role recipients: the platform alerts by e-mail (contactEmails)",
-             "properties.notifications.*.contactGroups", "properties.notifications.*.contactRoles")
     )
     needs = ("resource_group",)
     rules = Rules(
@@ -60,7 +59,9 @@ class Budget(Step):
             ("properties.timePeriod", "create-only: starts the month it was created"),
         ),
         normalizers=(("properties.category", lower), ("properties.timeGrain", lower),
-                     ("properties.notifications.*.operator", lower), ("properties.notifications.*.thresholdType", lower)),
+                     ("properties.notifications.*.operator", lower), ("properties.notifications.*.thresholdType", lower),
+                     ("properties.notifications.*.contactGroups", absent_is([])),
+                     ("properties.notifications.*.contactRoles", absent_is([]))),
     )
 
     @property
@@ -81,7 +82,10 @@ class Budget(Step):
         emails = list(self.env.section(ACTION_GROUP, ActionGroupConfig).emails)
         notifications = {
             notification_key(n): {"enabled": True, "operator": "GreaterThan", "threshold": n.threshold,
-                                  "thresholdType": n.type, "contactEmails": emails, "locale": "en-us"}
+                                  "thresholdType": n.type, "contactEmails": emails, "locale": "en-us",
+                                  # The platform alerts by e-mail only: an action group or role added by
+                                  # hand sends the spend elsewhere (drift).
+                                  "contactGroups": [], "contactRoles": []}
             for n in c.notifications
         }
         props: dict[str, Any] = {"category": "Cost", "amount": c.amount, "timeGrain": "Monthly"}

@@ -7,13 +7,20 @@ from typing import Any, ClassVar
 
 from provisioner.azure import call, put_accepted, raw
 from provisioner.core.errors import ConfigProblem
-from provisioner.core.model import UNKNOWN
+from provisioner.core.model import CLEAR, UNKNOWN
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules, lower
 from steps import dns_zone
 from steps._base import ArmStep, name_problems, rules
 from steps._fields import PLATFORM, SdkModel, nm
-from steps.custom_domain import BINDING_FILLED_IN, HOST_NORMALIZERS, ApiHostName, binding_body, host
+from steps.custom_domain import (
+    BINDING_ABSENT,
+    BINDING_FILLED_IN,
+    HOST_NORMALIZERS,
+    ApiHostName,
+    binding_body,
+    host,
+)
 from steps.dns_delegation import NeedsPublicDns
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py): the certificate covers api.<zone>
@@ -33,22 +40,26 @@ class ApiCertificate(NeedsPublicDns, ArmStep):
     model = SdkModel("azure.mgmt.web.models", "Certificate")
     not_managed = (
         nm(PLATFORM, "kind")
-        + nm("filled in by App Service when it issues the certificate (the canonical name is declared)",
-             "properties.hostNames", "properties.domainValidationMethod")
-        + nm("inputs of an uploaded or Key Vault certificate: a managed certificate has none", "properties.password",
-             "properties.pfxBlob", "properties.keyVaultId", "properties.keyVaultSecretName")
+        + nm("an input of the free certificate's issuance (how App Service validates the domain), not a setting "
+             "of the issued certificate", "properties.domainValidationMethod")
     )
     needs = ("custom_domain:api", "app_service_plan")
     # thumbprint, subjectName, hostNames, issuer, issueDate, expirationDate, publicKeyHash, selfLink, valid,
     # keyVaultSecretStatus are server-populated (CertificateProperties' read-only fields in azure-mgmt-web).
     # The certificate is issued for one name: another name is a new certificate.
-    rules = rules(Rules(normalizers=(("properties.canonicalName", _fold),), replace_on=("properties.canonicalName",)))
+    # A managed certificate has no uploaded PFX, password or Key Vault source: declared absent (a certificate
+    # re-pointed at someone's vault is drift).
+    rules = rules(Rules(normalizers=(("properties.canonicalName", _fold), ("properties.hostNames[]", _fold)),
+                        replace_on=("properties.canonicalName",),
+                        absent=("properties.password", "properties.pfxBlob", "properties.keyVaultId",
+                                "properties.keyVaultSecretName")))
 
     def desired(self, known: Any) -> dict[str, Any]:
         plan = (f"/subscriptions/{self.env.subscription_id}/resourceGroups/{self.resource_group}"
                 f"/providers/Microsoft.Web/serverfarms/{self.env.resource_name('app_service_plan')}")
         dns = self.env.section(dns_zone.SECTION, dns_zone.Config)
-        return self.base(canonicalName=host(self.env, dns.api_host), serverFarmId=plan)
+        name = host(self.env, dns.api_host)
+        return self.base(canonicalName=name, serverFarmId=plan, hostNames=[name])
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.web.certificates.get, self.resource_group, self.resource_name)
@@ -62,8 +73,11 @@ class ApiCertificate(NeedsPublicDns, ArmStep):
                      polling_interval=clients.target.polling_interval)
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        # PATCH (CertificatePatchResource): tags are all that can change on an issued certificate.
-        call(clients.web.certificates.update, self.resource_group, self.resource_name, {"tags": desired["tags"]})
+        # PATCH (CertificatePatchResource): tags, and the clearing of a Key Vault source or PFX set by hand
+        # (declared absent; CLEAR in the body) are all that change on an issued certificate.
+        cleared = {k: v for k, v in desired["properties"].items() if v is CLEAR}
+        patch: dict[str, Any] = {"tags": desired["tags"], **({"properties": cleared} if cleared else {})}
+        call(clients.web.certificates.update, self.resource_group, self.resource_name, patch)
 
     def delete(self, clients: Any) -> None:
         call(clients.web.certificates.delete, self.resource_group, self.resource_name)
@@ -77,7 +91,7 @@ class ApiTls(ApiHostName):
     # The plain binding leaves sslState/thumbprint to this step; here they are compared (TLS must stay on).
     not_managed: ClassVar[tuple[tuple[str, str], ...]] = BINDING_FILLED_IN
     rules = rules(Rules(normalizers=(*HOST_NORMALIZERS, ("properties.sslState", lower),
-                                     ("properties.thumbprint", lower))))
+                                     ("properties.thumbprint", lower)), absent=BINDING_ABSENT))
 
     def desired(self, known: Any) -> dict[str, Any]:
         body = binding_body(self.site)

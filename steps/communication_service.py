@@ -25,14 +25,13 @@ class CommunicationService(ArmStep):
 
     type = "Microsoft.Communication/communicationServices"
     model = SdkModel("azure.mgmt.communication.models", "CommunicationServiceResource")
-    not_managed = (
-        nm("owned by the communication_service link step", "properties.linkedDomains")
-        + nm("filled in by Azure for the system identity", "identity.userAssignedIdentities")
-    )
+    not_managed = nm("owned by the communication_service_link step", "properties.linkedDomains")
     needs = ("resource_group",)
-    # hostName, immutableResourceId, version, identity, disableLocalAuth, publicNetworkAccess are filled in by
-    # the server (arm-examples communicationServices/2025-05-01/get.json): not declared, never compared.
-    rules = rules(email_service.DATA_LOCATION_RULES, Rules(normalizers=(("identity.type", lower),)))
+    # hostName, immutableResourceId, version, disableLocalAuth, publicNetworkAccess are filled in by the server
+    # (arm-examples communicationServices/2025-05-01/get.json). The identity is the system-assigned one only: a
+    # user-assigned identity attached by hand would lend the service another principal's access, so it is drift.
+    rules = rules(email_service.DATA_LOCATION_RULES, Rules(normalizers=(("identity.type", lower),),
+                                                           absent=("identity.userAssignedIdentities",)))
 
     def desired(self, known: Any) -> dict[str, Any]:
         c = self.env.section(SECTION, Config)

@@ -17,7 +17,9 @@ SECTION = None  # configured by [dns] (steps/dns_zone.py)
 # Enum casing is not stable across API versions ('CName', 'cname'): compare case-insensitively.
 HOST_NORMALIZERS = (("properties.customHostNameDnsRecordType", lower), ("properties.hostNameType", lower))
 BINDING_FILLED_IN = nm("filled in by App Service from the site and certificate", "kind",
-                       "properties.azureResourceName", "properties.azureResourceType", "properties.domainId")
+                       "properties.azureResourceName", "properties.azureResourceType")
+# An App Service Domain the binding would belong to: ours are in Azure DNS, so none (a value is drift).
+BINDING_ABSENT = ("properties.domainId",)
 
 
 def host(env: EnvironmentSpec, label: str) -> str:
@@ -31,10 +33,10 @@ class ApiHostName(NeedsPublicDns, SiteChild):
     type = "Microsoft.Web/sites/hostNameBindings"
     model = SdkModel("azure.mgmt.web.models", "HostNameBinding")
     not_managed: ClassVar[tuple[tuple[str, str], ...]] = BINDING_FILLED_IN + nm(
-        "owned by the TLS binding step (custom_domain:api-tls, steps/certificate.py)", "properties.sslState",
-        "properties.thumbprint")
+        "owned by the custom_domain:api-tls step (the same binding with its certificate: steps/certificate.py)",
+        "properties.sslState", "properties.thumbprint")
     needs: ClassVar[tuple[str, ...]] = ("web_app", "dns_record:api", "dns_record:asuid.api")
-    rules = rules(Rules(normalizers=HOST_NORMALIZERS))
+    rules = rules(Rules(normalizers=HOST_NORMALIZERS, absent=BINDING_ABSENT))
 
     def desired(self, known: Any) -> dict[str, Any]:
         # The binding comes first, plain: its certificate can only be created once it exists; steps/certificate.py

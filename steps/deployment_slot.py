@@ -13,7 +13,8 @@ from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
 from steps import _app_secrets
 from steps._base import rules
-from steps._fields import SITE_NOT_MANAGED, SdkModel
+from steps._fields import SdkModel
+from steps._site_pins import SITE_ABSENT, SITE_NORMALIZERS, SITE_NOT_MANAGED
 from steps.app_service_plan import SECTION as PLAN_SECTION
 from steps.app_service_plan import Config as PlanConfig
 from steps.web_app import SECTION as WEB_SECTION
@@ -70,7 +71,8 @@ class DeploymentSlot(SiteChild):
     # materialized with defaults): siteConfig is write-only here, slot_config owns it via config/web.
     rules = rules(Rules(
         write_only=("properties.siteConfig",),
-        normalizers=(("kind", lower), ("identity.type", lower)),
+        normalizers=(("kind", lower), ("identity.type", lower), *SITE_NORMALIZERS),
+        absent=SITE_ABSENT,
         # As for the site (steps/web_app.py): kind (the OS) is fixed at create, a change is a replace.
         replace_on=("kind",),
     ))

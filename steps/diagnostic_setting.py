@@ -98,8 +98,9 @@ def enabled_only(value: Any) -> Any:
 class DiagnosticSetting(Step):
     type = "Microsoft.Insights/diagnosticSettings"
     model = SPEC
-    not_managed = nm("storage-account retention of exports: deprecated by Azure, logs go to the workspace "
-                     "(whose retention is declared)", "properties.logs[].retentionPolicy",
+    # Retention of exports to a storage account (deprecated by Azure): storage destinations are declared
+    # absent, so a retention policy means nothing here; the workspace's retention is declared.
+    not_managed = nm("subordinate to properties.storageAccountId (compared: absent)", "properties.logs[].retentionPolicy",
                      "properties.metrics[].retentionPolicy") + nm(
         "metrics are sent at their native grain (Azure fills it in)", "properties.metrics[].timeGrain")
     rules = Rules(

@@ -15,7 +15,7 @@ from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules
 from steps import dns_zone
 from steps._base import ArmStep, rules
-from steps._fields import SdkModel, record_set_not_managed
+from steps._fields import SdkModel, record_set_absent, record_set_not_managed
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py): parent_environment, parent_resource_group, delegations
 
@@ -111,7 +111,8 @@ class Delegation(ArmStep):
     model = SdkModel("azure.mgmt.dns.models", "RecordSet")
     not_managed = record_set_not_managed("properties.NSRecords")
     # A record set is an unordered RRset (RFC 2181 §5); host names compare folded and without the root dot.
-    rules = rules(Rules(sets=("properties.NSRecords",), normalizers=(("properties.NSRecords*.nsdname", _fold),)))
+    rules = rules(Rules(sets=("properties.NSRecords",), normalizers=(("properties.NSRecords*.nsdname", _fold),),
+                        absent=record_set_absent("properties.NSRecords")))
 
     def __init__(self, env: EnvironmentSpec, name: str, label: str, child_group: str):
         super().__init__(env, name, label)

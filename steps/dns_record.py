@@ -12,7 +12,7 @@ from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules
 from steps import dns_zone, email_domain, email_service
 from steps._base import ArmStep, rules
-from steps._fields import SdkModel, record_set_not_managed
+from steps._fields import SdkModel, record_set_absent, record_set_not_managed
 
 SECTION = None  # configured by [dns] (steps/dns_zone.py) and [email] (steps/email_service.py)
 
@@ -88,7 +88,8 @@ class CnameRecord(DnsRecord):
     not_managed = record_set_not_managed("properties.CNAMERecord")
     record_type = "CNAME"
     # fqdn, etag and provisioningState are server-populated (arm-examples GetCNAMERecordset.json).
-    rules = rules(Rules(normalizers=(("properties.CNAMERecord.cname", dns_name),)))
+    rules = rules(Rules(normalizers=(("properties.CNAMERecord.cname", dns_name),),
+                        absent=record_set_absent("properties.CNAMERecord")))
 
     def records(self, data: Any) -> dict[str, Any]:
         return {"CNAMERecord": {"cname": data}}
@@ -100,7 +101,7 @@ class TxtRecord(DnsRecord):
     not_managed = record_set_not_managed("properties.TXTRecords")
     record_type = "TXT"
     # A record set is an unordered RRset (RFC 2181 §5): Azure DNS does not promise to keep the order we sent.
-    rules = rules(Rules(sets=("properties.TXTRecords",)))
+    rules = rules(Rules(sets=("properties.TXTRecords",), absent=record_set_absent("properties.TXTRecords")))
 
     def records(self, data: Any) -> dict[str, Any]:
         if data is UNKNOWN:

@@ -52,10 +52,7 @@ def subnet_id(env: EnvironmentSpec) -> str:
 class KeyVault(ArmStep):
     type = "Microsoft.KeyVault/vaults"
     model = SdkModel("azure.mgmt.keyvault.models", "Vault")
-    not_managed = (
-        nm("create-time only (recover or default)", "properties.createMode")
-        + nm("filled in by Azure from the vault name", "properties.vaultUri")
-    )
+    not_managed = nm("filled in by Azure from the vault name", "properties.vaultUri")
     # App Service fetches Key Vault references from addresses that are not the app's outbound IPs, and it is
     # not a trusted service that bypass=AzureServices lets in (App Service docs, "Access network-restricted
     # vaults"): the vault admits the app's VNet integration subnet (service endpoint Microsoft.KeyVault),
@@ -67,11 +64,15 @@ class KeyVault(ArmStep):
                      ("properties.networkAcls.defaultAction", lower), ("properties.networkAcls.bypass", lower),
                      ("properties.networkAcls.ipRules*.value", cidr),
                      ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.enabledFor*", absent_is(False)),
-                     ("properties.accessPolicies", absent_is([]))),
+                     ("properties.accessPolicies", absent_is([])), ("properties.enablePurgeProtection", absent_is(False))),
         # Rule lists are sets: the service does not keep the order they were written in.
         sets=("properties.networkAcls.ipRules", "properties.networkAcls.virtualNetworkRules"),
-        # Retention is fixed once the vault exists (azure-sdk-facts §1 Key Vault).
-        replace_on=("properties.softDeleteRetentionInDays",),
+        # Retention is fixed once the vault exists (azure-sdk-facts §1 Key Vault); purge protection cannot be
+        # turned off once on ("enablePurgeProtection ... cannot be disabled", Key Vault soft-delete overview).
+        replace_on=("properties.softDeleteRetentionInDays", "properties.enablePurgeProtection"),
+        # How a PUT is meant (a new vault or the recovery of a deleted one): a request input, never returned by
+        # GET (arm-examples getVault, createVault responses).
+        write_only=("properties.createMode",),
     ))
 
     def __init__(self, env: EnvironmentSpec, name: str, resource_name: str):
@@ -114,10 +115,15 @@ class KeyVault(ArmStep):
             # Under RBAC, access policies are ignored by the data plane but still stored: any entry is a grant
             # waiting for RBAC to be turned off. The intended set is empty; one added by hand is drift.
             props["accessPolicies"] = []
-        if c.purge_protection:
-            # Purge protection is irreversible and Azure rejects an explicit false: declare it only when on.
-            props["enablePurgeProtection"] = True
+        # Purge protection is irreversible and Azure rejects an explicit false: compared either way (on by hand
+        # in dev is drift too, one nobody can undo), sent only when on.
+        props["enablePurgeProtection"] = c.purge_protection
         return self.base(**props)
+
+    @staticmethod
+    def _sent(desired: dict[str, Any]) -> dict[str, Any]:
+        props = {k: v for k, v in desired["properties"].items() if not (k == "enablePurgeProtection" and v is False)}
+        return {**desired, "properties": props}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.keyvault.vaults.get, self.resource_group, self.resource_name)
@@ -127,6 +133,7 @@ class KeyVault(ArmStep):
         # rather than fail on "already exists in deleted state" or purge it (reliability-notes §4; azurerm
         # recovers by default). Role assignments are not restored by a recovery: key_vault_access re-creates
         # them. The recovered vault keeps its old settings, so the desired ones are patched on top.
+        desired = self._sent(desired)
         deleted = raw(clients.keyvault.vaults.get_deleted, self.resource_name, location(self.env.location))
         if deleted is not None:
             body = {**desired, "properties": {**desired["properties"], "createMode": "recover"}}
@@ -136,7 +143,8 @@ class KeyVault(ArmStep):
         wait(call(clients.keyvault.vaults.begin_create_or_update, self.resource_group, self.resource_name, desired))
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        patch = {"tags": desired["tags"], "properties": {k: v for k, v in desired["properties"].items() if k != "softDeleteRetentionInDays"}}
+        patch = {"tags": desired["tags"], "properties": {k: v for k, v in self._sent(desired)["properties"].items()
+                                                         if k != "softDeleteRetentionInDays"}}
         call(clients.keyvault.vaults.update, self.resource_group, self.resource_name, patch)
         if any(str(getattr(c, "path", "")).startswith("properties.networkAcls") for c in changes):
             # The app cached a failed resolution while the vault shut it out: restart it so it re-reads its

@@ -10,8 +10,8 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
-from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import IDENTITY_OTHER, LEGACY, UNUSED, SdkModel, nm
+from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
+from steps._fields import LEGACY, UNUSED, SdkModel, nm
 
 SECTION = "log_analytics"
 
@@ -26,20 +26,24 @@ class Workspace(ArmStep):
     type = "Microsoft.OperationalInsights/workspaces"
     model = SdkModel("azure.mgmt.loganalytics.models", "Workspace")
     not_managed = (
-        nm(IDENTITY_OTHER, "identity")
-        + nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.features.clusterResourceId",
-             "properties.features.enableDataExport", "properties.features.enableLogAccessUsingOnlyResourcePermissions",
-             "properties.features.immediatePurgeDataOn30Days", "properties.features.unifiedSentinelBillingOnly",
-             "properties.forceCmkForQuery",
-             "properties.replication", "properties.sku.capacityReservationLevel")
+        nm(UNUSED, "properties.defaultDataCollectionRuleResourceId", "properties.sku.capacityReservationLevel")
+        + nm("subordinate to properties.replication.enabled (compared: off)", "properties.replication.location")
+        # arm-examples WorkspacesGet: features carries `legacy` and `searchVersion`, which the model does not.
         + nm(LEGACY, "properties.features.legacy", "properties.features.searchVersion")
     )
     needs = ("resource_group",)
     holds_data = True  # the logs themselves
     # arm-examples WorkspacesGet: sku.name comes back lower-case ('pergb2018'); customerId, createdDate,
     # modifiedDate, workspaceCapping.quotaNextResetTime/dataIngestionStatus are server-populated (left-scoped).
-    rules = rules(Rules(normalizers=(("properties.sku.name", lower),
-                                     ("properties.publicNetworkAccessFor*", absent_is("Enabled")))))
+    rules = rules(NO_IDENTITY, Rules(
+        normalizers=(("properties.sku.name", lower), ("properties.publicNetworkAccessFor*", absent_is("Enabled")),
+                     ("properties.features.enableLogAccessUsingOnlyResourcePermissions", absent_is(True)),
+                     ("properties.features.disableLocalAuth", absent_is(False)),
+                     ("properties.features.enableDataExport", absent_is(False)),
+                     ("properties.features.immediatePurgeDataOn30Days", absent_is(False)),
+                     ("properties.forceCmkForQuery", absent_is(False)), ("properties.replication.enabled", absent_is(False))),
+        # A dedicated cluster (customer-managed keys) the workspace is linked to: none.
+        absent=("properties.features.clusterResourceId",)))
 
     @property
     def config(self) -> Config:
@@ -54,11 +58,19 @@ class Workspace(ArmStep):
         # change by hand (which would cut telemetry off) is drift. arm-examples WorkspacesGet: "Enabled" defaults.
         props["publicNetworkAccessForIngestion"] = "Enabled"
         props["publicNetworkAccessForQuery"] = "Enabled"
+        # The workspace's features (arm-examples WorkspacesGet shows Azure's defaults): access by resource
+        # permissions only, local (shared key) auth, data export, the 30-day purge; then query CMK and cross-
+        # region replication. Each can grant access, ship the logs elsewhere or drop them, so each is declared.
         # Only Entra ID may ingest (built-in "Log Analytics Workspaces should block non-Azure Active Directory based
         # ingestion"): nothing uses the workspace keys (diagnostic settings and the workspace-based component send
         # through Azure Monitor's own identity).
-        props["features"] = {"disableLocalAuth": True}
-        return self.base(**props)
+        props["features"] = {"enableLogAccessUsingOnlyResourcePermissions": True, "disableLocalAuth": True,
+                             "enableDataExport": False, "immediatePurgeDataOn30Days": False}
+        props["forceCmkForQuery"] = False
+        props["replication"] = {"enabled": False}
+        body = self.base(**props)
+        body["identity"] = dict(NONE)
+        return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.loganalytics.workspaces.get, self.resource_group, self.resource_name)

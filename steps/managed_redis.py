@@ -9,7 +9,7 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules, lower
-from steps._base import ArmStep, name_problems, rules
+from steps._base import NO_IDENTITY, NONE, ArmStep, name_problems, rules
 from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 from steps.redis import SECTION as REDIS_SECTION
 from steps.redis import Config as RedisConfig
@@ -41,11 +41,6 @@ class ManagedRedis(ArmStep):
         # Zone redundancy comes with high availability in regions with zones (migrate-overview.md footnote);
         # zones are "Only needed for legacy Redis Enterprise SKU" (azurerm managed_redis docs).
         nm(PLACEMENT, "zones")
-        + nm("identity is only for customer-managed keys, which the platform does not use", "identity")
-        # Azure Policy built-in "Azure Cache for Redis Enterprise should use customer-managed keys" is Audit
-        # only; the platform keeps Microsoft-managed keys (the default, an empty encryption object).
-        + nm("encryption at rest with Microsoft-managed keys (Azure's default); customer-managed keys are not "
-             "used (Policy: Cache/RedisCacheEnterprise_CMKEnabled_Audit.json, Audit)", "properties.encryption")
         + nm(UNUSED, "sku.capacity")  # SDK Sku.capacity: "only used with Enterprise and EnterpriseFlash SKUs"
     )
     needs = ("resource_group",)
@@ -56,8 +51,12 @@ class ManagedRedis(ArmStep):
         # High availability "can be enabled on an existing cache, but can't be disabled once it's enabled"
         # (docs.azure.cn/redis/plan-reliability-and-durability): a change either way is planned as a replace,
         # which is refused for a cache holding data; a person enables HA in place (docs/managed-redis.md).
-        replace_on=("properties.highAvailability",),
-    ))
+        replace_on=("properties.highAvailability", "properties.encryption.customerManagedKeyEncryption"),
+        # Azure Policy built-in "Azure Cache for Redis Enterprise should use customer-managed keys" is Audit
+        # only; the platform keeps Microsoft-managed keys (the default, an empty encryption object): a key in
+        # someone's vault (and the identity that reads it) is drift, and a replace (refused for data).
+        absent=("properties.encryption.customerManagedKeyEncryption",),
+    ), NO_IDENTITY)
 
     @property
     def lane(self) -> str | None:
@@ -72,6 +71,7 @@ class ManagedRedis(ArmStep):
             publicNetworkAccess="Enabled" if m.network == "public" else "Disabled",
         )
         body["sku"] = {"name": m.sku}
+        body["identity"] = dict(NONE)  # an identity is only for customer-managed keys, which are not used
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:
@@ -83,7 +83,7 @@ class ManagedRedis(ArmStep):
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         # PATCH (ClusterUpdate: sku, tags, properties); the location is fixed at create.
-        patch = {k: v for k, v in desired.items() if k in ("sku", "tags", "properties")}
+        patch = {k: v for k, v in desired.items() if k in ("sku", "tags", "properties", "identity")}
         wait(call(clients.redisenterprise.redis_enterprise.begin_update, self.resource_group, self.resource_name,
                   patch))
 
@@ -98,8 +98,6 @@ class ManagedRedisDatabase(ArmStep):
     model = SdkModel("azure.mgmt.redisenterprise.models", "Database")
     not_managed = (
         nm("Redis modules are not used by the app (and can only be added when the database is created)", "properties.modules")
-        + nm("active geo-replication is not used (the document has one region; persistence excludes it)",
-             "properties.geoReplication")
         + nm("Redis version upgrades follow Azure's schedule (NotDeferred, the default)", "properties.deferUpgrade")
     )
     needs = ("redis",)
@@ -110,7 +108,11 @@ class ManagedRedisDatabase(ArmStep):
                      ("properties.evictionPolicy", lower), ("properties.accessKeysAuthentication", lower)),
         # The port and the protocol are chosen at create (SDK Database.port "Specified at create time"), the
         # clustering policy cannot leave OSSCluster/EnterpriseCluster without deleting the database.
-        replace_on=("properties.port", "properties.clientProtocol", "properties.clusteringPolicy"),
+        replace_on=("properties.port", "properties.clientProtocol", "properties.clusteringPolicy",
+                    "properties.geoReplication"),
+        # Active geo-replication is not used (the document has one region; persistence excludes it) and is
+        # chosen when the database is created: a linked database elsewhere is drift (and a refused replace).
+        absent=("properties.geoReplication",),
     ))
 
     def parent_path(self) -> str:

@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 from provisioner.azure import call, raw, wait
 from provisioner.engine.children import Child, Children, Kind
 from provisioner.engine.config import EnvironmentSpec
-from steps import redis_firewall
-from steps._monitoring import group_id, resource_id
+from steps import owned_routes, redis_firewall
+from steps._monitoring import resource_id
+from steps.deployment_slot import slot_config, slots_enabled
 from steps.diagnostic_setting import API_VERSION as DIAG_API
 from steps.diagnostic_setting import scope_of as diag_scope
 from steps.diagnostic_setting import targets as diag_targets
@@ -156,45 +157,6 @@ class RedisFirewallRules(_Owned):
         return {"properties.startIP": p.get("startIP"), "properties.endIP": p.get("endIP")}
 
 
-# ------------------------------------------------------------------------------------------ role assignments
-class RoleAssignments(_Owned):
-    """Role assignments made exactly at a scope we create. atScope() also returns the ones inherited from
-    above (subscription, group), which are not children of this scope and are left out."""
-
-    why = "a role assignment grants access to the resource"
-
-    def __init__(self, env: EnvironmentSpec, parent_step: str, scope: str):
-        super().__init__(env, f"{parent_step}/roleAssignments", parent_step, scope,
-                         "Microsoft.Authorization/roleAssignments")
-        self.caller: str | None = None
-
-    def list(self, clients: Any) -> list[Child]:
-        # GET {scope}/providers/Microsoft.Authorization/roleAssignments?$filter=atScope(): "all role
-        # assignments at or above the scope" (RoleAssignments_ListForScope, learn.microsoft.com/dotnet/api/
-        # azure.resourcemanager.authorization.roleassignmentcollection.getall).
-        self.caller = clients.caller_object_id()
-        return call(lambda: _children(clients.authorization.role_assignments.list_for_scope(
-            self.parent_id, filter="atScope()")))
-
-    def delete(self, clients: Any, child: Child) -> None:
-        call(clients.authorization.role_assignments.delete, self.parent_id, child.name)
-
-    def platform(self, child: Child) -> str | None:
-        scope = str(_props(child).get("scope") or "")
-        if scope.lower().rstrip("/") != self.parent_id.lower():
-            return f"inherited from {scope or 'above'}"
-        if self.caller and str(_props(child).get("principalId") or "").lower() == self.caller:
-            # The identity running this provision (e.g. Key Vault Secrets Officer granted to the deploy
-            # runner at the vault): revoking it would lock the run out of what it must write.
-            return "held by the identity running this provision"
-        return None
-
-    def shown(self, child: Child) -> dict[str, Any]:
-        p = _props(child)
-        return {"properties.principalId": p.get("principalId"), "properties.principalType": p.get("principalType"),
-                "properties.roleDefinitionId": p.get("roleDefinitionId")}
-
-
 # ------------------------------------------------------------------------------------------ web app
 class HostNameBindings(_Owned):
     why = "a host-name binding routes another domain's traffic to the API"
@@ -295,13 +257,18 @@ def children(env: EnvironmentSpec) -> list[Children]:
     steps: each is one body replaced as a set)."""
     out: list[Children] = [
         PgFirewallRules(env), PgDatabases(env), PgParameters(env),
-        RoleAssignments(env, "resource_group", group_id(env)),
-        RoleAssignments(env, "key_vault", resource_id(env, "key_vault")),
         HostNameBindings(env), StaticSiteDomains(env), Slots(env),
+        owned_routes.DnsRecordSets(env), owned_routes.VnetSubnets(env),
+        *(owned_routes.PrivateEndpointConnections(env, owner) for owner in owned_routes.PRIVATE_LINK_TYPES),
     ]
     out += [RedisFirewallRules(env)] if kind_of(env) == "cache" else [old_cache(env)]
     for target, (owner, _sub, _logs, _metric) in diag_targets(env).items():
         out.append(DiagnosticSettings(env, target, owner, diag_scope(env, target)))
+    # Where no diagnostic setting is declared, any one ships that resource's logs somewhere: the Static Web App's
+    # settings are an owned collection too (the other resources' are the targets above).
+    out.append(DiagnosticSettings(env, "static_web_app", "static_web_app", resource_id(env, "static_web_app")))
+    if slots_enabled(env):
+        out.append(owned_routes.SlotHostNameBindings(env, slot_config(env).name))
     for step in LOCKABLE:
         namespace, rtype, key = lockable(env, step)
         out.append(Locks(env, step, namespace, rtype, env.resource_name(key), resource_id(env, step)))

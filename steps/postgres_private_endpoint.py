@@ -5,13 +5,14 @@ is routed into the VNet (steps/web_app.py), where the linked zone resolves the s
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules, lower
-from steps._base import ArmStep, rules
+from steps._base import ArmStep, absent_is, rules
 from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 from steps._monitoring import group_id, resource_id
 from steps.postgres_server import SECTION as PG_SECTION
@@ -47,15 +48,18 @@ class EndpointSubnet(ArmStep):
     model = SdkModel("azure.mgmt.network.models", "Subnet")
     not_managed = (
         nm("the single addressPrefix is declared", "properties.addressPrefixes")
-        + nm(UNUSED, "properties.applicationGatewayIPConfigurations", "properties.ipAllocations",
-             "properties.ipamPoolPrefixAllocations", "properties.serviceEndpointPolicies", "properties.serviceGateway",
-             "properties.sharingScope", "properties.privateLinkServiceNetworkPolicies")
+        + nm(UNUSED, "properties.sharingScope")
     )
     needs = ("virtual_network",)
     rules = Rules(
-        normalizers=(("properties.privateEndpointNetworkPolicies", lower),),
-        # No delegation, service endpoint, NSG, route table or NAT gateway in the intended state.
-        absent=("properties.networkSecurityGroup", "properties.routeTable", "properties.natGateway"),
+        normalizers=(("properties.privateEndpointNetworkPolicies", lower),
+                     ("properties.privateLinkServiceNetworkPolicies", absent_is("Enabled"))),
+        # No delegation, service endpoint, NSG, route table or NAT gateway in the intended state; an application
+        # gateway, IP allocations, service endpoint policies or a service gateway would route or filter the
+        # endpoints' traffic: declared absent too (as the app subnet's, steps/subnet.py).
+        absent=("properties.networkSecurityGroup", "properties.routeTable", "properties.natGateway",
+                "properties.applicationGatewayIPConfigurations", "properties.ipAllocations",
+                "properties.ipamPoolPrefixAllocations", "properties.serviceEndpointPolicies", "properties.serviceGateway"),
     )
 
     def parent_path(self) -> str | None:
@@ -70,6 +74,7 @@ class EndpointSubnet(ArmStep):
             "addressPrefix": self.env.section(NETWORK_SECTION, NetworkConfig).endpoint_subnet_prefix,
             "delegations": [], "serviceEndpoints": [],
             "privateEndpointNetworkPolicies": "Disabled",
+            "privateLinkServiceNetworkPolicies": "Enabled",  # Azure's default; no private link service here
             "defaultOutboundAccess": False,
         }}
 
@@ -143,32 +148,50 @@ class PrivateEndpoint(ArmStep):
     not_managed = (
         nm(PLACEMENT, "extendedLocation")
         + nm("set by Azure: the endpoint's concurrency tag", "etag")
-        + nm("filled in by Azure: the connection's own id (PrivateEndpointCreate.json)",
-             "properties.privateLinkServiceConnections[].id")
-        + nm("the subnet is referenced by id; its own fields are the endpoint_subnet step's", "properties.subnet.name",
-             "properties.subnet.properties", "properties.subnet.type", "properties.subnet.etag")
-        + nm(UNUSED, "properties.billingSku")
-        + nm(UNUSED, "properties.applicationSecurityGroups", "properties.customNetworkInterfaceName",
-             "properties.ipConfigurations", "properties.ipVersionType", "properties.manualPrivateLinkServiceConnections",
-             "properties.customDnsConfigs", "properties.privateLinkServiceConnections[].properties.requestMessage",
-             "properties.privateLinkServiceConnections[].properties.privateLinkServiceConnectionState")
+        + nm("subordinate to properties.privateLinkServiceConnections[].name (compared; Azure derives the "
+             "connection's id from it, PrivateEndpointCreate.json)", "properties.privateLinkServiceConnections[].id")
+        + nm("subordinate to properties.privateLinkServiceConnections[].properties.privateLinkServiceConnectionState.status "
+             "(compared: Approved; the description, actions and request message only speak while a connection is "
+             "pending)",
+             "properties.privateLinkServiceConnections[].properties.privateLinkServiceConnectionState.description",
+             "properties.privateLinkServiceConnections[].properties.privateLinkServiceConnectionState.actionsRequired",
+             "properties.privateLinkServiceConnections[].properties.requestMessage")
+        + nm("filled in by Azure from the connection: the linked server's name and the address the endpoint got "
+             "(PrivateEndpointGet.json); the A record the app resolves is the zone group's", "properties.customDnsConfigs")
+        + nm(UNUSED, "properties.billingSku", "properties.applicationSecurityGroups")
     )
     needs = ("endpoint_subnet", "postgres_server")
-    rules = rules()
+    rules = rules(Rules(
+        normalizers=(("properties.ipVersionType", absent_is("IPv4")), ("properties.customNetworkInterfaceName", absent_is("")),
+                     ("properties.ipConfigurations", absent_is([])),
+                     ("properties.manualPrivateLinkServiceConnections", absent_is([]))),
+        # PrivateEndpointGet.json: the subnet comes back as its id only; anything more is not ours to see here.
+        absent=("properties.subnet.name", "properties.subnet.properties", "properties.subnet.type",
+                "properties.subnet.etag"),
+    ))
+    # Compared, never sent: the connection's state is the provider's answer (auto-approved when the caller may).
+    COMPARE_ONLY = "privateLinkServiceConnectionState"
 
     def desired(self, known: Any) -> dict[str, Any]:
         return self.base(
             subnet={"id": endpoint_subnet_id(self.env)},
             privateLinkServiceConnections=[{"name": self.resource_name, "properties": {
-                "privateLinkServiceId": resource_id(self.env, "postgres_server"), "groupIds": [GROUP_ID]}}],
+                "privateLinkServiceId": resource_id(self.env, "postgres_server"), "groupIds": [GROUP_ID],
+                "privateLinkServiceConnectionState": {"status": "Approved"}}}],
+            # No static address, custom NIC name or manual (approval-pending) connection: Azure's defaults.
+            ipConfigurations=[], customNetworkInterfaceName="", manualPrivateLinkServiceConnections=[],
+            ipVersionType="IPv4",
         )
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.network.private_endpoints.get, self.resource_group, self.resource_name)
 
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
+        body = copy.deepcopy(desired)
+        for connection in body["properties"]["privateLinkServiceConnections"]:
+            connection["properties"].pop(self.COMPARE_ONLY, None)
         wait(call(clients.network.private_endpoints.begin_create_or_update, self.resource_group, self.resource_name,
-                  desired))
+                  body))
 
     def delete(self, clients: Any) -> None:
         wait(call(clients.network.private_endpoints.begin_delete, self.resource_group, self.resource_name))

@@ -17,8 +17,8 @@ from provisioner.core.model import UNKNOWN
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
 from steps import _secret_values as sv
-from steps._base import ArmStep, name_problems, rules
-from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm
+from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
+from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "postgres"
 
@@ -101,16 +101,18 @@ class PostgresServer(ArmStep):
     type = "Microsoft.DBforPostgreSQL/flexibleServers"
     model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "Server")
     not_managed = (
-        nm(IDENTITY_OTHER, "identity", "properties.dataEncryption")
-        + nm("filled in by Azure with the subscription's tenant when Entra sign-in is on; the Entra administrator's "
-             "tenant is declared (steps/postgres_entra_admin.py)", "properties.authConfig.tenantId")
-        + nm(PLACEMENT, "properties.availabilityZone", "properties.highAvailability.standbyAvailabilityZone",
-             "properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId")
+        nm("subordinate to properties.authConfig.activeDirectoryAuth (compared; Azure fills in the subscription's tenant "
+           "when Entra sign-in is on, and the Entra administrator's tenant is declared by steps/postgres_entra_admin.py)",
+           "properties.authConfig.tenantId")
+        + nm(PLACEMENT, "properties.availabilityZone", "properties.highAvailability.standbyAvailabilityZone")
         + nm("create-time only (point-in-time restore / replica source)", "properties.createMode",
-             "properties.pointInTimeUTC", "properties.sourceServerResourceId", "properties.replica",
-             "properties.replicationRole")
-        + nm("owned by Azure's maintenance scheduler (system-managed window)", "properties.maintenanceWindow")
-        + nm(UNUSED, "properties.cluster", "properties.fipsMode", "properties.backup.immutableBackup",
+             "properties.pointInTimeUTC", "properties.sourceServerResourceId", "properties.replica.capacity",
+             "properties.replica.promoteMode", "properties.replica.promoteOption")
+        # A system-managed maintenance window (Azure picks the time); a custom one set by hand is drift.
+        + nm("subordinate to properties.maintenanceWindow.customWindow (compared: Disabled)",
+             "properties.maintenanceWindow.dayOfWeek", "properties.maintenanceWindow.startHour",
+             "properties.maintenanceWindow.startMinute")
+        + nm(UNUSED, "properties.cluster", "properties.fipsMode",
              "properties.storage.autoGrow", "properties.storage.autoGrowIncrementPercent",
              "properties.storage.autoGrowMaxThresholdMb", "properties.storage.iops", "properties.storage.throughput",
              "properties.storage.tier", "properties.storage.type")
@@ -126,8 +128,26 @@ class PostgresServer(ArmStep):
                      ("properties.authConfig.passwordAuth", lower), ("properties.authConfig.activeDirectoryAuth", lower)),
         # SDK model visibility: administratorLogin is ["read", "create"], geoRedundantBackup ["read", "create"]
         # (azure-sdk-facts §1: "Geo-redundant backup only at create").
-        replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup"),
-    ))
+        # Customer-managed keys are chosen at create (learn.microsoft.com/azure/postgresql/flexible-server/
+        # concepts-data-encryption: "can only be configured during server creation"), and a server is a replica
+        # only when it is created as one (createMode Replica): a change of either is not an update.
+        replace_on=("properties.administratorLogin", "properties.backup.geoRedundantBackup",
+                    "properties.dataEncryption.*", "properties.replicationRole", "properties.replica.role",
+                    "properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId"),
+        # VNet injection (a delegated subnet and its private DNS zone) and customer-managed keys are chosen
+        # at create: the platform uses neither, so a value there is drift.
+        absent=("properties.network.delegatedSubnetResourceId", "properties.network.privateDnsZoneArmResourceId",
+                *(f"properties.dataEncryption.{k}" for k in (
+                    "primaryKeyURI", "primaryUserAssignedIdentityId", "geoBackupKeyURI",
+                    "geoBackupUserAssignedIdentityId", "primaryFederatedIdentityClientId",
+                    "geoBackupFederatedIdentityClientId"))),
+    ), NO_IDENTITY, Rules(normalizers=(
+        ("properties.dataEncryption.type", absent_is("SystemManaged")), ("properties.replicationRole", absent_is("Primary")),
+        ("properties.replica.role", absent_is("Primary")), ("properties.backup.immutableBackup", absent_is("Disabled")),
+        ("properties.maintenanceWindow.customWindow", absent_is("Disabled")),
+    )))
+    # Compared, never sent: what is fixed at create (replace_on above) is not written by an update either.
+    COMPARE_ONLY = ("dataEncryption", "replicationRole", "replica")
 
     @property
     def config(self) -> Config:
@@ -185,8 +205,13 @@ class PostgresServer(ArmStep):
             # identity as administrator when entra_admin is on; password sign-in stays for the app's connection
             # string.
             authConfig=self.auth_config(),
+            dataEncryption={"type": "SystemManaged"},  # service-managed keys
+            maintenanceWindow={"customWindow": "Disabled"},
+            replicationRole="Primary", replica={"role": "Primary"},  # a primary, not a replica of another server
         )
+        body["properties"]["backup"]["immutableBackup"] = "Disabled"
         body["sku"] = {"name": c.sku_name, "tier": c.sku_tier}
+        body["identity"] = dict(NONE)
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:
@@ -196,6 +221,8 @@ class PostgresServer(ArmStep):
         body = copy.deepcopy(desired)  # the caller's dict must never hold the password
         body["properties"]["administratorLoginPassword"] = admin_password(clients, desired["properties"]["administratorLoginPassword"])
         body["properties"]["createMode"] = "Create"
+        for key in self.COMPARE_ONLY:
+            body["properties"].pop(key, None)
         wait(call(clients.postgres.servers.begin_create_or_update, self.resource_group, self.resource_name, body))
 
     def refuse_update(self, observed: dict[str, Any], changes: Any) -> str | None:
@@ -222,9 +249,9 @@ class PostgresServer(ArmStep):
                 return
         # PATCH: the password is not re-sent (it would rotate it behind Key Vault's back); create-only fields stay out.
         props = {k: v for k, v in desired["properties"].items()
-                 if k not in ("administratorLoginPassword", "administratorLogin")}
-        props["backup"] = {"backupRetentionDays": props["backup"]["backupRetentionDays"]}
-        patch = {"sku": desired["sku"], "tags": desired["tags"], "properties": props}
+                 if k not in ("administratorLoginPassword", "administratorLogin", *self.COMPARE_ONLY)}
+        props["backup"] = {k: props["backup"][k] for k in ("backupRetentionDays", "immutableBackup")}
+        patch = {"sku": desired["sku"], "tags": desired["tags"], "properties": props, "identity": desired["identity"]}
         wait(call(clients.postgres.servers.begin_update, self.resource_group, self.resource_name, patch))
 
     def delete(self, clients: Any) -> None:

@@ -75,9 +75,15 @@ class PublishingCredentials(ArmStep):
         """The policies go with their site; nothing to delete on their own."""
 
 
+class SlotPublishingCredentials(PublishingCredentials):
+    """The same policies on the staging slot (their ARM type is the slot's: .../slots/basicPublishingCredentialsPolicies)."""
+
+    type = "Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies"
+
+
 def instances(env: EnvironmentSpec) -> list[Step]:
     out: list[Step] = [PublishingCredentials(env, f"publishing_credentials:{kind}", kind) for kind in KINDS]
     if slots_enabled(env):
         slot = slot_config(env).name
-        out += [PublishingCredentials(env, f"publishing_credentials:slot-{kind}", kind, slot) for kind in KINDS]
+        out += [SlotPublishingCredentials(env, f"publishing_credentials:slot-{kind}", kind, slot) for kind in KINDS]
     return out

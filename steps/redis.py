@@ -10,8 +10,8 @@ from provisioner.core.errors import ConfigProblem
 from provisioner.core.model import UNKNOWN
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, as_str, lower
-from steps._base import ArmStep, name_problems, no_double_hyphen, rules
-from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm
+from steps._base import NO_IDENTITY, NONE, ArmStep, name_problems, no_double_hyphen, rules
+from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "redis"
 FAMILIES = {"Basic": ("C", range(0, 7)), "Standard": ("C", range(0, 7)), "Premium": ("P", range(1, 6))}
@@ -89,23 +89,26 @@ class Redis(ArmStep):
     type = "Microsoft.Cache/redis"
     model = SdkModel("azure.mgmt.redis.models", "RedisResource")
     not_managed = (
-        nm(IDENTITY_OTHER, "identity")
-        + nm(PLACEMENT, "properties.staticIP", "properties.subnetId", "zones", "properties.zonalAllocationPolicy")
+        nm(PLACEMENT, "zones", "properties.zonalAllocationPolicy")
         + nm(UNUSED, "properties.replicasPerMaster", "properties.replicasPerPrimary", "properties.shardCount",
-             "properties.tenantSettings", "properties.updateChannel")
-        # Memory tuning and RDB backups: Azure's defaults (the document asks for AOF persistence only).
+             "properties.updateChannel")
+        # Memory tuning: Azure's defaults.
         + nm(UNUSED, *(f"properties.redisConfiguration.{k}" for k in (
             "maxfragmentationmemory-reserved", "maxmemory-delta", "maxmemory-policy", "maxmemory-reserved",
-            "notify-keyspace-events", "rdb-backup-enabled", "rdb-backup-frequency", "rdb-backup-max-snapshot-count",
-            "rdb-storage-connection-string", "storage-subscription-id", "aof-storage-connection-string-1")))
-        + nm("Entra ID sign-in to the cache is not used: the app authenticates with the access key "
-             "(disableAccessKeyAuthentication is declared)", "properties.redisConfiguration.aad-enabled")
-        + nm("only with AOF persistence, which declares it when on", "properties.redisConfiguration.aof-backup-enabled",
-             "properties.redisConfiguration.preferred-data-persistence-auth-method")
+            "notify-keyspace-events")))
     )
     needs = ("resource_group",)
     holds_data = True  # sessions; losing them logs every user out
-    rules = rules(Rules(
+    # RDB backups and their storage (a connection string to someone's account ships the cache's data there),
+    # VNet injection and tenant settings: never used, declared absent. AOF's keys are declared when AOF is on
+    # and absent otherwise (steps/redis.py `rules`).
+    ABSENT = ("properties.staticIP", "properties.subnetId", "properties.tenantSettings",
+              *(f"properties.redisConfiguration.{k}" for k in (
+                  "rdb-backup-enabled", "rdb-backup-frequency", "rdb-backup-max-snapshot-count",
+                  "rdb-storage-connection-string", "storage-subscription-id", "aof-storage-connection-string-1")))
+    AOF_KEYS = tuple(f"properties.redisConfiguration.{k}" for k in (
+        "aof-backup-enabled", "preferred-data-persistence-auth-method", "aof-storage-connection-string-0"))
+    base_rules = rules(Rules(
         normalizers=(
             ("properties.sku.name", lower), ("properties.sku.family", lower), ("properties.publicNetworkAccess", lower),
             ("identity.type", lower),
@@ -114,15 +117,24 @@ class Redis(ArmStep):
             # Config values travel as strings (azure-sdk-facts §1 Redis: "Config values are strings").
             # authnotrequired is absent until someone sets it: absent is "false" (auth required).
             ("properties.redisConfiguration.authnotrequired", lambda v: as_str(False if v is None else v).lower()),
+            # Entra ID sign-in to the cache: absent is off. The app authenticates with the access key.
+            ("properties.redisConfiguration.aad-enabled", lambda v: as_str(False if v is None else v).lower()),
             ("properties.redisConfiguration.*", as_str),
         ),
         # Not returned in clear by GET (a storage endpoint reference): set on create/update, never compared.
         write_only=("properties.redisConfiguration.aof-storage-connection-string-0",),
+        absent=ABSENT,
     ))
 
     @property
     def config(self) -> Config:
         return self.env.section(SECTION, Config)
+
+    @property
+    def rules(self) -> Rules:  # type: ignore[override]
+        if self.config.aof_persistence:
+            return self.base_rules  # AOF to the account with the cache's own identity
+        return self.base_rules.merged(Rules(absent=self.AOF_KEYS, exact=(), case_insensitive_keys=())).merged(NO_IDENTITY)
 
     @property
     def lane(self) -> str | None:
@@ -145,9 +157,9 @@ class Redis(ArmStep):
             "publicNetworkAccess": "Enabled",  # the firewall (redis_firewall) admits the web app only
             "disableAccessKeyAuthentication": False,  # the API authenticates with the access key
             # Authentication stays required (Redis' `authnotrequired` opens the cache to anyone who reaches it).
-            "redisConfiguration": {"authnotrequired": "false"},
+            "redisConfiguration": {"authnotrequired": "false", "aad-enabled": "false"},
         }
-        identity = None
+        identity: dict[str, Any] = dict(NONE)
         if c.aof_persistence:
             blob = ((known.get("storage_account") or {}).get("properties", {}).get("primaryEndpoints", {}).get("blob")
                     if known else None)
@@ -159,8 +171,7 @@ class Redis(ArmStep):
             }
             identity = {"type": "SystemAssigned"}
         body = self.base(**props)
-        if identity:
-            body["identity"] = identity
+        body["identity"] = identity
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:

@@ -10,8 +10,9 @@ from provisioner.engine.diff import Rules
 from provisioner.engine.step import Step
 from steps import _app_secrets, _kv_references
 from steps._base import ArmStep
-from steps._fields import ECHOED_LOCATION, PLATFORM, SITE_CONFIG_NOT_MANAGED, SdkModel, nm
-from steps.app_settings import DEPLOYED_SETTINGS, SECRET_NAME
+from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
+from steps._site_pins import CONFIG_NOT_MANAGED
+from steps.app_settings import settings_rules
 from steps.deployment_slot import slot_config, slot_settings, slots_enabled, swap_warmup_settings
 from steps.web_app import SECTION as WEB_SECTION
 from steps.web_app import Config as WebAppConfig
@@ -47,9 +48,9 @@ class SlotSiteConfig(_SlotChild, SiteConfig):
 
     type = "Microsoft.Web/sites/slots/config"
     model = SdkModel("azure.mgmt.web.models", "SiteConfigResource")
-    not_managed = (
-        SITE_CONFIG_NOT_MANAGED
-    )
+    # The slot's identity number derives from the slot's own identity (the deployment_slot step compares it).
+    not_managed = tuple((path, reason.replace("the web_app step's", "the deployment_slot step's"))
+                        for path, reason in CONFIG_NOT_MANAGED)
     needs = ("deployment_slot",)
     # rules: inherited from web_app_config (arm-examples GetSiteConfig: a fully defaulted body; the image is
     # owned by deployments).
@@ -64,6 +65,9 @@ class SlotSiteConfig(_SlotChild, SiteConfig):
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         # PATCH, not PUT: a PUT of config/web resets every setting we do not declare to its default.
         call(clients.web.web_apps.update_configuration_slot, self.resource_group, self.site, self.slot, desired)
+
+    def put(self, clients: Any, body: dict[str, Any]) -> None:
+        call(clients.web.web_apps.create_or_update_configuration_slot, self.resource_group, self.site, self.slot, body)
 
 
 class SlotAppSettings(_SlotChild, ArmStep):
@@ -89,11 +93,9 @@ class SlotAppSettings(_SlotChild, ArmStep):
 
     @property
     def rules(self) -> Rules:  # type: ignore[override]
-        # The PUT replaces the whole set (azure-sdk-facts §1 App settings); names that look secret are
-        # shown as (sensitive), the same rule as steps/app_settings.py.
-        names = (*self.settings, *_app_secrets.names(self.env))
-        secret = tuple(f"properties.{k}" for k in names if SECRET_NAME.search(k))
-        return Rules(exact=("properties",), sensitive=secret, managed_keys=DEPLOYED_SETTINGS)
+        # The PUT replaces the whole set (azure-sdk-facts §1 App settings); masked by default, the same rule as
+        # steps/app_settings.py.
+        return settings_rules(self.settings)
 
     def desired(self, known: Any) -> dict[str, Any]:
         web = {**swap_warmup_settings(self.env), **self.env.section(WEB_SECTION, WebAppConfig).app_settings}

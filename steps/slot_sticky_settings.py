@@ -7,7 +7,7 @@ from typing import Any
 from provisioner.azure import call, raw
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules
-from steps._fields import ECHOED_LOCATION, PLATFORM, UNUSED, SdkModel, nm
+from steps._fields import ECHOED_LOCATION, PLATFORM, SdkModel, nm
 from steps.deployment_slot import slot_config, slots_enabled
 from steps.web_app import SiteChild
 
@@ -19,13 +19,15 @@ class SlotStickySettings(SiteChild):
     model = SdkModel("azure.mgmt.web.models", "SlotConfigNamesResource")
     not_managed = (
         nm(PLATFORM, "kind") + nm(ECHOED_LOCATION, "location")
-        + nm(UNUSED, "properties.azureStorageConfigNames", "properties.connectionStringNames")
     )
     # The names live on the site (not the slot) but only mean something once a slot exists to swap with.
     needs = ("web_app", "deployment_slot")
     # The names are a set (their order means nothing to a swap); compare as one so a re-ordering by the
     # portal or az CLI is not drift. connectionStringNames/azureStorageConfigNames are not declared.
-    rules = Rules(sets=("properties.appSettingNames",))
+    # No connection strings and no storage mounts exist (both are declared empty: steps/connection_strings.py,
+    # steps/_site_pins.py), so none can be sticky: a name there is drift.
+    rules = Rules(sets=("properties.appSettingNames",),
+                  absent=("properties.connectionStringNames", "properties.azureStorageConfigNames"))
 
     def desired(self, known: Any) -> dict[str, Any]:
         return {"properties": {"appSettingNames": sorted(slot_config(self.env).sticky_settings)}}
@@ -36,12 +38,6 @@ class SlotStickySettings(SiteChild):
     def create(self, clients: Any, desired: dict[str, Any]) -> None:
         # PUT .../config/slotConfigNames: the names not sent are no longer sticky.
         call(clients.web.web_apps.update_slot_configuration_names, self.resource_group, self.site, desired)
-
-    def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        # The PUT replaces all three lists: keep the sticky connection-string/storage names we do not own.
-        kept = {k: v for k, v in (observed.get("properties") or {}).items()
-                if k in ("connectionStringNames", "azureStorageConfigNames") and v is not None}
-        self.create(clients, {"properties": {**kept, **desired["properties"]}})
 
     def delete(self, clients: Any) -> None:
         """slotConfigNames goes with its site: 'deleting' it means nothing is sticky any more."""

@@ -8,8 +8,8 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, location, lower
-from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import DEPLOY, IDENTITY_OTHER, PLATFORM, SdkModel, nm
+from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
+from steps._fields import PLATFORM, SdkModel, nm
 
 SECTION = "static_web_app"
 # Static Web Apps' own resource exists in a few regions only (its content is served from the global CDN).
@@ -27,20 +27,22 @@ class StaticWebApp(ArmStep):
     type = "Microsoft.Web/staticSites"
     model = SdkModel("azure.mgmt.web.models", "StaticSiteARMResource")
     not_managed = (
-        nm(IDENTITY_OTHER, "identity")
-        + nm(PLATFORM, "kind", "sku.capabilities", "sku.capacity", "sku.family", "sku.locations", "sku.size",
-             "sku.skuCapacity", "properties.enterpriseGradeCdnStatus")
-        + nm(DEPLOY, "properties.branch", "properties.buildProperties", "properties.provider", "properties.repositoryToken",
-             "properties.repositoryUrl", "properties.templateProperties")
+        nm(PLATFORM, "kind", "sku.capabilities", "sku.capacity", "sku.family", "sku.locations", "sku.size",
+           "sku.skuCapacity", "properties.enterpriseGradeCdnStatus")
+        # Azure records which client deployed the content last (the SWA CLI: "SwaCli"); nothing is read from it.
+        + nm("filled in by Azure from how content was last deployed (the SWA CLI)", "properties.provider")
     )
     needs = ("resource_group",)
     # arm-examples GetStaticSite: the server fills defaultHostname, customDomains, contentDistributionEndpoint,
     # keyVaultReferenceIdentity, linkedBackends, privateEndpointConnections, userProvidedFunctionApps; we
     # declare none of them. 'West US 2' comes back as written there; ARM compares regions without spaces/case.
-    rules = rules(Rules(normalizers=(
+    rules = rules(NO_IDENTITY, Rules(normalizers=(
         ("properties.publicNetworkAccess", absent_is("Enabled")),
         ("sku.name", lower), ("sku.tier", lower), ("properties.stagingEnvironmentPolicy", lower),
-    )))
+    ), absent=tuple(f"properties.{p}" for p in (
+        # No repository: a site connected to one builds and runs whatever is pushed there, with the build
+        # commands below. A repository, branch or build added by hand is drift.
+        "branch", "buildProperties", "repositoryToken", "repositoryUrl", "templateProperties"))))
 
     @property
     def config(self) -> Config:
@@ -53,7 +55,7 @@ class StaticWebApp(ArmStep):
         body = self.base(publicNetworkAccess="Enabled",  # the admin app is public (AAD sign-in in the app)
                          stagingEnvironmentPolicy=c.staging_environment_policy,
                          allowConfigFileUpdates=c.allow_config_file_updates)
-        body.update(location=c.location, sku={"name": c.sku, "tier": c.sku})
+        body.update(location=c.location, sku={"name": c.sku, "tier": c.sku}, identity=dict(NONE))
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:

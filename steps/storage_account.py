@@ -10,8 +10,8 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
-from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import IDENTITY_OTHER, PLACEMENT, UNUSED, SdkModel, nm
+from steps._base import NO_IDENTITY, NONE, ArmStep, absent_is, name_problems, rules
+from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "storage"
 
@@ -36,35 +36,62 @@ class Config(Section):
     sas_expiration_period: str = Field(default="7.00:00:00", pattern=r"^\d{1,3}\.\d{2}:\d{2}:\d{2}$")
 
 
+def files_auth_none(value: Any) -> Any:
+    """Azure Files identity-based auth that is off (`directoryServiceOptions: None` and nothing else, all Azure
+    returns until it is set up) is no setting at all."""
+    if isinstance(value, dict) and str(value.get("directoryServiceOptions") or "none").lower() == "none" \
+            and not any(v for k, v in value.items() if k != "directoryServiceOptions"):
+        return None
+    return value
+
+
 class StorageAccount(ArmStep):
     type = "Microsoft.Storage/storageAccounts"
     model = SdkModel("azure.mgmt.storage.models", "StorageAccount")
     not_managed = (
-        nm(PLACEMENT, "extendedLocation", "placement", "zones", "properties.routingPreference",
-               "properties.dualStackEndpointPreference", "properties.dnsEndpointType")
-        + nm(IDENTITY_OTHER, "identity", "properties.azureFilesIdentityBasedAuthentication")
+        nm(PLACEMENT, "extendedLocation", "placement", "zones")
+        + nm(UNUSED, "properties.isHnsEnabled", "properties.isNfsV3Enabled", "properties.enableExtendedGroups",
+             "properties.largeFileSharesState", "properties.turboTier")
         + nm("filled in by Azure: a virtual network rule's provisioning state (\"Gets the state\", SDK model)",
              "properties.networkAcls.virtualNetworkRules[].state")
-        + nm(UNUSED, "properties.isHnsEnabled", "properties.isNfsV3Enabled", "properties.isSftpEnabled",
-             "properties.isLocalUserEnabled", "properties.enableExtendedGroups", "properties.largeFileSharesState",
-             "properties.immutableStorageWithVersioning", "properties.dataCollaborationPolicyProperties",
-             "properties.geoPriorityReplicationStatus", "properties.storageAccountSkuConversionStatus",
-             "properties.turboTier", "properties.allowSharedKeyAccessForServices",
-             "properties.allowCrossTenantDelegationSas", "properties.allowedCopyScope",
-             "properties.defaultToOAuthAuthentication")
     )
     needs = ("resource_group",)
     holds_data = True
     # sku.tier, primaryEndpoints, creationTime, keyCreationTime, encryption, networkAcls are filled in by
     # Azure (arm-examples StorageAccountGetProperties) and stay out of scope because we do not declare them.
-    rules = rules(Rules(
+    rules = rules(NO_IDENTITY, Rules(
         normalizers=(("sku.name", lower), ("kind", lower), ("properties.accessTier", lower), ("properties.minimumTlsVersion", lower),
                      ("properties.publicNetworkAccess", absent_is("Enabled")), ("properties.networkAcls.defaultAction", lower),
                      ("properties.networkAcls.bypass", lower), ("properties.networkAcls.*Rules", absent_is([])),
                      ("properties.allowCrossTenantReplication", absent_is(False)),
                      ("properties.networkAcls.virtualNetworkRules[].action", lower),
-                     ("properties.networkAcls.ipRules[].action", lower), ("properties.sasPolicy.expirationAction", lower)),
-        replace_on=("kind",),
+                     ("properties.networkAcls.ipRules[].action", lower), ("properties.sasPolicy.expirationAction", lower),
+                     ("properties.allowCrossTenantDelegationSas", absent_is(False)),
+                     ("properties.isSftpEnabled", absent_is(False)), ("properties.isLocalUserEnabled", absent_is(False)),
+                     ("properties.defaultToOAuthAuthentication", absent_is(False)),
+                     ("properties.dnsEndpointType", absent_is("Standard")),
+                     ("properties.encryption.keySource", lower),
+                     ("properties.encryption.requireInfrastructureEncryption", absent_is(False)),
+                     ("properties.encryption.services.blob.keyType", absent_is("Account")),
+                     ("properties.encryption.services.file.keyType", absent_is("Account")),
+                     ("properties.encryption.services.*.keyType", absent_is("Service")),
+                     ("properties.encryption.services.*.enabled", absent_is(True)),
+                     ("properties.azureFilesIdentityBasedAuthentication", files_auth_none)),
+        # Infrastructure encryption is chosen when the account is created (learn.microsoft.com/azure/storage/
+        # common/infrastructure-encryption-enable: "must be enabled when you create the account"), and so is
+        # a service's key type (SDK EncryptionService.key_type: visibility read, create).
+        replace_on=("kind", "properties.encryption.requireInfrastructureEncryption",
+                    "properties.encryption.services.*.keyType"),
+        # Features that would grant access another way (per-service shared keys, Azure Files AD sign-in, data
+        # sharing), route traffic (a custom domain, routing endpoints, IPv6), copy data out (copy scope), or
+        # change what protects it (key policies, immutability, an SKU conversion): none is used, each is
+        # declared absent, so a value set by hand is drift. The GET model calls some of them read-only (they are
+        # written through create/update parameters, like networkAcls): declared all the same.
+        absent=tuple(f"properties.{p}" for p in (
+            "allowSharedKeyAccessForServices", "allowedCopyScope", "azureFilesIdentityBasedAuthentication",
+            "dataCollaborationPolicyProperties", "dualStackEndpointPreference", "geoPriorityReplicationStatus",
+            "immutableStorageWithVersioning", "routingPreference", "storageAccountSkuConversionStatus",
+            "keyPolicy", "customDomain")),
     ))
 
     @property
@@ -99,8 +126,23 @@ class StorageAccount(ArmStep):
                          "virtualNetworkRules": [{"id": subnet_id(self.env), "action": "Allow"}]
                          if self.admits_subnet else []},
             sasPolicy={"sasExpirationPeriod": c.sas_expiration_period, "expirationAction": "Block"},
+            # Another tenant's user-delegation SAS, SFTP and its local users (their own keys and passwords),
+            # and OAuth-by-default in the portal: each is a way in the platform does not use (Azure's defaults).
+            allowCrossTenantDelegationSas=False,
+            isSftpEnabled=False,
+            isLocalUserEnabled=False,
+            defaultToOAuthAuthentication=False,
+            dnsEndpointType="Standard",
+            # Microsoft-managed keys (a key in someone's vault would make the data depend on it).
+            # Queues and tables keep Azure's service-scoped keys (keyType is chosen at create).
+            # Blobs and files are always encrypted with the account's key (arm-examples
+            # StorageAccountGetProperties).
+            encryption={"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": False,
+                        "services": {"queue": {"keyType": "Service"}, "table": {"keyType": "Service"},
+                                     "blob": {"enabled": True, "keyType": "Account"},
+                                     "file": {"enabled": True, "keyType": "Account"}}},
         )
-        body.update(sku={"name": c.sku}, kind=c.kind)
+        body.update(sku={"name": c.sku}, kind=c.kind, identity=dict(NONE))
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:
@@ -111,7 +153,9 @@ class StorageAccount(ArmStep):
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
         # PATCH: kind and location cannot change in place; everything else can.
-        patch = {k: v for k, v in desired.items() if k in ("sku", "tags", "properties")}
+        patch = {k: v for k, v in desired.items() if k in ("sku", "tags", "properties", "identity")}
+        # Infrastructure encryption and key types are fixed at create (compared as immutable, never sent again).
+        patch["properties"] = {**patch["properties"], "encryption": {"keySource": "Microsoft.Storage"}}
         call(clients.storage.storage_accounts.update, self.resource_group, self.resource_name, patch)
 
     def delete(self, clients: Any) -> None:

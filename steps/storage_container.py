@@ -9,7 +9,7 @@ from provisioner.azure import call, raw
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
-from steps._base import ArmStep
+from steps._base import ArmStep, absent_is
 from steps._fields import UNUSED, SdkModel, nm
 
 SECTION = "storage_containers"
@@ -27,16 +27,19 @@ class StorageContainer(ArmStep):
     type = "Microsoft.Storage/storageAccounts/blobServices/containers"
     model = SdkModel("azure.mgmt.storage.models", "BlobContainer")
     not_managed = (
-        nm(UNUSED, "properties.blobAccessPointConfiguration", "properties.defaultEncryptionScope",
-               "properties.denyEncryptionScopeOverride", "properties.enableNfsV3AllSquash", "properties.enableNfsV3RootSquash",
-               "properties.immutableStorageWithVersioning", "properties.metadata")
+        nm(UNUSED, "properties.enableNfsV3AllSquash", "properties.enableNfsV3RootSquash", "properties.metadata")
     )
     needs = ("storage_account",)
     holds_data = True  # deleting a container deletes every blob in it
     # etag, lastModifiedTime, lease*, deleted*, immutability*, legalHold and hasImmutabilityPolicy are
     # server-populated (azure-sdk-facts §1 "Lifecycle policy + blob container") and out of scope because
     # we do not declare them. publicAccess is an enum: ARM compares enums case-insensitively.
-    rules = Rules(normalizers=(("properties.publicAccess", lower),))
+    # The account's own encryption (Azure's default scope, which a blob cannot override) and no access point
+    # or version-level immutability: declared, so a change by hand is drift.
+    rules = Rules(normalizers=(("properties.publicAccess", lower),
+                               ("properties.defaultEncryptionScope", absent_is("$account-encryption-key")),
+                               ("properties.denyEncryptionScopeOverride", absent_is(False))),
+                  absent=("properties.blobAccessPointConfiguration", "properties.immutableStorageWithVersioning"))
 
     def parent_path(self) -> str:
         return f"storageAccounts/{self.account}/blobServices/default"
@@ -46,7 +49,8 @@ class StorageContainer(ArmStep):
         return self.env.resource_name("storage_account")
 
     def desired(self, known: Any) -> dict[str, Any]:
-        return {"properties": {"publicAccess": self.env.section(SECTION, Config).public_access}}
+        return {"properties": {"publicAccess": self.env.section(SECTION, Config).public_access,
+                               "defaultEncryptionScope": "$account-encryption-key", "denyEncryptionScopeOverride": False}}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.storage.blob_containers.get, self.resource_group, self.account, self.resource_name)

@@ -7,7 +7,7 @@ from typing import Any
 from provisioner.azure import call, raw, wait
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules, lower
-from steps._base import ArmStep
+from steps._base import ArmStep, absent_is
 from steps._fields import UNUSED, SdkModel, nm
 from steps.virtual_network import SECTION as NETWORK_SECTION
 from steps.virtual_network import Config as NetworkConfig
@@ -21,12 +21,12 @@ class Subnet(ArmStep):
     model = SdkModel("azure.mgmt.network.models", "Subnet")
     not_managed = (
         nm("the single addressPrefix is declared", "properties.addressPrefixes")
-        + nm("filled in by Azure: the delegation's own id and type, the regions a service endpoint covers",
-             "properties.delegations[].id", "properties.delegations[].type", "properties.serviceEndpoints[].locations")
-        + nm(UNUSED, "properties.applicationGatewayIPConfigurations", "properties.ipAllocations",
-             "properties.ipamPoolPrefixAllocations", "properties.serviceEndpointPolicies", "properties.serviceGateway",
-             "properties.sharingScope", "properties.privateEndpointNetworkPolicies",
-             "properties.privateLinkServiceNetworkPolicies", "properties.defaultOutboundAccess")
+        # Azure fills in a delegation's own id and type from its name, and the regions a service endpoint
+        # covers from its service.
+        + nm("subordinate to properties.delegations[].name (compared)", "properties.delegations[].id",
+             "properties.delegations[].type")
+        + nm("subordinate to properties.serviceEndpoints[].service (compared)", "properties.serviceEndpoints[].locations")
+        + nm(UNUSED, "properties.sharingScope")
     )
     needs = ("virtual_network",)
     rules = Rules(
@@ -35,8 +35,18 @@ class Subnet(ArmStep):
         sets=("properties.serviceEndpoints", "properties.delegations"),
         # Traffic of the app's integration subnet: no NSG, route table or NAT gateway in the intended state;
         # one attached by hand (which could drop or redirect the app's outbound calls) is drift.
-        absent=("properties.networkSecurityGroup", "properties.routeTable", "properties.natGateway"),
-    )
+        # An application gateway, IP allocations, service endpoint policies or a service gateway in it would
+        # route or filter the same traffic: declared absent too.
+        absent=("properties.networkSecurityGroup", "properties.routeTable", "properties.natGateway",
+                "properties.applicationGatewayIPConfigurations", "properties.ipAllocations",
+                "properties.ipamPoolPrefixAllocations", "properties.serviceEndpointPolicies", "properties.serviceGateway"),
+    ).merged(Rules(normalizers=(
+        # Azure's defaults for a new subnet (arm-examples SubnetGet; the local cloud's): private endpoint network
+        # policies off, private link service policies on; default outbound access is on until set otherwise.
+        ("properties.privateEndpointNetworkPolicies", absent_is("Disabled")),
+        ("properties.privateLinkServiceNetworkPolicies", absent_is("Enabled")),
+        ("properties.defaultOutboundAccess", absent_is(True)),
+    ), exact=(), case_insensitive_keys=()))
 
     @property
     def vnet(self) -> str:
@@ -60,6 +70,9 @@ class Subnet(ArmStep):
             # learn.microsoft.com/azure/storage/common/storage-network-security: "enable a service endpoint for
             # Azure Storage within the virtual network").
             "serviceEndpoints": [{"service": "Microsoft.KeyVault"}, {"service": "Microsoft.Storage"}],
+            "privateEndpointNetworkPolicies": "Disabled",
+            "privateLinkServiceNetworkPolicies": "Enabled",
+            "defaultOutboundAccess": True,
         }}
 
     def read(self, clients: Any) -> dict[str, Any] | None:

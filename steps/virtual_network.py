@@ -9,7 +9,7 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules
-from steps._base import ArmStep, name_problems, rules
+from steps._base import ArmStep, absent_is, name_problems, off_is_none, rules
 from steps._fields import PLACEMENT, UNUSED, SdkModel, nm
 
 SECTION = "network"
@@ -35,12 +35,10 @@ class VirtualNetwork(ArmStep):
     type = "Microsoft.Network/virtualNetworks"
     model = SdkModel("azure.mgmt.network.models", "VirtualNetwork")
     not_managed = (
-        nm("owned by the subnet step (each subnet is its own step)", "properties.subnets")
-        + nm(PLACEMENT, "extendedLocation", "properties.ipAllocations", "properties.summarizedGatewayPrefixes",
-             "properties.addressSpace.ipamPoolPrefixAllocations", "properties.bgpCommunities",
-             "properties.privateEndpointVNetPolicies")
-        + nm(UNUSED, "properties.ddosProtectionPlan", "properties.enableDdosProtection", "properties.enableVmProtection",
-             "properties.encryption", "properties.flowTimeoutInMinutes")
+        nm("owned by the subnet step (each subnet is its own step; others are the virtual_network/subnets "
+           "collection's)", "properties.subnets")
+        + nm(PLACEMENT, "extendedLocation")
+        + nm(UNUSED, "properties.enableVmProtection", "properties.flowTimeoutInMinutes")
     )
     needs = ("resource_group",)
     # The address space is a set of prefixes; the subnets are owned by the subnet step, never compared here.
@@ -48,7 +46,15 @@ class VirtualNetwork(ArmStep):
         sets=("properties.addressSpace.addressPrefixes",),
         # A peering joins another network to this one, custom DNS servers would resolve the vault's name
         # elsewhere: the intended state has neither, so either is drift.
-        absent=("properties.virtualNetworkPeerings", "properties.dhcpOptions.dnsServers"),
+        absent=("properties.virtualNetworkPeerings", "properties.dhcpOptions.dnsServers",
+                # IP allocations, IPAM pools, BGP communities and gateway prefixes (routing the platform does not
+                # use), a DDoS plan, encryption that is on: each declared absent (a value is drift).
+                "properties.ipAllocations", "properties.summarizedGatewayPrefixes",
+                "properties.addressSpace.ipamPoolPrefixAllocations", "properties.bgpCommunities",
+                "properties.ddosProtectionPlan", "properties.encryption"),
+        normalizers=(("properties.enableDdosProtection", absent_is(False)),
+                     ("properties.privateEndpointVNetPolicies", absent_is("Disabled")),
+                     ("properties.encryption", off_is_none)),
     ))
 
     @property
@@ -56,7 +62,8 @@ class VirtualNetwork(ArmStep):
         return lane_of(self.env)
 
     def desired(self, known: Any) -> dict[str, Any]:
-        return self.base(addressSpace={"addressPrefixes": [self.env.section(SECTION, Config).address_space]})
+        return self.base(addressSpace={"addressPrefixes": [self.env.section(SECTION, Config).address_space]},
+                         enableDdosProtection=False, privateEndpointVNetPolicies="Disabled")
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.network.virtual_networks.get, self.resource_group, self.resource_name)

@@ -12,7 +12,8 @@ from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
 from steps._base import ArmStep, absent_is, name_problems, rules
-from steps._fields import SITE_NOT_MANAGED, SdkModel
+from steps._fields import SdkModel
+from steps._site_pins import SITE_ABSENT, SITE_NORMALIZERS, SITE_NOT_MANAGED, SITE_PINS
 
 SECTION = "web_app"
 
@@ -85,7 +86,9 @@ class WebApp(ArmStep):
         # GET /sites returns siteConfig mostly null (azure-sdk-facts §1: write-only as a whole); the
         # web_app_config step owns it through GET .../config/web.
         write_only=("properties.siteConfig",),
-        normalizers=(("kind", lower), ("identity.type", lower), ("properties.publicNetworkAccess", absent_is("Enabled"))),
+        normalizers=(("kind", lower), ("identity.type", lower), ("properties.publicNetworkAccess", absent_is("Enabled")),
+                     *SITE_NORMALIZERS),
+        absent=SITE_ABSENT,  # features the platform does not use: a value there is drift (steps/_site_pins.py)
         # The OS of a site (kind app,linux,container) is fixed at create: App Service cannot turn a Linux app
         # into a Windows one in place, and the PATCH does not carry kind. A kind changed out of band is a
         # replace, not an update that would never converge (found by tests/e2e/test_mutations.py).
@@ -121,19 +124,12 @@ class WebApp(ArmStep):
             # network-restricted vaults"; vnetRouteAllEnabled is the site property since API 2021-02-01).
             virtualNetworkSubnetId=integration_subnet_id(self.env),
             vnetRouteAllEnabled=True,
-            # API 2024-11-01 names the routing flags outboundVnetRouting (vnetRouteAllEnabled is its
-            # applicationTraffic); allTraffic also sends image pulls, content and backups through the VNet, what
-            # the built-ins "...should enable configuration routing / outbound application traffic routing to
-            # Azure Virtual Network" check (policy/builtins/App Service/WebApp_Vnet*_Audit.json).
-            outboundVnetRouting={"allTraffic": True},
-            # No SSH into the container (built-in "App Service apps should disable SSH"): the app is operated
-            # through deployments and logs, not a shell.
-            sshEnabled=False,
             # Sent on create so the container starts with the env file's image; from then on the image belongs
             # to deployments (never compared: steps/web_app_config.py). A private image is pulled with the
             # site's identity.
             siteConfig={"linuxFxVersion": f"DOCKER|{c.container_image}", "alwaysOn": c.always_on,
                         "acrUseManagedIdentityCreds": private_registry(self.env) is not None},
+            **SITE_PINS,
         )
         body.update(kind="app,linux,container", identity={"type": "SystemAssigned"})
         return body

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.azure import call, raw
+from provisioner.core.model import CLEAR
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules, lower
 from steps._base import absent_is, rules
-from steps._fields import DEPLOY, SITE_CONFIG_NOT_MANAGED, SdkModel, nm
+from steps._fields import SdkModel
+from steps._site_pins import CONFIG_ABSENT, CONFIG_NORMALIZERS, CONFIG_NOT_MANAGED, CONFIG_PINS
 from steps.web_app import Config as WebAppConfig
 from steps.web_app import SiteChild, private_registry
 
@@ -37,19 +39,18 @@ SECURITY: dict[str, Any] = {
 class SiteConfig(SiteChild):
     type = "Microsoft.Web/sites/config"
     model = SdkModel("azure.mgmt.web.models", "SiteConfigResource")
-    not_managed = (
-        SITE_CONFIG_NOT_MANAGED
-    )
+    not_managed = CONFIG_NOT_MANAGED
     needs = ("web_app",)
     # arm-examples GetSiteConfig: every siteConfig field comes back populated with server defaults
     # (defaultDocuments, phpVersion, logsDirectorySizeLimit, ipSecurityRestrictions 'Allow all', ...);
     # left-scoping skips them.
     # The image (linuxFxVersion) is set at create from [web_app] container_image (steps/web_app.py siteConfig);
-    # after that it is owned by deployments (`provisioner deploy backend`, swaps): comparing it would make every
-    # provision roll the site back to the image in the env file, and an update carries the deployed image
-    # (provisioner/engine/carry.py) instead of the env file's.
-    rules = rules(Rules(normalizers=(
-        ("properties.ftpsState", lower),
+    # after that its tag is owned by deployments (`provisioner deploy backend`, swaps) and its registry by the
+    # env files: it compares as its registry (steps/_site_pins.py `registry`), so a deploy is not drift and an
+    # image from another registry is. Startup command, auto swap, storage mounts, traffic routing rules and
+    # the rest of what can run code or route traffic are pinned there too.
+    rules = rules(Rules(exact=("properties.azureStorageAccounts",), absent=CONFIG_ABSENT, normalizers=(
+        *CONFIG_NORMALIZERS,
         # Security settings ARM leaves out or returns as null until set (arm-examples GetSiteConfig.json has no
         # cors, publicNetworkAccess or *DefaultAction): absent means the default written here.
         ("properties.publicNetworkAccess", absent_is("Enabled")),
@@ -58,7 +59,7 @@ class SiteConfig(SiteChild):
         ("properties.cors.allowedOrigins", absent_is([])), ("properties.cors.supportCredentials", absent_is(False)),
         ("properties.remoteDebuggingEnabled", absent_is(False)), ("properties.*IpSecurityRestrictions[].action", lower),
         ("properties.ipSecurityRestrictions[].ipAddress", lower), ("properties.scmIpSecurityRestrictions[].ipAddress", lower),
-    ), not_managed=nm(DEPLOY, "properties.linuxFxVersion")))
+    )))
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -77,7 +78,9 @@ class SiteConfig(SiteChild):
             "scmMinTlsVersion": c.min_tls_version,
             "ftpsState": c.ftps_state,
             "http20Enabled": c.http20_enabled,
+            "linuxFxVersion": f"DOCKER|{c.container_image}",
             **SECURITY,
+            **CONFIG_PINS,
         }}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
@@ -88,9 +91,26 @@ class SiteConfig(SiteChild):
         call(clients.web.web_apps.update_configuration, self.resource_group, self.env.resource_name("web_app"), desired)
 
     def update(self, clients: Any, desired: dict[str, Any], observed: dict[str, Any], changes: Any) -> None:
-        # The same PATCH without the image: a deploy owns it once the site exists.
-        props = {k: v for k, v in desired["properties"].items() if k != "linuxFxVersion"}
-        self.create(clients, {"properties": props})
+        # The same PATCH, with the image only when its registry drifted (the env file's image goes back);
+        # otherwise a deploy owns it and it is not sent.
+        foreign = any(str(getattr(c, "path", "")) == "properties.linuxFxVersion" for c in changes)
+        props = {k: v for k, v in desired["properties"].items() if k != "linuxFxVersion" or foreign}
+        cleared = [k for k, v in props.items() if v is CLEAR]
+        if not cleared:
+            self.create(clients, {"properties": props})
+            return
+        # A field declared absent has a value (autoheal rules, a cipher suite, a user-assigned identity): App
+        # Service's PATCH of config/web ignores nulls (a GET returns them for every unset field and clients send
+        # bodies back whole), so it can only be cleared by a PUT, which resets what it does not carry. The PUT
+        # carries everything the site has (the deployed image included) with the declared values on top and the
+        # absent fields left out.
+        kept = {k: v for k, v in (observed.get("properties") or {}).items() if v is not None}
+        body = {**kept, **{k: v for k, v in props.items() if v is not CLEAR}}
+        self.put(clients, {"properties": {k: v for k, v in body.items() if k not in cleared}})
+
+    def put(self, clients: Any, body: dict[str, Any]) -> None:
+        call(clients.web.web_apps.create_or_update_configuration, self.resource_group,
+             self.env.resource_name("web_app"), body)
 
     def delete(self, clients: Any) -> None:
         """config/web goes with its site; nothing to delete on its own."""

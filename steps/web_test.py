@@ -46,7 +46,7 @@ class WebTest(ArmStep):
     type = "Microsoft.Insights/webtests"
     model = SdkModel("azure.mgmt.applicationinsights.v2022_06_15.models", "WebTest")
     not_managed = (
-        nm(UNUSED, "properties.Configuration", "properties.Request.FollowRedirects", "properties.Request.Headers",
+        nm(UNUSED, "properties.Configuration", "properties.Request.FollowRedirects",
                "properties.Request.RequestBody", "properties.ValidationRules.ContentValidation",
                "properties.ValidationRules.IgnoreHttpStatusCode")
     )
@@ -59,6 +59,8 @@ class WebTest(ArmStep):
         sets=("properties.Locations",),
         # A test's kind cannot change (ping/standard/multistep are different resources to the service).
         replace_on=("kind", "properties.Kind"),
+        # The probe sends no headers: one added by hand (an Authorization header, a key) is drift.
+        absent=("properties.Request.Headers",),
     ))
 
     def __init__(self, env: EnvironmentSpec, key: str):

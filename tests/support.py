@@ -15,6 +15,18 @@ from provisioner.azure import CLIENTS
 from provisioner.cli.session import Session, load_session
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shared() -> Path:
+    """../shared (arm-examples, azure-policy, design notes): beside the checkout, or beside the folder of
+    worktrees a checkout sits in (/work/wt/<name> -> /work/shared)."""
+    for base in ROOT.parents:
+        if (base / "shared" / "arm-examples").is_dir():
+            return base / "shared"
+    return ROOT.parent / "shared"
+
+
+SHARED = _shared()
 ENVS = ROOT / "envs"
 SUB = "00000000-0000-0000-0000-000000000000"
 
@@ -150,14 +162,20 @@ def waits_for_delegation(outcome: Any, zone: str = "dev.fundrbolt.app") -> bool:
     return outcome.status is Status.WAITING and f"delegate {zone}" in (outcome.error or "")
 
 
+# A site's (slot's) connection strings: App Service creates the empty set with the site (steps/connection_strings.py
+# comes_with_parent), so the planned create finds it already as declared once the site exists.
+COMES_WITH_PARENT = ("connection_strings", "slot_connection_strings")
+
+
 def created_fresh(outcome: Any) -> bool:
     """What a step's outcome is on a fresh cloud: applied, except a PostgreSQL parameter the tool sets to
     the value Azure's server already has by default (require_secure_transport, ssl_min_protocol_version,
-    log_checkpoints: read back equal, nothing to write)."""
+    log_checkpoints: read back equal, nothing to write) and a set Azure creates with its parent."""
     from provisioner.core.model import Status
 
     return outcome.status is Status.APPLIED or (
-        outcome.status is Status.UNCHANGED and outcome.change.step.startswith("postgres_configuration:"))
+        outcome.status is Status.UNCHANGED and (outcome.change.step.startswith("postgres_configuration:")
+                                                or outcome.change.step in COMES_WITH_PARENT))
 
 
 def meet_preconditions(sub: Session, clients: Any) -> None:

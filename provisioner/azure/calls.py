@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from provisioner.core.errors import AzureCallError
+from provisioner.core.model import CLEAR
 
 # ARM's AuthorizationFailed message names the action and the scope ("The client 'x' with object id 'y' does
 # not have authorization to perform action 'Microsoft.Resources/subscriptions/resourcegroups/read' over scope
@@ -77,6 +78,8 @@ def call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run one SDK call, mapping azure-core errors onto our error tree (message never includes bodies)."""
     from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestError
 
+    args = tuple(_json_body(a) for a in args)
+    kwargs = {k: _json_body(v) for k, v in kwargs.items()}
     try:
         return operation(*args, **kwargs)
     except HttpResponseError as exc:
@@ -95,6 +98,38 @@ def call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise AzureCallError(f"cannot reach the endpoint: {_short(str(exc))}", retryable=True) from None
     except AzureError as exc:
         raise AzureCallError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+def _has_clear(value: Any) -> bool:
+    if value is CLEAR:
+        return True
+    if isinstance(value, dict):
+        return any(_has_clear(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_clear(v) for v in value)
+    return False
+
+
+def _wire_json(value: Any) -> Any:
+    """CLEAR -> null; other None values left out, as an SDK model would."""
+    if value is CLEAR:
+        return None
+    if isinstance(value, dict):
+        return {k: _wire_json(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_wire_json(v) for v in value]
+    return value
+
+
+def _json_body(value: Any) -> Any:
+    """A body that clears members (CLEAR) goes as JSON bytes (the operations accept IO[bytes] bodies): an SDK
+    model would drop the nulls that do the clearing. Any other argument is passed as it is."""
+    if isinstance(value, dict) and _has_clear(value):
+        import io
+        import json
+
+        return io.BytesIO(json.dumps(_wire_json(value)).encode())
+    return value
 
 
 def permission_message(status: int | None, code: str | None, message: str) -> str | None:

@@ -112,6 +112,10 @@ def az_script(spec: Spec, subscription: str = "<subscription-id>", repo: str = "
         lines.append(f'gh variable set {ident.variable} --repo "$REPO" --body "${app}"')
     lines += ["", 'gh variable set AZURE_TENANT_ID --repo "$REPO" --body "$(az account show --query tenantId -o tsv)"',
               'gh variable set AZURE_SUBSCRIPTION_ID --repo "$REPO" --body "$SUBSCRIPTION"']
+    # Their roles at the subscription are then expected: drift reports any other principal's (steps/owned_access.py).
+    sps = ", ".join(f'\\"${i.key}_sp\\"' for i in spec.identities)
+    lines += ["", "# Commit this section to envs/common.toml: these identities' roles at the subscription are expected.",
+              f'printf \'%s\\n\' "[access]" "subscription_principals = [{sps}]"']
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from provisioner.cli.exitcodes import EXIT_ERROR, EXIT_OK
 from provisioner.cli.session import Session, TargetSpec, connect, hold_run_lock
+from provisioner.core import redact
 from provisioner.operate.deploy import (
     Backend,
     BackendTarget,
@@ -24,7 +25,8 @@ from provisioner.operate.migrations import DbAccess
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    # Every progress line of a deploy goes through the masker (the hook's command line can hold a DSN).
+    print(redact.scrub(line), file=sys.stderr, flush=True)
 
 
 def gates(local: bool, timeout: float | None) -> Gates:
@@ -91,9 +93,9 @@ def _run(session: Session, spec: TargetSpec, target: BackendTarget, health_timeo
             try:
                 done = action(backend)
             except DeployFailed as exc:
-                print(f"FAILED: {exc}", file=sys.stderr)
+                print(f"FAILED: {redact.scrub(str(exc))}", file=sys.stderr)
                 return EXIT_ERROR
-    print(done)
+    print(redact.scrub(done))
     return EXIT_OK
 
 

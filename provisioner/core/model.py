@@ -28,6 +28,17 @@ UNKNOWN: Any = _Unknown()
 SENSITIVE = "(sensitive)"
 
 
+class _Clear:
+    """Marker in an update body: remove this member (sent as JSON null, which a merge patch reads as "remove":
+    RFC 7396). An SDK model drops None, so the SDK boundary sends bodies holding it as JSON itself."""
+
+    def __repr__(self) -> str:
+        return "(cleared)"
+
+
+CLEAR: Any = _Clear()
+
+
 @dataclass(frozen=True)
 class ResourceRef:
     """Where a resource lives. `scope` overrides the group-based id for extension/subscription resources."""

@@ -6,12 +6,15 @@ import copy
 from fnmatch import fnmatchcase
 from typing import Any
 
+from provisioner.core.model import CLEAR
 from provisioner.engine.diff import Rules, azure_managed_tag, covers, get_path
 
 
 def _set_path(body: dict, parts: list[str], value: Any) -> None:
     for part in parts[:-1]:
-        body = body.setdefault(part, {})
+        if not isinstance(body.get(part), dict):
+            body[part] = {}
+        body = body[part]
     body[parts[-1]] = value
 
 
@@ -27,6 +30,12 @@ def carry_owned(desired: dict, observed: dict | None, rules: Rules) -> dict:
             have = get_path(observed, path)
             if have is not None:
                 _set_path(body, path.split("."), copy.deepcopy(have))
+    # A field declared absent that has a value (a hand-added DNS server, a storage copy scope) is cleared with
+    # an explicit null: ARM's PATCH is a JSON merge patch, where null removes a member (RFC 7396; ARM RPC
+    # guidelines), and a PUT with null leaves it unset. Paths with wildcards or list markers name no member.
+    for pattern in rules.absent:
+        if not any(ch in pattern for ch in "*?[") and not _empty(get_path(observed, pattern)):
+            _set_path(body, pattern.split("."), CLEAR)
     tags, seen = body.get("tags"), observed.get("tags")
     if isinstance(tags, dict) and isinstance(seen, dict):
         for key, value in seen.items():
@@ -41,6 +50,10 @@ def carry_owned(desired: dict, observed: dict | None, rules: Rules) -> dict:
                 if key not in want and any(fnmatchcase(key, p) for p, _ in rules.managed_keys):
                     want[key] = copy.deepcopy(value)
     return body
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == [] or value == {} or value == ""
 
 
 def _leaf_paths(body: Any, path: str = "") -> list[str]:

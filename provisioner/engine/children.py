@@ -51,6 +51,15 @@ class Children:
     def delete(self, clients: Any, child: Child) -> None:
         raise NotImplementedError
 
+    def declared(self, step_refs: Iterable[tuple[str, ResourceRef]]) -> set[str]:
+        """Names (lower-cased) of the children some step declares; by default a step of the child type whose
+        id is under the parent (`declared_names`). A collection of several child types overrides it."""
+        return declared_names(self, step_refs)
+
+    def type_of(self, child: Child) -> str:
+        """The ARM type of one listed child (a DNS zone's record sets are of one type per record kind)."""
+        return self.child_type
+
     def declared_from(self, observed: Mapping[str, dict | None]) -> set[str]:
         """Names declared by what other resources say (rules named after a site's outbound addresses), for
         collections whose children no step names one by one. `observed` is what the plan read."""
@@ -82,7 +91,7 @@ def undeclared(collection: Children, listed: Sequence[Child], declared: set[str]
     for child in sorted(listed, key=lambda c: c.name.lower()):
         if child.name.lower() in declared or collection.platform(child):
             continue
-        ref = ResourceRef(subscription_id, resource_group, collection.child_type, child.name, scope=child.id)
+        ref = ResourceRef(subscription_id, resource_group, collection.type_of(child), child.name, scope=child.id)
         props = tuple(PropertyChange(path, value, None) for path, value in collection.shown(child).items())
         hold: Hold | None = None
         if collection.kind == "report":

@@ -20,6 +20,7 @@ from provisioner.core.model import (
     Ignored,
     PropertyChange,
 )
+from provisioner.core.redact import reference
 
 Normalizer = Callable[[Any], Any]
 
@@ -65,6 +66,7 @@ class Rules:
     ignore: tuple[tuple[str, str], ...] = ()  # (path pattern, reason): never compared (write-only echoes)
     write_only: tuple[str, ...] = ()  # sent on create, never returned by GET: not compared once it exists
     sensitive: tuple[str, ...] = ()  # shown as (sensitive)
+    plain: tuple[str, ...] = ()  # shown in clear although `sensitive` matches (settings an env file declares)
     replace_on: tuple[str, ...] = ()  # immutable: a change means delete + create
     normalizers: tuple[tuple[str, Normalizer], ...] = ()  # (path pattern, fn) applied to both sides
     sets: tuple[str, ...] = ()  # list paths whose order Azure does not keep
@@ -230,10 +232,12 @@ class _Differ:
         return None
 
     def emit(self, path: str, before: Any, after: Any) -> None:
-        sensitive = _match(path, self.rules.sensitive) or _match(path, self.rules.write_only)
+        sensitive = (_match(path, self.rules.sensitive) and not _match(path, self.rules.plain)) \
+            or _match(path, self.rules.write_only)
         if sensitive:
-            before = SENSITIVE if before is not None else None
-            after = SENSITIVE if after is not None and after is not UNKNOWN else after
+            # A Key Vault reference names where a secret is, it is not one: shown as it is.
+            before = SENSITIVE if before is not None and not reference(before) else before
+            after = SENSITIVE if after is not None and after is not UNKNOWN and not reference(after) else after
         self.result.changes.append(
             PropertyChange(path, before, after, sensitive, requires_replace=_match(path, self.rules.replace_on))
         )
@@ -241,7 +245,9 @@ class _Differ:
     def account(self, path: str, value: Any) -> None:
         """A field Azure returned that we did not declare: counted by class, or drift inside an owned element."""
         if self.absent.covers(path):
-            if not _empty(value):  # declared absent: compared, and present is drift
+            # declared absent: compared, and present is drift (after the path's normalizer: an identity of
+            # type "None" is no identity)
+            if not _empty(self.norm(path, value)):
                 self.emit(path, value, None)
             return
         found = self.classify(path)

@@ -21,7 +21,7 @@ from provisioner.core.model import (
     PropertyChange,
     ReadError,
 )
-from provisioner.engine.children import Child, Children, declared_names, undeclared
+from provisioner.engine.children import Child, Children, undeclared
 from provisioner.engine.diff import DiffResult, diff
 from provisioner.engine.graph import Graph
 from provisioner.engine.locks import (
@@ -214,7 +214,7 @@ def _undeclared_children(steps: Sequence[Step], children: Sequence[Children], ob
         if isinstance(kids, Exception):
             errors.append(ReadError(collection.name, str(kids)))
             continue
-        declared = declared_names(collection, refs) | {n.lower() for n in collection.declared_from(observed)}
+        declared = collection.declared(refs) | {n.lower() for n in collection.declared_from(observed)}
         out += undeclared(collection, kids, declared, locked, first.ref.subscription_id, first.ref.resource_group or "",
                           ids)
     return out

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from provisioner.core import redact
 from provisioner.core.errors import AzureCallError
 from provisioner.operate.backend import Backend, BackendTarget, DeployFailed, Gates, backend_target, image_of
 from provisioner.operate.deploy_record import Record, after_deploy, after_rollback, rollback_refusal
@@ -60,14 +61,16 @@ def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callab
              db: DbAccess | None = None) -> None:
     """The pre-swap hook (e.g. Alembic migrations): runs after the slot serves the new version, before the swap,
     with the database's URL and a fresh Entra token as its password when `db` is given (migrations.py)."""
-    say(f"running the pre-swap hook: {command}" + (f" (signed in to {db.fqdn} as {db.user})" if db else ""))
+    # The operator's command line may carry a credential (a DSN, `DB_PASS=...`): shown through the masker.
+    say(f"running the pre-swap hook: {redact.scrub(command)}"
+        + (f" (signed in to {db.fqdn} as {db.user})" if db else ""))
     env = {**os.environ, "DEPLOY_ENV": env_name, "DEPLOY_IMAGE": image, "DEPLOY_SLOT_URL": slot_url,
            **(db.env() if db else {})}
     # Its output goes to stderr with ours: stdout carries only the command's result line.
     code = subprocess.run(command, shell=True, env=env, check=False,  # noqa: S602 - the operator's command
                           stdout=sys.stderr).returncode
     if code != 0:
-        raise DeployFailed(f"pre-swap hook failed (exit {code}): {command}")
+        raise DeployFailed(f"pre-swap hook failed (exit {code}): {redact.scrub(command)}")
 
 
 def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | None = None,

@@ -12,9 +12,9 @@ from typing import Any
 
 from provisioner.engine.diff import AZURE_MANAGED_TAGS, Rules, covers
 from provisioner.engine.step import Step
-from tests.support import ROOT, session
+from tests.support import SHARED, session
 
-EXAMPLES = ROOT.parent / "shared" / "arm-examples"
+EXAMPLES = SHARED / "arm-examples"
 ENVS = ("dev", "staging", "production")
 DROP: Any = object()  # the example has no value here: the derived desired state does not declare it
 # Tags Azure adds by itself (INDEX trap 1): never part of a desired state, so the step must ignore them.
@@ -29,6 +29,8 @@ PATH_ARTIFACTS: dict[str, dict[str, str]] = {
     # The Flex Consumption PUT response omits `kind` (INDEX #6); our read is GET /sites, which returns it
     # (GetWebApp, INDEX #7): the omission is this response's, not something a GET ever shows.
     "Microsoft.Web/sites/2024-11-01/CreateOrUpdateFunctionAppFlexConsumption.json": {"kind": "PUT response omits kind"},
+    "Microsoft.Insights/actionGroups/2026-09-01/createOrUpdateActionGroup.json": {
+        "identity.type": "doc artifact: the 201 body omits identity (INDEX #51)"},
     "Microsoft.DBforPostgreSQL/flexibleServers/2024-08-01/ServerCreate.json": {
         "properties.network.privateDnsZoneArmResourceId": "doc artifact: gains '.azure.com'"},
 }

@@ -305,6 +305,8 @@ class Runner:
         with_ = {k: _str(expr.interpolate(v)) for k, v in (step.get("with") or {}).items()}
         if action == "actions/checkout":
             for part in ("envs", "ci", ".github", "requirements.lock", "pyproject.toml"):
+                if part in self.files:
+                    continue  # the test's version of it: what the team committed after the setup
                 src = self.root / part
                 (shutil.copytree if src.is_dir() else shutil.copy)(src, workspace / part)
             for name, path in self.files.items():

@@ -43,6 +43,7 @@ class Mutation:
     label: str  # what was done, for the report
     dropped: Any = None  # for "drop a list element": the element taken out
     added: Any = None  # for "add a list element" / "change ... inside an element": the element written
+    reported_at: str | None = None  # where the differ reports it (an absent ancestor), for model fields
 
 
 def leaves(body: Any, path: str = "") -> list[tuple[str, Any]]:
@@ -77,8 +78,93 @@ def _other(key: str, value: Any) -> Any:
     return None
 
 
+def excluded_by(step: Step, path: str) -> str | None:
+    """Why a field is not changed by the corpus (it cannot be compared as a change in place), or None."""
+    rules = step.rules
+    if any(fnmatchcase(path, p) or path.startswith(p + ".") for p in rules.write_only):
+        return "write-only"
+    if any(fnmatchcase(path, p) for p, _ in rules.ignore):
+        return "ignored by rule"
+    if any(covers(p, path) for p in rules.replace_on):
+        return "immutable: Azure refuses the change in place"
+    if path in getattr(step, "grows_only", ()):
+        return "grows only"
+    if path.endswith("odata.type"):
+        return "polymorphic discriminator: changing it changes the object's type, not a value"
+    if path.split(".")[0] in ("id", "name", "type", "etag", "systemData", "location") or path.startswith("tags"):
+        return "the envelope (tags are changed as an owned dict)"
+    if path in rules.exact:
+        return "owned whole: its keys are changed, removed and added as a dict"
+    return None
+
+
+def compared_by(step: Step, desired: dict[str, Any], path: str) -> str | None:
+    """The path the differ reports a change of `path` at, when the step compares it; None when it does not.
+    (The class is the step's; which fields are tried is not: tests/e2e/model_mutations.py.)"""
+    from provisioner.engine.diff import rule_path
+    from provisioner.engine.fields import declared_paths
+
+    rules = step.rules
+    absent = next((a for a in rules.absent if covers(a, path)), None)
+    if absent:
+        return absent
+    if any(covers(p, path) for p, _ in rules.not_managed):
+        return None
+    declared = {rule_path(p) for p in declared_paths(desired)}
+    if path in declared:
+        return path
+    for key in rules.exact:
+        if path.startswith(key + "."):
+            return path
+    return None
+
+
+def field_mutations(step: Step, desired: dict[str, Any], observed: dict[str, Any], fields: list[Any],
+                    others: int) -> tuple[list[Mutation], list[Mutation], list[str]]:
+    """One weaker value for each sampled model field: (compared ones, uncompared ones, skipped with why)."""
+    from tests.e2e.model_mutations import weaker
+
+    compared: list[Mutation] = []
+    uncompared: list[Mutation] = []
+    skipped: list[str] = []
+    for field in fields:
+        path = field.path
+        why = excluded_by(step, path)
+        if why:
+            skipped.append(f"{path} ({why})")
+            continue
+        current = get_value(observed, path)
+        if path.endswith("linuxFxVersion"):
+            new: Any = "DOCKER|ghcr.io/mallory/api:latest"  # the weaker image is one from another registry
+        elif path.endswith("valueSha256"):
+            new = HAND_SECRET_SHA256
+        else:
+            new = weaker(field, current)
+        if new is None or new == current:
+            skipped.append(f"{path} (no weaker value for {field.kind})")
+            continue
+        at = compared_by(step, desired, path)
+        if at and at != path and any(c.reported_at == at for c in compared):
+            # Another field inside the same declared-absent one (a DNS server beside a DNS server): the same
+            # rule reports both, so one of them is enough.
+            skipped.append(f"{path} (inside {at}, which another field already exercises)")
+            continue
+        m = Mutation(path, new, f"set {new!r}", reported_at=at)
+        (compared if at else uncompared).append(m)
+    return compared, uncompared[:others] if others >= 0 else uncompared, skipped
+
+
+def get_value(body: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(body, dict):
+            return None
+        body = body.get(part)
+    return body
+
+
 def mutations(step: Step, desired: dict[str, Any]) -> tuple[list[Mutation], list[str]]:
-    """What to change for every property the step manages; also the paths left alone and why."""
+    """Owned-whole dicts and declared lists of the step: change, remove, add keys and elements (their shapes
+    come from the declared body); scalar fields come from the SDK model (field_mutations)."""
     rules = step.rules
     out: list[Mutation] = []
     skipped: list[str] = []
@@ -111,6 +197,8 @@ def mutations(step: Step, desired: dict[str, Any]) -> tuple[list[Mutation], list
             out.append(Mutation(f"{key}.{last}", None, f"remove {key}.{last}"))
         out.append(Mutation(f"{key}.{HAND_TAG[0]}", HAND_TAG[1], f"add a hand-made {key} key"))
     for path, value in leaves({k: v for k, v in desired.items() if k not in rules.exact}):
+        if not isinstance(value, list):
+            continue  # scalar fields: from the SDK model (field_mutations), not from what the step declares
         why = excluded(path)
         if why:
             skipped.append(f"{path} ({why})")
@@ -121,12 +209,6 @@ def mutations(step: Step, desired: dict[str, Any]) -> tuple[list[Mutation], list
                 continue
             out.append(Mutation(path, value[:-1], "drop a list element", dropped=value[-1]))
             out += list_mutations(path, value)
-            continue
-        new = HAND_SECRET_SHA256 if path.endswith("valueSha256") else _other(path.rsplit(".", 1)[-1], value)
-        if new is None:
-            skipped.append(f"{path} (no mutation for {type(value).__name__})")
-            continue
-        out.append(Mutation(path, new, f"set {new!r}"))
     return out, skipped
 
 
@@ -184,7 +266,9 @@ def set_path(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     node = out
     parts = path.split(".")
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
     if value is None:
         node.pop(parts[-1], None)
     else:
@@ -235,7 +319,8 @@ class Rest:
         while time.monotonic() < deadline:
             _, body = self.call("GET", url)
             state = str(((body or {}).get("properties") or {}).get("provisioningState") or "succeeded").lower()
-            if state in ("succeeded", "failed", "canceled"):
+            # Communication Services' steady state is Running (provisioner/engine/step.py Step.settled).
+            if state in ("succeeded", "failed", "canceled", "running"):
                 return
             time.sleep(0.02)
 

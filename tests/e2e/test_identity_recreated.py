@@ -61,7 +61,7 @@ def _run(s: Session, conn: Connection) -> tuple[Plan, dict[str, Status]]:
 
 def _the_two(plan: Plan) -> tuple[Change, Change]:
     grant = next(c for c in plan.changes if c.step == "key_vault_access")
-    [stale] = [c for c in plan.changes if c.collection == "key_vault/roleAssignments"]
+    [stale] = [c for c in plan.changes if c.collection == "resource_group/roleAssignments"]
     return grant, stale
 
 
@@ -161,7 +161,7 @@ def test_production_through_the_cli_provision_exits_0_and_the_plan_says_what_is_
     plan = cli("plan", "--env", "production", "--arm-endpoint", cloud.url, "--output", "json")
     assert plan.code == 2, plan.err
     changes = pending(plan)
-    [stale] = [c for c in changes.values() if c.get("collection") == "key_vault/roleAssignments"]
+    [stale] = [c for c in changes.values() if c.get("collection") == "resource_group/roleAssignments"]
     assert changes["key_vault_access"]["action"] == "create" and not changes["key_vault_access"].get("refused")
     assert {"path": "properties.principalId", "before": old, "after": None} in stale["properties"]
     assert stale["action"] == "delete" and stale["refused"].startswith("left for a person:")

@@ -72,7 +72,14 @@ def test_the_running_image_belongs_to_deployments(cloud, clients):
     plan, _ = make_plan(sub, Connection(clients, Timing.local()), Policy())
     change = next(c for c in plan.changes if c.step == "web_app_config")
     assert change.action is Action.NOOP
-    assert any(i.path == "properties.linuxFxVersion" and "deployments" in i.rule for i in change.ignored)
+    # Deployments own the tag, the env files the registry: the same image from another registry is drift.
+    status, _ = rest(cloud.url, "PATCH", site + "/config/web", {"properties": {
+        "linuxFxVersion": "DOCKER|evil.example.com/fundrbolt-api:sha-1234"}}, caller="mallory@example.com",
+        api_version="2024-11-01")
+    assert status == 200
+    plan, _ = make_plan(sub, Connection(clients, Timing.local()), Policy())
+    change = next(c for c in plan.changes if c.step == "web_app_config")
+    assert change.action is Action.UPDATE and [d.path for d in change.properties] == ["properties.linuxFxVersion"]
 
 
 def test_a_tag_added_to_the_site_by_hand_is_drift_and_provision_removes_it(cloud, clients):

@@ -31,7 +31,7 @@ def _hand_made(url: str, env: str) -> dict[str, str]:
                                                    {"properties": {"startIpAddress": "0.0.0.0",
                                                                    "endIpAddress": "255.255.255.255"}}, "2024-08-01"),
         "postgres_server/databases/scratch": (f"{_pg(env)}/databases/scratch", {"properties": {}}, "2024-08-01"),
-        "key_vault/roleAssignments/0b1e0000-0000-4000-8000-000000000001": (
+        "resource_group/roleAssignments/0b1e0000-0000-4000-8000-000000000001": (
             f"{_vault(env)}/providers/Microsoft.Authorization/roleAssignments/0b1e0000-0000-4000-8000-000000000001",
             {"properties": {"roleDefinitionId": KV_SECRETS_USER, "principalId": STRANGER, "principalType": "User"}},
             "2022-04-01"),

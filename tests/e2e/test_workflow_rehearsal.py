@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -63,6 +64,13 @@ def world(tmp_path_factory) -> Iterator[tuple[LocalCloud, Runner]]:
         done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], env=env, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
+        # What the setup says to commit: its identities' roles at the subscription are expected (not drift).
+        envs = work / "envs"
+        shutil.copytree(ROOT / "envs", envs)
+        access = done.stdout[done.stdout.index("[access]\n"):]
+        assert re.fullmatch(r'\[access\]\nsubscription_principals = \["[0-9a-f-]{36}", "[0-9a-f-]{36}"\]\n', access), access
+        with (envs / "common.toml").open("a") as common:
+            common.write("\n" + access)
         dist = work / "admin-dist"
         dist.mkdir()
         (dist / "index.html").write_text("<h1>Fundrbolt admin</h1>")
@@ -71,7 +79,7 @@ def world(tmp_path_factory) -> Iterator[tuple[LocalCloud, Runner]]:
         # Key Vault speak TLS with the local cloud's certificate.
         machine = {"PROVISIONER_ARM_ENDPOINT": cloud.url, "AZURE_AUTHORITY_HOST": cloud.tls_url,
                    "PYTHONUNBUFFERED": "1"}
-        yield cloud, Runner(ROOT, work, REPO, issuer, machine, repo_vars, {"admin-dist": dist})
+        yield cloud, Runner(ROOT, work, REPO, issuer, machine, repo_vars, {"admin-dist": dist, "envs": envs})
     issuer.close()
 
 

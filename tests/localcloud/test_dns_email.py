@@ -170,3 +170,15 @@ def test_static_custom_domain_needs_its_cname(c):
     record(c, "admin", "CNAME", {"TTL": 3600, "CNAMERecord": {"cname": default}})
     wait(sdk(c.web.static_sites.begin_create_or_update_static_site_custom_domain, RG, "swa", host, body))
     assert get(c.web.static_sites.get_static_site_custom_domain, RG, "swa", host)["properties"]["status"] == "Ready"
+
+
+def test_every_record_set_of_a_zone_is_listed_whatever_its_type(c):
+    """RecordSets_ListByDnsZone / ListAllByDnsZone: all types, the apex NS and SOA included; a missing zone is 404."""
+    record(c, "api", "CNAME", {"TTL": 3600, "CNAMERecord": {"cname": "app.azurewebsites.net"}})
+    record(c, "shop", "NS", {"TTL": 3600, "NSRecords": [{"nsdname": "ns1.example.org."}]})
+    for listing in (c.dns.record_sets.list_by_dns_zone, c.dns.record_sets.list_all_by_dns_zone):
+        found = sorted((r.type.rsplit("/", 1)[-1].upper(), r.name) for r in listing(RG, ZONE))
+        assert found == [("CNAME", "api"), ("NS", "@"), ("NS", "shop"), ("SOA", "@")]
+    with pytest.raises(AzureCallError) as missing:
+        sdk(lambda: list(c.dns.record_sets.list_all_by_dns_zone(RG, "nowhere.fundrbolt.app")))
+    assert missing.value.status == 404

@@ -334,3 +334,34 @@ def test_a_metric_alert_window_shorter_than_its_frequency_is_refused(cloud, rg):
     assert status == 400 and "window size" in err["error"]["message"]
     body["properties"]["windowSize"] = "PT1H"
     assert raw(cloud, "PUT", alert + "?api-version=2018-03-01", body)[0] in (200, 201)
+
+
+def test_sftp_needs_a_hierarchical_namespace(make, rg):
+    """SFTP on a storage account without HNS is refused (MicrosoftDocs/azure-docs#84233); local users are not."""
+    from azure.mgmt.storage import StorageManagementClient
+
+    st = make(StorageManagementClient)
+    st.storage_accounts.begin_create(rg, "sftpst1", {"location": "eastus", "kind": "StorageV2",
+                                                     "sku": {"name": "Standard_LRS"}}).result()
+    with pytest.raises(HttpResponseError) as refused:
+        st.storage_accounts.update(rg, "sftpst1", {"properties": {"isSftpEnabled": True}})
+    assert refused.value.status_code == 400 and "isSftpEnabled" in str(refused.value)
+    st.storage_accounts.update(rg, "sftpst1", {"properties": {"isLocalUserEnabled": True}})
+    assert st.storage_accounts.get_properties(rg, "sftpst1")["properties"]["isLocalUserEnabled"] is True
+    st.storage_accounts.begin_create(rg, "sftpst2", {"location": "eastus", "kind": "StorageV2", "sku": {
+        "name": "Standard_LRS"}, "properties": {"isHnsEnabled": True, "isSftpEnabled": True}}).result()
+    assert st.storage_accounts.get_properties(rg, "sftpst2")["properties"]["isSftpEnabled"] is True
+
+
+def test_redis_refuses_a_version_it_does_not_offer(make, rg):
+    """redisVersion: "Supported versions: 4.0, 6.0 (latest)" (azure-mgmt-redis RedisResource): others are refused."""
+    from azure.mgmt.redis import RedisManagementClient
+
+    redis = make(RedisManagementClient)
+    body = {"location": "eastus", "properties": {"sku": {"name": "Basic", "family": "C", "capacity": 0}}}
+    for version in ("6", "4.0", "latest"):
+        redis.redis.begin_create(rg, f"cache{version.replace('.', '')}", {**body, "properties": {
+            **body["properties"], "redisVersion": version}}).result()
+    with pytest.raises(HttpResponseError) as refused:
+        redis.redis.begin_create(rg, "cache7", {**body, "properties": {**body["properties"], "redisVersion": "7.2"}}).result()
+    assert refused.value.status_code == 400

@@ -140,3 +140,22 @@ def test_host_name_binding(web, rg, plan, make):
     assert [b.name for b in web.web_apps.list_host_name_bindings(rg, "app-4")] == ["app-4/api.fundrbolt.app"]
     web.web_apps.delete_host_name_binding(rg, "app-4", "api.fundrbolt.app")
     assert "api.fundrbolt.app" not in web.web_apps.get(rg, "app-4").host_names
+
+
+def test_vnet_routing_has_two_names_for_one_setting(cloud, web, rg, plan):
+    """API 2024-11-01 renamed vnetRouteAllEnabled & co to outboundVnetRouting.* (SDK OutboundVnetRouting:
+    "Previously called VnetRouteAllEnabled"): a write of either name is read back under both."""
+    web.web_apps.begin_create_or_update(rg, "app-r", _site(plan)).result()
+
+    def props():
+        return web.web_apps.get(rg, "app-r")["properties"]
+
+    assert props()["vnetRouteAllEnabled"] is False and props()["outboundVnetRouting"]["applicationTraffic"] is False
+    web.web_apps.update(rg, "app-r", {"properties": {"vnetRouteAllEnabled": True}})
+    routing = props()["outboundVnetRouting"]
+    assert routing["applicationTraffic"] is True and routing["allTraffic"] is False
+    web.web_apps.update(rg, "app-r", {"properties": {"outboundVnetRouting": {"applicationTraffic": False,
+                                                                             "imagePullTraffic": True}}})
+    p = props()
+    assert (p["vnetRouteAllEnabled"], p["vnetImagePullEnabled"], p["vnetContentShareEnabled"]) == (False, True, False)
+    assert p["outboundVnetRouting"]["imagePullTraffic"] is True

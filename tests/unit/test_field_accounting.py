@@ -205,13 +205,27 @@ def test_azure_managed_tags_are_ignored_on_every_step_by_one_rule():
             assert tag_changes == [], f"{env} {s.name}: {tag_changes}"
 
 
-def test_repairing_site_config_never_sends_the_deployed_image_back():
-    from provisioner.engine.carry import carry_owned
-
+def test_repairing_site_config_never_sends_the_deployed_image_back(c):
+    """Deployments own the image's tag: a deployed tag from the declared registry is not drift, and a repair
+    of something else never sends the env file's image back over it."""
     s = step(session("dev"), "web_app_config")
     desired = s.desired({})
-    observed = {"properties": {**desired["properties"], "linuxFxVersion": "DOCKER|ghcr.io/x/api:deployed", "minTlsVersion": "1.0"}}
-    assert [c.path for c in diff(desired, observed, s.rules).changes] == ["properties.minTlsVersion"]
-    body = carry_owned(desired, observed, s.rules)
-    assert body["properties"].get("linuxFxVersion") in (None, "DOCKER|ghcr.io/x/api:deployed")  # never the env file's
-    assert body["properties"]["minTlsVersion"] == desired["properties"]["minTlsVersion"]
+    deployed = "DOCKER|fundrbolt.azurecr.io/fundrbolt-api:2026.12.01-7"
+    observed = {"properties": {**desired["properties"], "linuxFxVersion": deployed, "minTlsVersion": "1.0"}}
+    changes = diff(desired, observed, s.rules).changes
+    assert [c.path for c in changes] == ["properties.minTlsVersion"]
+    s.update(c, desired, observed, changes)
+    [sent] = [call.args[2] for call in c.web.web_apps.update_configuration.call_args_list]
+    assert "linuxFxVersion" not in sent["properties"]
+    assert sent["properties"]["minTlsVersion"] == desired["properties"]["minTlsVersion"]
+
+
+def test_an_image_from_a_registry_no_env_file_declares_is_drift_and_the_repair_puts_the_declared_one_back(c):
+    s = step(session("dev"), "web_app_config")
+    desired = s.desired({})
+    observed = {"properties": {**desired["properties"], "linuxFxVersion": "DOCKER|ghcr.io/mallory/api:latest"}}
+    changes = diff(desired, observed, s.rules).changes
+    assert [(c.path, c.before) for c in changes] == [("properties.linuxFxVersion", "DOCKER|ghcr.io/mallory/api:latest")]
+    s.update(c, desired, observed, changes)
+    sent = c.web.web_apps.update_configuration.call_args.args[2]
+    assert sent["properties"]["linuxFxVersion"] == "DOCKER|fundrbolt.azurecr.io/fundrbolt-api:latest"

@@ -74,7 +74,7 @@ VAULT = f"{GROUP}/providers/Microsoft.KeyVault/vaults/fundrbolt-production-kv"
 def test_a_new_principal_is_a_new_assignment_and_the_stale_one_is_left_for_a_person_under_the_vault_lock():
     """Role assignments are immutable: the site's identity re-created (new principal) is a CREATE of a new
     assignment, never a replace (whose delete the vault's lock refuses). The stale one is a child of the owned
-    collection `key_vault/roleAssignments`: left for a person while the lock stands, revoked without it."""
+    collection `resource_group/roleAssignments` (every assignment in the group, the vault's too): left for a person while the lock stands, revoked without it."""
     s = session("production")
     grant = step(s, "key_vault_access")
     grant.desired({"web_app": {"identity": {"principalId": "old-principal"}}})
@@ -86,14 +86,14 @@ def test_a_new_principal_is_a_new_assignment_and_the_stale_one_is_left_for_a_per
     assert change.action is Action.CREATE and change.refused is None
     assert change.ref.id == f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/{grant.resource_name}"
 
-    collection = next(c for c in owned_children(s.env) if c.name == "key_vault/roleAssignments")
+    collection = next(c for c in s.children if c.name == "resource_group/roleAssignments")
     stale = Child(f"{VAULT}/providers/Microsoft.Authorization/roleAssignments/{old}", old, {"properties": {
         "scope": VAULT, "principalId": "old-principal", "roleDefinitionId": desired["properties"]["roleDefinitionId"]}})
     ours = Child(change.ref.id, grant.resource_name, {"properties": {"scope": VAULT, "principalId": "new-principal"}})
     declared = children.declared_names(collection, [(x.name, x.ref) for x in s.steps])
     [held] = children.undeclared(collection, [stale, ours], declared, sorted(lock_scopes(s.steps)), SUB,
                              "fundrbolt-production-rg")
-    assert held.action is Action.DELETE and held.ref.name == old and held.collection == "key_vault/roleAssignments"
+    assert held.action is Action.DELETE and held.ref.name == old and held.collection == "resource_group/roleAssignments"
     assert held.refused and held.refused.startswith("left for a person:") and "fundrbolt-production-kv" in held.refused
     assert ("properties.principalId", "old-principal") in {(p.path, p.before) for p in held.properties}
     # Without a lock (staging, dev) provision revokes it: it grants access to the vault.

@@ -97,5 +97,5 @@ def test_an_upgrade_with_other_changes_patches_them_after_it(c, dev):
     s.update(c, desired, observed, change.properties)
     first, second = c.postgres.servers.begin_update.call_args_list
     assert first.args[2] == {"properties": {"version": "17"}}
-    assert second.args[2]["properties"]["backup"] == {"backupRetentionDays": 7}
+    assert second.args[2]["properties"]["backup"] == {"backupRetentionDays": 7, "immutableBackup": "Disabled"}
     assert "administratorLoginPassword" not in second.args[2]["properties"]

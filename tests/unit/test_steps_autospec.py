@@ -1,6 +1,7 @@
 """Each step calls the real SDK operations with the right arguments (autospec'd from the SDK classes)."""
 
 
+from provisioner.engine.reconciler import Policy, decide
 from tests.support import session, step
 
 RG = "fundrbolt-dev-rg"
@@ -67,12 +68,21 @@ def test_key_vault(c, dev):
     desired = s.desired({})
     p = desired["properties"]
     assert p["enableSoftDelete"] is True and p["enableRbacAuthorization"] is True
-    assert "enablePurgeProtection" not in p  # dev: off, and Azure refuses an explicit false
+    # dev: off, and compared (on by hand is drift nobody can undo); Azure refuses an explicit false, so it is
+    # never sent
+    assert p["enablePurgeProtection"] is False
     c.keyvault.vaults.get_deleted.return_value = None  # no soft-deleted vault holds the name
     s.create(c, desired)
-    c.keyvault.vaults.begin_create_or_update.assert_called_once_with(RG, "fundrbolt-dev-kv", desired)
+    [(_rg, _name, sent)] = [call.args for call in c.keyvault.vaults.begin_create_or_update.call_args_list]
+    assert (_rg, _name) == (RG, "fundrbolt-dev-kv") and "enablePurgeProtection" not in sent["properties"]
+    assert sent["properties"] == {k: v for k, v in p.items() if k != "enablePurgeProtection"}
     s.update(c, desired, desired, ())
-    assert "softDeleteRetentionInDays" not in c.keyvault.vaults.update.call_args.args[2]["properties"]
+    patch = c.keyvault.vaults.update.call_args.args[2]["properties"]
+    assert "softDeleteRetentionInDays" not in patch and "enablePurgeProtection" not in patch
+    observed = {**desired, "properties": {**p, "enablePurgeProtection": True}}
+    change = next(c for c in decide(s, desired, observed, Policy(), False).properties
+                  if c.path == "properties.enablePurgeProtection")
+    assert change.requires_replace  # irreversible: never an update
 
 
 def test_production_vault_has_purge_protection():

@@ -10,11 +10,11 @@ from provisioner.engine.diff import diff
 from provisioner.engine.reconciler import Policy, decide
 from steps.storage_lifecycle import Config as LifecycleConfig
 from steps.storage_lifecycle import policy_rules
-from tests.support import ROOT, session, step
+from tests.support import SHARED, session, step
 
 RG = "fundrbolt-dev-rg"
 ACCOUNT = "fundrboltdevst"
-EXAMPLES = ROOT.parent / "shared" / "arm-examples" / "Microsoft.Storage" / "storageAccounts" / "managementPolicies" / "2025-06-01"
+EXAMPLES = SHARED / "arm-examples" / "Microsoft.Storage" / "storageAccounts" / "managementPolicies" / "2025-06-01"
 
 
 def example(name: str) -> dict:
@@ -32,7 +32,8 @@ def test_containers_from_the_document(dev):
 def test_container_calls(c, dev):
     s = step(dev, "storage_container:database-backups")
     desired = s.desired({})
-    assert desired == {"properties": {"publicAccess": "None"}}
+    assert desired == {"properties": {"publicAccess": "None", "defaultEncryptionScope": "$account-encryption-key",
+                                      "denyEncryptionScopeOverride": False}}
     s.read(c)
     assert c.storage.blob_containers.get.call_args.args == (RG, ACCOUNT, "database-backups")
     s.create(c, desired)

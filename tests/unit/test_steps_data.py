@@ -42,7 +42,7 @@ def test_postgres_sizes_per_environment(env, sku, tier, ha, days):
     p = d["properties"]
     assert d["sku"] == {"name": sku, "tier": tier}
     assert p["highAvailability"] == {"mode": ha}
-    assert p["backup"] == {"backupRetentionDays": days, "geoRedundantBackup": "Disabled"}
+    assert p["backup"] == {"backupRetentionDays": days, "geoRedundantBackup": "Disabled", "immutableBackup": "Disabled"}
     assert (p["version"], p["storage"], p["administratorLogin"]) == ("17", {"storageSizeGB": 32}, "fundrboltadmin")
 
 
@@ -121,7 +121,10 @@ def test_update_patches_without_password_or_create_only_fields(c, dev):
     rg, name, patch = c.postgres.servers.begin_update.call_args.args
     assert (rg, name) == (RG, PG)
     assert "administratorLoginPassword" not in patch["properties"] and "administratorLogin" not in patch["properties"]
-    assert patch["properties"]["backup"] == {"backupRetentionDays": 7}  # geoRedundantBackup is create-only
+    # geoRedundantBackup is create-only; immutable backups are updatable (SDK visibility: update)
+    assert patch["properties"]["backup"] == {"backupRetentionDays": 7, "immutableBackup": "Disabled"}
+    # what is fixed at create is compared, never sent
+    assert not {"dataEncryption", "replicationRole", "replica"} & set(patch["properties"])
     assert patch["sku"] == desired["sku"]
 
 
@@ -193,7 +196,8 @@ def test_redis_sizes_and_declared_msrest_defaults(env, sku):
     assert p["sku"] == sku
     assert (p["minimumTlsVersion"], p["enableNonSslPort"], p["publicNetworkAccess"], p["disableAccessKeyAuthentication"]) == \
         ("1.2", False, "Enabled", False)
-    assert p["redisConfiguration"] == {"authnotrequired": "false"}  # auth required; no AOF on Standard (production.toml explains)
+    # auth required, no Entra sign-in; no AOF on Standard (production.toml explains)
+    assert p["redisConfiguration"] == {"authnotrequired": "false", "aad-enabled": "false"}
 
 
 def test_redis_create_update_read(c, dev_cache):

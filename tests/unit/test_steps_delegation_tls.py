@@ -130,7 +130,8 @@ def test_managed_certificate_body_and_calls(c, prod):
     assert body["properties"] == {
         "canonicalName": "api.fundrbolt.app",
         "serverFarmId": f"/subscriptions/{prod.env.subscription_id}/resourceGroups/fundrbolt-production-rg"
-                        "/providers/Microsoft.Web/serverfarms/fundrbolt-production-plan"}
+                        "/providers/Microsoft.Web/serverfarms/fundrbolt-production-plan",
+        "hostNames": ["api.fundrbolt.app"]}
     s.create(c, body)
     c.web.certificates.create_or_update.assert_called_once_with("fundrbolt-production-rg", "fundrbolt-production-api-cert", body)
     s.update(c, body, {}, ())

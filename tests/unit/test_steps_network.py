@@ -23,7 +23,8 @@ SUBNET_ID = (f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroup
 def test_virtual_network_create_update_keeps_its_subnets(c, dev):
     s = step(dev, "virtual_network")
     desired = s.desired({})
-    assert desired["properties"] == {"addressSpace": {"addressPrefixes": ["10.40.0.0/16"]}}
+    assert desired["properties"] == {"addressSpace": {"addressPrefixes": ["10.40.0.0/16"]}, "enableDdosProtection": False,
+                                     "privateEndpointVNetPolicies": "Disabled"}
     s.read(c)
     assert c.network.virtual_networks.get.call_args.args == (RG, VNET)
     s.create(c, desired)
@@ -43,7 +44,9 @@ def test_subnet_is_delegated_to_app_service_with_a_key_vault_endpoint(c, dev):
     assert desired == {"properties": {
         "addressPrefix": "10.40.1.0/26",
         "delegations": [{"name": "app-service", "properties": {"serviceName": "Microsoft.Web/serverFarms"}}],
-        "serviceEndpoints": [{"service": "Microsoft.KeyVault"}, {"service": "Microsoft.Storage"}]}}
+        "serviceEndpoints": [{"service": "Microsoft.KeyVault"}, {"service": "Microsoft.Storage"}],
+        "privateEndpointNetworkPolicies": "Disabled", "privateLinkServiceNetworkPolicies": "Enabled",
+        "defaultOutboundAccess": True}}
     s.read(c)
     assert c.network.subnets.get.call_args.args == (RG, VNET, "app-integration")
     s.create(c, desired)

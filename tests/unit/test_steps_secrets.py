@@ -266,5 +266,9 @@ def test_app_insights_connection_string_is_sensitive_when_registered(dev):
     assert "app_insights" in s.depends_on
     known = {**KNOWN, "app_insights": {"properties": {"ConnectionString": "InstrumentationKey=abc;IngestionEndpoint=x"}}}
     assert s.desired(known)["properties"]["APPLICATIONINSIGHTS_CONNECTION_STRING"].startswith("InstrumentationKey=")
-    assert "properties.APPLICATIONINSIGHTS_CONNECTION_STRING" in s.rules.sensitive
+    desired = s.desired(known)
+    observed = {"properties": {**desired["properties"], "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=old"}}
+    [change] = diff(desired, observed, s.rules).changes
+    assert (change.path, change.before, change.after, change.sensitive) == (
+        "properties.APPLICATIONINSIGHTS_CONNECTION_STRING", SENSITIVE, SENSITIVE, True)
     assert s.desired(KNOWN)["properties"]["APPLICATIONINSIGHTS_CONNECTION_STRING"] is UNKNOWN

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from ..errors import ArmError
 from ..profile import Action, ActionCtx, ActionReply, TypeProfile, WriteCtx, defaults, det_hex
 
 _MAXCLIENTS = {("C", 0): "256", ("C", 1): "1000", ("C", 2): "2000", ("C", 3): "5000", ("P", 1): "7500"}
@@ -18,6 +21,11 @@ def _populate(ctx: WriteCtx) -> None:
     defaults(config, {"maxmemory-reserved": reserved, "maxmemory-delta": reserved,
                       "maxfragmentationmemory-reserved": reserved})
     version = str(props.get("redisVersion") or "6")
+    if not re.fullmatch(r"[46](\.\d+){0,2}|latest", version, re.IGNORECASE):
+        # RedisCommonProperties.redisVersion: "Supported versions: 4.0, 6.0 (latest)" (azure-rest-api-specs
+        # redis; the SDK's docstring): anything else is refused.
+        raise ArmError(400, "InvalidRequestBody", f"The value '{version}' is not a supported Redis version "
+                       "(4, 6 or latest).")
     defaults(props, {"enableNonSslPort": False, "minimumTlsVersion": "1.2", "publicNetworkAccess": "Enabled",
                      "updateChannel": "Stable", "zonalAllocationPolicy": "Automatic",
                      "disableAccessKeyAuthentication": False})

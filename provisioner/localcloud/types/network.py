@@ -151,7 +151,20 @@ def cname_target(record_set: dict[str, Any] | None) -> str | None:
     return target.lower().rstrip(".") if isinstance(target, str) else None
 
 
+def _all_record_sets(engine: EngineApi, path: Any) -> list[dict[str, Any]]:
+    """GET .../dnsZones/{zone}/recordsets (RecordSets_ListByDnsZone) and .../all (RecordSets_ListAllByDnsZone):
+    every record set of the zone, of every type, the apex NS and SOA included (azure-rest-api-specs dns
+    RecordSets; arm-examples ListRecordSetsByZone)."""
+    zone_id = path.parent_id
+    if engine.get(zone_id) is None:
+        raise ArmError(404, "ParentResourceNotFound", f"Can not perform requested operation on nested resource. "
+                       f"Parent resource '{zone_id}' not found.")
+    return _record_sets(engine, zone_id)
+
+
 PROFILES = [
+    *[TypeProfile(type=f"{ZONE}/{listing}", latency=1.0, has_location=False, provisioning_state=False,
+                  methods=frozenset({"GET"}), list_fn=_all_record_sets) for listing in ("recordsets", "all")],
     TypeProfile(type=ZONE, created=201, updated=200, delete_lro=True, latency=3.0,
                 provisioning_state=False, populate=_zone_populate, after_write=_zone_after_write,
                 body_type="Microsoft.Network/dnszones"),

@@ -49,6 +49,12 @@ def _account_populate(ctx: WriteCtx) -> None:
     for rule in (props.get("networkAcls") or {}).get("virtualNetworkRules") or []:
         rule.setdefault("action", "Allow")
         rule["state"] = "Succeeded"  # VirtualNetworkRule.state: read-only, Succeeded once the rule applies
+    if props.get("isSftpEnabled") is True and not props.get("isHnsEnabled"):
+        # SFTP needs a hierarchical namespace (learn.microsoft.com/azure/storage/blobs/secure-file-transfer-
+        # protocol-support: "SFTP support requires hierarchical namespace to be enabled"); Azure refuses the flag
+        # otherwise with this message (MicrosoftDocs/azure-docs#84233).
+        raise ArmError(400, "InvalidRequestPropertyValue", "The value 'True' is not allowed for property "
+                       "isSftpEnabled. For more information, see - https://aka.ms/storageaccountsftp")
     location = body.get("location")
     geo = any(x in str(sku.get("name", "")) for x in ("GRS", "GZRS"))
     props.update(

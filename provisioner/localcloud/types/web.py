@@ -169,6 +169,10 @@ def _site_populate(ctx: WriteCtx) -> None:
     ctx.extra["restart"] = changed or ctx.existing is None
 
 
+# API 2024-11-01 renamed the site's VNet routing switches: the SDK's OutboundVnetRouting documents
+# applicationTraffic as "Previously called VnetRouteAllEnabled", and contentShareTraffic, imagePullTraffic,
+# backupRestoreTraffic likewise (azure-mgmt-web 11, API 2025-05-01; arm-examples GetWebApp 2025-03-01 shows
+# the new object). One setting, two names: whichever a write changed is what both say afterwards.
 def _child(ctx_id: str, body_type: str, name: str, location: Any, properties: dict[str, Any],
            kind: str | None = None) -> dict[str, Any]:
     body = {"id": f"{ctx_id}/{name}", "name": name.rsplit("/", 1)[-1], "type": body_type, "kind": kind,
