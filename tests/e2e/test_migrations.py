@@ -42,20 +42,22 @@ HOOK = textwrap.dedent("""
 """)
 
 
-def _deploy_identity(cloud: LocalCloud) -> tuple[str, str]:
-    app, oid = str(uuid.uuid4()), str(uuid.uuid4())
+def _deploy_identity(cloud: LocalCloud) -> tuple[str, str, str]:
+    app, oid, plan = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     cloud.entra.register({"appId": app, "objectId": oid, "displayName": "fundrbolt-deploy", "federatedCredentials": [
         {"name": "production", "issuer": "https://token.actions.githubusercontent.com",
          "subject": f"repo:{REPO_SLUG}:environment:production", "audiences": ["api://AzureADTokenExchange"]}]})
     spec = ci_setup.load(ROOT / "ci")
-    for method, path, body in ci_setup.arm_requests(spec, SUB, {"deploy": oid, "plan": str(uuid.uuid4())}):
+    for method, path, body in ci_setup.arm_requests(spec, SUB, {"deploy": oid, "plan": plan}):
         assert rest(cloud.url, method, path, body, caller="owner@fundrbolt.app", api_version="2022-04-01")[0] == 201
-    return app, oid
+    return app, oid, plan
 
 
-def _envs(tmp_path: Path, oid: str) -> Path:
+def _envs(tmp_path: Path, oid: str, plan: str) -> Path:
     envs = tmp_path / "envs"
     shutil.copytree(ENVS, envs)
+    with (envs / "common.toml").open("a") as f:  # what the CI setup says to commit (docs/ci.md)
+        f.write(f'\n[access]\nsubscription_principals = ["{oid}", "{plan}"]\n')
     with (envs / "production.toml").open("a") as f:
         f.write(f'\n[postgres.entra_admins]\n"fundrbolt-deploy" = "{oid}"\n')
     return envs
@@ -95,8 +97,8 @@ def test_the_pre_swap_hook_migrates_production_through_its_private_endpoint_with
     state = tmp_path / "state.json"
     try:
         with LocalCloud(state_file=state, postgres="on", client_ip=RUNNER_IN_VNET, tenant_id=TENANT_ID) as cloud:
-            app, oid = _deploy_identity(cloud)
-            envs = _envs(tmp_path, oid)
+            app, oid, plan = _deploy_identity(cloud)
+            envs = _envs(tmp_path, oid, plan)
             provisioned = _run(cloud, _base_env(), "provision", "--env", "production", "--envs-dir", str(envs),
                                "--yes")
             assert provisioned.returncode == 0, provisioned.stderr[-3000:]
