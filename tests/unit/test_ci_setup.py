@@ -54,7 +54,7 @@ def test_the_plan_role_reads_and_writes_nothing():
     assert rbac.effective_actions([definition], writes) == []
     assert [a for a in role["actions"] if not a.endswith("/read")] == [
         "Microsoft.Web/sites/config/list/action", "Microsoft.Web/sites/slots/config/list/action",
-        "Microsoft.Cache/redisEnterprise/databases/listKeys/action"]
+        "Microsoft.Cache/redisEnterprise/databases/listKeys/action", "Microsoft.Web/checknameavailability/action"]
 
 
 def test_the_lock_files_pin_every_dependency_with_hashes():
