@@ -13,6 +13,7 @@ from provisioner.azure import call
 from provisioner.core.errors import AzureCallError
 from provisioner.engine.children import Child, Children, Kind
 from provisioner.engine.config import EnvironmentSpec, Section
+from steps.owned import _children, _props  # one reading of a listed child for every owned collection
 
 SECTION = "access"
 LOG = logging.getLogger(__name__)
@@ -22,25 +23,6 @@ class Config(Section):
     # Principals (object ids) whose role assignments at the subscription are expected: the platform team's
     # group, the CI identities (ci/identities.toml). Any other principal's subscription-wide role is drift.
     subscription_principals: list[str] = Field(default_factory=list)
-
-
-def _wire(item: Any) -> dict[str, Any]:
-    if hasattr(item, "serialize"):
-        return dict(item.serialize(keep_readonly=True))
-    return dict(item.as_dict()) if hasattr(item, "as_dict") else dict(item)
-
-
-def _props(child: Child) -> dict[str, Any]:
-    return dict(child.body.get("properties") or {})
-
-
-def _children(items: Any) -> list[Child]:
-    out = []
-    for item in items:
-        body = _wire(item)
-        rid = str(body.get("id") or "")
-        out.append(Child(rid, rid.rsplit("/", 1)[-1], body))
-    return out
 
 
 def _under(scope: str, parent: str) -> bool:

@@ -79,6 +79,9 @@ class DeclaredAdministrator(PostgresChild):
     not_managed = EntraAdministrator.not_managed + nm(
         "filled in by Azure with the subscription's tenant (an env file's principal is in it)", "properties.tenantId")
     rules = EntraAdministrator.rules
+    # The same child resource, written the same way; only whom it names differs (not the web app's identity).
+    create = EntraAdministrator.create
+    delete = EntraAdministrator.delete
 
     def __init__(self, env: EnvironmentSpec, principal_name: str, object_id: str):
         super().__init__(env, f"postgres_entra_admin:{principal_name}", object_id.lower())
@@ -90,14 +93,6 @@ class DeclaredAdministrator(PostgresChild):
     def read(self, clients: Any) -> dict[str, Any] | None:
         return raw(clients.postgres.administrators_microsoft_entra.get, self.resource_group, self.server,
                    self.resource_name)
-
-    def create(self, clients: Any, desired: dict[str, Any]) -> None:
-        wait(call(clients.postgres.administrators_microsoft_entra.begin_create_or_update, self.resource_group,
-                  self.server, self.resource_name, desired))
-
-    def delete(self, clients: Any) -> None:
-        wait(call(clients.postgres.administrators_microsoft_entra.begin_delete, self.resource_group, self.server,
-                  self.resource_name))
 
 
 def instances(env: EnvironmentSpec) -> list[PostgresChild]:
