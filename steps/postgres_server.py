@@ -352,6 +352,11 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     if c.app_sign_in == "entra" and not c.entra_admin:
         problems.append(_problem(env, "app_sign_in", "'entra' needs Microsoft Entra sign-in with the app's identity as "
                                  f"Entra administrator: set {SECTION}.entra_admin = true"))
+    if c.app_sign_in == "password":
+        problems.append(ConfigProblem(env.where(f"{SECTION}.app_sign_in"), f"{SECTION}.app_sign_in", "'password': the app "
+                                      "connects as the server's admin login, and a repair of database-url must reset that "
+                                      "password (refused in production unless asked); 'entra' signs it in with its managed "
+                                      "identity (docs/operations.md \"The app's database sign-in\")", "warning"))
     for name, oid in c.entra_admins.items():
         if not re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", oid):
             problems.append(_problem(env, f"entra_admins.{name}", f"{oid!r} is not an object id (a GUID: the service "

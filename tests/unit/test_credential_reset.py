@@ -50,3 +50,11 @@ def test_nothing_is_reset_for_a_new_server_a_tag_change_or_entra_sign_in(tmp_pat
     assert _credential(secret, tags_only, {"postgres_server": SERVER, "app_settings": APP}, Policy(), True) == tags_only
     entra = step(session("dev"), "key_vault_secret:database-url")  # the shipped files: "entra"
     assert _credential(entra, _change(), {"postgres_server": SERVER, "app_settings": APP}, Policy(), True) == _change()
+
+
+def test_validate_warns_where_the_app_signs_in_with_the_admin_password(tmp_path: Path) -> None:
+    """The shipped files sign the app in with its identity (no warning); "password" is allowed and said plainly."""
+    assert not [w for w in session("production").warnings if w.key == "postgres.app_sign_in"]
+    warned = [w for w in session("production", password_sign_in(tmp_path)).warnings if w.key == "postgres.app_sign_in"]
+    assert len(warned) == 1 and warned[0].severity == "warning"
+    assert "admin login" in warned[0].message and "'entra'" in warned[0].message
