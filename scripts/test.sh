@@ -27,4 +27,7 @@ fi
 echo "== ruff"; ruff check provisioner steps tests scripts
 echo "== mypy"; mypy provisioner steps
 echo "== import layering"; lint-imports --no-cache
-echo "== pytest"; python -m pytest -n 2 "$@"
+# Four workers on two cores: the end-to-end tests mostly wait (operations' latencies, token lifetimes, health
+# polls), so two workers left the machine half idle (docs/testing.md). worksteal hands a
+# worker that is done the queued tests of a busy one, so the long tests do not finish last on one worker.
+echo "== pytest"; python -m pytest -n "${PYTEST_WORKERS:-4}" --dist worksteal "$@"

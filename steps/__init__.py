@@ -7,6 +7,7 @@ from types import ModuleType
 from steps import (
     acr_pull,
     action_group,
+    app_identity,
     app_insights,
     app_insights_billing,
     app_service_plan,
@@ -72,6 +73,7 @@ ALL_STEPS: tuple[ModuleType, ...] = (
     subnet,
     key_vault,
     app_service_plan,
+    app_identity,
     web_app,
     web_app_config,
     app_settings,

@@ -1,4 +1,5 @@
-"""The app settings that carry secrets: Key Vault references and the App Insights connection string."""
+"""The app settings derived from other resources: Key Vault references, the App Insights connection string and the
+database identity's client id."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from provisioner.core.errors import ConfigProblem
 from provisioner.core.model import UNKNOWN
 from provisioner.engine.config import EnvironmentSpec
-from steps import key_vault_secret
+from steps import app_identity, key_vault_secret
 from steps._secret_values import key_vault_reference
 from steps.web_app import SECTION as WEB_SECTION
 from steps.web_app import Config as WebAppConfig
@@ -27,14 +28,16 @@ def with_app_insights(env: EnvironmentSpec) -> bool:
 
 
 def names(env: EnvironmentSpec) -> tuple[str, ...]:
-    return (*references(env), *((APP_INSIGHTS_SETTING,) if with_app_insights(env) else ()))
+    return (*references(env), *((APP_INSIGHTS_SETTING,) if with_app_insights(env) else ()),
+            *((app_identity.CLIENT_ID_SETTING,) if app_identity.enabled(env) else ()))
 
 
 def dependencies(env: EnvironmentSpec) -> tuple[str, ...]:
     """A reference is resolved when the app starts (and then cached): the secret must exist before it."""
     refs = references(env)
     deps = ("key_vault", *(f"key_vault_secret:{s}" for s in dict.fromkeys(refs.values()))) if refs else ()
-    return deps + (("app_insights",) if with_app_insights(env) else ())
+    return deps + (("app_insights",) if with_app_insights(env) else ()) + (
+        ("app_identity",) if app_identity.enabled(env) else ())
 
 
 def settings(env: EnvironmentSpec, known: Any) -> dict[str, Any]:
@@ -44,6 +47,9 @@ def settings(env: EnvironmentSpec, known: Any) -> dict[str, Any]:
     if with_app_insights(env):
         component = (known.get("app_insights") or {}).get("properties") or {}
         out[APP_INSIGHTS_SETTING] = component.get("ConnectionString") or UNKNOWN
+    if app_identity.enabled(env):
+        # Which of the app's two identities signs in to the database (steps/app_identity.py)
+        out[app_identity.CLIENT_ID_SETTING] = app_identity.client_id(known) or UNKNOWN
     return out
 
 

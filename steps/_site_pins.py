@@ -97,7 +97,7 @@ CONFIG_PINS: dict[str, Any] = {
 }
 CONFIG_ABSENT = tuple(f"properties.{p}" for p in (
     "acrUserManagedIdentityID", "apiDefinition", "apiManagementConfig", "autoHealRules", "handlerMappings",
-    "xManagedServiceIdentityId", "minTlsCipherSuite", "push", "windowsFxVersion",
+    "minTlsCipherSuite", "push", "windowsFxVersion",
     "keyVaultReferenceIdentity", "metadata", "connectionStrings", "appSettings"))
 CONFIG_NORMALIZERS = (
     ("properties.linuxFxVersion", registry),
@@ -135,4 +135,8 @@ CONFIG_NOT_MANAGED = (
     # site (identity.type SystemAssigned). A user-assigned one (xManagedServiceIdentityId) is declared absent.
     + nm("derived by Azure from the web_app step's identity.type (compared): the number App Service gives the "
          "site's system-assigned identity", "properties.managedServiceIdentityId")
+    # Its user-assigned counterpart: App Service numbers the site's user-assigned identity, which the site owns
+    # whole (steps/app_identity.py: absent unless the app signs in to PostgreSQL with it).
+    + nm("derived by Azure from the web_app step's identity.userAssignedIdentities (compared): the number App "
+         "Service gives the site's user-assigned identity", "properties.xManagedServiceIdentityId")
 )

@@ -11,7 +11,7 @@ from provisioner.core.contract import DEPLOY_MARKER, WARMUP_PATH, WARMUP_STATUSE
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
-from steps import _app_secrets
+from steps import _app_secrets, app_identity
 from steps._base import rules
 from steps._fields import SdkModel
 from steps._site_pins import SITE_ABSENT, SITE_NORMALIZERS, SITE_NOT_MANAGED
@@ -69,13 +69,18 @@ class DeploymentSlot(SiteChild):
     needs = ("web_app",)
     # Same shape as the site (arm-examples GetWebAppSlot: same read-only set as sites, siteConfig
     # materialized with defaults): siteConfig is write-only here, slot_config owns it via config/web.
-    rules = rules(Rules(
+    slot_rules = rules(Rules(
         write_only=("properties.siteConfig",),
         normalizers=(("kind", lower), ("identity.type", lower), *SITE_NORMALIZERS),
         absent=SITE_ABSENT,
         # As for the site (steps/web_app.py): kind (the OS) is fixed at create, a change is a replace.
         replace_on=("kind",),
     ))
+
+    @property
+    def rules(self) -> Rules:  # type: ignore[override]
+        # The same identity as the site: the user-assigned one is shared (steps/app_identity.py).
+        return self.slot_rules.merged(app_identity.site_identity_rules(self.env))
 
     def desired(self, known: Any) -> dict[str, Any]:
         # The same Linux container setup as the app itself (kind, httpsOnly, plan, identity, tags).

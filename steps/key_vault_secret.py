@@ -123,8 +123,8 @@ class KeyVaultSecret(ArmStep):
         host = (((known.get("postgres_server") or {}).get("properties")) or {}).get("fullyQualifiedDomainName")
         if not host:
             return None
-        # entra: the app's managed identity is the Entra administrator named after the site (postgres_entra_admin.py)
-        login = (self.env.resource_name("web_app") if self._entra()
+        # entra: the app's user-assigned identity is the Entra administrator named after it (postgres_entra_admin.py)
+        login = (self.env.resource_name("app_identity") if self._entra()
                  else self.env.section(POSTGRES_SECTION, PostgresConfig).administrator_login)
         return login, host, self.env.resource_name("postgres_database")
 

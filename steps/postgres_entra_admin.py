@@ -1,4 +1,4 @@
-"""Step: the web app's managed identity as the PostgreSQL server's Microsoft Entra administrator
+"""Step: the app's managed identity as the PostgreSQL server's Microsoft Entra administrator
 (Microsoft.DBforPostgreSQL/flexibleServers/administrators, named by the principal's object id)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from provisioner.azure import call, raw, wait
 from provisioner.core.model import UNKNOWN
 from provisioner.engine.config import EnvironmentSpec
 from provisioner.engine.diff import Rules, lower
+from steps import app_identity
 from steps._fields import SdkModel, nm
 from steps.postgres_server import SECTION as SERVER_SECTION
 from steps.postgres_server import Config, PostgresChild
@@ -19,10 +20,11 @@ PENDING = "(known after apply)"  # the name while the app's identity does not ex
 
 class EntraAdministrator(PostgresChild):
     """architecture "Identity & Access": "Managed Identity for all service-to-service authentication" and "Azure AD
-    authentication for PostgreSQL (planned)": the app's system-assigned identity is the server's Entra
-    administrator, the sign-in the app moves to from its password (built-in "A Microsoft Entra administrator
-    should be provisioned for PostgreSQL flexible servers"). The app already connects as the server's admin login,
-    so this grants it nothing it does not have."""
+    authentication for PostgreSQL (planned)": the app's identity is the server's Entra administrator, the sign-in
+    the app moves to from its password (built-in "A Microsoft Entra administrator should be provisioned for
+    PostgreSQL flexible servers"). With app_sign_in = "password" that is the site's system-assigned identity (the app
+    connects as the server's admin login, so this grants it nothing it does not have); with "entra" it is the
+    user-assigned identity the site and its slot share (steps/app_identity.py), whose role DATABASE_URL names."""
 
     type = "Microsoft.DBforPostgreSQL/flexibleServers/administrators"
     model = SdkModel("azure.mgmt.postgresqlflexibleservers.models", "AdministratorMicrosoftEntra")
@@ -38,24 +40,42 @@ class EntraAdministrator(PostgresChild):
         self.principal: str | None = None
         self.tenant: str | None = None
 
-    def learn(self, site: dict[str, Any] | None) -> None:
-        identity = (site or {}).get("identity") or {}
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return (*self.needs, *(("app_identity",) if self.shared else ()))
+
+    @property
+    def shared(self) -> bool:
+        """The app signs in with the user-assigned identity (not the site's own)."""
+        return app_identity.enabled(self.env)
+
+    @property
+    def source(self) -> str:
+        return "app_identity" if self.shared else "web_app"
+
+    def learn(self, body: dict[str, Any] | None) -> None:
+        # A user-assigned identity keeps its ids under properties; a site's own identity under identity.
+        identity = ((body or {}).get("properties") if self.shared else (body or {}).get("identity")) or {}
         self.principal = str(identity["principalId"]).lower() if identity.get("principalId") else None
         self.tenant = str(identity["tenantId"]).lower() if identity.get("tenantId") else None
         self.resource_name = self.principal or PENDING
 
     def gather(self, clients: Any, known: Any) -> None:
-        self.learn(known.get("web_app"))
+        self.learn(known.get(self.source))
 
     def desired(self, known: Any) -> dict[str, Any]:
-        self.learn(known.get("web_app"))
+        self.learn(known.get(self.source))
         return {"properties": {"principalType": "ServicePrincipal",
-                               "principalName": self.env.resource_name("web_app"),
+                               "principalName": self.env.resource_name(self.source),
                                "tenantId": self.tenant or UNKNOWN}}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         # The administrator is named after the identity the app has now (a re-created identity is a new admin).
-        self.learn(raw(clients.web.web_apps.get, self.resource_group, self.env.resource_name("web_app")))
+        if self.shared:
+            self.learn(raw(clients.msi.user_assigned_identities.get, self.resource_group,
+                           self.env.resource_name("app_identity")))
+        else:
+            self.learn(raw(clients.web.web_apps.get, self.resource_group, self.env.resource_name("web_app")))
         if self.principal is None:
             return None
         return raw(clients.postgres.administrators_microsoft_entra.get, self.resource_group, self.server,

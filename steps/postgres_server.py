@@ -352,14 +352,11 @@ def validate(env: EnvironmentSpec) -> list[ConfigProblem]:
     if c.app_sign_in == "entra" and not c.entra_admin:
         problems.append(_problem(env, "app_sign_in", "'entra' needs Microsoft Entra sign-in with the app's identity as "
                                  f"Entra administrator: set {SECTION}.entra_admin = true"))
-    from steps.deployment_slot import slots_enabled  # here: deployment_slot's imports reach this module
-
-    if c.app_sign_in == "entra" and slots_enabled(env):
-        # A slot has an identity of its own, which a swap does not move, while DATABASE_URL names one role: the slot
-        # would sign in as the app's role with its own token and be refused. Needs a user-assigned identity shared by
-        # the app and the slot (not built yet; docs/operations.md "The app's database sign-in").
-        problems.append(_problem(env, "app_sign_in", "'entra' is not supported with a deployment slot yet (the slot's "
-                                 "own identity cannot sign in as the app's role): keep 'password' here"))
+    if c.app_sign_in == "password":
+        problems.append(ConfigProblem(env.where(f"{SECTION}.app_sign_in"), f"{SECTION}.app_sign_in", "'password': the app "
+                                      "connects as the server's admin login, and a repair of database-url must reset that "
+                                      "password (refused in production unless asked); 'entra' signs it in with its managed "
+                                      "identity (docs/operations.md \"The app's database sign-in\")", "warning"))
     for name, oid in c.entra_admins.items():
         if not re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", oid):
             problems.append(_problem(env, f"entra_admins.{name}", f"{oid!r} is not an object id (a GUID: the service "

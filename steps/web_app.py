@@ -11,6 +11,7 @@ from provisioner.core.contract import OWNED_BY_DEPLOYMENTS, TAG_PREFIX
 from provisioner.core.errors import ConfigProblem
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules, lower
+from steps import app_identity
 from steps._base import ArmStep, absent_is, name_problems, rules
 from steps._fields import SdkModel
 from steps._site_pins import SITE_ABSENT, SITE_NORMALIZERS, SITE_NOT_MANAGED, SITE_PINS
@@ -82,7 +83,7 @@ class WebApp(ArmStep):
         SITE_NOT_MANAGED
     )
     needs = ("app_service_plan", "subnet")
-    rules = rules(Rules(
+    site_rules = rules(Rules(
         # GET /sites returns siteConfig mostly null (azure-sdk-facts §1: write-only as a whole); the
         # web_app_config step owns it through GET .../config/web.
         write_only=("properties.siteConfig",),
@@ -97,6 +98,14 @@ class WebApp(ArmStep):
         # kept when provision repairs the tags (provisioner/engine/carry.py).
         managed_keys=((f"{TAG_PREFIX}*", OWNED_BY_DEPLOYMENTS),),
     ))
+
+    @property
+    def rules(self) -> Rules:  # type: ignore[override]
+        return self.site_rules.merged(app_identity.site_identity_rules(self.env))
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return (*self.needs, *(("app_identity",) if app_identity.enabled(self.env) else ()))
 
     @property
     def config(self) -> Config:
@@ -131,7 +140,7 @@ class WebApp(ArmStep):
                         "acrUseManagedIdentityCreds": private_registry(self.env) is not None},
             **SITE_PINS,
         )
-        body.update(kind="app,linux,container", identity={"type": "SystemAssigned"})
+        body.update(kind="app,linux,container", identity=app_identity.site_identity(self.env))
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:

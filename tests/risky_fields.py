@@ -67,6 +67,12 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "a number App Service derives from the site's system-assigned identity, which the web_app step compares",
     ("Microsoft.Web/sites/slots/config", "properties.managedServiceIdentityId"):
         "a number App Service derives from the slot's system-assigned identity, which the deployment_slot step compares",
+    ("Microsoft.Web/sites/config", "properties.xManagedServiceIdentityId"):
+        "a number App Service derives from the site's user-assigned identity, which the web_app step owns whole "
+        "(identity.userAssignedIdentities)",
+    ("Microsoft.Web/sites/slots/config", "properties.xManagedServiceIdentityId"):
+        "a number App Service derives from the slot's user-assigned identity, which the deployment_slot step owns whole "
+        "(identity.userAssignedIdentities)",
     ("Microsoft.Web/certificates", "properties.domainValidationMethod"):
         "an input of the free certificate's issuance, not a setting of the issued certificate",
 }

@@ -132,6 +132,14 @@ def copy_envs(tmp_path: Path) -> Path:
     return target
 
 
+def password_sign_in(tmp_path: Path) -> Path:
+    """A copy of the env files where the app signs in to PostgreSQL with the admin password (the shipped files use its
+    managed identity: envs/common.toml [postgres] app_sign_in)."""
+    envs = copy_envs(tmp_path)
+    edit_env(envs, "common.toml", 'app_sign_in = "entra"', 'app_sign_in = "password"')
+    return envs
+
+
 def append_env(envs: Path, env: str, text: str) -> None:
     path = envs / f"{env}.toml"
     path.write_text(path.read_text() + "\n" + text)

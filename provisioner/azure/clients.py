@@ -43,6 +43,8 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "appinsights": ("azure.mgmt.applicationinsights", "ApplicationInsightsManagementClient"),
     "consumption": ("azure.mgmt.consumption", "ConsumptionManagementClient"),
     "authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
+    # the multi-API package's top-level client has no operation groups in its docstring: the current stable API
+    "msi": ("azure.mgmt.msi.v2024_11_30", "ManagedServiceIdentityClient"),
 }
 
 

@@ -68,7 +68,10 @@ def _db_access(session: Session, backend: Backend, pre_swap: str | None) -> DbAc
     if not getattr(config, "entra_admins", None):
         _say("the pre-swap hook gets no database access: no deploying identity is declared in [postgres.entra_admins]")
         return None
-    login = str(getattr(config, "administrator_login", ""))
+    # The role the app signs in as, for the migration's GRANTs: its shared identity's with Entra sign-in
+    # (steps/app_identity.py), else the admin login.
+    login = (server.env.resource_name("app_identity") if getattr(config, "app_sign_in", "") == "entra"
+             else str(getattr(config, "administrator_login", "")))
     return DbAccess(backend.clients, server.resource_group, server.resource_name, database.resource_name, login)
 
 

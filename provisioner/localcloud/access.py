@@ -22,6 +22,11 @@ def authorize(engine: ArmEngine, method: str, path: str, raw: bytes, token: str 
     action, scope = found
     with engine.lock:
         ctx = rbac.context(engine, method, path, action, raw)
-        if rbac.allowed(engine, principal.object_id, action, scope, datetime.now(UTC), ctx):
-            return
+        now = datetime.now(UTC)
+        if rbac.allowed(engine, principal.object_id, action, scope, now, ctx):
+            linked = [i for i in rbac.linked_identities(method, raw)
+                      if not rbac.allowed(engine, principal.object_id, rbac.ASSIGN_IDENTITY, i, now)]
+            if not linked:
+                return
+            raise rbac.linked_denied(principal, action, scope, linked)
     raise rbac.denied(principal, action, scope)

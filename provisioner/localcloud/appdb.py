@@ -15,8 +15,10 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from .types import web_kvrefs
+from .types.managedidentity import user_assigned_principal
 
 SETTING = "DATABASE_URL"
+CLIENT_ID_SETTING = "AZURE_CLIENT_ID"  # azure-identity's variable naming a user-assigned identity
 
 
 def resolve(engine: Any, site_id: str) -> str:
@@ -42,6 +44,15 @@ def refusal(engine: Any, site_id: str, url: str, token_for: Callable[[str], str]
     if not password:
         site = engine.get(site_id) or {}
         principal = str((site.get("identity") or {}).get("principalId") or "")
+        # ManagedIdentityCredential reads AZURE_CLIENT_ID and asks the identity endpoint for that user-assigned
+        # identity's token (azure-identity docs, "Specify a user-assigned managed identity"); an id the app does not
+        # carry is refused there, so the app gets no token at all.
+        client_id = str(((engine.get(f"{site_id}/config/appsettings") or {}).get("properties") or {}).get(CLIENT_ID_SETTING)
+                        or "")
+        if client_id:
+            principal = user_assigned_principal(engine, site, client_id) or ""
+            if not principal:
+                return f"no user-assigned managed identity with client id {client_id} on this app"
         if not principal or token_for is None:
             return "no managed identity to get a database token with"
         password = token_for(principal)

@@ -241,6 +241,32 @@ def denied(principal: Principal, action: str, scope: str) -> ArmError:
                     "recently granted, please refresh your credentials.")
 
 
+ASSIGN_IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+
+
+def linked_identities(method: str, raw: bytes) -> list[str]:
+    """The user-assigned identities a write attaches to its resource: ARM checks the caller may assign each one
+    (the "Managed Identity Operator" role's action) on the identity itself, besides the write on the resource."""
+    if method not in ("PUT", "PATCH"):
+        return []
+    try:
+        sent = json.loads(raw or b"{}")
+    except ValueError:
+        return []
+    named = ((sent.get("identity") or {}).get("userAssignedIdentities")) if isinstance(sent, dict) else None
+    return [str(k) for k in named] if isinstance(named, dict) else []
+
+
+def linked_denied(principal: Principal, action: str, scope: str, linked: list[str]) -> ArmError:
+    """ARM's answer when the write is allowed but a linked scope is not (Azure/aad-pod-identity#613 and #443 quote
+    it: 403 LinkedAuthorizationFailed "... has permission to perform action '…' on scope '…'; however, it does not
+    have permission to perform action '…' on the linked scope(s) '…' or the linked scope(s) are invalid.")."""
+    return ArmError(403, "LinkedAuthorizationFailed",
+                    f"The client '{principal.name}' with object id '{principal.object_id}' has permission to perform "
+                    f"action '{action}' on scope '{scope}'; however, it does not have permission to perform action "
+                    f"'{ASSIGN_IDENTITY}' on the linked scope(s) '{','.join(linked)}' or the linked scope(s) are invalid.")
+
+
 def effective_actions(roles: Iterable[dict[str, Any]], candidates: Iterable[str]) -> list[str]:
     """Which of `candidates` a set of definitions grants (for tests and the docs: no scopes, no conditions)."""
     return [a for a in candidates if any(_grants(p, a, False) for r in roles for p in r.get("permissions") or [])]

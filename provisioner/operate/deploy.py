@@ -59,8 +59,9 @@ def _failed(what: str, verdict: Verdict, endpoint: Endpoint, expected: str) -> s
 
 def run_hook(command: str, env_name: str, image: str, slot_url: str, say: Callable[[str], None],
              db: DbAccess | None = None) -> None:
-    """The pre-swap hook (e.g. Alembic migrations): runs after the slot serves the new version, before the swap,
-    with the database's URL and a fresh Entra token as its password when `db` is given (migrations.py)."""
+    """The pre-swap hook (e.g. Alembic migrations): runs after the slot serves the new version, before the swap
+    (without a slot: before the site restarts on it, DEPLOY_SLOT_URL empty), with the database's URL and a fresh
+    Entra token as its password when `db` is given (migrations.py)."""
     # The operator's command line may carry a credential (a DSN, `DB_PASS=...`): shown through the masker.
     say(f"running the pre-swap hook: {redact.scrub(command)}"
         + (f" (signed in to {db.fqdn} as {db.user})" if db else ""))
@@ -86,10 +87,14 @@ def deploy_backend(backend: Backend, env_name: str, image: str, pre_swap: str | 
         return (f"production already runs {image}: nothing to deploy; the rollback target stays "
                 f"{record.previous or '(none recorded)'}")
     _check_registry(backend, image)
-    if backend.t.slot is None:
-        return _deploy_in_place(backend, image, production, now, record_it=not same)
     if pre_swap and db is not None:
         db.check()  # the hook's sign-in works from here, before anything changes
+    if backend.t.slot is None:
+        if pre_swap:
+            # No slot to try the new version in first: the migrations run before the site restarts on it, while the
+            # running version serves (it must tolerate the new schema, as it does during a slot deploy's hook).
+            run_hook(pre_swap, env_name, image, "", backend.say, db)
+        return _deploy_in_place(backend, image, production, now, record_it=not same)
     slot, say = backend.t.slot, backend.say
     previous_slot, previous_marker = backend.image(slot), backend.marker(slot)
     say(f"production runs {production or '(no image)'}; setting {image} on slot '{slot}'")

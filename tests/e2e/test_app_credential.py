@@ -5,12 +5,12 @@ request. Oracles: the app's answers (the engine accepting or refusing its creden
 - password sign-in (the app as the server's admin): rewriting `database-url` means resetting the admin password;
   the plan names it, production refuses it unless --allow-credential-reset, and with the flag the running app is
   indeed refused until it restarts (what the plan warns of);
-- managed-identity sign-in (`app_sign_in = "entra"`): the URL holds no credential, so a hand-set version is repaired
-  with the app answering 200 throughout, and a restarted app signs in with its token."""
+- managed-identity sign-in (`app_sign_in = "entra"`, what the env files ship): the URL holds no credential, so a
+  hand-set version is repaired with the app answering 200 throughout, a restarted app signs in with its token, and
+  so does the slot: site and slot share one user-assigned identity, so a swap moves nothing the sign-in needs."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 import urllib.error
@@ -21,12 +21,13 @@ import pytest
 
 from provisioner.localcloud import LocalCloud
 from tests.conftest import require_postgres
-from tests.e2e.helpers import cli, rest, rg_path
-from tests.support import ENVS
+from tests.e2e.helpers import cli, push_image, rest, rg_path
+from tests.support import password_sign_in
 
 pytestmark = pytest.mark.e2e
 RUNNER_IN_VNET = "10.40.3.10"  # production's server is reachable only through its private endpoint
 KV_API = "2023-07-01"
+REPO = "fundrbolt.azurecr.io/fundrbolt-api"  # the image the env files name (envs/common.toml [web_app])
 
 
 def _health(cloud: LocalCloud, host: str) -> int:
@@ -54,6 +55,12 @@ def _hand_set(cloud: LocalCloud, env: str, value: str) -> None:
 def _restart(cloud: LocalCloud, env: str) -> None:
     status, _ = rest(cloud.url, "POST", f"{rg_path(env)}/providers/Microsoft.Web/sites/fundrbolt-{env}-api/restart")
     assert status == 200
+
+
+def _config(cloud: LocalCloud, env: str) -> dict:
+    status, body = rest(cloud.url, "GET", f"{rg_path(env)}/providers/Microsoft.Web/sites/fundrbolt-{env}-api/config/web")
+    assert status == 200
+    return dict(body["properties"])
 
 
 def _url(cloud: LocalCloud, env: str) -> str:
@@ -84,7 +91,7 @@ class Watch:
 def test_production_names_and_refuses_an_admin_password_reset(tmp_path: Path) -> None:
     require_postgres()
     with LocalCloud(state_file=tmp_path / "state.json", postgres="on", client_ip=RUNNER_IN_VNET) as cloud:
-        arm = ("--arm-endpoint", cloud.url)
+        arm = ("--arm-endpoint", cloud.url, "--envs-dir", str(password_sign_in(tmp_path)))
         first = cli("provision", "--env", "production", "--yes", *arm, timeout=600)
         assert first.code == 0, first.err[-3000:]
         host = _host(cloud, "production")
@@ -112,42 +119,60 @@ def test_production_names_and_refuses_an_admin_password_reset(tmp_path: Path) ->
 
 
 def test_a_hand_set_database_url_is_repaired_while_the_app_keeps_answering(tmp_path: Path) -> None:
+    """Staging as shipped: a slot, and the app signing in with the identity it shares with the slot."""
     require_postgres()
-    envs = tmp_path / "envs"
-    shutil.copytree(ENVS, envs)
-    dev = envs / "dev.toml"
-    dev.write_text(dev.read_text().replace("[postgres]\n", '[postgres]\napp_sign_in = "entra"\n', 1))
     with LocalCloud(state_file=tmp_path / "state.json", postgres="on") as cloud:
-        arm = ("--arm-endpoint", cloud.url, "--envs-dir", str(envs))
-        first = cli("provision", "--env", "dev", *arm, timeout=600)
+        arm = ("--arm-endpoint", cloud.url)
+        first = cli("provision", "--env", "staging", *arm, timeout=600)
         assert first.code == 0, first.err[-3000:]
-        host = _host(cloud, "dev")
-        url = _url(cloud, "dev")
-        assert url.startswith("postgresql://fundrbolt-dev-api@") and ":" not in url.split("@")[0][len("postgresql://"):]
+        host = _host(cloud, "staging")
+        url = _url(cloud, "staging")
+        assert url.startswith("postgresql://fundrbolt-staging-app-id@") and ":" not in url.split("@")[0][len("postgresql://"):]
         assert _health(cloud, host) == 200  # signed in with its managed identity's token
 
         # Someone sets the admin's URL by hand; the app restarts onto it (and still works: the password is right).
-        admin_password = str(cloud.secrets.latest_value("fundrbolt-dev-kv", "postgres-admin-password"))
-        by_hand = url.replace("fundrbolt-dev-api@", f"fundrboltadmin:{admin_password}@")
-        _hand_set(cloud, "dev", by_hand)
-        _restart(cloud, "dev")
+        admin_password = str(cloud.secrets.latest_value("fundrbolt-staging-kv", "postgres-admin-password"))
+        by_hand = url.replace("fundrbolt-staging-app-id@", f"fundrboltadmin:{admin_password}@")
+        _hand_set(cloud, "staging", by_hand)
+        _restart(cloud, "staging")
         assert _health(cloud, host) == 200
 
         watch = Watch(cloud, host)
-        repaired = cli("provision", "--env", "dev", *arm)
+        repaired = cli("provision", "--env", "staging", *arm)
         answers = watch.stop()
         assert repaired.code == 0, repaired.err[-3000:]
         assert "reset" not in repaired.out + repaired.err
-        assert _url(cloud, "dev") == url  # repaired
+        assert _url(cloud, "staging") == url  # repaired
         assert answers and set(answers) == {200}, answers  # the app answered throughout
         # No credential was touched: the admin password the person used still signs in
-        assert cloud.secrets.latest_value("fundrbolt-dev-kv", "postgres-admin-password") == admin_password
-        _restart(cloud, "dev")  # a new container resolves the repaired URL: the token sign-in
+        assert cloud.secrets.latest_value("fundrbolt-staging-kv", "postgres-admin-password") == admin_password
+        _restart(cloud, "staging")  # a new container resolves the repaired URL: the token sign-in
         assert _health(cloud, host) == 200
+
+        # A deploy: the new version starts in the slot, signs in there (the slot's health gate), and after the swap
+        # the same identity signs in from production. With the slot's own identity it could not: the role is the
+        # shared identity's.
+        push_image(cloud.url, f"{REPO}:v2")
+        slot = f"{rg_path('staging')}/providers/Microsoft.Web/sites/fundrbolt-staging-api/slots/staging"
+        assert rest(cloud.url, "PATCH", slot, {"identity": {"type": "SystemAssigned"}})[0] == 200  # by hand
+        drift = cli("drift", "--env", "staging", *arm)
+        assert drift.code == 2 and "identity.userAssignedIdentities" in drift.out, drift.out[-3000:]
+        refused = cli("deploy", "backend", "--env", "staging", *arm, "--image", f"{REPO}:v2", "--health-timeout", "3")
+        assert refused.code != 0, refused.out[-2000:]  # the slot, on its own identity, cannot sign in: no swap
+        assert _health(cloud, host) == 200 and "v2" not in str(_config(cloud, "staging")["linuxFxVersion"])
+        assert cli("provision", "--env", "staging", *arm).code == 0  # the shared identity back on the slot
+        deployed = cli("deploy", "backend", "--env", "staging", *arm, "--image", f"{REPO}:v2", "--health-timeout", "20")
+        assert deployed.code == 0, deployed.err[-3000:]
+        assert _health(cloud, host) == 200
+        status, site = rest(cloud.url, "GET", f"{rg_path('staging')}/providers/Microsoft.Web/sites/fundrbolt-staging-api")
+        assert status == 200 and "v2" in str(_config(cloud, "staging")["linuxFxVersion"])
+
         # ... which the engine checks: without its Entra administrator the app's token is refused
-        status, site = rest(cloud.url, "GET", f"{rg_path('dev')}/providers/Microsoft.Web/sites/fundrbolt-dev-api")
-        admin = (f"{rg_path('dev')}/providers/Microsoft.DBforPostgreSQL/flexibleServers/fundrbolt-dev-pg/administrators/"
-                 f"{site['identity']['principalId']}")
+        status, identity = rest(cloud.url, "GET", f"{rg_path('staging')}/providers/Microsoft.ManagedIdentity/"
+                                "userAssignedIdentities/fundrbolt-staging-app-id", api_version="2024-11-30")
+        assert status == 200
+        admin = (f"{rg_path('staging')}/providers/Microsoft.DBforPostgreSQL/flexibleServers/fundrbolt-staging-pg/"
+                 f"administrators/{identity['properties']['principalId']}")
         assert rest(cloud.url, "DELETE", admin, api_version="2024-08-01")[0] in (200, 202, 204)
         deadline = time.monotonic() + 10
         while _health(cloud, host) != 503 and time.monotonic() < deadline:

@@ -121,7 +121,7 @@ def test_resource_providers_are_registered_before_any_write(new_subscription):
                   if r["method"] == "POST" and r["path"].endswith("/register")]
     assert set(registered) == {"Microsoft.OperationalInsights", "Microsoft.Storage", "Microsoft.Insights",
                                "Microsoft.Web", "Microsoft.KeyVault", "Microsoft.Network", "Microsoft.DBforPostgreSQL",
-                               "Microsoft.Cache", "Microsoft.Communication"}
+                               "Microsoft.Cache", "Microsoft.Communication", "Microsoft.ManagedIdentity"}
     first_put = next(i for i, r in enumerate(log) if r["method"] in ("PUT", "PATCH"))
     last_register = max(i for i, r in enumerate(log) if r["path"].endswith("/register"))
     assert last_register < first_put  # before the first write (the run lock's own account included)

@@ -68,7 +68,9 @@ def test_environment_converges_and_matches_the_document(cloud, env):
     assert (config["alwaysOn"], config["healthCheckPath"], config["minTlsVersion"], config["ftpsState"]) == (
         True, "/health", "1.2", "Disabled")
     site = _get(url, f"{p}/Microsoft.Web/sites/fundrbolt-{env}-api", "2024-11-01")
-    assert site["properties"]["httpsOnly"] is True and site["identity"]["type"] == "SystemAssigned"
+    assert site["properties"]["httpsOnly"] is True and site["identity"]["type"] == "SystemAssigned, UserAssigned"
+    # its own identity, and the app identity it shares with the slot (the database sign-in)
+    assert [k.rsplit("/", 1)[-1] for k in site["identity"]["userAssignedIdentities"]] == [f"fundrbolt-{env}-app-id"]
     if env == "production":  # HTTPS on api.fundrbolt.app serves its managed certificate (SNI)
         cert = _get(url, f"{p}/Microsoft.Web/certificates/fundrbolt-production-api-cert", "2024-11-01")["properties"]
         tls = {s["name"]: s for s in site["properties"]["hostNameSslStates"]}["api.fundrbolt.app"]

@@ -41,10 +41,14 @@ def _grants(cloud: LocalCloud, env: str) -> dict[str, str]:
 
 
 def _recreate_identity(cloud: LocalCloud, env: str) -> tuple[str, str]:
-    """Someone turns the site's system identity off and on again (its service principal is deleted with it)."""
+    """Someone turns the site's system identity off and on again (its service principal is deleted with it), as the
+    portal's System assigned switch does: the user-assigned identity the site carries stays."""
     old = _principal(cloud, env)
-    for kind in ("None", "SystemAssigned"):
-        status, body = rest(cloud.url, "PATCH", _site(env), {"identity": {"type": kind}})
+    status, site = rest(cloud.url, "GET", _site(env))
+    shared = {k: {} for k in (site["identity"].get("userAssignedIdentities") or {})}
+    for kind in (("UserAssigned", "SystemAssigned, UserAssigned") if shared else ("None", "SystemAssigned")):
+        status, body = rest(cloud.url, "PATCH", _site(env), {"identity": {"type": kind, **(
+            {"userAssignedIdentities": shared} if shared else {})}})
         assert status == 200, body
     new = _principal(cloud, env)
     assert new != old

@@ -80,10 +80,16 @@ def _app_url(cloud: LocalCloud) -> str:
 
 
 def _connect_as_app(cloud: LocalCloud, url: str) -> psycopg.Connection:
+    """As the app does: the URL's password, or (none in it: Entra sign-in, the shipped env files) a token of the
+    user-assigned identity the site carries, from the identity endpoint."""
     parsed = urlparse(url)
     host, port = cloud.pg.endpoint(_server_id(cloud)) or ("", 0)
+    password = parsed.password
+    if not password:
+        identity = next(b for i, b in cloud.state().items() if i.lower().endswith(f"/userassignedidentities/{parsed.username}"))
+        password = cloud.entra.managed_identity_token(identity["properties"]["principalId"], pg_arm.PG_AUDIENCE)
     return psycopg.connect(host=parsed.hostname, hostaddr=host, port=port, user=parsed.username,
-                           password=parsed.password, dbname=parsed.path.lstrip("/"), sslmode="require",
+                           password=password, dbname=parsed.path.lstrip("/"), sslmode="require",
                            autocommit=True, connect_timeout=5)
 
 

@@ -294,3 +294,18 @@ def test_a_registry_admits_pulls_by_role_and_serves_only_imported_tags(cloud):
     assert client(puller).get_manifest_properties("api", tag.digest).digest == tag.digest
     with pytest.raises(ClientAuthenticationError):
         client(principal(cloud, "Key Vault Secrets User")).get_tag_properties("api", "1.0")
+
+
+def test_attaching_a_user_assigned_identity_needs_its_assign_action_on_the_identity(cloud, rg, site):
+    """Website Contributor ("Microsoft.Web/sites/*") may write the site, not lend it an identity it may not assign:
+    ARM answers 403 LinkedAuthorizationFailed naming the linked scope (Azure/aad-pod-identity#613 and #443 quote it).
+    Contributor ("*") holds Microsoft.ManagedIdentity/userAssignedIdentities/assign/action."""
+    identity = f"{GROUP}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app-id"
+    assert raw(cloud, "PUT", f"{identity}?api-version=2024-11-30", {"location": "eastus"})[0] == 201
+    body = {"identity": {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {identity: {}}}}
+    status, answer = call(cloud, principal(cloud, "Website Contributor", scope=GROUP), "PATCH", site, body)
+    message = answer["error"]["message"]
+    assert status == 403 and answer["error"]["code"] == "LinkedAuthorizationFailed", answer
+    assert "'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action' on the linked scope(s)" in message
+    assert identity in message and "has permission to perform action 'Microsoft.Web/sites/write'" in message
+    assert call(cloud, principal(cloud, "Contributor", scope=GROUP), "PATCH", site, body)[0] == 200

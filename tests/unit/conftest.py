@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import autospec_clients, cache_session, copy_envs, session
+from tests.support import autospec_clients, cache_session, copy_envs, password_sign_in, session
 
 
 @pytest.fixture
@@ -36,6 +36,12 @@ def dev():
 @pytest.fixture
 def prod():
     return session("production")
+
+
+@pytest.fixture
+def dev_password(tmp_path):
+    """dev with the app signing in with the admin password ([postgres] app_sign_in = "password")."""
+    return session("dev", password_sign_in(tmp_path))
 
 
 @pytest.fixture

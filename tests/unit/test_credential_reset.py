@@ -4,12 +4,11 @@ Configuration comes from a copy of the env files; the change is decided from a l
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from provisioner.core.model import Action, Change, HoldKind, PropertyChange, ResourceRef
 from provisioner.engine.reconciler import Policy, _credential
-from tests.support import ENVS, session, step
+from tests.support import password_sign_in, session, step
 
 SERVER = {"id": "/pg", "properties": {"fullyQualifiedDomainName": "fundrbolt-dev-pg.postgres.database.azure.com"}}
 APP = {"id": "/site/config/appsettings", "properties": {
@@ -27,8 +26,8 @@ def _change(action: Action = Action.UPDATE) -> Change:
                   action, props, "differs")
 
 
-def test_the_reset_is_named_everywhere_and_refused_only_in_production() -> None:
-    secret = step(session("dev"), "key_vault_secret:database-url")
+def test_the_reset_is_named_everywhere_and_refused_only_in_production(tmp_path: Path) -> None:
+    secret = step(session("dev", password_sign_in(tmp_path)), "key_vault_secret:database-url")
     named = _credential(secret, _change(), {"postgres_server": SERVER, "app_settings": APP}, Policy(), production=False)
     assert "resets the admin password of PostgreSQL server fundrbolt-dev-pg" in named.reason and named.hold is None
     refused = _credential(secret, _change(), {"postgres_server": SERVER, "app_settings": APP}, Policy(), production=True)
@@ -39,7 +38,7 @@ def test_the_reset_is_named_everywhere_and_refused_only_in_production() -> None:
 
 
 def test_nothing_is_reset_for_a_new_server_a_tag_change_or_entra_sign_in(tmp_path: Path) -> None:
-    secret = step(session("dev"), "key_vault_secret:database-url")
+    secret = step(session("dev", password_sign_in(tmp_path)), "key_vault_secret:database-url")
     # the server is created in this run: its password is the one this run sets
     assert _credential(secret, _change(Action.CREATE), {"postgres_server": None}, Policy(), True).hold is None
     # no app settings referencing it yet (a first run resumed after a kill): nothing holds the password
@@ -49,9 +48,13 @@ def test_nothing_is_reset_for_a_new_server_a_tag_change_or_entra_sign_in(tmp_pat
     tags_only = Change("key_vault_secret:database-url", _change().ref, Action.UPDATE,
                        (PropertyChange("tags.owner", "a", "b"),), "differs")
     assert _credential(secret, tags_only, {"postgres_server": SERVER, "app_settings": APP}, Policy(), True) == tags_only
-    envs = tmp_path / "envs"
-    shutil.copytree(ENVS, envs)
-    dev = envs / "dev.toml"
-    dev.write_text(dev.read_text().replace("[postgres]\n", '[postgres]\napp_sign_in = "entra"\n', 1))
-    entra = step(session("dev", envs), "key_vault_secret:database-url")
+    entra = step(session("dev"), "key_vault_secret:database-url")  # the shipped files: "entra"
     assert _credential(entra, _change(), {"postgres_server": SERVER, "app_settings": APP}, Policy(), True) == _change()
+
+
+def test_validate_warns_where_the_app_signs_in_with_the_admin_password(tmp_path: Path) -> None:
+    """The shipped files sign the app in with its identity (no warning); "password" is allowed and said plainly."""
+    assert not [w for w in session("production").warnings if w.key == "postgres.app_sign_in"]
+    warned = [w for w in session("production", password_sign_in(tmp_path)).warnings if w.key == "postgres.app_sign_in"]
+    assert len(warned) == 1 and warned[0].severity == "warning"
+    assert "admin login" in warned[0].message and "'entra'" in warned[0].message

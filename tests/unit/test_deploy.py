@@ -166,6 +166,19 @@ def test_in_place_without_a_slot():
     web.begin_swap_slot.assert_not_called()
 
 
+def test_in_place_runs_the_pre_swap_hook_before_the_site_restarts(tmp_path):
+    """No slot (dev's Basic plan): the migrations still run, first; a failing hook changes nothing."""
+    out = tmp_path / "hook"
+    backend, web, _ = _backend({"api": [ok("v2")]}, target=BackendTarget("rg", "api", None, "/health"))
+    deploy_backend(backend, "dev", "r/api:v2", pre_swap=f"echo \"$DEPLOY_IMAGE|$DEPLOY_SLOT_URL\" > {out}")
+    assert out.read_text() == "r/api:v2|\n"
+    web.update_configuration.assert_called_once_with("rg", "api", {"properties": {"linuxFxVersion": "DOCKER|r/api:v2"}})
+    failing, web, _ = _backend({"api": [ok("v2")]}, target=BackendTarget("rg", "api", None, "/health"))
+    with pytest.raises(DeployFailed, match=r"pre-swap hook failed \(exit 4\)"):
+        deploy_backend(failing, "dev", "r/api:v2", pre_swap="exit 4")
+    web.update_configuration.assert_not_called()
+
+
 def test_rollback_in_place_names_and_restores_the_previous_image():
     backend, web, _ = _backend({"api": [ok("v0")]}, target=BackendTarget("rg", "api", None, "/health"))
     assert "production runs r/api:v0 again (in place)" in rollback(backend, now=lambda: NOW)

@@ -38,7 +38,7 @@ def test_the_namespaces_of_production_are_the_services_it_uses():
     needed = namespaces([s.type for s in session("production").steps])
     assert set(needed) == {"Microsoft.OperationalInsights", "Microsoft.Storage", "Microsoft.Insights", "Microsoft.Web",
                            "Microsoft.KeyVault", "Microsoft.Network", "Microsoft.DBforPostgreSQL", "Microsoft.Cache",
-                           "Microsoft.Communication"}
+                           "Microsoft.Communication", "Microsoft.ManagedIdentity"}
     # Registered in every subscription: never asked about.
     assert not {"Microsoft.Resources", "Microsoft.Authorization", "Microsoft.Consumption"} & set(needed)
 

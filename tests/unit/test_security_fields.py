@@ -62,10 +62,11 @@ def _reason(rules: Any, path: str) -> str | None:
 
 
 def _compared(cls: type, path: str) -> bool:
-    """Compared by the step: a compared leaf (the accounting's class), inside something declared absent, or an
-    object whose every writable leaf is compared."""
+    """Compared by the step: a compared leaf (the accounting's class), inside something declared absent, a map owned
+    whole (every key compared, an extra one is drift), or an object whose every writable leaf is compared."""
     acc = ACCOUNTING[cls]
-    if path in acc.compared or any(covers(a, path) for a in TYPES[cls][0].rules.absent):
+    rules = TYPES[cls][0].rules
+    if path in acc.compared or any(covers(a, path) for a in rules.absent) or rule_path(path) in rules.exact:
         return True
     below = [w for w in model_fields(cls.model, cls.model_at).writable if w.startswith((path + ".", path + "[]"))]
     return bool(below) and all(w in acc.compared for w in below)

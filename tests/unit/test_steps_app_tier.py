@@ -72,7 +72,10 @@ def test_slot_is_a_copy_of_the_app(c, staging):
     assert c.web.web_apps.get_slot.call_args.args == (RG, SITE, "staging")
     s.update(c, desired, desired, ())
     patch = c.web.web_apps.update_slot.call_args.args[3]
-    assert "siteConfig" not in patch["properties"] and patch["identity"] == {"type": "SystemAssigned"}
+    assert "siteConfig" not in patch["properties"] and patch["identity"] == {
+        "type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-staging-rg/providers/"
+            "Microsoft.ManagedIdentity/userAssignedIdentities/fundrbolt-staging-app-id": {}}}
     s.delete(c)
     c.web.web_apps.delete_slot.assert_called_once_with(RG, SITE, "staging")
 

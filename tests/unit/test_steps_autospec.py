@@ -32,7 +32,10 @@ def test_web_app_create_and_patch(c, dev):
     s = step(dev, "web_app")
     desired = s.desired({})
     assert desired["properties"]["httpsOnly"] is True
-    assert desired["identity"] == {"type": "SystemAssigned"}
+    # its own identity (Key Vault references, AcrPull) and the database identity it shares with the slot
+    assert desired["identity"] == {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/fundrbolt-dev-rg/providers/"
+        "Microsoft.ManagedIdentity/userAssignedIdentities/fundrbolt-dev-app-id": {}}}
     assert desired["properties"]["serverFarmId"].endswith("/serverfarms/fundrbolt-dev-plan")
     s.create(c, desired)
     c.web.web_apps.begin_create_or_update.assert_called_once_with(RG, "fundrbolt-dev-api", desired)

@@ -133,7 +133,8 @@ def written_password(c, dev) -> str:
     return pg.admin_password(c, step(dev, "postgres_server").desired(KNOWN)["properties"]["administratorLoginPassword"])
 
 
-def test_database_url_is_built_from_the_password_this_run_stored(c, dev):
+def test_database_url_is_built_from_the_password_this_run_stored(c, dev_password):
+    dev = dev_password
     s = step(dev, "key_vault_secret:database-url")
     assert s.depends_on == ("key_vault", "postgres_server", "postgres_database")
     password = written_password(c, dev)
@@ -147,7 +148,8 @@ def test_database_url_is_built_from_the_password_this_run_stored(c, dev):
     assert diff(desired, s.read(c), s.rules).empty
 
 
-def test_database_url_without_a_password_in_hand_sets_a_new_one(c, dev):
+def test_database_url_without_a_password_in_hand_sets_a_new_one(c, dev_password):
+    dev = dev_password
     # e.g. a first run stopped between the server and the URL: the stored password cannot be read back.
     s = step(dev, "key_vault_secret:database-url")
     s.create(c, planned(s, c, KNOWN))
@@ -155,6 +157,16 @@ def test_database_url_without_a_password_in_hand_sets_a_new_one(c, dev):
     c.postgres.servers.begin_update.assert_called_once_with(
         RG, "fundrbolt-dev-pg", {"properties": {"administratorLoginPassword": password}})
     assert c.vault.values["database-url"] == DB_URL.replace(PASSWORD, password)
+
+
+def test_database_url_with_entra_sign_in_names_the_app_identity_and_holds_no_password(c, dev):
+    # The shipped files: the app signs in with the user-assigned identity's token (envs/common.toml).
+    s = step(dev, "key_vault_secret:database-url")
+    s.create(c, planned(s, c, KNOWN))
+    assert c.vault.values["database-url"] == ("postgresql://fundrbolt-dev-app-id@fundrbolt-dev-pg.postgres.database"
+                                              ".azure.com:5432/fundrbolt?sslmode=require")
+    c.postgres.servers.begin_update.assert_not_called()  # no password was reset to write it
+    assert "postgres-admin-password" not in c.vault.values
 
 
 def test_redis_url_from_list_keys(c, dev_cache):

@@ -11,6 +11,7 @@ from . import (
     containerregistry,
     insights,
     keyvault,
+    managedidentity,
     netwatch,
     network,
     operationalinsights,
@@ -26,7 +27,7 @@ from . import (
 
 _MODULES = [resources, web, keyvault, storage, operationalinsights, authorization, insights, postgres, cache,
             redisenterprise, network, vnet, netwatch, privatelink, communication, consumption, containerregistry,
-            roledefinitions]
+            roledefinitions, managedidentity]
 
 PROFILES: dict[str, TypeProfile] = {}
 for _module in _MODULES:

@@ -21,6 +21,7 @@ from ..profile import (
 )
 from . import web_kvrefs as kvrefs
 from . import web_network
+from .managedidentity import fill_user_assigned
 from .vnet import check_integration_subnet
 from .web_config import SEPARATE, default_config, merged_config, site_view
 from .web_domains import PROFILES as DOMAIN_PROFILES
@@ -151,6 +152,8 @@ def _site_populate(ctx: WriteCtx) -> None:
         slotSwapStatus=old.get("slotSwapStatus"),
     )
     created_at = ((ctx.existing or {}).get("systemData") or {}).get("createdAt", ctx.now)
+    # A user-assigned identity must exist; its ids are the identity's own (types/managedidentity.py).
+    fill_user_assigned(ctx.engine, body, ctx.id)
     fill_identity(body, ctx.id, created_at, ctx.engine.tenant_id, ctx.existing, ctx.now)
     # siteConfig is write-only on the site: the values land in config/web (merged onto what is there),
     # app settings in config/appsettings; GET /sites shows the null-filled view.
