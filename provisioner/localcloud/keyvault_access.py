@@ -6,7 +6,7 @@ import ipaddress
 from datetime import datetime
 from typing import Any
 
-from . import rbac
+from . import conditions, rbac
 from .errors import ArmError
 from .jwtclaims import claims as _claims
 
@@ -15,8 +15,18 @@ from .jwtclaims import claims as _claims
 # so they cannot read a secret), or the access-policy permission on a vault without RBAC.
 ACTIONS = {"read": "Microsoft.KeyVault/vaults/secrets/getSecret/action",
            "metadata": "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
-           "write": "Microsoft.KeyVault/vaults/secrets/setSecret/action"}
-POLICY_PERMISSIONS = {"read": "get", "metadata": "list", "write": "set"}
+           "write": "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+           "update": "Microsoft.KeyVault/vaults/secrets/update/action",
+           "delete": "Microsoft.KeyVault/vaults/secrets/delete",
+           "recover": "Microsoft.KeyVault/vaults/secrets/recover/action",
+           "purge": "Microsoft.KeyVault/vaults/secrets/purge/action"}
+POLICY_PERMISSIONS = {"read": "get", "metadata": "list", "write": "set", "update": "set", "delete": "delete",
+                      "recover": "recover", "purge": "purge"}
+# ABAC on secret names (learn.microsoft.com/azure/key-vault/general/rbac-abac, "Attribute sources"): the name is a
+# request attribute where the secret may not exist yet (setSecret, restore), a resource attribute otherwise; the
+# vault's name is a resource attribute of every secret action.
+SECRET_NAME, VAULT_NAME = "microsoft.keyvault/vaults/secrets:name", "microsoft.keyvault/vaults:name"
+REQUEST_NAMED = ("write",)
 def claims(token: str | None) -> dict[str, Any]:
     """The payload of a JWT (unsigned is fine: the local cloud trusts every issuer it is told about)."""
     return _claims(token)
@@ -84,7 +94,8 @@ def propagation_delay(engine: Any) -> float:
     return rbac.propagation_delay(engine)
 
 
-def authorized(engine: Any, vault: dict[str, Any], principal: str | None, need: str, now: datetime) -> bool:
+def authorized(engine: Any, vault: dict[str, Any], principal: str | None, need: str, now: datetime,
+               secret: str = "") -> bool:
     """RBAC (a role whose dataActions include the action, assigned at the vault or above, propagated: rbac.py
     evaluates the built-in definitions Microsoft publishes) or, on an access-policy vault, a policy entry for
     the object id with the permission."""
@@ -98,7 +109,13 @@ def authorized(engine: Any, vault: dict[str, Any], principal: str | None, need: 
                 if POLICY_PERMISSIONS[need] in granted or "all" in granted:
                     return True
         return False
-    return rbac.allowed(engine, principal, ACTIONS[need], f"{vault['id']}/secrets/x", now, data=True)
+    action = ACTIONS[need]
+    resource: dict[str, list[str]] = {VAULT_NAME: [str(vault.get("name") or "")]}
+    request: dict[str, list[str]] = {}
+    if secret:
+        (request if need in REQUEST_NAMED else resource)[SECRET_NAME] = [secret]
+    ctx = conditions.Context(action, request, resource)
+    return rbac.allowed(engine, principal, action, f"{vault['id']}/secrets/{secret or 'x'}", now, ctx, data=True)
 
 
 def rbac_denied(vault: dict[str, Any], caller: str, need: str, resource: str) -> ArmError:

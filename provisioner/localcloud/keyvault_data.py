@@ -78,6 +78,19 @@ class SecretStore:
 
     @staticmethod
     def _need(method: str, collection: str, rest: list[str]) -> str:
+        """The data action a request needs (learn.microsoft.com/azure/key-vault/general/rbac-abac, "Azure Key Vault
+        actions"): set, update, delete on a secret; recover and purge on a deleted one; reads of the value or of
+        metadata."""
+        if collection == "deletedsecrets":
+            if method == "DELETE":
+                return "purge"
+            return "recover" if method == "POST" else "metadata"
+        if method == "PUT":
+            return "write"
+        if method == "PATCH":
+            return "update"
+        if method == "DELETE":
+            return "delete"
         if method != "GET":
             return "write"
         if collection == "secrets" and len(rest) in (1, 2) and not (len(rest) == 2 and rest[1].lower() == "versions"):
@@ -94,7 +107,7 @@ class SecretStore:
             raise access.firewall_denied(vault, client_ip, caller)
         need = self._need(method, collection, rest)
         with cloud.engine.lock:
-            ok = access.authorized(cloud.engine, vault, principal, need, datetime.now(UTC))
+            ok = access.authorized(cloud.engine, vault, principal, need, datetime.now(UTC), rest[0] if rest else "")
         if not ok:
             resource = f"{vault['id']}/secrets/{rest[0]}" if rest else vault["id"]
             raise access.rbac_denied(vault, caller, need, resource)

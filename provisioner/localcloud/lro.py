@@ -21,6 +21,14 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# Where a provider serves its Azure-AsyncOperation statuses, where it differs from `operationStatuses`: PostgreSQL
+# answers at .../locations/<region>/azureAsyncOperation/<id>, authorized as the action
+# `Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read` ("Return PostgreSQL Server Operation Results",
+# MicrosoftDocs azure-docs resource-provider-operations; custom roles that run `az postgres flexible-server create`
+# grant it with operationResults/read, "The CLI polls the create and delete until they finish").
+STATUS_SEGMENT = {"microsoft.dbforpostgresql": "azureAsyncOperation"}
+
+
 @dataclass
 class Operation:
     id: str
@@ -108,12 +116,13 @@ class Operations:
     ) -> Operation:
         op_id = str(uuid.uuid4())
         base = f"/subscriptions/{subscription}/providers/{namespace}/locations/{location or 'global'}"
+        status = STATUS_SEGMENT.get(namespace.lower(), "operationStatuses")
         now = time.time()
         op = Operation(
             id=op_id,
             kind=kind,
             resource_id=resource_id,
-            status_path=f"{base}/operationStatuses/{op_id}",
+            status_path=f"{base}/{status}/{op_id}",
             result_path=f"{base}/operationResults/{op_id}",
             start=now,
             end=now + max(0.0, seconds),

@@ -14,7 +14,7 @@ from .services import ArmEngine
 from .types import web_kvrefs as kvrefs
 from .wire import Reply, Request
 
-_OP = re.compile(r"/(operationstatuses|operationresults|asyncoperations)/([^/]+)$", re.IGNORECASE)
+_OP = re.compile(r"/(operationstatuses|operationresults|asyncoperations|azureasyncoperation)/([^/]+)$", re.IGNORECASE)
 _EVENTS = re.compile(r"^/subscriptions/([^/]+)/providers/microsoft\.insights/eventtypes/management/values$", re.I)
 _SUB = re.compile(r"^/subscriptions/([^/]+)$", re.IGNORECASE)
 _RESOURCES = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/resources$", re.IGNORECASE)

@@ -71,6 +71,7 @@ class PostgresDrill:
         self.scratch: str | None = None  # set once a restore was requested: cleanup deletes it
         self.canaries: list[str] = []
         self.kept: list[str] = []  # canaries a lock on the source keeps
+        self.left: str | None = None  # why the scratch server could not be deleted (it is still billed)
 
     # ------------------------------------------------------------------ the run
     def run(self) -> Row:
@@ -107,6 +108,12 @@ class PostgresDrill:
             raise
         finally:
             self.cleanup()
+        if self.left:
+            # A drill that leaves its scratch server behind did not pass, whatever it measured: the server is billed
+            # by the hour until someone deletes it (found by tests/e2e/test_drill_identity.py).
+            raise DrillFailed(f"the restore was verified but the scratch server {scratch} could not be deleted "
+                              f"({self.left}): delete it (`az postgres flexible-server delete -g {self.rg} -n {scratch}`)"
+                              " or run the drill again, which deletes it first")
         row = postgres_row(source_dbs=source_dbs, restored_dbs=restored, before=before if written else "",
                            after=after, point=point, before_written=written, started=started, verified=verified,
                            waited=waited, cost=billed_cost(hourly, verified - started))
@@ -199,7 +206,8 @@ class PostgresDrill:
                 self._delete_server(self.scratch)
                 self.say(f"deleted the scratch server {self.scratch}")
             except (AzureCallError, KeyboardInterrupt) as exc:
-                self.say(f"could not delete the scratch server {self.scratch} ({exc or 'interrupted'}): the next "
+                self.left = str(exc) or "interrupted"
+                self.say(f"could not delete the scratch server {self.scratch} ({self.left}): the next "
                          "`provisioner drill` deletes it, or delete it by hand")
         for name in self.canaries:
             try:

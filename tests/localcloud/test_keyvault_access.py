@@ -203,3 +203,29 @@ def test_key_vault_reference_status_follows_secret_role_and_network(make, cloud,
     assert status() == "SecretNotFound"  # cached until the app re-reads
     web.web_apps.restart(RG, "api")
     assert status() == "Resolved"
+
+
+def test_conditions_on_secret_names_follow_the_attribute_each_action_offers(make, cloud, rg):
+    """learn.microsoft.com/azure/key-vault/general/rbac-abac: setSecret offers the name as a Request attribute (the
+    secret may not exist yet), delete as a Resource attribute; the examples below are the page's own. A delete is
+    its own data action (`secrets/delete`), not a set."""
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
+    v = vault(make, "kv-abac")
+    who = str(uuid.uuid4())
+    condition = ("((!(ActionMatches{'Microsoft.KeyVault/vaults/secrets/setSecret/action'})) OR "
+                 "(@Request[Microsoft.KeyVault/vaults/secrets:name] StringStartsWith 'app-')) AND "
+                 "((!(ActionMatches{'Microsoft.KeyVault/vaults/secrets/delete'})) OR "
+                 "(@Resource[Microsoft.KeyVault/vaults/secrets:name] StringStartsWith 'temp-'))")
+    officer = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"  # Key Vault Secrets Officer
+    make(AuthorizationManagementClient).role_assignments.create(v.id, str(uuid.uuid4()), {"properties": {
+        "roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{officer}",
+        "principalId": who, "principalType": "ServicePrincipal", "condition": condition, "conditionVersion": "2.0"}})
+    client = secrets(cloud, v, jwt(oid=who))
+    client.set_secret("app-one", "1")
+    client.set_secret("app-temp", "2")
+    assert refused(lambda: client.set_secret("db-password", "3")).status_code == 403
+    grant(make, v.id, OPERATOR)
+    secrets(cloud, v, jwt(oid=OPERATOR)).set_secret("temp-scratch", "4")
+    client.begin_delete_secret("temp-scratch").result()
+    assert refused(lambda: client.begin_delete_secret("app-one").result()).status_code == 403

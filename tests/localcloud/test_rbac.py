@@ -309,3 +309,43 @@ def test_attaching_a_user_assigned_identity_needs_its_assign_action_on_the_ident
     assert "'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action' on the linked scope(s)" in message
     assert identity in message and "has permission to perform action 'Microsoft.Web/sites/write'" in message
     assert call(cloud, principal(cloud, "Contributor", scope=GROUP), "PATCH", site, body)[0] == 200
+
+
+def _custom_role(cloud, name: str, actions: list[str]) -> str:
+    guid = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+    status, _, _ = raw(cloud, "PUT", f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}?{API}",
+                       {"properties": {"roleName": name, "type": "CustomRole", "assignableScopes": [f"/subscriptions/{SUB}"],
+                                       "permissions": [{"actions": actions}]}}, token="admin@fundrbolt.app")
+    assert status in (200, 201)
+    return guid
+
+
+def test_an_operation_is_followed_with_the_groups_permission_and_app_services_at_the_subscription(cloud, rg):
+    """learn.microsoft.com azure-resource-manager/management/async-operations, "Permissions for tracking async status":
+    the status URL is not under the resource, so the poll needs permissions at the resource group. PostgreSQL's action
+    is `Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read`. App Service's operation results are authorized at
+    the subscription (`Microsoft.Web/locations/operationResults/read`: a role on the group is refused, as reported for
+    Static Web Apps and azurerm)."""
+    server = f"{GROUP}/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-ops"
+    status, _, headers = raw(cloud, "PUT", f"{server}?api-version=2024-08-01", {
+        "location": "eastus", "sku": {"name": "Standard_B1ms", "tier": "Burstable"},
+        "properties": {"administratorLogin": "pgadmin", "administratorLoginPassword": "Pw-123456789", "version": "16",
+                       "storage": {"storageSizeGB": 32}}})
+    assert status in (200, 201, 202)
+    poll = headers["Azure-AsyncOperation"].split(cloud.url, 1)[1]
+    assert "/providers/Microsoft.DBforPostgreSQL/locations/eastus/azureAsyncOperation/" in poll
+    writer = _custom_role(cloud, "pg writer", ["Microsoft.DBforPostgreSQL/flexibleServers/*"])
+    follower = _custom_role(cloud, "pg writer that follows",
+                            ["Microsoft.DBforPostgreSQL/flexibleServers/*", "Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read"])
+    assert refused_for(call(cloud, principal(cloud, writer, scope=GROUP), "GET", poll),
+                       "Microsoft.DBforPostgreSQL/locations/azureAsyncOperation/read", GROUP)
+    assert call(cloud, principal(cloud, follower, scope=GROUP), "GET", poll)[0] == 200  # the group's grant is enough
+    assert raw(cloud, "PUT", f"{OTHER}?api-version=2021-04-01", {"location": "eastus"})[0] in (200, 201)
+    assert call(cloud, principal(cloud, follower, scope=OTHER), "GET", poll)[0] == 403  # another group's is not
+
+    web_poll = f"/subscriptions/{SUB}/providers/Microsoft.Web/locations/eastus/operationResults/{uuid.uuid4()}"
+    on_group = principal(cloud, "Contributor", scope=GROUP)
+    assert refused_for(call(cloud, on_group, "GET", web_poll), "Microsoft.Web/locations/operationResults/read",
+                       f"/subscriptions/{SUB}")
+    reader = _custom_role(cloud, "web results", ["Microsoft.Web/locations/operationResults/read"])
+    assert call(cloud, principal(cloud, reader), "GET", web_poll)[0] != 403  # granted at the subscription
