@@ -12,9 +12,9 @@ from provisioner.core.model import UNKNOWN, PropertyChange
 from provisioner.engine.config import EnvironmentSpec, Section
 from provisioner.engine.diff import Rules
 from steps import _secret_values as sv
-from steps.app_identity import CLIENT_ID_SETTING
 from steps._base import ArmStep
 from steps._fields import SdkModel, nm
+from steps.app_identity import CLIENT_ID_SETTING
 from steps.postgres_server import PASSWORD_SECRET as POSTGRES_PASSWORD_SECRET
 from steps.postgres_server import SECTION as POSTGRES_SECTION
 from steps.postgres_server import Config as PostgresConfig
