@@ -14,6 +14,7 @@ from provisioner.engine.diff import Rules
 from steps import _secret_values as sv
 from steps._base import ArmStep
 from steps._fields import SdkModel, nm
+from steps.app_identity import CLIENT_ID_SETTING
 from steps.postgres_server import PASSWORD_SECRET as POSTGRES_PASSWORD_SECRET
 from steps.postgres_server import SECTION as POSTGRES_SECTION
 from steps.postgres_server import Config as PostgresConfig
@@ -79,6 +80,10 @@ class KeyVaultSecret(ArmStep):
             # Written only once the Managed Redis database exists and is read back: the secret never names a
             # cache that does not exist (docs/managed-redis.md, "Moving a running environment").
             return ("key_vault", "redis", "redis_database")
+        if self._entra() and self.env.section(POSTGRES_SECTION, PostgresConfig).entra_admin:
+            # The URL names the app identity's role: written once that role exists (its Entra administrator), so
+            # the app settings write that follows (and restarts the app) never starts it on a role still missing.
+            return ("key_vault", *SOURCES[self.source][0], "postgres_entra_admin")
         return ("key_vault", *SOURCES[self.source][0])
 
     def parent_path(self) -> str:
@@ -143,12 +148,19 @@ class KeyVaultSecret(ArmStep):
         """Rewriting the password URL of a server that already exists resets the server's admin password (the run
         never reads the stored one): the app, holding the old one until it restarts, is refused meanwhile. Only
         once the app's settings reference the secret: before (a first run, or one resumed after a kill) nothing
-        holds the password."""
+        holds the password. Switching a running app to its managed identity is named too: the version it runs signs
+        in from its next restart with the new URL, so it must support tokens."""
         known = known or {}
-        if self.source != "postgres" or self._entra() or not known.get("postgres_server") or not self._referenced(known):
+        if self.source != "postgres" or not known.get("postgres_server") or not self._referenced(known):
             return None
         if not (change.action.value == "create" or any(c.path == HASH for c in change.properties)):
             return None
+        if self._entra():
+            live = ((known.get("app_settings") or {}).get("properties")) or {}
+            if CLIENT_ID_SETTING in live:
+                return None  # the app already signs in with its identity: the URL holds nothing to lose
+            return ("switches the app's database sign-in to its managed identity (no password in DATABASE_URL): the "
+                    "running version must sign in with a token, or it is refused from its next restart")
         server = self.env.resource_name("postgres_server")
         return (f"resets the admin password of PostgreSQL server {server} to write it: the app signs in with that "
                 "password and is refused until it restarts (set [postgres] app_sign_in = \"entra\" to avoid it)")

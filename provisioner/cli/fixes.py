@@ -69,6 +69,9 @@ def fix(change: Change, env: str, drift: bool = False) -> str:
     if hold is not None:  # refused without a flag
         if "--allow-replace" in hold.why:
             return f"{provision} --allow-replace  (deletes and re-creates it)"
+        if "--allow-credential-reset" in hold.why and "managed identity" in hold.why:
+            return (f"{provision} --allow-credential-reset  (once the running version signs in with a token: "
+                    "docs/operations.md \"The app's database sign-in\"), or keep [postgres] app_sign_in = \"password\"")
         if "--allow-credential-reset" in hold.why:
             return (f"{provision} --allow-credential-reset  (then restart the app at once), or switch the app to "
                     "[postgres] app_sign_in = \"entra\"")

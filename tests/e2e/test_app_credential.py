@@ -117,6 +117,21 @@ def test_production_names_and_refuses_an_admin_password_reset(tmp_path: Path) ->
         _restart(cloud, "production")
         assert _health(cloud, host) == 200
 
+        # The shipped files switch this running app to its managed identity: named, and production asks first.
+        shipped = ("--arm-endpoint", cloud.url)
+        switch = cli("plan", "--env", "production", *shipped)
+        assert switch.code == 2 and "switches the app's database sign-in to its managed identity" in switch.out
+        password_url = _url(cloud, "production")
+        held = cli("provision", "--env", "production", "--yes", *shipped)
+        assert _url(cloud, "production") == password_url and "--allow-credential-reset" in held.out + held.err
+        assert _health(cloud, host) == 200
+        switched = cli("provision", "--env", "production", "--yes", "--allow-credential-reset", *shipped)
+        assert switched.code == 0, switched.err[-3000:]
+        assert _url(cloud, "production").startswith("postgresql://fundrbolt-production-app-id@")
+        # A new container resolves the new URL and AZURE_CLIENT_ID; the identity's role existed before the URL.
+        _restart(cloud, "production")
+        assert _health(cloud, host) == 200
+
 
 def test_a_hand_set_database_url_is_repaired_while_the_app_keeps_answering(tmp_path: Path) -> None:
     """Staging as shipped: a slot, and the app signing in with the identity it shares with the slot."""

@@ -49,7 +49,8 @@ def test_nothing_is_reset_for_a_new_server_a_tag_change_or_entra_sign_in(tmp_pat
                        (PropertyChange("tags.owner", "a", "b"),), "differs")
     assert _credential(secret, tags_only, {"postgres_server": SERVER, "app_settings": APP}, Policy(), True) == tags_only
     entra = step(session("dev"), "key_vault_secret:database-url")  # the shipped files: "entra"
-    assert _credential(entra, _change(), {"postgres_server": SERVER, "app_settings": APP}, Policy(), True) == _change()
+    on_identity = {**APP, "properties": {**APP["properties"], "AZURE_CLIENT_ID": "3b0e7c1d-0000-4000-8000-000000000001"}}
+    assert _credential(entra, _change(), {"postgres_server": SERVER, "app_settings": on_identity}, Policy(), True) == _change()
 
 
 def test_validate_warns_where_the_app_signs_in_with_the_admin_password(tmp_path: Path) -> None:
@@ -58,3 +59,18 @@ def test_validate_warns_where_the_app_signs_in_with_the_admin_password(tmp_path:
     warned = [w for w in session("production", password_sign_in(tmp_path)).warnings if w.key == "postgres.app_sign_in"]
     assert len(warned) == 1 and warned[0].severity == "warning"
     assert "admin login" in warned[0].message and "'entra'" in warned[0].message
+
+
+def test_switching_a_running_app_to_its_identity_is_named_and_production_asks() -> None:
+    """The shipped files sign the app in with its identity. Where the running app still has no AZURE_CLIENT_ID (it
+    signs in with the password), rewriting database-url switches it: named, refused in production unless asked."""
+    secret = step(session("production"), "key_vault_secret:database-url")
+    server = {**SERVER, "properties": {"fullyQualifiedDomainName": "fundrbolt-production-pg.postgres.database.azure.com"}}
+    switching = _credential(secret, _change(), {"postgres_server": server, "app_settings": APP}, Policy(), True)
+    assert "switches the app's database sign-in to its managed identity" in switching.reason
+    assert switching.hold is not None and switching.hold.kind is HoldKind.REFUSED
+    asked = _credential(secret, _change(), {"postgres_server": server, "app_settings": APP},
+                        Policy(allow_credential_reset=True), True)
+    assert asked.hold is None and "switches" in asked.reason
+    on_identity = {**APP, "properties": {**APP["properties"], "AZURE_CLIENT_ID": "3b0e7c1d-0000-4000-8000-000000000001"}}
+    assert _credential(secret, _change(), {"postgres_server": server, "app_settings": on_identity}, Policy(), True) == _change()
