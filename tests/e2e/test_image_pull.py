@@ -65,20 +65,18 @@ def test_the_running_image_belongs_to_deployments(cloud, clients):
     assert cloud.state()[site + "/config/web"]["properties"]["linuxFxVersion"] == "DOCKER|fundrbolt.azurecr.io/fundrbolt-api:latest"
     from tests.e2e.helpers import rest
 
-    status, _ = rest(cloud.url, "PATCH", site + "/config/web", {"properties": {
-        "linuxFxVersion": "DOCKER|fundrbolt.azurecr.io/fundrbolt-api:sha-1234"}}, caller="ci@fundrbolt.app",
-        api_version="2024-11-01")
-    assert status == 200
-    plan, _ = make_plan(sub, Connection(clients, Timing.local()), Policy())
-    change = next(c for c in plan.changes if c.step == "web_app_config")
+    def after_setting(image: str, caller: str):
+        """The web_app_config change a plan shows once `caller` set the running image."""
+        status, _ = rest(cloud.url, "PATCH", site + "/config/web", {"properties": {"linuxFxVersion": f"DOCKER|{image}"}},
+                         caller=caller, api_version="2024-11-01")
+        assert status == 200
+        plan, _ = make_plan(sub, Connection(clients, Timing.local()), Policy())
+        return next(c for c in plan.changes if c.step == "web_app_config")
+
+    change = after_setting("fundrbolt.azurecr.io/fundrbolt-api:sha-1234", "ci@fundrbolt.app")
     assert change.action is Action.NOOP
     # Deployments own the tag, the env files the registry: the same image from another registry is drift.
-    status, _ = rest(cloud.url, "PATCH", site + "/config/web", {"properties": {
-        "linuxFxVersion": "DOCKER|evil.example.com/fundrbolt-api:sha-1234"}}, caller="mallory@example.com",
-        api_version="2024-11-01")
-    assert status == 200
-    plan, _ = make_plan(sub, Connection(clients, Timing.local()), Policy())
-    change = next(c for c in plan.changes if c.step == "web_app_config")
+    change = after_setting("evil.example.com/fundrbolt-api:sha-1234", "mallory@example.com")
     assert change.action is Action.UPDATE and [d.path for d in change.properties] == ["properties.linuxFxVersion"]
 
 

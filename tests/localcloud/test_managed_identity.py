@@ -77,3 +77,22 @@ def test_a_site_naming_an_identity_that_does_not_exist_is_refused(web, rg):
     with pytest.raises(HttpResponseError) as nothing:
         web.web_apps.get(rg, "app-1")
     assert nothing.value.status_code == 404  # nothing was created
+
+
+def test_the_identity_block_is_refused_where_the_identity_service_refuses_it(msi, web, rg):
+    """Quoted answers: a non-UserAssigned type sent with userAssignedIdentities (Azure/azure-rest-api-specs#17650),
+    UserAssigned naming none (microsoft/CromwellOnAzure#765), a key that is not a resource id
+    (MicrosoftDocs/azure-docs#112377). A PATCH of the type alone takes the identities off, as the type says."""
+    msi.user_assigned_identities.create_or_update(rg, "app-id", {"location": "eastus"})
+    for identity, words in (
+            ({"type": "SystemAssigned", "userAssignedIdentities": {_identity_id(rg, "app-id"): {}}},
+             "a non-UserAssigned identity type should not contain: userAssignedIdentities"),
+            ({"type": "UserAssigned", "userAssignedIdentities": {}},
+             "The identity ids must not be null or empty for 'UserAssigned' identity type."),
+            ({"type": "UserAssigned", "userAssignedIdentities": {"app-id": {}}}, "Property id 'app-id' at path '' is invalid")):
+        with pytest.raises(HttpResponseError) as refused:
+            _site(web, rg, identity)
+        assert refused.value.status_code == 400 and words in str(refused.value), str(refused.value)
+    _site(web, rg, {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {_identity_id(rg, "app-id"): {}}})
+    web.web_apps.update(rg, "app-1", {"identity": {"type": "SystemAssigned"}})
+    assert not web.web_apps.get(rg, "app-1").as_dict()["identity"].get("userAssignedIdentities")

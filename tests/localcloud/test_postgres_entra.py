@@ -22,24 +22,29 @@ RG, SERVER, ADMIN = "rg-pgentra", "pg-entra", "fundrbolt-deploy"
 AUD = "https://ossrdbms-aad.database.windows.net/"
 
 
-@pytest.fixture(scope="module")
-def server(pg_cloud: LocalCloud) -> tuple[Clients, str, str]:
+def entra_server(pg_cloud: LocalCloud, name: str) -> tuple[Clients, str, str]:
+    """A server with Entra sign-in on, this machine in its firewall and a new principal as its Entra administrator."""
     clients = Clients(Target(SUB, pg_cloud.url, local=True, polling_interval=0.02, ca_file=str(pg_cloud.ca_file)))
     call(clients.resource.resource_groups.create_or_update, RG, {"location": "eastus"})
-    wait(call(clients.postgres.servers.begin_create_or_update, RG, SERVER, {
+    wait(call(clients.postgres.servers.begin_create_or_update, RG, name, {
         "location": "eastus", "sku": {"name": "Standard_B1ms", "tier": "Burstable"},
         "properties": {"administratorLogin": "fundrboltadmin", "administratorLoginPassword": "Entra-test-pw-1234",
                        "version": "14", "storage": {"storageSizeGB": 32}, "createMode": "Create",
                        "authConfig": {"passwordAuth": "Enabled", "activeDirectoryAuth": "Enabled"}}}))
-    while (raw(clients.postgres.servers.get, RG, SERVER) or {})["properties"].get("state") != "Ready":
+    while (raw(clients.postgres.servers.get, RG, name) or {})["properties"].get("state") != "Ready":
         time.sleep(0.05)
-    wait(call(clients.postgres.firewall_rules.begin_create_or_update, RG, SERVER, "me",
+    wait(call(clients.postgres.firewall_rules.begin_create_or_update, RG, name, "me",
               {"properties": {"startIpAddress": pg_cloud.client_ip, "endIpAddress": pg_cloud.client_ip}}))
     oid = str(uuid.uuid4())
-    wait(call(clients.postgres.administrators_microsoft_entra.begin_create_or_update, RG, SERVER, oid,
+    wait(call(clients.postgres.administrators_microsoft_entra.begin_create_or_update, RG, name, oid,
               {"properties": {"principalType": "ServicePrincipal", "principalName": ADMIN,
                               "tenantId": pg_cloud.engine.tenant_id}}))
-    return clients, f"{SERVER}.postgres.database.azure.com", oid
+    return clients, f"{name}.postgres.database.azure.com", oid
+
+
+@pytest.fixture(scope="module")
+def server(pg_cloud: LocalCloud) -> tuple[Clients, str, str]:
+    return entra_server(pg_cloud, SERVER)
 
 
 def _token(cloud: LocalCloud, oid: str, **over: Any) -> str:
@@ -88,23 +93,8 @@ def test_tokens_a_real_server_refuses_are_refused(pg_cloud: LocalCloud, server: 
 
 
 def test_no_entra_sign_in_once_it_is_disabled_or_the_admin_removed(pg_cloud: LocalCloud) -> None:
-    clients = Clients(Target(SUB, pg_cloud.url, local=True, polling_interval=0.02, ca_file=str(pg_cloud.ca_file)))
-    call(clients.resource.resource_groups.create_or_update, RG, {"location": "eastus"})
     name = "pg-entra-off"
-    wait(call(clients.postgres.servers.begin_create_or_update, RG, name, {
-        "location": "eastus", "sku": {"name": "Standard_B1ms", "tier": "Burstable"},
-        "properties": {"administratorLogin": "fundrboltadmin", "administratorLoginPassword": "Entra-test-pw-1234",
-                       "version": "14", "storage": {"storageSizeGB": 32}, "createMode": "Create",
-                       "authConfig": {"passwordAuth": "Enabled", "activeDirectoryAuth": "Enabled"}}}))
-    while (raw(clients.postgres.servers.get, RG, name) or {})["properties"].get("state") != "Ready":
-        time.sleep(0.05)
-    wait(call(clients.postgres.firewall_rules.begin_create_or_update, RG, name, "me",
-              {"properties": {"startIpAddress": pg_cloud.client_ip, "endIpAddress": pg_cloud.client_ip}}))
-    oid = str(uuid.uuid4())
-    wait(call(clients.postgres.administrators_microsoft_entra.begin_create_or_update, RG, name, oid,
-              {"properties": {"principalType": "ServicePrincipal", "principalName": ADMIN,
-                              "tenantId": pg_cloud.engine.tenant_id}}))
-    fqdn = f"{name}.postgres.database.azure.com"
+    clients, fqdn, oid = entra_server(pg_cloud, name)
     _connect(pg_cloud, fqdn, ADMIN, _token(pg_cloud, oid)).close()
     wait(call(clients.postgres.servers.begin_update, RG, name,
               {"properties": {"authConfig": {"activeDirectoryAuth": "Disabled", "passwordAuth": "Enabled"}}}))

@@ -40,29 +40,49 @@ def _populate(ctx: WriteCtx) -> None:
     ctx.body["id"] = canonical_id(ctx.id)
 
 
-def fill_user_assigned(engine: Any, body: dict[str, Any], resource_id: str) -> None:
-    """Refuse a write that names a user-assigned identity that does not exist, and fill each named identity's
-    principalId and clientId from the identity itself (a sent value is ignored). The refusal is the shape App Service
-    answers (Azure/azure-libraries-for-net#690: 400 FailedIdentityOperation "Identity operation for resource '...'
-    failed with error ..."); its cause is the identity's own 404."""
+def _failed(resource_id: str, status: str, code: str, message: str) -> ArmError:
+    """App Service's wrapping of the identity service's refusal (Azure/azure-libraries-for-net#690: 400
+    FailedIdentityOperation "Identity operation for resource '...' failed with error 'Failed to perform resource
+    identity operation. Status: '...'. Response: '...'")."""
+    inner = f'{{"error":{{"code":"{code}","message":"{message}"}}}}'
+    return ArmError(400, "FailedIdentityOperation", f"Identity operation for resource '{resource_id}' failed with error "
+                    f"'Failed to perform resource identity operation. Status: '{status}'. Response: '{inner}'.'.")
+
+
+def fill_user_assigned(engine: Any, body: dict[str, Any], resource_id: str, sent: dict[str, Any] | None = None) -> None:
+    """Refuse what the identity service refuses, and fill each named identity's principalId and clientId from the
+    identity itself (a sent value is ignored):
+    - a type without UserAssigned that is sent with userAssignedIdentities: "The request format was unexpected, a
+      non-UserAssigned identity type should not contain: userAssignedIdentities" (Azure/azure-rest-api-specs#17650);
+      a type without it that is merged onto stored identities (a PATCH of the type alone) drops them;
+    - UserAssigned with none named: "The identity ids must not be null or empty for 'UserAssigned' identity type."
+      (quoted in microsoft/CromwellOnAzure#765 and ohadschn/letsencrypt-webapp-renewer#81);
+    - a key that is not a resource id: 400 LinkedInvalidPropertyId (MicrosoftDocs/azure-docs#112377 quotes it);
+    - an identity that does not exist: its own 404, wrapped as above."""
     ident = body.get("identity")
     if not isinstance(ident, dict):
         return
     kind = str(ident.get("type") or "None").lower()
     named = ident.get("userAssignedIdentities")
     if "userassigned" not in kind:
+        sent_ident = (sent or {}).get("identity")
+        if isinstance(sent_ident, dict) and sent_ident.get("userAssignedIdentities") is not None:
+            raise _failed(resource_id, "BadRequest", "BadRequest", "The request format was unexpected, a non-UserAssigned "
+                          "identity type should not contain: userAssignedIdentities")
         ident.pop("userAssignedIdentities", None)
         return
     if not isinstance(named, dict) or not named:
-        raise ArmError(400, "BadRequest", "The identity type UserAssigned needs at least one user assigned identity "
-                       "in userAssignedIdentities.")
+        raise _failed(resource_id, "BadRequest", "BadRequest",
+                      "The identity ids must not be null or empty for 'UserAssigned' identity type.")
     filled: dict[str, Any] = {}
     for key in named:
+        if not key.startswith(("/subscriptions/", "/providers/")):
+            raise ArmError(400, "LinkedInvalidPropertyId", f"Property id '{key}' at path '' is invalid. Expect fully "
+                           "qualified resource Id that start with '/subscriptions/{subscriptionId}' or "
+                           "'/providers/{resourceProviderNamespace}/'.")
         found = engine.get(key) if _UAI_ID.match(key) else None
         if found is None:
-            raise ArmError(400, "FailedIdentityOperation", f"Identity operation for resource '{resource_id}' failed "
-                           "with error 'Failed to perform resource identity operation. Status: 'NotFound'. Response: "
-                           f"'{{\"error\":{{\"code\":\"NotFound\",\"message\":\"Resource '{key}' was not found.\"}}}}'.'.")
+            raise _failed(resource_id, "NotFound", "NotFound", f"Resource '{key}' was not found.")
         props = found.get("properties") or {}
         filled[canonical_id(key)] = {"principalId": props.get("principalId"), "clientId": props.get("clientId")}
     ident["userAssignedIdentities"] = filled

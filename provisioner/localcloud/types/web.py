@@ -153,7 +153,7 @@ def _site_populate(ctx: WriteCtx) -> None:
     )
     created_at = ((ctx.existing or {}).get("systemData") or {}).get("createdAt", ctx.now)
     # A user-assigned identity must exist; its ids are the identity's own (types/managedidentity.py).
-    fill_user_assigned(ctx.engine, body, ctx.id)
+    fill_user_assigned(ctx.engine, body, ctx.id, ctx.sent)
     fill_identity(body, ctx.id, created_at, ctx.engine.tenant_id, ctx.existing, ctx.now)
     # siteConfig is write-only on the site: the values land in config/web (merged onto what is there),
     # app settings in config/appsettings; GET /sites shows the null-filled view.
