@@ -149,6 +149,10 @@ def _swap_or_fail(backend: Backend, unchanged: str) -> None:
     try:
         backend.swap()
     except AzureCallError as exc:
+        if exc.status in (401, 403):
+            # Refused before it started: the identity lacks slotsswap/action. An error of the run (a drill says
+            # ERROR, not that the version failed its checks); Azure's message names the action and the scope.
+            raise
         # App Service reverts a swap that fails (warm-up answer not in WEBSITE_SWAP_WARMUP_PING_STATUSES, an
         # instance that does not restart): production keeps serving what it served.
         raise DeployFailed(f"the swap did not complete: {exc}; {unchanged}") from None

@@ -247,3 +247,46 @@ def test_an_environment_never_provisioned_is_named():
     with pytest.raises(DeployFailed, match="production not found: provision the environment first"):
         deploy_backend(backend, "staging", "r/api:v2")
     web.update_configuration_slot.assert_not_called()
+
+
+def _swap_error(status: int, code: str, message: str):
+    import json
+
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.pipeline.transport import RequestsTransportResponse
+    from azure.core.rest import HttpRequest
+    from requests import Response
+
+    answer = Response()
+    answer.status_code = status
+    answer._content = json.dumps({"error": {"code": code, "message": message}}).encode()
+    answer.headers["Content-Type"] = "application/json"
+    return HttpResponseError(response=RequestsTransportResponse(
+        HttpRequest("POST", f"https://management.azure.com{SITE}/slots/staging/slotsswap"), answer))
+
+
+def test_a_swap_refused_for_want_of_a_role_is_an_error_not_a_failed_version():
+    from provisioner.core.errors import AzureCallError
+    from provisioner.operate.drill_services import app_drill
+
+    # ARM's AuthorizationFailed, as the REST reference words it for an action the caller's roles lack.
+    refused = _swap_error(403, "AuthorizationFailed", "The client 'ci-drill' with object id '0' does not have "
+                          "authorization to perform action 'Microsoft.Web/sites/slots/slotsswap/action' over scope "
+                          f"'{SITE}/slots/staging' or the scope is invalid.")
+    backend, web, _ = _backend({"api-staging": [ok("v2")], "api": [ok("v1")]})
+    web.begin_swap_slot.side_effect = refused
+    with pytest.raises(AzureCallError, match="slotsswap/action") as caught:
+        deploy_backend(backend, "staging", "r/api:v2")
+    assert not isinstance(caught.value, DeployFailed)
+    # The drill does not call it a missed target (exit 2): the error reaches the drill's row as ERROR.
+    backend, web, _ = _backend({"api-staging": [ok("v1")], "api": [ok("v1")]})
+    web.begin_swap_slot.side_effect = refused
+    with pytest.raises(AzureCallError):
+        app_drill(backend, "staging")
+
+
+def test_a_swap_azure_reverts_is_a_failed_deploy_naming_production_unchanged():
+    backend, web, _ = _backend({"api-staging": [ok("v2")], "api": [ok("v1")]})
+    web.begin_swap_slot.side_effect = _swap_error(400, "BadRequest", "Cannot swap slots because the warm-up failed.")
+    with pytest.raises(DeployFailed, match="the swap did not complete.*production unchanged"):
+        deploy_backend(backend, "staging", "r/api:v2")
