@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.e2e import forked
 from tests.support import ENVS, ROOT, SUB
 
 
@@ -25,14 +24,14 @@ class Run:
 
 
 def cli(*args: str, cwd: Path | None = None, timeout: float = 240) -> Run:
-    """`python -m provisioner ...` as a user would run it (a real process, the real SDK over HTTP)."""
+    """`python -m provisioner ...` as a user would run it (a new process, the real SDK over HTTP), forked from one
+    that already imported the SDKs (tests/e2e/forked.py)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # Whatever the machine running the tests has (a CI job's OIDC variables, an endpoint) is not the test's.
     for name in ("AZURE_SUBSCRIPTION_ID", "PROVISIONER_ARM_ENDPOINT", "ACTIONS_ID_TOKEN_REQUEST_URL",
                  "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
         env.pop(name, None)
-    proc = subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd or ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = forked.run(list(args), env, cwd or ROOT, timeout)
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
