@@ -41,11 +41,20 @@ RG = f"/subscriptions/{SUB}/resourceGroups/fundrbolt-dev-rg"
 MARK = re.compile(r"(<!-- sample:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /sample:(?P=name) -->)", re.S)
 
 
+def run_process(args: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+# How each CLI process is started: the test swaps in one forked from a process with the SDKs imported
+# (tests/e2e/forked.py), with the same signature.
+RUN = run_process
+
+
 def cli(*args: str) -> tuple[int, str, str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("AZURE_SUBSCRIPTION_ID", None)
-    proc = subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600, stdin=subprocess.DEVNULL)
+    proc = RUN(list(args), env, ROOT, 600)
     return proc.returncode, proc.stdout, proc.stderr
 
 

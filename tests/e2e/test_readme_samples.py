@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
@@ -17,13 +16,7 @@ def test_readme_samples_match_a_fresh_run(monkeypatch, capsys):
     sys.path.insert(0, str(ROOT / "scripts"))
     import readme_samples
 
-    def cli(*args: str) -> tuple[int, str, str]:  # the script's own cli(), each run forked (tests/e2e/forked.py)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("AZURE_SUBSCRIPTION_ID", None)
-        proc = forked.run(list(args), env, ROOT, 600)
-        return proc.returncode, proc.stdout, proc.stderr
-
-    monkeypatch.setattr(readme_samples, "cli", cli)
+    monkeypatch.setattr(readme_samples, "RUN", forked.run)  # each CLI run forked (tests/e2e/forked.py)
     code = readme_samples.main(["--check"])
     assert code == 0, capsys.readouterr().err
 
